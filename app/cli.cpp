@@ -1,0 +1,31 @@
+#include "app/cli.hpp"
+
+#include <cstdlib>
+
+namespace evo::cli {
+
+bool parse(const std::vector<std::string>& args, const po::options_description& desc,
+           const po::positional_options_description& pos, po::variables_map& vm,
+           const std::string& usage, const std::string& about) {
+  po::options_description all;
+  all.add_options()("help,h", "print this help and exit");
+  all.add(desc);
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "usage: " << usage << "\n\n" << about << "\n\n" << all << "\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(std::string(e.what()) + " (see --help)");
+  }
+  return true;
+}
+
+std::string source_dir() {
+  if (const char* env = std::getenv("EVOALLOC_SOURCE_DIR"); env != nullptr && *env != '\0') return env;
+  return EVOALLOC_SOURCE_DIR;
+}
+
+}  // namespace evo::cli

@@ -1,0 +1,43 @@
+// app/cli.hpp — shared plumbing of the `evoalloc` subcommands.
+//
+// Each subcommand lives in app/cmd_<name>.cpp as
+//     int cmd_<name>(const std::vector<std::string>& args);   // args exclude the command name
+// and is listed once in the table of app/main.cpp.
+// Exit codes: 0 ok, 1 runtime failure (bad input file, failed run), 2 usage error.
+// Throw UsageError for a bad command line and RuntimeError (or any std::exception)
+// for a failure; main() prints "evoalloc <cmd>: <message>" and maps the code.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace evo::cli {
+
+namespace po = boost::program_options;
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct RuntimeError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Parses `args` against `desc` (+ positional `pos`), handling --help.
+/// Returns false when --help was printed (the command should return 0).
+/// `usage` is the one-line synopsis, `about` a paragraph printed under it.
+bool parse(const std::vector<std::string>& args, const po::options_description& desc,
+           const po::positional_options_description& pos, po::variables_map& vm,
+           const std::string& usage, const std::string& about);
+
+/// The source tree this binary was built from (for embedded defaults such as
+/// configs/espresso.yaml and traces/); EVOALLOC_SOURCE_DIR in the environment wins.
+std::string source_dir();
+
+}  // namespace evo::cli

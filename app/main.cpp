@@ -1,0 +1,72 @@
+// evoalloc — evolves a memory allocator for one program. See README.md.
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "app/cli.hpp"
+
+namespace evo::cli {
+// One line per subcommand (defined in app/cmd_<name>.cpp).
+int cmd_version(const std::vector<std::string>& args);
+}  // namespace evo::cli
+
+namespace {
+
+using Handler = int (*)(const std::vector<std::string>&);
+struct Command {
+  const char* name;
+  Handler run;
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"version", evo::cli::cmd_version, "print the version"},
+};
+
+void print_usage(std::ostream& os) {
+  os << "usage: evoalloc <command> [options]   (evoalloc <command> --help for details)\n\n"
+        "evoalloc fits a memory allocator to one program: record its malloc trace,\n"
+        "evolve allocator designs against it, export the winner as a malloc library.\n\n"
+        "commands:\n";
+  for (const Command& c : kCommands) {
+    os << "  " << c.name;
+    for (std::size_t i = std::strlen(c.name); i < 12; ++i) os << ' ';
+    os << c.summary << '\n';
+  }
+  os << "\nexit codes: 0 ok, 1 runtime failure, 2 usage error\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return evo::cli::kExitUsage;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(std::cout);
+    return evo::cli::kExitOk;
+  }
+  if (name == "--version") name = "version";
+  std::vector<std::string> args(argv + 2, argv + argc);
+  // Two-word commands ("grammar check", "trace info") dispatch on the first word;
+  // the command itself reads the second.
+  for (const Command& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(args);
+    } catch (const evo::cli::UsageError& e) {
+      std::cerr << "evoalloc " << name << ": " << e.what() << '\n';
+      return evo::cli::kExitUsage;
+    } catch (const std::exception& e) {
+      std::cerr << "evoalloc " << name << ": " << e.what() << '\n';
+      return evo::cli::kExitFailure;
+    }
+  }
+  std::cerr << "evoalloc: unknown command '" << name << "'\n\n";
+  print_usage(std::cerr);
+  return evo::cli::kExitUsage;
+}

@@ -1,0 +1,106 @@
+// core/source/memory_source.hpp — where an instance gets its memory from the OS.
+//
+// Every instance owns one MemorySource: a private reservation of virtual address
+// space (PROT_NONE, MAP_NORESERVE, so it costs nothing until used), split in two:
+//
+//   [ region: sbrk-style, a moving break, low half ][ chunks: mmap-style, high half ]
+//
+// * Region (grow/shrink): the textbook "break". Pages below the break are
+//   committed (read/write); the break moves by any number of bytes, pages are
+//   committed/decommitted as it crosses page boundaries.
+// * Chunks (map/unmap): page-granular blocks anywhere in the high half, at any
+//   power-of-two alignment, committed on map and returned to the OS on unmap.
+//   Freshly mapped or grown memory reads as zero.
+//
+// Footprint is exact: the number of bytes currently committed (region rounded up
+// to whole pages + mapped chunks). Every commit/decommit counts one os_call. A
+// `limit` caps the footprint (0 = no cap): past it, grow/map fail (return
+// nullptr) — that is how a candidate that blows the memory cap is detected.
+//
+// Keeping all of an instance's memory inside one known range makes offsets
+// reproducible run to run (the fidelity test compares offsets from base()) and
+// lets a flat pagemap cover everything the instance can ever hand out.
+//
+// Allocation-free: the source never calls malloc (the exported library replaces
+// malloc and builds on this class). Not thread-safe; one owner at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace evo {
+
+inline constexpr std::size_t kPageSize = 4096;
+
+class MemorySource {
+ public:
+  /// Default reservation: 8 GiB (4 GiB region + 4 GiB of chunk space).
+  static constexpr std::size_t kDefaultReserve = std::size_t{8} << 30;
+
+  /// Reserves `reserve` bytes (rounded up to 2 MiB). On failure ok() is false
+  /// and every request fails.
+  explicit MemorySource(std::size_t reserve = kDefaultReserve, std::size_t limit = 0);
+  ~MemorySource();
+  MemorySource(const MemorySource&) = delete;
+  MemorySource& operator=(const MemorySource&) = delete;
+
+  bool ok() const { return base_ != nullptr; }
+
+  // ---- region (sbrk-style) ----
+  /// Moves the break up by `bytes`; returns the old break (start of the new
+  /// bytes), or nullptr if the region or the limit would be exceeded.
+  void* grow(std::size_t bytes);
+  /// Moves the break down by `bytes` (<= region_size()); whole pages above the
+  /// new break go back to the OS.
+  void shrink(std::size_t bytes);
+  char* region_base() const { return base_; }
+  char* brk() const { return brk_; }
+  std::size_t region_size() const { return static_cast<std::size_t>(brk_ - base_); }
+  std::size_t region_capacity() const { return half_; }
+
+  // ---- chunks (mmap-style) ----
+  /// Commits a chunk of `bytes` (rounded up to pages) aligned to `align` (a power
+  /// of two; < page size means page aligned). nullptr on failure.
+  void* map(std::size_t bytes, std::size_t align = kPageSize);
+  /// Returns a chunk (or a page-aligned tail/head part of one) to the OS.
+  void unmap(void* p, std::size_t bytes);
+  char* chunk_base() const { return base_ + half_; }
+
+  // ---- accounting ----
+  char* base() const { return base_; }
+  std::size_t reserved() const { return reserved_; }
+  bool contains(const void* p) const {
+    auto a = reinterpret_cast<const char*>(p);
+    return a >= base_ && a < base_ + reserved_;
+  }
+  std::uint64_t footprint() const { return footprint_; }
+  std::uint64_t peak_footprint() const { return peak_; }
+  std::uint64_t os_calls() const { return os_calls_; }
+  std::size_t limit() const { return limit_; }
+
+ private:
+  struct Range {
+    std::uintptr_t start;
+    std::size_t len;
+  };
+  static constexpr std::size_t kMaxRanges = 1024;
+
+  bool commit(char* p, std::size_t bytes);
+  void decommit(char* p, std::size_t bytes);
+  void add_free_range(std::uintptr_t start, std::size_t len);
+
+  char* base_ = nullptr;
+  std::size_t reserved_ = 0;
+  std::size_t half_ = 0;
+  std::size_t limit_ = 0;
+  char* brk_ = nullptr;
+  char* committed_brk_ = nullptr;  // page-rounded end of the committed region
+  std::uint64_t footprint_ = 0;
+  std::uint64_t peak_ = 0;
+  std::uint64_t os_calls_ = 0;
+  // Free address ranges of the chunk half, sorted by address, coalesced.
+  Range ranges_[kMaxRanges];
+  std::size_t nranges_ = 0;
+};
+
+}  // namespace evo
