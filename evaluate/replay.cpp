@@ -1,0 +1,314 @@
+// evaluate/replay.cpp — the replay loops (see replay.hpp).
+#include "evaluate/replay.hpp"
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <vector>
+
+namespace evo {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::uint64_t op_limit(const Trace& t, const ReplayOptions& opt) {
+  return opt.max_ops == 0 ? t.ops.size() : std::min<std::uint64_t>(opt.max_ops, t.ops.size());
+}
+
+std::uint64_t peak_live_of(const Trace& t) { return t.peak_live != 0 ? t.peak_live : compute_peak_live(t); }
+
+std::string fail_text(std::uint64_t i, const Op& op, std::uint64_t size) {
+  return "op " + std::to_string(i) + ": " + op_kind_name(op.kind) + "(" + std::to_string(size) + ") failed";
+}
+
+inline void first_touch(const ReplayOptions& opt, void* p, std::uint64_t size) {
+  if (size == 0) return;
+  *static_cast<volatile char*>(p) = 1;
+  touch(opt.program_touch, p, size < 64 ? size : 64);
+}
+
+inline std::size_t align_of(const Op& op) { return op.align_log2 == 0 ? 16 : std::size_t{1} << op.align_log2; }
+
+// ---------------------------------------------------------------- check mode
+
+/// Verifies the guarantees of every returned block (slow, for tests).
+struct Checker {
+  struct Live {
+    std::uint64_t size;
+    std::uint32_t object;
+  };
+  std::map<std::uintptr_t, Live> blocks;  // start -> block
+  std::vector<std::uint64_t> sizes;       // per object: requested size
+
+  static unsigned char pattern(std::uint32_t object, std::uint64_t i) {
+    return static_cast<unsigned char>(object * 131u + i * 7u + 1u);
+  }
+  static void fill(std::uint32_t object, unsigned char* p, std::uint64_t size) {
+    std::uint64_t head = std::min<std::uint64_t>(size, 256);
+    for (std::uint64_t i = 0; i < head; ++i) p[i] = pattern(object, i);
+    for (std::uint64_t i = std::max(head, size - std::min<std::uint64_t>(size, 256)); i < size; ++i)
+      p[i] = pattern(object, i);
+  }
+  /// Checks the first `size` bytes written by fill(object, ., written).
+  static bool verify(std::uint32_t object, const unsigned char* p, std::uint64_t written, std::uint64_t size) {
+    std::uint64_t n = std::min(written, size);
+    std::uint64_t head = std::min<std::uint64_t>(written, 256);
+    for (std::uint64_t i = 0; i < std::min(head, n); ++i)
+      if (p[i] != pattern(object, i)) return false;
+    for (std::uint64_t i = std::max(head, written - std::min<std::uint64_t>(written, 256)); i < n; ++i)
+      if (p[i] != pattern(object, i)) return false;
+    return true;
+  }
+
+  std::string on_alloc(const Instance& inst, std::uint64_t idx, const Op& op, void* p, std::uint64_t size,
+                       std::size_t align) {
+    auto a = reinterpret_cast<std::uintptr_t>(p);
+    std::string where = "op " + std::to_string(idx) + " (" + op_kind_name(op.kind) + " " + std::to_string(size) + "): ";
+    if (a % std::max<std::size_t>(16, align) != 0) return where + "block misaligned";
+    if (inst.usable_size(p) < size) return where + "usable_size " + std::to_string(inst.usable_size(p)) + " < size";
+    std::uint64_t len = std::max<std::uint64_t>(size, 1);
+    auto next = blocks.lower_bound(a);
+    if (next != blocks.end() && next->first < a + len) return where + "overlaps a live block";
+    if (next != blocks.begin()) {
+      auto prev = std::prev(next);
+      if (prev->first + std::max<std::uint64_t>(prev->second.size, 1) > a) return where + "overlaps a live block";
+    }
+    blocks.emplace(a, Live{size, op.object});
+    if (op.object >= sizes.size()) sizes.resize(op.object + 1);
+    sizes[op.object] = size;
+    if (op.kind == OpKind::Calloc)
+      for (std::uint64_t i = 0; i < size; ++i)
+        if (static_cast<unsigned char*>(p)[i] != 0) return where + "calloc block not zeroed";
+    fill(op.object, static_cast<unsigned char*>(p), size);
+    return {};
+  }
+  std::string on_release(std::uint64_t idx, const Op& op, void* p, std::uint64_t keep) {
+    auto a = reinterpret_cast<std::uintptr_t>(p);
+    auto it = blocks.find(a);
+    std::string where = "op " + std::to_string(idx) + " (" + op_kind_name(op.kind) + "): ";
+    if (it == blocks.end()) return where + "block not live";
+    std::uint64_t written = it->second.size;
+    if (!verify(op.object, static_cast<unsigned char*>(p), written, std::min(keep, written)))
+      return where + "block contents changed while live";
+    blocks.erase(it);
+    return {};
+  }
+};
+
+// ---------------------------------------------------------------- instance loop
+
+template <bool kCheck>
+ReplayResult run(const Trace& t, Instance& inst, const ReplayOptions& opt) {
+  ReplayResult r;
+  const std::uint64_t n = op_limit(t, opt);
+  std::vector<void*> slot(t.objects, nullptr);
+  Checker chk;
+  const Op* ops = t.ops.data();
+  const bool big = !t.big_sizes.empty();
+  auto note = [&](std::string e) {
+    if (r.error.empty()) r.error = std::move(e);
+  };
+  auto t0 = Clock::now();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const Op& op = ops[i];
+    const std::uint64_t size = big ? t.size_of(i) : op.size;
+    void*& s = slot[op.object];
+    switch (op.kind) {
+      case OpKind::Free:
+        if constexpr (kCheck)
+          if (s != nullptr) note(chk.on_release(i, op, s, UINT64_MAX));
+        inst.deallocate(s);
+        s = nullptr;
+        break;
+      case OpKind::Realloc: {
+        void* old = s;
+        std::uint64_t old_size = 0;
+        if constexpr (kCheck) {
+          if (old != nullptr) {
+            old_size = chk.sizes[op.object];
+            note(chk.on_release(i, op, old, size));
+          }
+        }
+        void* p = inst.reallocate(old, size);
+        if (p == nullptr) {
+          if (size != 0) {
+            ++r.failed_allocs;
+            note(fail_text(i, op, size));
+            if constexpr (kCheck)
+              if (old != nullptr) chk.blocks.emplace(reinterpret_cast<std::uintptr_t>(old), Checker::Live{old_size, op.object});
+            break;
+          }
+          s = nullptr;
+          break;
+        }
+        if constexpr (kCheck) {
+          if (old != nullptr &&
+              !Checker::verify(op.object, static_cast<unsigned char*>(p), old_size, std::min(old_size, size)))
+            note("op " + std::to_string(i) + " (realloc): contents not preserved");
+          note(chk.on_alloc(inst, i, Op{OpKind::Malloc, 0, op.thread, op.site, op.object, 0}, p, size, 16));
+        }
+        s = p;
+        first_touch(opt, p, size);
+        break;
+      }
+      default: {
+        if constexpr (kCheck)
+          if (s != nullptr) chk.on_release(i, op, s, 0);  // slot reused without a free: leaked
+        void* p;
+        std::size_t align = 16;
+        if (op.kind == OpKind::Malloc) {
+          p = inst.allocate(size, 16);
+        } else if (op.kind == OpKind::Calloc) {
+          p = inst.callocate(1, size);
+        } else {
+          align = align_of(op);
+          std::uint64_t sz = op.kind == OpKind::Pvalloc ? (size + 4095) & ~std::uint64_t{4095} : size;
+          p = inst.allocate(sz, align);
+        }
+        if (p == nullptr) [[unlikely]] {
+          ++r.failed_allocs;
+          note(fail_text(i, op, size));
+          s = nullptr;
+          break;
+        }
+        if constexpr (kCheck) note(chk.on_alloc(inst, i, op, p, size, align));
+        s = p;
+        first_touch(opt, p, size);
+        break;
+      }
+    }
+    if constexpr (kCheck) {
+      if (opt.validate_every != 0 && (i + 1) % opt.validate_every == 0) {
+        std::string err;
+        if (!inst.validate(ValidateLevel::Full, &err)) note("op " + std::to_string(i) + ": validate: " + err);
+      }
+    }
+  }
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if constexpr (kCheck) {
+    std::string err;
+    if (opt.validate_every != 0 && !inst.validate(ValidateLevel::Full, &err)) note("end of trace: validate: " + err);
+  }
+  r.ops = n;
+  r.final_stats = inst.stats();
+  r.peak_footprint = r.final_stats.peak_footprint;
+  r.peak_live_requested = peak_live_of(t);
+  r.ok = r.error.empty();
+  return r;
+}
+
+// ---------------------------------------------------------------- null allocator
+
+alignas(4096) unsigned char g_null_block[1 << 16];
+char g_null_state;
+
+void* null_allocate(void*, std::size_t, std::size_t) { return g_null_block; }
+void null_deallocate(void*, void*) {}
+void* null_reallocate(void*, void*, std::size_t size) { return size == 0 ? nullptr : g_null_block; }
+std::size_t null_usable(const void*, const void*) { return sizeof g_null_block; }
+void null_stats(const void*, AllocStats* out) { *out = AllocStats{}; }
+bool null_validate(const void*, ValidateLevel, std::string*) { return true; }
+void null_destroy(void*) {}
+
+const RegistryRow& null_row() {
+  static const RegistryRow row{UINT32_MAX, "null", "null", Traits{16, false, false, false, false},
+                               AllocatorOps{null_allocate, null_deallocate, null_reallocate, null_usable,
+                                            null_stats, null_validate, null_destroy},
+                               nullptr};
+  return row;
+}
+
+std::uint64_t system_footprint() {
+  struct mallinfo2 m = mallinfo2();
+  return static_cast<std::uint64_t>(m.arena) + static_cast<std::uint64_t>(m.hblkhd);
+}
+
+}  // namespace
+
+ReplayResult replay(const Trace& t, Instance& inst, const ReplayOptions& opt) {
+  if (!inst) {
+    ReplayResult r;
+    r.ok = false;
+    r.error = "replay: empty allocator instance";
+    return r;
+  }
+  return opt.check || opt.validate_every != 0 ? run<true>(t, inst, opt) : run<false>(t, inst, opt);
+}
+
+Instance null_instance() { return Instance(&null_row(), &g_null_state); }
+
+ReplayResult replay_null(const Trace& t, const ReplayOptions& opt) {
+  Instance inst = null_instance();
+  ReplayOptions o = opt;
+  o.check = false;
+  o.validate_every = 0;
+  return run<false>(t, inst, o);
+}
+
+ReplayResult replay_system(const Trace& t, const ReplayOptions& opt) {
+  ReplayResult r;
+  const std::uint64_t n = op_limit(t, opt);
+  std::vector<void*> slot(t.objects, nullptr);
+  const Op* ops = t.ops.data();
+  const bool big = !t.big_sizes.empty();
+  const std::uint64_t base = system_footprint();
+  std::uint64_t peak = 0;
+  auto sample = [&] {
+    std::uint64_t f = system_footprint();
+    peak = std::max(peak, f > base ? f - base : 0);
+  };
+  auto t0 = Clock::now();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const Op& op = ops[i];
+    const std::uint64_t size = big ? t.size_of(i) : op.size;
+    void*& s = slot[op.object];
+    void* p = nullptr;
+    switch (op.kind) {
+      case OpKind::Free:
+        std::free(s);
+        s = nullptr;
+        continue;
+      case OpKind::Realloc:
+        p = std::realloc(s, size);
+        if (p == nullptr && size == 0) {
+          s = nullptr;
+          continue;
+        }
+        break;
+      case OpKind::Malloc: p = std::malloc(size); break;
+      case OpKind::Calloc: p = std::calloc(1, size); break;
+      case OpKind::Memalign: p = memalign(align_of(op), size); break;
+      case OpKind::PosixMemalign:
+        if (posix_memalign(&p, std::max<std::size_t>(align_of(op), sizeof(void*)), size) != 0) p = nullptr;
+        break;
+      case OpKind::AlignedAlloc: p = aligned_alloc(align_of(op), size); break;
+      case OpKind::Valloc: p = valloc(size); break;
+      case OpKind::Pvalloc: p = pvalloc(size); break;
+    }
+    if (p == nullptr) [[unlikely]] {
+      ++r.failed_allocs;
+      if (r.error.empty()) r.error = fail_text(i, op, size);
+      if (op.kind != OpKind::Realloc) s = nullptr;
+      continue;
+    }
+    s = p;
+    first_touch(opt, p, size);
+    if ((i & (kSystemSampleOps - 1)) == 0) [[unlikely]] sample();
+  }
+  sample();
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  for (void* p : slot) std::free(p);
+  r.ops = n;
+  r.peak_footprint = peak;
+  r.final_stats.peak_footprint = peak;
+  r.peak_live_requested = peak_live_of(t);
+  r.ok = r.error.empty();
+  return r;
+}
+
+}  // namespace evo

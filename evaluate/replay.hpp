@@ -1,0 +1,83 @@
+// evaluate/replay.hpp — run a trace's requests through an allocator.
+//
+// replay() walks Trace::ops once, front to back, keeping one pointer per object
+// slot in a flat array (sized Trace::objects before the clock starts), and calls
+// the instance through its function-pointer row. Nothing is allocated inside the
+// timed loop (check mode excepted). Per op:
+//   Malloc          allocate(size, 16)
+//   Calloc          callocate(1, size)            (zeroes, as calloc does)
+//   Realloc         reallocate(slot, size)         (empty slot = malloc; size 0 frees)
+//   Free            deallocate(slot)
+//   Memalign, PosixMemalign, AlignedAlloc, Valloc, Pvalloc
+//                   allocate(size, 1 << align_log2) (pvalloc rounds size up to 4 KiB)
+// The program's *first touch* of every block it receives (size > 0) is modelled:
+// replay writes the block's first byte, and when ReplayOptions::program_touch is
+// set it reports the touch (block address, min(size, 64) bytes) to that probe —
+// the locality metric feeds it to its cache model next to the allocator's own
+// metadata touches (InstanceOptions::probe).
+//
+// Results (units: bytes, seconds):
+//   ok / error        error names the first failure with its op index: a failed
+//                     allocation ("op N: malloc(S) failed"), or in check mode a
+//                     broken guarantee. ok == error.empty(). Replay continues after
+//                     a failed allocation (the slot stays empty) and counts them.
+//   seconds           wall time of the op loop only (steady_clock).
+//   peak_footprint    for an Instance: AllocStats::peak_footprint after the loop
+//                     (the instance tracks its own peak exactly, so the loop needs
+//                     no per-op stats call). For replay_system: the peak of glibc's
+//                     mallinfo2() arena + hblkhd above its value before the loop,
+//                     sampled every kSystemSampleOps ops and at the end (an
+//                     approximation: glibc exposes no exact peak).
+//   peak_live_requested  Trace::peak_live (the trace's own property: sum of
+//                     requested sizes live at once).
+//   final_stats       instance stats after the loop (replay_system: footprint and
+//                     peak only).
+// check = true verifies, per op: alignment (>= max(16, requested)), usable_size
+// >= size, no overlap with any live block, and block contents (a pattern written
+// on allocation is verified on free/realloc, up to 256 bytes at each end);
+// validate_every = N > 0 calls validate(Full) every N ops and at the end. Check
+// mode is slow (a std::map of live blocks) and for tests only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/instance.hpp"
+#include "core/probe.hpp"
+#include "evaluate/trace.hpp"
+
+namespace evo {
+
+struct ReplayOptions {
+  const Probe* program_touch = nullptr;  ///< receives the program's first touch of each block
+  bool check = false;                    ///< verify alignment/usable_size/no-overlap/contents
+  std::uint64_t validate_every = 0;      ///< call validate(Full) every N ops (0 = never)
+  std::uint64_t max_ops = 0;             ///< replay only the first N ops (0 = all)
+};
+
+struct ReplayResult {
+  bool ok = true;
+  std::string error;                 ///< first failure, naming the op index
+  std::uint64_t ops = 0;             ///< ops replayed
+  double seconds = 0;                ///< loop time
+  std::uint64_t peak_footprint = 0;  ///< bytes (see above)
+  std::uint64_t peak_live_requested = 0;
+  std::uint64_t failed_allocs = 0;
+  AllocStats final_stats{};
+};
+
+inline constexpr std::uint64_t kSystemSampleOps = 4096;
+
+/// Replays `t` through `inst` (a fresh instance gives a fresh footprint peak).
+ReplayResult replay(const Trace& t, Instance& inst, const ReplayOptions& opt = {});
+/// Replays through the process's malloc (glibc unless preloaded otherwise); frees
+/// every block still live afterwards (untimed). Ignores check/validate_every.
+ReplayResult replay_system(const Trace& t, const ReplayOptions& opt = {});
+/// Replays through a null allocator (every allocation returns the same scratch
+/// block, frees do nothing) called through the same function-pointer path as an
+/// Instance: the loop's own overhead. Ignores check/validate_every.
+ReplayResult replay_null(const Trace& t, const ReplayOptions& opt = {});
+/// An Instance of the null allocator (for the speed metric's overhead baseline).
+Instance null_instance();
+
+}  // namespace evo
