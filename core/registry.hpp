@@ -9,9 +9,26 @@
 // each row's name is a canonical spec text (with the family's default numeric
 // parameters) that parses back to a spec whose row is that same id.
 //
-// Adding a family: write its components under core/<family>/, describe it with a
-// FamilySchema (its keys, in canonical order) and a function that appends its rows,
-// and list both in core/registry.cpp. Nothing else changes.
+// Adding a family (the extension point): write its components under core/<family>/,
+// and in its own header declare
+//     const FamilySchema& <family>_schema();                 // keys in canonical order
+//     void <family>_add_rows(std::vector<RegistryRow>& out); // appends its rows
+// then add ONE line { &<family>_schema, &<family>_add_rows } to the kFamilies table
+// in core/registry.cpp. Nothing else changes. add_rows may leave `id` at 0 (the
+// registry numbers rows densely in table order) and may write `name` as just the
+// family plus its discrete keys, e.g. "superblock bins=mtf alg=bitmap pagemap=flat
+// cache=lazy": the registry canonicalises it (parse_spec + text()) and fails loudly
+// at start-up (std::logic_error) if it does not parse or two rows share a choice.
+//
+// Row selection: a spec selects the row whose family and *discrete* keys
+// (KeySchema::discrete) match; the other keys (sizes, class scheme, and the common
+// keys align/source) are numeric parameters read by row.create from the spec. The
+// common key harden is applied by Instance::create around the row (core/layers/).
+//
+// Schema-level validation: KeySchema gives each key's kind, range and choices;
+// FamilySchema::sources restricts the common key `source`; FamilySchema::check
+// rejects inconsistent combinations (e.g. superblock large > sb/2) at parse time,
+// so an invalid design is refused before any instance is built.
 #pragma once
 
 #include <cstddef>
@@ -52,12 +69,19 @@ struct KeySchema {
   std::vector<std::string_view> choices{}; ///< for Choice
   std::uint64_t min = 0, max = UINT64_MAX; ///< for Size/Integer (inclusive)
   bool discrete = false;                   ///< part of the row (template) choice
+  bool power_of_two = false;               ///< for Size: the value must be a power of two
 };
 
 struct FamilySchema {
   std::string_view family;
   std::string_view summary;  ///< one line for --help and `taxonomy --json`
   std::vector<KeySchema> keys;  ///< canonical order, without the common keys
+  /// Allowed values of the common key `source`, the first being the default;
+  /// empty = {"mmap", "region"} (default mmap).
+  std::vector<std::string_view> sources{};
+  /// Consistency check across keys, run by parse_spec on the complete canonical
+  /// spec (every key present). Returns false and writes one line into *err.
+  bool (*check)(const AllocatorSpec& spec, std::string* err) = nullptr;
 };
 
 /// One row of the jump table.
@@ -76,6 +100,9 @@ struct RegistryRow {
 std::span<const RegistryRow> rows();
 /// All family schemas.
 std::span<const FamilySchema> families();
+/// The common keys every family accepts after its own: align, source, harden
+/// (the `source` default and choices are per family, see FamilySchema::sources).
+std::span<const KeySchema> common_keys();
 const FamilySchema* find_family(std::string_view family);
 /// The row for a (parsed, canonical) spec, or nullptr with *err set.
 const RegistryRow* find_row(const AllocatorSpec& spec, std::string* err);

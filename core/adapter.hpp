@@ -1,0 +1,97 @@
+// core/adapter.hpp — turns an allocator class into a registry row, and reads the
+// common keys of a spec. Used by every family's add_rows.
+//
+// An allocator class A (the policy composition of one row) provides:
+//   static A* create(const AllocatorSpec&, const InstanceOptions&, std::string* err);
+//                                             // nullptr + *err on unusable numerics
+//   void* allocate(std::size_t size, std::size_t align);
+//   void deallocate(void* p);
+//   void* reallocate(void* p, std::size_t size);
+//   std::size_t usable_size(const void* p) const;
+//   void stats(AllocStats* out) const;
+//   bool validate(ValidateLevel level, std::string* err) const;
+// and is destroyed with `delete` (its destructor returns every byte to the OS).
+// The same class is what the exporter instantiates directly, so the table and the
+// compiled export run the same code (the table adds one indirect call).
+#pragma once
+
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "core/registry.hpp"
+#include "core/source/memory_source.hpp"
+
+namespace evo {
+
+template <class A>
+struct RowAdapter {
+  static void* allocate(void* s, std::size_t n, std::size_t a) { return static_cast<A*>(s)->allocate(n, a); }
+  static void deallocate(void* s, void* p) { static_cast<A*>(s)->deallocate(p); }
+  static void* reallocate(void* s, void* p, std::size_t n) { return static_cast<A*>(s)->reallocate(p, n); }
+  static std::size_t usable_size(const void* s, const void* p) { return static_cast<const A*>(s)->usable_size(p); }
+  static void stats(const void* s, AllocStats* out) { static_cast<const A*>(s)->stats(out); }
+  static bool validate(const void* s, ValidateLevel l, std::string* err) {
+    return static_cast<const A*>(s)->validate(l, err);
+  }
+  static void destroy(void* s) { delete static_cast<A*>(s); }
+  static void* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
+    return A::create(spec, opt, err);
+  }
+};
+
+/// A registry row for class A. `name` may be just "family key=value..." over the
+/// discrete keys (the registry canonicalises it).
+template <class A>
+RegistryRow make_row(std::string name, Traits traits) {
+  using R = RowAdapter<A>;
+  RegistryRow row{};
+  row.id = 0;
+  row.name = std::move(name);
+  row.traits = traits;
+  row.ops = AllocatorOps{&R::allocate, &R::deallocate, &R::reallocate, &R::usable_size,
+                         &R::stats,    &R::validate,   &R::destroy};
+  row.create = &R::create;
+  return row;
+}
+
+/// The common keys of a canonical spec, decoded.
+struct CommonParams {
+  std::size_t min_align = 16;  ///< align=16|32|64
+  bool region = false;         ///< source=region (else mmap chunks)
+};
+
+inline CommonParams common_params(const AllocatorSpec& spec) {
+  CommonParams c;
+  if (const std::string* a = spec.get("align")) c.min_align = static_cast<std::size_t>(std::stoul(*a));
+  if (const std::string* s = spec.get("source")) c.region = (*s == "region");
+  return c;
+}
+
+/// Effective alignment of a request: max(min_align, align); align is a power of two.
+inline std::size_t effective_align(std::size_t min_align, std::size_t align) {
+  return align > min_align ? align : min_align;
+}
+
+inline std::size_t align_up(std::size_t n, std::size_t a) { return (n + a - 1) & ~(a - 1); }
+inline std::uintptr_t align_up_addr(std::uintptr_t n, std::size_t a) { return (n + a - 1) & ~std::uintptr_t(a - 1); }
+
+/// Generic reallocate on top of allocate/usable_size/deallocate: for classes whose
+/// blocks cannot grow in place. Preserves min(old usable, size) bytes.
+template <class A>
+void* realloc_by_copy(A& a, void* p, std::size_t size) {
+  if (p == nullptr) return a.allocate(size, 16);
+  if (size == 0) {
+    a.deallocate(p);
+    return nullptr;
+  }
+  std::size_t old = a.usable_size(p);
+  if (size <= old && size >= old / 2) return p;  // shrink in place: keep the block
+  void* q = a.allocate(size, 16);
+  if (q == nullptr) return nullptr;
+  std::memcpy(q, p, old < size ? old : size);
+  a.deallocate(p);
+  return q;
+}
+
+}  // namespace evo

@@ -1,0 +1,54 @@
+// The randomized differential stress test for EVERY registry row (rows added by any
+// family are covered automatically): see tests/core/stress.hpp for what is checked.
+#include <doctest/doctest.h>
+
+#include "core/instance.hpp"
+#include "tests/core/stress.hpp"
+
+namespace {
+
+#ifdef EVOALLOC_SANITIZE
+constexpr std::size_t kOps = 10000;
+#else
+constexpr std::size_t kOps = 100000;
+#endif
+
+}  // namespace
+
+TEST_CASE("every registry row survives the randomized stress test") {
+  REQUIRE(!evo::rows().empty());
+  for (const evo::RegistryRow& row : evo::rows()) {
+    CAPTURE(row.name);
+    std::string err;
+    evo::AllocatorSpec spec;
+    REQUIRE(evo::parse_spec(row.name, spec, &err));
+    evo::Instance inst = evo::Instance::create(spec, {}, &err);
+    REQUIRE_MESSAGE(inst, err);
+    evo::test::StressConfig cfg;
+    cfg.seed = 1234 + row.id;
+    cfg.ops = kOps;
+    cfg.max_size = evo::test::stress_max_size(spec);
+    evo::test::StressResult r = evo::test::run_stress(inst, cfg);
+    CHECK_MESSAGE(r.ok, r.error);
+  }
+}
+
+TEST_CASE("stress harness catches a broken allocator") {
+  // A row whose usable_size lies must be caught: wrap a real row and halve usable_size.
+  static const evo::RegistryRow* base = &evo::rows()[0];
+  static evo::RegistryRow liar = *base;
+  liar.ops.usable_size = [](const void* s, const void* p) -> std::size_t {
+    return base->ops.usable_size(s, p) == 0 ? 0 : base->ops.usable_size(s, p) / 2;
+  };
+  std::string err;
+  evo::AllocatorSpec spec;
+  REQUIRE(evo::parse_spec(base->name, spec, &err));
+  void* state = base->create(spec, {}, &err);
+  REQUIRE(state != nullptr);
+  evo::Instance inst(&liar, state);
+  evo::test::StressConfig cfg;
+  cfg.ops = 2000;
+  evo::test::StressResult r = evo::test::run_stress(inst, cfg);
+  CHECK_FALSE(r.ok);
+  CHECK(r.error.find("usable_size") != std::string::npos);
+}
