@@ -47,6 +47,7 @@ struct RawRule {
 struct Builder {
   const char* base;
   std::vector<RawRule> rules;
+  std::size_t mark = 0;  // start of the item being parsed
 
   std::size_t off(const char* p) const { return static_cast<std::size_t>(p - base); }
   RawProduction& prod() { return rules.back().productions.back(); }
@@ -87,18 +88,24 @@ const auto end_squote_def = x3::lit('\'');
 const x3::rule<struct file_end_id> file_end = "a rule '<name> ::= ...' or the end of the file";
 const auto file_end_def = x3::eoi;
 
-// Actions.
+// Actions. In this Boost (1.74) an action's _where(ctx) starts at the position
+// AFTER its parser's match, so item starts are recorded by a preceding eps[mark].
+const auto mark = [](auto& ctx) {
+  Builder& b = builder(ctx);
+  b.mark = b.off(x3::_where(ctx).begin());
+};
+const auto here = [](auto& ctx) { return builder(ctx).off(x3::_where(ctx).begin()); };
 const auto on_rule = [](auto& ctx) {
   Builder& b = builder(ctx);
   RawRule r;
   r.name = x3::_attr(ctx);
-  r.begin = b.off(x3::_where(ctx).begin()) - 1;  // at the '<'
+  r.begin = b.mark;  // at the '<'
   b.rules.push_back(std::move(r));
 };
 const auto on_production = [](auto& ctx) {
   Builder& b = builder(ctx);
   RawProduction p;
-  p.begin = b.off(x3::_where(ctx).begin());
+  p.begin = here(ctx);
   b.rules.back().productions.push_back(std::move(p));
 };
 template <RawItem::Kind K>
@@ -109,10 +116,18 @@ struct on_text_item {
     RawItem it{K, {}};
     const auto& a = x3::_attr(ctx);
     it.text.assign(a.begin(), a.end());
-    it.begin = b.off(x3::_where(ctx).begin());
-    it.end = b.off(x3::_where(ctx).end());
+    it.begin = b.mark;
+    it.end = here(ctx);
     b.prod().items.push_back(std::move(it));
   }
+};
+const auto on_nonterminal = [](auto& ctx) {
+  Builder& b = builder(ctx);
+  RawItem it{RawItem::Kind::NonTerminal, {}};
+  it.text = x3::_attr(ctx);
+  it.begin = b.mark;
+  it.end = here(ctx);
+  b.prod().items.push_back(std::move(it));
 };
 const auto on_range = [](auto& ctx) {
   Builder& b = builder(ctx);
@@ -120,8 +135,8 @@ const auto on_range = [](auto& ctx) {
   it.lo = boost::fusion::at_c<0>(x3::_attr(ctx));
   it.hi = boost::fusion::at_c<1>(x3::_attr(ctx));
   it.empty_range = it.lo > it.hi;
-  it.begin = b.off(x3::_where(ctx).begin());
-  it.end = b.off(x3::_where(ctx).end());
+  it.begin = b.mark;
+  it.end = here(ctx);
   b.prod().items.push_back(std::move(it));
 };
 const auto on_ge_range = [](auto& ctx) {
@@ -131,40 +146,34 @@ const auto on_ge_range = [](auto& ctx) {
   it.lo = 0;
   it.empty_range = n == 0 || n - 1 > static_cast<std::uint64_t>(INT64_MAX);
   it.hi = it.empty_range ? -1 : static_cast<std::int64_t>(n - 1);
-  it.begin = b.off(x3::_where(ctx).begin());
-  it.end = b.off(x3::_where(ctx).end());
+  it.begin = b.mark;
+  it.end = here(ctx);
   b.prod().items.push_back(std::move(it));
 };
 
 // Structure.
-const auto rule_head = x3::lit('<') >> rule_name >> x3::lit('>') >> *hspace >> x3::lit("::=");
+// What starts a rule: `<name>` then `:` (so `<t> := x` is reported as a bad `::=`,
+// not read as a continuation line).
+const auto rule_head = x3::lit('<') >> rule_name >> x3::lit('>') >> *hspace >> x3::lit(':');
+const auto ge_prefix = x3::lit("GE_RANGE:");
 const auto int_range = (x3::lit("<int:") > int_value > dots > int_value > closing_angle);
-const auto ge_range = x3::lit("GE_RANGE:") > count_value;
+const auto ge_range = ge_prefix > count_value;
+const auto nonterminal = x3::lit('<') >> !x3::lit("int:") > rule_name > closing_angle;
 const auto dquoted = x3::lit('"') >> x3::raw[*(x3::char_ - '"' - x3::eol)] > end_dquote;
 const auto squoted = x3::lit('\'') >> x3::raw[*(x3::char_ - '\'' - x3::eol)] > end_squote;
-const auto bare = x3::raw[+(x3::char_ - x3::char_(" \t\r\n<|\"'#"))];
+const auto bare = x3::raw[+(!ge_prefix >> (x3::char_ - x3::char_(" \t\r\n<|\"'#")))];
 
-const auto item_def = int_range[on_range] | ge_range[on_ge_range] |
-                      x3::raw[x3::lit('<') >> !x3::lit("int:") > rule_name > closing_angle]
-                          [([](auto& ctx) {
-                            Builder& b = builder(ctx);
-                            RawItem it{RawItem::Kind::NonTerminal, {}};
-                            const auto& a = x3::_attr(ctx);
-                            // strip the angle brackets
-                            it.text.assign(a.begin() + 1, a.end() - 1);
-                            it.begin = b.off(a.begin());
-                            it.end = b.off(a.end());
-                            b.prod().items.push_back(std::move(it));
-                          })] |
-                      dquoted[on_text_item<RawItem::Kind::Text>{}] |
-                      squoted[on_text_item<RawItem::Kind::Text>{}] |
-                      bare[on_text_item<RawItem::Kind::Text>{}];
+const auto item_def = x3::eps[mark] >>
+                      (int_range[on_range] | ge_range[on_ge_range] | nonterminal[on_nonterminal] |
+                       dquoted[on_text_item<RawItem::Kind::Text>{}] | squoted[on_text_item<RawItem::Kind::Text>{}] |
+                       bare[on_text_item<RawItem::Kind::Text>{}]);
 // A production continues over whitespace (and line breaks) unless what follows is
 // an alternative bar, a new rule, or the end of the file.
 const auto production_def = x3::eps[on_production] >> !rule_head >> item >>
                             *(gap >> !x3::lit('|') >> !rule_head >> !x3::eoi >> item);
-const auto alternatives = production >> *(gap >> x3::lit('|') >> gap > production);
-const auto rule_def = x3::lit('<') >> (rule_name[on_rule]) > closing_angle > define_op > gap > alternatives;
+const auto rule_def = (((((x3::eps[mark] >> x3::lit('<') >> rule_name[on_rule]) > closing_angle) > define_op) >> gap) >
+                       production) >>
+                      *((gap >> x3::lit('|') >> gap) > production);
 const auto file_def = gap >> *(rule_def >> gap) > file_end;
 
 BOOST_SPIRIT_DEFINE(rule_name, int_value, count_value, closing_angle, dots, define_op, production, item,
@@ -260,7 +269,7 @@ std::string Grammar::production_text(const Production& p) const {
 
 Grammar parse_grammar(std::string_view text, const std::string& name) {
   Checker check(text, name);
-  Builder b{text.data(), {}};
+  Builder b{text.data(), {}, 0};
   const char* first = text.data();
   const char* last = text.data() + text.size();
   try {
