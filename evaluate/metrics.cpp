@@ -1,0 +1,248 @@
+// evaluate/metrics.cpp — evaluate_design: the probed metrics replay and measured speed.
+//
+// The probed replay below mirrors replay()'s per-op semantics (evaluate/replay.hpp)
+// but adds what the metrics need and replay() must not pay for in its timed loop:
+// per-slot requested/usable sizes (peak live usable bytes, peak live requested
+// bytes over the replayed prefix), a deadline checked every kDeadlineStride ops,
+// and an early stop at the first failed allocation (the design is infeasible; the
+// fraction replayed is kept). Measured speed uses replay() itself (no probe).
+#include "evaluate/metrics.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+#include "core/instance.hpp"
+#include "evaluate/replay.hpp"
+#include "evaluate/trace.hpp"
+
+namespace evo {
+
+const char* speed_mode_name(SpeedMode m) { return m == SpeedMode::Measured ? "measured" : "modeled"; }
+
+bool parse_speed_mode(std::string_view s, SpeedMode& out) {
+  if (s == "modeled") {
+    out = SpeedMode::Modeled;
+    return true;
+  }
+  if (s == "measured") {
+    out = SpeedMode::Measured;
+    return true;
+  }
+  return false;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::uint64_t kDeadlineStride = 4096;
+
+struct ProbeCtx {
+  CacheModel* model;
+  Source source;
+};
+
+void on_touch(void* ctx, const void* addr, std::uint32_t bytes) {
+  auto* c = static_cast<ProbeCtx*>(ctx);
+  c->model->access(addr, bytes, c->source);
+}
+
+std::uint64_t op_limit(const Trace& t, std::uint64_t max_ops) {
+  return max_ops == 0 ? t.ops.size() : std::min<std::uint64_t>(max_ops, t.ops.size());
+}
+
+InstanceOptions instance_options(const EvalOptions& opt, std::span<const SizeCount> hist, const Probe* probe) {
+  InstanceOptions io;
+  io.probe = probe;
+  io.memory_limit = static_cast<std::size_t>(opt.memory_limit);
+  io.size_histogram = hist;
+  return io;
+}
+
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+}  // namespace
+
+Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span<const SizeCount> hist,
+                        const EvalOptions& opt) {
+  const auto t_start = Clock::now();
+  Metrics m;
+  CacheModel model(opt.cache);
+  ProbeCtx meta_ctx{&model, Source::Meta};
+  ProbeCtx prog_ctx{&model, Source::Program};
+  Probe meta_probe{&on_touch, &meta_ctx};
+  Probe prog_probe{&on_touch, &prog_ctx};
+
+  std::string err;
+  Instance inst = Instance::create(sentence, instance_options(opt, hist, &meta_probe), &err);
+  if (!inst) {
+    m.reason = "invalid design: " + one_line(err);
+    m.eval_seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+    return m;
+  }
+  m.valid = true;
+
+  // ---- the probed replay ----
+  const std::uint64_t n = op_limit(trace, opt.max_ops);
+  std::vector<void*> slot(trace.objects, nullptr);
+  std::vector<std::uint64_t> req(trace.objects, 0), usable(trace.objects, 0);
+  std::uint64_t live_req = 0, live_usable = 0, peak_req = 0, peak_usable = 0;
+  const bool big = !trace.big_sizes.empty();
+  const auto deadline =
+      opt.time_limit_s > 0 ? t_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.time_limit_s))
+                           : Clock::time_point::max();
+  std::uint64_t i = 0;
+  auto release = [&](std::uint32_t obj) {
+    live_req -= req[obj];
+    live_usable -= usable[obj];
+    req[obj] = usable[obj] = 0;
+  };
+  auto acquire = [&](std::uint32_t obj, void* p, std::uint64_t size) {
+    slot[obj] = p;
+    req[obj] = size;
+    usable[obj] = inst.usable_size(p);
+    live_req += size;
+    live_usable += usable[obj];
+    peak_req = std::max(peak_req, live_req);
+    peak_usable = std::max(peak_usable, live_usable);
+    if (size != 0) {
+      *static_cast<volatile char*>(p) = 1;
+      touch(&prog_probe, p, size < 64 ? size : 64);
+    }
+  };
+  for (; i < n; ++i) {
+    if (i % kDeadlineStride == 0 && i != 0 && Clock::now() > deadline) {
+      m.reason = "time limit: " + std::to_string(opt.time_limit_s) + " s exceeded after op " + std::to_string(i);
+      break;
+    }
+    const Op& op = trace.ops[i];
+    const std::uint64_t size = big ? trace.size_of(i) : op.size;
+    void*& s = slot[op.object];
+    bool failed = false;
+    switch (op.kind) {
+      case OpKind::Free:
+        if (s != nullptr) release(op.object);
+        inst.deallocate(s);
+        s = nullptr;
+        break;
+      case OpKind::Realloc: {
+        void* p = inst.reallocate(s, size);
+        if (p == nullptr) {
+          if (size != 0) {
+            failed = true;
+            break;
+          }
+          if (s != nullptr) release(op.object);
+          s = nullptr;
+          break;
+        }
+        if (s != nullptr) release(op.object);
+        acquire(op.object, p, size);
+        break;
+      }
+      default: {
+        if (s != nullptr) release(op.object);  // slot reused without a free: the block leaks
+        void* p;
+        if (op.kind == OpKind::Malloc) {
+          p = inst.allocate(size, 16);
+        } else if (op.kind == OpKind::Calloc) {
+          p = inst.callocate(1, size);
+        } else {
+          const std::size_t align = op.align_log2 == 0 ? 16 : std::size_t{1} << op.align_log2;
+          const std::uint64_t sz = op.kind == OpKind::Pvalloc ? (size + 4095) & ~std::uint64_t{4095} : size;
+          p = inst.allocate(sz, align);
+        }
+        if (p == nullptr) {
+          s = nullptr;
+          failed = true;
+          break;
+        }
+        acquire(op.object, p, size);
+        break;
+      }
+    }
+    if (failed) {
+      const AllocStats st = inst.stats();
+      m.reason = "op " + std::to_string(i) + ": " + op_kind_name(op.kind) + "(" + std::to_string(size) +
+                 ") failed (footprint " + std::to_string(st.footprint) + " B" +
+                 (opt.memory_limit ? ", limit " + std::to_string(opt.memory_limit) + " B" : std::string()) + ")";
+      break;
+    }
+  }
+  const AllocStats st = inst.stats();
+  m.ops = i;
+  m.completed = n ? static_cast<double>(i) / static_cast<double>(n) : 1.0;
+  m.peak_footprint = st.peak_footprint;
+  m.peak_live_requested = peak_req;
+  m.peak_live_usable = peak_usable;
+  m.os_calls = st.os_calls;
+  const CacheCounts meta = model.counts(Source::Meta);
+  const CacheCounts all = model.total();
+  m.meta_touches = meta.touches;
+  m.meta_l1_misses = meta.l1_misses;
+  m.meta_l2_misses = meta.l2_misses;
+  m.l1_misses = all.l1_misses;
+  m.l2_misses = all.l2_misses;
+  m.pages = model.distinct_pages();
+  inst.reset();
+
+  if (i == n) {
+    m.feasible = true;
+    const double ops = static_cast<double>(std::max<std::uint64_t>(n, 1));
+    m.speed_modeled = (kWeightTouch * static_cast<double>(m.meta_touches) +
+                       kWeightL1Miss * static_cast<double>(m.meta_l1_misses) +
+                       kWeightL2Miss * static_cast<double>(m.meta_l2_misses) +
+                       kWeightOsCall * static_cast<double>(m.os_calls)) /
+                      ops;
+    const double live = static_cast<double>(std::max<std::uint64_t>(peak_req, 1));
+    m.fragmentation = static_cast<double>(m.peak_footprint) / live - 1.0;
+    m.frag_internal = static_cast<double>(peak_usable) / live - 1.0;
+    m.frag_external = m.fragmentation - m.frag_internal;
+    m.quality = (kWeightL1Miss * static_cast<double>(m.l1_misses) + kWeightL2Miss * static_cast<double>(m.l2_misses) +
+                 kWeightPage * static_cast<double>(m.pages)) /
+                ops;
+    if (opt.speed_mode == SpeedMode::Measured) {
+      std::string merr;
+      m.speed_measured_ns = measure_speed_ns(sentence, trace, hist, opt, &merr);
+      if (std::isnan(m.speed_measured_ns)) {
+        m.feasible = false;
+        m.reason = "measured replay failed: " + merr;
+      }
+    }
+    m.speed = opt.speed_mode == SpeedMode::Measured ? m.speed_measured_ns : m.speed_modeled;
+  }
+  m.eval_seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+  return m;
+}
+
+double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span<const SizeCount> hist,
+                        const EvalOptions& opt, std::string* err) {
+  ReplayOptions ro;
+  ro.max_ops = opt.max_ops;
+  double best = Metrics::kNaN;
+  const int runs = 1 + std::max(opt.repeats, 1);  // one warm-up, then the timed repeats
+  for (int r = 0; r < runs; ++r) {
+    std::string e;
+    Instance inst = Instance::create(sentence, instance_options(opt, hist, nullptr), &e);
+    if (!inst) {
+      if (err) *err = one_line(e);
+      return Metrics::kNaN;
+    }
+    ReplayResult res = replay(trace, inst, ro);
+    if (!res.ok) {
+      if (err) *err = one_line(res.error);
+      return Metrics::kNaN;
+    }
+    if (r == 0) continue;
+    const double ns = res.seconds * 1e9 / static_cast<double>(std::max<std::uint64_t>(res.ops, 1));
+    if (std::isnan(best) || ns < best) best = ns;
+  }
+  return best;
+}
+
+}  // namespace evo

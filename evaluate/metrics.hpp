@@ -1,0 +1,141 @@
+// evaluate/metrics.hpp — the three objectives of a design on a trace, defined once.
+//
+// evaluate_design(sentence, trace, options) parses the sentence (core/spec.hpp),
+// builds an Instance with a metadata probe, replays the whole trace through it
+// (evaluate/replay.hpp) and returns a Metrics record. It never throws for a bad
+// design: an unparsable / non-instantiable sentence is *invalid*, a replay that
+// breaks a limit or fails an allocation is *infeasible*; both carry a one-line
+// reason and the run goes on.
+//
+// All three objectives are minimised. With N = number of trace ops replayed:
+//
+// speed (Metrics::speed; the config picks which of the two, EvalOptions::speed_mode)
+//   measured  speed_measured_ns = best of `repeats` timed replays of the trace
+//             through a fresh instance with no probe attached, after one warm-up
+//             replay, in nanoseconds per op (wall clock, steady_clock).
+//   modeled   speed_modeled = ( kWeightTouch  * metadata touches
+//                             + kWeightL1Miss * metadata L1 misses
+//                             + kWeightL2Miss * metadata L2 misses
+//                             + kWeightOsCall * OS calls (map/unmap/grow/shrink) ) / N
+//             in "cycles per op": the weights approximate the cost in cycles of a
+//             touch that hits L1 (1), an L1 miss served by L2 (12), a miss to DRAM
+//             (200) and a system call that changes the mapping (5000). Deterministic
+//             and noise-free: the same design on the same trace gives the same value
+//             (addresses inside an instance's own reservation are reproducible).
+//             Only the allocator's own metadata misses are charged; the program's
+//             touches share the cache (and evict metadata) but are not charged here.
+//
+// fragmentation  = peak_footprint / peak_live_requested - 1   (>= 0 for sane designs)
+//   peak_footprint: the maximum of the bytes held from the OS (committed pages,
+//   metadata included) over the replay, exact from the instance's MemorySource.
+//   peak_live_requested: the maximum over the replay of the sum of requested sizes
+//   of live blocks (a property of the trace). Parts, reported apart:
+//     frag_internal = peak_live_usable / peak_live_requested - 1, where
+//                     peak_live_usable is the maximum over the replay of the sum of
+//                     usable_size() of live blocks (rounding to classes, headers
+//                     are not counted: usable_size is what the program could use);
+//     frag_external = fragmentation - frag_internal (free space, metadata, pages
+//                     held but not handed out). An additive split: the two peaks
+//                     need not fall at the same op.
+//
+// quality (locality) = ( kWeightL1Miss * L1 misses + kWeightL2Miss * L2 misses
+//                      + kWeightPage * distinct pages ) / N
+//   over the combined address stream of the allocator's metadata touches and the
+//   program's first touch of each returned block (ReplayOptions::program_touch),
+//   fed through one CacheModel (evaluate/cache_model.hpp, default geometry:
+//   L1 32 KiB 8-way, L2 1 MiB 16-way, 64 B lines, 4 KiB pages). kWeightPage (1000)
+//   stands for the first-touch page fault + TLB fill of each distinct page.
+//
+// Limits: EvalOptions::time_limit_s (wall time of one replay; 0 = none) and
+// memory_limit (bytes of footprint, passed to InstanceOptions::memory_limit;
+// 0 = none). Breaking either makes the design infeasible; `completed` tells how
+// far the replay got (fraction of ops), which the evolution uses to rank
+// infeasible designs among themselves.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/registry.hpp"
+#include "evaluate/cache_model.hpp"
+
+namespace evo {
+
+struct Trace;
+
+inline constexpr double kWeightTouch = 1.0;
+inline constexpr double kWeightL1Miss = 12.0;
+inline constexpr double kWeightL2Miss = 200.0;
+inline constexpr double kWeightOsCall = 5000.0;
+inline constexpr double kWeightPage = 1000.0;
+
+enum class SpeedMode { Modeled, Measured };
+/// "modeled" / "measured".
+const char* speed_mode_name(SpeedMode m);
+/// Parses "modeled" / "measured"; false otherwise.
+bool parse_speed_mode(std::string_view s, SpeedMode& out);
+
+struct EvalOptions {
+  SpeedMode speed_mode = SpeedMode::Modeled;
+  int repeats = 3;                  ///< timed replays for measured speed (best is kept)
+  double time_limit_s = 0;          ///< per replay; 0 = none
+  std::uint64_t memory_limit = 0;   ///< bytes of footprint; 0 = none
+  std::uint64_t max_ops = 0;        ///< replay only the first max_ops ops; 0 = all
+  CacheConfig cache{};
+};
+
+/// Everything measured about one design on one trace. NaN marks "not measured".
+struct Metrics {
+  static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+  // ---- status ----
+  bool valid = false;     ///< the sentence parsed and instantiated
+  bool feasible = false;  ///< valid and the replay finished within the limits
+  std::string reason;     ///< one line when !valid or !feasible, else empty
+  double completed = 0;   ///< fraction of the trace's ops replayed, in [0, 1]
+
+  // ---- objectives (minimised) ----
+  double speed = kNaN;          ///< speed_modeled or speed_measured_ns (see speed_mode)
+  double fragmentation = kNaN;
+  double quality = kNaN;
+
+  // ---- parts ----
+  double speed_modeled = kNaN;      ///< cycles per op (model)
+  double speed_measured_ns = kNaN;  ///< ns per op, best of k
+  double frag_internal = kNaN;
+  double frag_external = kNaN;
+
+  // ---- raw counts of the probed replay ----
+  std::uint64_t ops = 0;
+  std::uint64_t peak_footprint = 0;
+  std::uint64_t peak_live_requested = 0;
+  std::uint64_t peak_live_usable = 0;
+  std::uint64_t os_calls = 0;
+  std::uint64_t meta_touches = 0;
+  std::uint64_t meta_l1_misses = 0;
+  std::uint64_t meta_l2_misses = 0;
+  std::uint64_t l1_misses = 0;  ///< metadata + program
+  std::uint64_t l2_misses = 0;  ///< metadata + program
+  std::uint64_t pages = 0;      ///< distinct pages touched (metadata + program)
+  double eval_seconds = 0;      ///< wall time spent evaluating (all replays)
+
+  std::array<double, 3> objectives() const { return {speed, fragmentation, quality}; }
+};
+
+/// Evaluates one design (see above). Thread-safe: each call owns its instances and
+/// cache model; `trace` is only read. `hist` is the trace's size histogram
+/// (size_histogram(trace)), passed in so callers compute it once.
+Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span<const SizeCount> hist,
+                        const EvalOptions& opt);
+
+/// Measured speed only (ns per op, best of opt.repeats after a warm-up), for
+/// re-measuring a front. Returns NaN (and writes *err) if the design fails.
+double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span<const SizeCount> hist,
+                        const EvalOptions& opt, std::string* err = nullptr);
+
+}  // namespace evo

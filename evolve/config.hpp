@@ -1,0 +1,114 @@
+// evolve/config.hpp — the run configuration: documented defaults <- YAML file <- command line.
+//
+// A Config is built once (load_config + apply_override) and passed down as
+// `const Config&`; nothing reads configuration from globals. The effective config
+// is written into the run folder (write_config) in the same YAML form, so a run
+// folder can be resumed (`evolve --resume DIR`) and re-run exactly.
+//
+// YAML file: one flat mapping. Every key is optional; unknown keys, wrong types and
+// out-of-range values are errors: ConfigError with one line
+//   "FILE:LINE: key 'KEY': expected WHAT, got 'VALUE'"
+// (LINE is 1-based, from yaml-cpp marks; for a command-line override FILE:LINE is
+// "command line"). Keys and defaults:
+//
+//   name:            run name; results go to OUT/NAME/RUN-ID/  (default: config file stem)
+//   trace:           trace file (evoalloc format)                (traces/espresso.trace)
+//   trace_max_ops:   replay only the first N ops; 0 = all       (0)
+//   grammar:         BNF grammar of designs                      (grammar/allocator.bnf)
+//                    Relative paths are resolved by the CLI: first against the
+//                    current directory, then against the evoalloc source tree.
+//   speed_mode:      modeled | measured (objective used during the search; the
+//                    final front is always re-measured, see remeasure_front)  (modeled)
+//   population:      mu, individuals kept per generation, >= 2   (40)
+//   offspring:       lambda, children per generation, >= 1; 0 = population  (0)
+//   generations:     generations after the initial one, >= 0     (20)
+//   crossover_rate:  probability a pair is recombined, [0,1]     (0.9)
+//   mutation_rate:   per-codon int-flip probability, [0,1]       (0.05)
+//   codon_max:       codons are drawn in [0, codon_max), >= 2    (65536)
+//   max_wraps:       GE wraps, >= 0                              (2)
+//   max_depth:       derivation depth limit, >= 1                (30)
+//   init_max_depth:  sensible initialisation ramp top, >= 1      (10)
+//   duplicate_retries: re-mutations of a child whose design is already in the
+//                    population or among the children, >= 0      (5)
+//   seed:            run seed (unsigned 64-bit)                  (1)
+//   threads:         OpenMP threads for evaluation; 0 = all cores (0)
+//   time_limit_s:    wall time per replay before a design is infeasible; 0 = none (30)
+//   memory_limit:    footprint cap per design, bytes or 64K/512M/2G; 0 = none (2G)
+//   repeats:         timed replays per measured speed (best kept), >= 1 (3)
+//   remeasure_front: re-measure the final front with measured speed (true)
+//   hv_reference:    reference point of the hypervolume, [speed, fragmentation,
+//                    quality] in objective units, or "auto": after the initial
+//                    generation, 1.1 x the worst feasible value of each objective
+//                    (stored in the checkpoint, fixed for the run)          (auto)
+//   out:             results root folder                         (results)
+//   exhaustive:      score every design of the enumerated grammar instead of evolving (false)
+//   exhaustive_limit: at most this many designs in exhaustive mode, >= 1 (100000)
+//   exhaustive_range_values: integer ranges of the grammar are sampled to at most
+//                    this many evenly spaced values when enumerating; 0 = all (4)
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "evaluate/metrics.hpp"
+
+namespace evo {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Config {
+  std::string name = "run";
+  std::string source = "(defaults)";  ///< where it was read from (messages only)
+  std::string trace = "traces/espresso.trace";
+  std::uint64_t trace_max_ops = 0;
+  std::string grammar = "grammar/allocator.bnf";
+  SpeedMode speed_mode = SpeedMode::Modeled;
+  std::uint64_t population = 40;
+  std::uint64_t offspring = 0;
+  std::uint64_t generations = 20;
+  double crossover_rate = 0.9;
+  double mutation_rate = 0.05;
+  std::uint64_t codon_max = 65536;
+  std::uint64_t max_wraps = 2;
+  std::uint64_t max_depth = 30;
+  std::uint64_t init_max_depth = 10;
+  std::uint64_t duplicate_retries = 5;
+  std::uint64_t seed = 1;
+  std::uint64_t threads = 0;
+  double time_limit_s = 30;
+  std::uint64_t memory_limit = std::uint64_t{2} << 30;
+  std::uint64_t repeats = 3;
+  bool remeasure_front = true;
+  std::optional<std::array<double, 3>> hv_reference;  ///< nullopt = auto
+  std::string out = "results";
+  bool exhaustive = false;
+  std::uint64_t exhaustive_limit = 100000;
+  std::uint64_t exhaustive_range_values = 4;
+
+  /// lambda (offspring, or population when 0).
+  std::uint64_t lambda() const { return offspring ? offspring : population; }
+  /// The evaluation options these settings imply.
+  EvalOptions eval_options() const;
+};
+
+/// Reads `path` over the defaults (name defaults to the file stem). Throws
+/// ConfigError (bad key/value, with FILE:LINE) or ConfigError "PATH: cannot read"
+/// / "PATH:LINE: YAML syntax error ...".
+Config load_config(const std::string& path);
+/// Parses YAML text (for tests); `source` names it in messages.
+Config parse_config(std::string_view yaml, const std::string& source, Config base = {});
+
+/// Sets one key from its text form as given on the command line ("--seed 7"):
+/// the value is read as a YAML scalar/sequence and checked like the file's.
+void apply_override(Config& c, std::string_view key, std::string_view value);
+
+/// The effective config as YAML (every key, loadable by load_config).
+std::string config_to_yaml(const Config& c);
+
+}  // namespace evo
