@@ -102,14 +102,27 @@ struct Checker {
 
 // ---------------------------------------------------------------- instance loop
 
+/// Calls through a copy of the row's pointers held in locals, so the loop does not
+/// reload them from the instance after every (opaque) call.
+struct Calls {
+  void* (*allocate)(void*, std::size_t, std::size_t);
+  void (*deallocate)(void*, void*);
+  void* (*reallocate)(void*, void*, std::size_t);
+  void* state;
+  explicit Calls(const Instance& i)
+      : allocate(i.ops().allocate), deallocate(i.ops().deallocate), reallocate(i.ops().reallocate), state(i.state()) {}
+};
+
 template <bool kCheck>
 ReplayResult run(const Trace& t, Instance& inst, const ReplayOptions& opt) {
   ReplayResult r;
   const std::uint64_t n = op_limit(t, opt);
   std::vector<void*> slot(t.objects, nullptr);
+  void** slots = slot.data();
   Checker chk;
   const Op* ops = t.ops.data();
   const bool big = !t.big_sizes.empty();
+  const Calls c(inst);
   auto note = [&](std::string e) {
     if (r.error.empty()) r.error = std::move(e);
   };
@@ -117,35 +130,46 @@ ReplayResult run(const Trace& t, Instance& inst, const ReplayOptions& opt) {
   for (std::uint64_t i = 0; i < n; ++i) {
     const Op& op = ops[i];
     const std::uint64_t size = big ? t.size_of(i) : op.size;
-    void*& s = slot[op.object];
-    switch (op.kind) {
-      case OpKind::Free:
-        if constexpr (kCheck)
-          if (s != nullptr) note(chk.on_release(i, op, s, UINT64_MAX));
-        inst.deallocate(s);
-        s = nullptr;
-        break;
-      case OpKind::Realloc: {
-        void* old = s;
-        std::uint64_t old_size = 0;
+    void*& s = slots[op.object];
+    if (op.kind == OpKind::Free) {
+      if constexpr (kCheck)
+        if (s != nullptr) note(chk.on_release(i, op, s, UINT64_MAX));
+      c.deallocate(c.state, s);
+      s = nullptr;
+    } else if (op.kind == OpKind::Malloc) {
+      void* p = c.allocate(c.state, size, 16);
+      if (p == nullptr) [[unlikely]] {
+        ++r.failed_allocs;
+        note(fail_text(i, op, size));
+      } else {
         if constexpr (kCheck) {
-          if (old != nullptr) {
-            old_size = chk.sizes[op.object];
-            note(chk.on_release(i, op, old, size));
-          }
+          if (s != nullptr) chk.on_release(i, op, s, 0);  // slot reused without a free: leaked
+          note(chk.on_alloc(inst, i, op, p, size, 16));
         }
-        void* p = inst.reallocate(old, size);
-        if (p == nullptr) {
-          if (size != 0) {
-            ++r.failed_allocs;
-            note(fail_text(i, op, size));
-            if constexpr (kCheck)
-              if (old != nullptr) chk.blocks.emplace(reinterpret_cast<std::uintptr_t>(old), Checker::Live{old_size, op.object});
-            break;
-          }
+        first_touch(opt, p, size);
+      }
+      s = p;
+    } else if (op.kind == OpKind::Realloc) {
+      void* old = s;
+      std::uint64_t old_size = 0;
+      if constexpr (kCheck) {
+        if (old != nullptr) {
+          old_size = chk.sizes[op.object];
+          note(chk.on_release(i, op, old, size));
+        }
+      }
+      void* p = c.reallocate(c.state, old, size);
+      if (p == nullptr) {
+        if (size != 0) {
+          ++r.failed_allocs;
+          note(fail_text(i, op, size));
+          if constexpr (kCheck)
+            if (old != nullptr)
+              chk.blocks.emplace(reinterpret_cast<std::uintptr_t>(old), Checker::Live{old_size, op.object});
+        } else {
           s = nullptr;
-          break;
         }
+      } else {
         if constexpr (kCheck) {
           if (old != nullptr &&
               !Checker::verify(op.object, static_cast<unsigned char*>(p), old_size, std::min(old_size, size)))
@@ -154,33 +178,29 @@ ReplayResult run(const Trace& t, Instance& inst, const ReplayOptions& opt) {
         }
         s = p;
         first_touch(opt, p, size);
-        break;
       }
-      default: {
-        if constexpr (kCheck)
-          if (s != nullptr) chk.on_release(i, op, s, 0);  // slot reused without a free: leaked
-        void* p;
-        std::size_t align = 16;
-        if (op.kind == OpKind::Malloc) {
-          p = inst.allocate(size, 16);
-        } else if (op.kind == OpKind::Calloc) {
-          p = inst.callocate(1, size);
-        } else {
-          align = align_of(op);
-          std::uint64_t sz = op.kind == OpKind::Pvalloc ? (size + 4095) & ~std::uint64_t{4095} : size;
-          p = inst.allocate(sz, align);
+    } else {
+      void* p;
+      std::size_t align = 16;
+      if (op.kind == OpKind::Calloc) {
+        p = c.allocate(c.state, size, 16);
+        if (p != nullptr) std::memset(p, 0, size);
+      } else {
+        align = align_of(op);
+        std::uint64_t sz = op.kind == OpKind::Pvalloc ? (size + 4095) & ~std::uint64_t{4095} : size;
+        p = c.allocate(c.state, sz, align);
+      }
+      if (p == nullptr) [[unlikely]] {
+        ++r.failed_allocs;
+        note(fail_text(i, op, size));
+      } else {
+        if constexpr (kCheck) {
+          if (s != nullptr) chk.on_release(i, op, s, 0);
+          note(chk.on_alloc(inst, i, op, p, size, align));
         }
-        if (p == nullptr) [[unlikely]] {
-          ++r.failed_allocs;
-          note(fail_text(i, op, size));
-          s = nullptr;
-          break;
-        }
-        if constexpr (kCheck) note(chk.on_alloc(inst, i, op, p, size, align));
-        s = p;
         first_touch(opt, p, size);
-        break;
       }
+      s = p;
     }
     if constexpr (kCheck) {
       if (opt.validate_every != 0 && (i + 1) % opt.validate_every == 0) {
@@ -223,9 +243,12 @@ const RegistryRow& null_row() {
   return row;
 }
 
+/// glibc's bytes in allocated chunks (requests + chunk headers + rounding), in the
+/// main arena and in mmapped chunks. Free holes are not counted: glibc's arena
+/// totals cannot tell the replay's holes from the ones the process had before.
 std::uint64_t system_footprint() {
   struct mallinfo2 m = mallinfo2();
-  return static_cast<std::uint64_t>(m.arena) + static_cast<std::uint64_t>(m.hblkhd);
+  return static_cast<std::uint64_t>(m.uordblks) + static_cast<std::uint64_t>(m.hblkhd);
 }
 
 }  // namespace

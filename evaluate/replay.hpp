@@ -25,9 +25,12 @@
 //   peak_footprint    for an Instance: AllocStats::peak_footprint after the loop
 //                     (the instance tracks its own peak exactly, so the loop needs
 //                     no per-op stats call). For replay_system: the peak of glibc's
-//                     mallinfo2() arena + hblkhd above its value before the loop,
-//                     sampled every kSystemSampleOps ops and at the end (an
-//                     approximation: glibc exposes no exact peak).
+//                     in-use chunk bytes, mallinfo2() uordblks + hblkhd (requests +
+//                     chunk headers + rounding; free holes NOT counted, as glibc's
+//                     arena totals cannot separate the replay's holes from the
+//                     process's earlier ones) above its value before the loop,
+//                     sampled every kSystemSampleOps ops and at the end: a lower
+//                     bound, not comparable with an Instance's exact footprint.
 //   peak_live_requested  Trace::peak_live (the trace's own property: sum of
 //                     requested sizes live at once).
 //   final_stats       instance stats after the loop (replay_system: footprint and
