@@ -6,7 +6,9 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/block/family.hpp"
 #include "core/simple/noreuse.hpp"
+#include "core/simple/textbook.hpp"
 #include "core/superblock/family.hpp"
 
 namespace evo {
@@ -22,6 +24,10 @@ const FamilyEntry kFamilies[] = {
     {&minimal_schema, &minimal_add_rows},
     {&pad_schema, &pad_add_rows},
     {&superblock_schema, &superblock_add_rows},
+    {&freelist_schema, &freelist_add_rows},
+    {&btag_schema, &btag_add_rows},
+    {&dlbins_schema, &dlbins_add_rows},
+    {&block_schema, &block_add_rows},
 };
 
 const std::vector<KeySchema>& common_key_table() {

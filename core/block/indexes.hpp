@@ -1,0 +1,720 @@
+// core/block/indexes.hpp — free-chunk indexes: the "where do free chunks wait"
+// policy of a TagHeap (core/block/tag_heap.hpp).
+//
+// Every index keeps free chunks (layout in core/block/chunk.hpp) through links
+// stored inside them, and provides
+//   static constexpr std::size_t kMinChunk;  smallest chunk it can hold (bytes)
+//   static constexpr bool kFooters;          the heap must keep footers (O(1) coalescing)
+//   static constexpr bool kSelfCoalescing;   insert_merge() coalesces by address order
+//   struct Config;                           its numeric parameters
+//   void init(const Config&, const Probe*);
+//   char* take(std::size_t need);            removes and returns a free chunk of size
+//                                            >= need chosen by its fit rule, or nullptr
+//   void insert(char* c);  void remove(char* c);
+//   std::size_t count() const;               chunks held
+//   bool validate(std::string* err) const;   walks every link (ValidateLevel::Full)
+// Preconditions: inserted chunks are free (kInUse clear) with a valid header;
+// removed chunks are held by the index. Every link read or written is reported to
+// the probe. Indexes:
+//   DList        one unordered doubly-linked list, LIFO, first fit (the btag design)
+//   AddrList     one singly-linked list in address order, first fit; insert_merge
+//                coalesces with list neighbours in O(n) (the textbook free list)
+//   ExactBins    N bins: bin i < N-1 holds exactly size kMinChunk+16i, bin N-1 all
+//                larger (first fit); a bitmap finds the next non-empty bin (dlbins)
+//   SegBins<Best, Larger>  size-class bins over chunk-size ranges; first fit on a
+//                list, or best fit on a red-black tree keyed (size, address);
+//                search the request's own bin only, or also every larger bin in order
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/block/chunk.hpp"
+#include "core/probe.hpp"
+
+namespace evo::block {
+
+namespace detail {
+inline bool fail(std::string* err, const std::string& m) {
+  if (err != nullptr) *err = m;
+  return false;
+}
+
+/// Bit set over bins: which bins are non-empty.
+class BinMap {
+ public:
+  void resize(std::size_t n) { words_.assign((n + 63) / 64, 0); }
+  void set(std::size_t i) { words_[i >> 6] |= std::uint64_t{1} << (i & 63); }
+  void clear(std::size_t i) { words_[i >> 6] &= ~(std::uint64_t{1} << (i & 63)); }
+  /// First set bit >= i, or SIZE_MAX.
+  std::size_t next(std::size_t i) const {
+    std::size_t w = i >> 6;
+    if (w >= words_.size()) return SIZE_MAX;
+    std::uint64_t m = words_[w] & (~std::uint64_t{0} << (i & 63));
+    while (true) {
+      if (m != 0) return (w << 6) + static_cast<std::size_t>(__builtin_ctzll(m));
+      if (++w >= words_.size()) return SIZE_MAX;
+      m = words_[w];
+    }
+  }
+
+ private:
+  std::vector<std::uint64_t> words_;
+};
+
+/// Intrusive doubly-linked list through link(c,0)=next, link(c,1)=prev.
+struct ListOps {
+  static void push(char*& head, char* c, const Probe* probe) {
+    link(c, 0) = head;
+    link(c, 1) = nullptr;
+    if (head != nullptr) {
+      link(head, 1) = c;
+      touch(probe, head + 16, 8);
+    }
+    touch(probe, c + 8, 16);
+    head = c;
+  }
+  static void unlink(char*& head, char* c, const Probe* probe) {
+    char* n = link(c, 0);
+    char* p = link(c, 1);
+    touch(probe, c + 8, 16);
+    if (p != nullptr) {
+      link(p, 0) = n;
+      touch(probe, p + 8, 8);
+    } else {
+      head = n;
+    }
+    if (n != nullptr) {
+      link(n, 1) = p;
+      touch(probe, n + 16, 8);
+    }
+  }
+  /// First chunk of the list with size >= need (not removed), or nullptr.
+  static char* first_fit(char* head, std::size_t need, const Probe* probe) {
+    for (char* c = head; c != nullptr; c = link(c, 0)) {
+      touch(probe, c, 16);
+      if (chunk_size(c) >= need) return c;
+    }
+    return nullptr;
+  }
+  /// Checks links and flags; adds the length to *n.
+  static bool check(char* head, std::size_t* n, std::string* err) {
+    char* prev = nullptr;
+    for (char* c = head; c != nullptr; c = link(c, 0)) {
+      if (in_use(c)) return fail(err, "free list holds an in-use chunk");
+      if (link(c, 1) != prev) return fail(err, "free list back link broken");
+      prev = c;
+      ++*n;
+    }
+    return true;
+  }
+};
+
+/// Intrusive red-black tree of free chunks keyed by (size, address): links
+/// left = link(c,0), right = link(c,1), parent = link(c,2), colour in word c+32.
+/// A sentinel `nil` node (black) is shared by all trees of one index.
+class RBTree {
+ public:
+  static constexpr std::size_t kNodeBytes = 48;
+
+  void init(char* nil) {
+    nil_ = nil;
+    root_ = nil;
+  }
+  bool empty() const { return root_ == nil_; }
+  char* root() const { return root_; }
+
+  void insert(char* z, const Probe* probe) {
+    char* y = nil_;
+    char* x = root_;
+    while (x != nil_) {
+      touch(probe, x, 24);
+      y = x;
+      x = less(z, x) ? L(x) : R(x);
+    }
+    P(z) = y;
+    if (y == nil_) {
+      root_ = z;
+    } else if (less(z, y)) {
+      L(y) = z;
+    } else {
+      R(y) = z;
+    }
+    L(z) = nil_;
+    R(z) = nil_;
+    C(z) = kRed;
+    touch(probe, z + 8, 32);
+    insert_fixup(z);
+  }
+
+  void remove(char* z, const Probe* probe) {
+    touch(probe, z + 8, 32);
+    char* y = z;
+    std::size_t y_colour = C(y);
+    char* x;
+    if (L(z) == nil_) {
+      x = R(z);
+      transplant(z, R(z));
+    } else if (R(z) == nil_) {
+      x = L(z);
+      transplant(z, L(z));
+    } else {
+      y = minimum(R(z));
+      y_colour = C(y);
+      x = R(y);
+      if (P(y) == z) {
+        P(x) = y;
+      } else {
+        transplant(y, R(y));
+        R(y) = R(z);
+        P(R(y)) = y;
+      }
+      transplant(z, y);
+      L(y) = L(z);
+      P(L(y)) = y;
+      C(y) = C(z);
+    }
+    if (y_colour == kBlack) remove_fixup(x);
+  }
+
+  /// Smallest node with size >= need (lowest address among equals), or nullptr.
+  char* lower_bound(std::size_t need, const Probe* probe) const {
+    char* best = nullptr;
+    char* x = root_;
+    while (x != nil_) {
+      touch(probe, x, 24);
+      if (chunk_size(x) >= need) {
+        best = x;
+        x = L(x);
+      } else {
+        x = R(x);
+      }
+    }
+    return best;
+  }
+  char* min_node(const Probe* probe) const {
+    if (root_ == nil_) return nullptr;
+    char* x = root_;
+    while (L(x) != nil_) {
+      touch(probe, x, 16);
+      x = L(x);
+    }
+    return x;
+  }
+
+  /// Checks order, parent links, colours and black heights; adds the node count.
+  bool check(std::size_t* n, std::string* err) const {
+    if (root_ != nil_ && C(root_) != kBlack) return fail(err, "red-black tree: red root");
+    int bh = 0;
+    return check_node(root_, nil_, nullptr, nullptr, &bh, n, err);
+  }
+
+ private:
+  static constexpr std::size_t kBlack = 0, kRed = 1;
+  static char*& L(char* n) { return link(n, 0); }
+  static char*& R(char* n) { return link(n, 1); }
+  static char*& P(char* n) { return link(n, 2); }
+  static std::size_t& C(char* n) { return *reinterpret_cast<std::size_t*>(n + 32); }
+  static bool less(const char* a, const char* b) {
+    std::size_t sa = chunk_size(a), sb = chunk_size(b);
+    return sa < sb || (sa == sb && a < b);
+  }
+
+  char* minimum(char* x) const {
+    while (L(x) != nil_) x = L(x);
+    return x;
+  }
+  void rotate_left(char* x) {
+    char* y = R(x);
+    R(x) = L(y);
+    if (L(y) != nil_) P(L(y)) = x;
+    P(y) = P(x);
+    if (P(x) == nil_) {
+      root_ = y;
+    } else if (x == L(P(x))) {
+      L(P(x)) = y;
+    } else {
+      R(P(x)) = y;
+    }
+    L(y) = x;
+    P(x) = y;
+  }
+  void rotate_right(char* x) {
+    char* y = L(x);
+    L(x) = R(y);
+    if (R(y) != nil_) P(R(y)) = x;
+    P(y) = P(x);
+    if (P(x) == nil_) {
+      root_ = y;
+    } else if (x == R(P(x))) {
+      R(P(x)) = y;
+    } else {
+      L(P(x)) = y;
+    }
+    R(y) = x;
+    P(x) = y;
+  }
+  void transplant(char* u, char* v) {
+    if (P(u) == nil_) {
+      root_ = v;
+    } else if (u == L(P(u))) {
+      L(P(u)) = v;
+    } else {
+      R(P(u)) = v;
+    }
+    P(v) = P(u);
+  }
+  void insert_fixup(char* z) {
+    while (C(P(z)) == kRed) {
+      char* g = P(P(z));
+      if (P(z) == L(g)) {
+        char* y = R(g);
+        if (C(y) == kRed) {
+          C(P(z)) = kBlack;
+          C(y) = kBlack;
+          C(g) = kRed;
+          z = g;
+        } else {
+          if (z == R(P(z))) {
+            z = P(z);
+            rotate_left(z);
+          }
+          C(P(z)) = kBlack;
+          C(P(P(z))) = kRed;
+          rotate_right(P(P(z)));
+        }
+      } else {
+        char* y = L(g);
+        if (C(y) == kRed) {
+          C(P(z)) = kBlack;
+          C(y) = kBlack;
+          C(g) = kRed;
+          z = g;
+        } else {
+          if (z == L(P(z))) {
+            z = P(z);
+            rotate_right(z);
+          }
+          C(P(z)) = kBlack;
+          C(P(P(z))) = kRed;
+          rotate_left(P(P(z)));
+        }
+      }
+    }
+    C(root_) = kBlack;
+  }
+  void remove_fixup(char* x) {
+    while (x != root_ && C(x) == kBlack) {
+      if (x == L(P(x))) {
+        char* w = R(P(x));
+        if (C(w) == kRed) {
+          C(w) = kBlack;
+          C(P(x)) = kRed;
+          rotate_left(P(x));
+          w = R(P(x));
+        }
+        if (C(L(w)) == kBlack && C(R(w)) == kBlack) {
+          C(w) = kRed;
+          x = P(x);
+        } else {
+          if (C(R(w)) == kBlack) {
+            C(L(w)) = kBlack;
+            C(w) = kRed;
+            rotate_right(w);
+            w = R(P(x));
+          }
+          C(w) = C(P(x));
+          C(P(x)) = kBlack;
+          C(R(w)) = kBlack;
+          rotate_left(P(x));
+          x = root_;
+        }
+      } else {
+        char* w = L(P(x));
+        if (C(w) == kRed) {
+          C(w) = kBlack;
+          C(P(x)) = kRed;
+          rotate_right(P(x));
+          w = L(P(x));
+        }
+        if (C(R(w)) == kBlack && C(L(w)) == kBlack) {
+          C(w) = kRed;
+          x = P(x);
+        } else {
+          if (C(L(w)) == kBlack) {
+            C(R(w)) = kBlack;
+            C(w) = kRed;
+            rotate_left(w);
+            w = L(P(x));
+          }
+          C(w) = C(P(x));
+          C(P(x)) = kBlack;
+          C(L(w)) = kBlack;
+          rotate_right(P(x));
+          x = root_;
+        }
+      }
+    }
+    C(x) = kBlack;
+  }
+  bool check_node(char* x, char* parent, const char* lo, const char* hi, int* bh, std::size_t* n,
+                  std::string* err) const {
+    if (x == nil_) {
+      *bh = 1;
+      return true;
+    }
+    ++*n;
+    if (in_use(x)) return fail(err, "red-black tree holds an in-use chunk");
+    if (P(x) != parent) return fail(err, "red-black tree parent link broken");
+    if ((lo != nullptr && !less(lo, x)) || (hi != nullptr && !less(x, hi)))
+      return fail(err, "red-black tree out of (size, address) order");
+    if (C(x) == kRed && (C(L(x)) == kRed || C(R(x)) == kRed)) return fail(err, "red-black tree: red node with red child");
+    int bl = 0, br = 0;
+    if (!check_node(L(x), x, lo, x, &bl, n, err) || !check_node(R(x), x, x, hi, &br, n, err)) return false;
+    if (bl != br) return fail(err, "red-black tree: unequal black heights");
+    *bh = bl + (C(x) == kBlack ? 1 : 0);
+    return true;
+  }
+
+  char* root_ = nullptr;
+  char* nil_ = nullptr;
+};
+}  // namespace detail
+
+/// One unordered doubly-linked free list: LIFO insert, first-fit search.
+class DList {
+ public:
+  static constexpr std::size_t kMinChunk = 32;
+  static constexpr bool kFooters = true;
+  static constexpr bool kSelfCoalescing = false;
+  struct Config {};
+
+  void init(const Config&, const Probe* probe) { probe_ = probe; }
+  char* take(std::size_t need) {
+    touch(probe_, &head_, 8);
+    char* c = detail::ListOps::first_fit(head_, need, probe_);
+    if (c != nullptr) remove(c);
+    return c;
+  }
+  void insert(char* c) {
+    touch(probe_, &head_, 8);
+    detail::ListOps::push(head_, c, probe_);
+    ++count_;
+  }
+  void remove(char* c) {
+    detail::ListOps::unlink(head_, c, probe_);
+    --count_;
+  }
+  std::size_t count() const { return count_; }
+  bool validate(std::string* err) const {
+    std::size_t n = 0;
+    if (!detail::ListOps::check(head_, &n, err)) return false;
+    return n == count_ || detail::fail(err, "free list length differs from its count");
+  }
+
+ private:
+  const Probe* probe_ = nullptr;
+  char* head_ = nullptr;
+  std::size_t count_ = 0;
+};
+
+/// One singly-linked free list in address order (first fit, coalescing on insert
+/// with its list neighbours). No footers: the order alone finds neighbours.
+class AddrList {
+ public:
+  static constexpr std::size_t kMinChunk = 16;
+  static constexpr bool kFooters = false;
+  static constexpr bool kSelfCoalescing = true;
+  struct Config {};
+
+  void init(const Config&, const Probe* probe) { probe_ = probe; }
+  char* take(std::size_t need) {
+    char* prev = nullptr;
+    touch(probe_, &head_, 8);
+    for (char* c = head_; c != nullptr; prev = c, c = next(c)) {
+      touch(probe_, c, 16);
+      if (chunk_size(c) >= need) {
+        unlink(prev, c);
+        return c;
+      }
+    }
+    return nullptr;
+  }
+  /// Inserts without merging.
+  void insert(char* c) { insert_merge_impl(c, false); }
+  /// Inserts in address order and merges with adjacent list neighbours; returns
+  /// the resulting chunk (c, or the lower neighbour it merged into).
+  char* insert_merge(char* c) { return insert_merge_impl(c, true); }
+  void remove(char* c) {
+    char* prev = nullptr;
+    for (char* x = head_; x != nullptr; prev = x, x = next(x)) {
+      touch(probe_, x, 16);
+      if (x == c) {
+        unlink(prev, c);
+        return;
+      }
+    }
+  }
+  /// Removes and returns the chunk that ends exactly at `c`, if the list holds one.
+  char* take_ending_at(char* c) {
+    char* prev = nullptr;
+    for (char* x = head_; x != nullptr && x < c; prev = x, x = next(x)) {
+      touch(probe_, x, 16);
+      if (x + chunk_size(x) == c) {
+        unlink(prev, x);
+        return x;
+      }
+    }
+    return nullptr;
+  }
+  std::size_t count() const { return count_; }
+  bool validate(std::string* err) const {
+    std::size_t n = 0;
+    const char* prev = nullptr;
+    for (char* c = head_; c != nullptr; c = next(c)) {
+      if (in_use(c)) return detail::fail(err, "free list holds an in-use chunk");
+      if (prev != nullptr && prev >= c) return detail::fail(err, "free list not in address order");
+      ++n;
+      prev = c;
+    }
+    return n == count_ || detail::fail(err, "free list length differs from its count");
+  }
+
+ private:
+  static char*& next(char* c) { return link(c, 0); }
+  void unlink(char* prev, char* c) {
+    if (prev == nullptr) {
+      head_ = next(c);
+    } else {
+      next(prev) = next(c);
+      touch(probe_, prev + 8, 8);
+    }
+    --count_;
+  }
+  char* insert_merge_impl(char* c, bool merge) {
+    char* prev = nullptr;
+    char* cur = head_;
+    touch(probe_, &head_, 8);
+    while (cur != nullptr && cur < c) {
+      touch(probe_, cur, 16);
+      prev = cur;
+      cur = next(cur);
+    }
+    if (merge && prev != nullptr && prev + chunk_size(prev) == c) {
+      word(prev) = chunk_size(prev) + chunk_size(c);
+      touch(probe_, prev, 8);
+      c = prev;
+    } else {
+      next(c) = cur;
+      if (prev == nullptr) {
+        head_ = c;
+      } else {
+        next(prev) = c;
+      }
+      touch(probe_, c + 8, 8);
+      ++count_;
+    }
+    if (merge && cur != nullptr && c + chunk_size(c) == cur) {
+      word(c) = chunk_size(c) + chunk_size(cur);
+      next(c) = next(cur);
+      touch(probe_, c, 16);
+      --count_;
+    }
+    return c;
+  }
+
+  const Probe* probe_ = nullptr;
+  char* head_ = nullptr;
+  std::size_t count_ = 0;
+};
+
+/// Exact bins for small sizes plus one first-fit bin for everything larger.
+class ExactBins {
+ public:
+  static constexpr std::size_t kMinChunk = 32;
+  static constexpr bool kFooters = true;
+  static constexpr bool kSelfCoalescing = false;
+  struct Config {
+    std::size_t bins = 64;  ///< >= 2; bins-1 exact sizes 32, 48, ..., then one for the rest
+  };
+
+  void init(const Config& cfg, const Probe* probe) {
+    probe_ = probe;
+    nbins_ = cfg.bins < 2 ? 2 : cfg.bins;
+    heads_.assign(nbins_, nullptr);
+    map_.resize(nbins_);
+  }
+  std::size_t bin_of(std::size_t size) const {
+    std::size_t i = (size - kMinChunk) >> 4;
+    return i < nbins_ - 1 ? i : nbins_ - 1;
+  }
+  char* take(std::size_t need) {
+    std::size_t b = bin_of(need);
+    std::size_t last = nbins_ - 1;
+    if (b < last) {
+      std::size_t nb = map_.next(b);
+      if (nb == SIZE_MAX) return nullptr;
+      if (nb < last) {
+        char* c = heads_[nb];
+        touch(probe_, &heads_[nb], 8);
+        remove(c);
+        return c;
+      }
+    }
+    touch(probe_, &heads_[last], 8);
+    char* c = detail::ListOps::first_fit(heads_[last], need, probe_);
+    if (c != nullptr) remove(c);
+    return c;
+  }
+  void insert(char* c) {
+    std::size_t b = bin_of(chunk_size(c));
+    touch(probe_, &heads_[b], 8);
+    detail::ListOps::push(heads_[b], c, probe_);
+    map_.set(b);
+    ++count_;
+  }
+  void remove(char* c) {
+    std::size_t b = bin_of(chunk_size(c));
+    detail::ListOps::unlink(heads_[b], c, probe_);
+    if (heads_[b] == nullptr) map_.clear(b);
+    --count_;
+  }
+  std::size_t count() const { return count_; }
+  bool validate(std::string* err) const {
+    std::size_t n = 0;
+    for (std::size_t b = 0; b < nbins_; ++b) {
+      if ((map_.next(b) == b) != (heads_[b] != nullptr)) return detail::fail(err, "bin bitmap out of date");
+      for (char* c = heads_[b]; c != nullptr; c = link(c, 0))
+        if (bin_of(chunk_size(c)) != b) return detail::fail(err, "chunk in the wrong bin");
+      if (!detail::ListOps::check(heads_[b], &n, err)) return false;
+    }
+    return n == count_ || detail::fail(err, "bins hold a different number of chunks than counted");
+  }
+
+ private:
+  const Probe* probe_ = nullptr;
+  std::size_t nbins_ = 2;
+  std::vector<char*> heads_;
+  detail::BinMap map_;
+  std::size_t count_ = 0;
+};
+
+/// Segregated fits: one bin per size class (chunk-size ranges) plus one for all
+/// larger chunks. Best=false: first fit in a LIFO list; Best=true: best fit in a
+/// red-black tree keyed (size, address). Larger=false: only the request's own bin
+/// is searched; Larger=true: then every larger non-empty bin in order.
+template <bool Best, bool Larger>
+class SegBins {
+ public:
+  static constexpr std::size_t kMinChunk = Best ? detail::RBTree::kNodeBytes : 32;
+  static constexpr bool kFooters = true;
+  static constexpr bool kSelfCoalescing = false;
+  struct Config {
+    /// Upper chunk-size bound of each class bin, increasing (bin i holds chunk
+    /// sizes in (limits[i-1], limits[i]]); one more bin holds every larger chunk.
+    std::vector<std::size_t> limits;
+  };
+
+  void init(const Config& cfg, const Probe* probe) {
+    probe_ = probe;
+    limits_ = cfg.limits;
+    nbins_ = limits_.size() + 1;
+    map_.resize(nbins_);
+    lookup_.assign(kLookupMax / 16 + 1, 0);
+    for (std::size_t s = 0; s <= kLookupMax; s += 16) lookup_[s / 16] = static_cast<std::uint16_t>(search_bin(s));
+    if constexpr (Best) {
+      trees_.assign(nbins_, {});
+      for (auto& t : trees_) t.init(nil_);
+    } else {
+      heads_.assign(nbins_, nullptr);
+    }
+  }
+  std::size_t bin_of(std::size_t size) const { return size <= kLookupMax ? lookup_[size >> 4] : search_bin(size); }
+  std::size_t bins() const { return nbins_; }
+
+  char* take(std::size_t need) {
+    std::size_t b = bin_of(need);
+    char* c = nullptr;
+    if constexpr (Best) {
+      c = trees_[b].lower_bound(need, probe_);
+    } else {
+      touch(probe_, &heads_[b], 8);
+      c = detail::ListOps::first_fit(heads_[b], need, probe_);
+    }
+    if (c == nullptr && Larger) {
+      std::size_t nb = map_.next(b + 1);
+      if (nb != SIZE_MAX) {
+        // Every chunk of a larger bin fits (its sizes exceed this bin's bound).
+        if constexpr (Best) {
+          c = trees_[nb].min_node(probe_);
+        } else {
+          touch(probe_, &heads_[nb], 8);
+          c = heads_[nb];
+        }
+      }
+    }
+    if (c != nullptr) remove(c);
+    return c;
+  }
+  void insert(char* c) {
+    std::size_t b = bin_of(chunk_size(c));
+    if constexpr (Best) {
+      trees_[b].insert(c, probe_);
+    } else {
+      touch(probe_, &heads_[b], 8);
+      detail::ListOps::push(heads_[b], c, probe_);
+    }
+    map_.set(b);
+    ++count_;
+  }
+  void remove(char* c) {
+    std::size_t b = bin_of(chunk_size(c));
+    bool now_empty;
+    if constexpr (Best) {
+      trees_[b].remove(c, probe_);
+      now_empty = trees_[b].empty();
+    } else {
+      detail::ListOps::unlink(heads_[b], c, probe_);
+      now_empty = heads_[b] == nullptr;
+    }
+    if (now_empty) map_.clear(b);
+    --count_;
+  }
+  std::size_t count() const { return count_; }
+  bool validate(std::string* err) const {
+    std::size_t n = 0;
+    for (std::size_t b = 0; b < nbins_; ++b) {
+      std::size_t before = n;
+      if constexpr (Best) {
+        if (!trees_[b].check(&n, err)) return false;
+      } else {
+        for (char* c = heads_[b]; c != nullptr; c = link(c, 0))
+          if (bin_of(chunk_size(c)) != b) return detail::fail(err, "chunk in the wrong size-class bin");
+        if (!detail::ListOps::check(heads_[b], &n, err)) return false;
+      }
+      if ((map_.next(b) == b) != (n != before)) return detail::fail(err, "bin bitmap out of date");
+    }
+    return n == count_ || detail::fail(err, "bins hold a different number of chunks than counted");
+  }
+
+ private:
+  static constexpr std::size_t kLookupMax = 4096;
+  std::size_t search_bin(std::size_t size) const {
+    return static_cast<std::size_t>(std::lower_bound(limits_.begin(), limits_.end(), size) - limits_.begin());
+  }
+
+  const Probe* probe_ = nullptr;
+  std::vector<std::size_t> limits_;
+  std::size_t nbins_ = 1;
+  std::vector<std::uint16_t> lookup_;
+  std::vector<char*> heads_;
+  std::vector<detail::RBTree> trees_;
+  alignas(16) char nil_[detail::RBTree::kNodeBytes] = {};
+  detail::BinMap map_;
+  std::size_t count_ = 0;
+};
+
+}  // namespace evo::block
