@@ -71,17 +71,12 @@ void MemorySource::shrink(std::size_t bytes) {
   }
 }
 
-void* MemorySource::map(std::size_t bytes, std::size_t align) {
-  if (base_ == nullptr || bytes == 0) return nullptr;
-  bytes = round_up(bytes, kPageSize);
-  if (align < kPageSize) align = kPageSize;
-  if (bytes > half_) return nullptr;
+std::uintptr_t MemorySource::take_range(std::size_t bytes, std::size_t align) {
   for (std::size_t i = 0; i < nranges_; ++i) {
     Range& r = ranges_[i];
     std::uintptr_t start = round_up(r.start, align);
     std::size_t lead = start - r.start;
     if (lead + bytes > r.len) continue;
-    if (!commit(reinterpret_cast<char*>(start), bytes)) return nullptr;
     std::size_t tail = r.len - lead - bytes;
     std::uintptr_t tail_start = start + bytes;
     if (lead == 0 && tail == 0) {
@@ -102,9 +97,39 @@ void* MemorySource::map(std::size_t bytes, std::size_t align) {
         }
       }
     }
-    return reinterpret_cast<void*>(start);
+    return start;
   }
-  return nullptr;
+  return 0;
+}
+
+void* MemorySource::map(std::size_t bytes, std::size_t align) {
+  if (base_ == nullptr || bytes == 0) return nullptr;
+  bytes = round_up(bytes, kPageSize);
+  if (align < kPageSize) align = kPageSize;
+  if (bytes > half_) return nullptr;
+  if (limit_ != 0 && footprint_ + bytes > limit_) return nullptr;
+  std::uintptr_t start = take_range(bytes, align);
+  if (start == 0) return nullptr;
+  if (!commit(reinterpret_cast<char*>(start), bytes)) {
+    add_free_range(start, bytes);
+    return nullptr;
+  }
+  return reinterpret_cast<void*>(start);
+}
+
+void* MemorySource::reserve(std::size_t bytes, std::size_t align) {
+  if (base_ == nullptr || bytes == 0) return nullptr;
+  bytes = round_up(bytes, kPageSize);
+  if (align < kPageSize) align = kPageSize;
+  if (bytes > half_) return nullptr;
+  return reinterpret_cast<void*>(take_range(bytes, align));
+}
+
+bool MemorySource::commit_pages(void* p, std::size_t bytes) {
+  auto a = reinterpret_cast<std::uintptr_t>(p);
+  std::uintptr_t start = a & ~std::uintptr_t(kPageSize - 1);
+  std::uintptr_t end = round_up(a + bytes, kPageSize);
+  return commit(reinterpret_cast<char*>(start), end - start);
 }
 
 void MemorySource::unmap(void* p, std::size_t bytes) {

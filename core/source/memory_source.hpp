@@ -65,6 +65,16 @@ class MemorySource {
   /// Returns a chunk (or a page-aligned tail/head part of one) to the OS.
   void unmap(void* p, std::size_t bytes);
   char* chunk_base() const { return base_ + half_; }
+  std::size_t chunk_capacity() const { return reserved_ - half_; }
+
+  // ---- lazily committed metadata (e.g. a flat pagemap) ----
+  /// Takes `bytes` (rounded up to pages) of chunk address space aligned to `align`
+  /// WITHOUT committing it (it costs no footprint and faults if touched). Commit
+  /// parts with commit_pages. A reservation is never returned before the source dies.
+  void* reserve(std::size_t bytes, std::size_t align = kPageSize);
+  /// Commits the pages covering [p, p+bytes) of a reserve()d range (counted in the
+  /// footprint like any commit); false past the limit. Committing twice is a bug.
+  bool commit_pages(void* p, std::size_t bytes);
 
   // ---- accounting ----
   char* base() const { return base_; }
@@ -86,6 +96,7 @@ class MemorySource {
   static constexpr std::size_t kMaxRanges = 1024;
 
   bool commit(char* p, std::size_t bytes);
+  std::uintptr_t take_range(std::size_t bytes, std::size_t align);  // 0 if none
   void decommit(char* p, std::size_t bytes);
   void add_free_range(std::uintptr_t start, std::size_t len);
 

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "core/superblock/rows.hpp"
+
 namespace evo {
 namespace {
 
@@ -50,8 +52,12 @@ const FamilySchema& superblock_schema() {
   return s;
 }
 
-void superblock_add_rows(std::vector<RegistryRow>& /*out*/) {
-  // Rows land with the components (core/superblock/rows_*.cpp).
+void superblock_add_rows(std::vector<RegistryRow>& out) {
+  superblock_rows_unordered(out);
+  superblock_rows_mtf(out);
+  superblock_rows_fullness_array(out);
+  superblock_rows_fullness_list(out);
+  superblock_rows_fullness_mtf(out);
 }
 
 }  // namespace evo
