@@ -1,0 +1,98 @@
+// app/cmd_evolve.cpp — `evoalloc evolve`: the main job (see evolve/run.hpp).
+#include <filesystem>
+#include <iostream>
+
+#include "app/cli.hpp"
+#include "evolve/config.hpp"
+#include "evolve/run.hpp"
+
+namespace evo::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A relative path is taken from the current directory if it exists there, else
+// from the evoalloc source tree (so `evoalloc evolve` works from anywhere).
+std::string resolve(const std::string& p) {
+  if (p.empty() || fs::path(p).is_absolute() || fs::exists(p)) return p;
+  fs::path alt = fs::path(source_dir()) / p;
+  if (fs::exists(alt)) return alt.string();
+  return p;
+}
+
+}  // namespace
+
+int cmd_evolve(const std::vector<std::string>& args) {
+  po::options_description desc("options");
+  desc.add_options()
+      ("config,c", po::value<std::string>(), "YAML run config (default: configs/espresso.yaml)")
+      ("trace", po::value<std::string>(), "trace file (overrides the config's trace)")
+      ("generations,g", po::value<std::string>(), "generations after the initial one")
+      ("population,p", po::value<std::string>(), "population size (mu)")
+      ("seed,s", po::value<std::string>(), "run seed")
+      ("threads,j", po::value<std::string>(), "OpenMP threads (0 = all cores)")
+      ("out,o", po::value<std::string>(), "results root folder (default results)")
+      ("set", po::value<std::vector<std::string>>()->composing(), "KEY=VALUE: override any config key (repeatable)")
+      ("resume", po::value<std::string>(), "continue the run in folder DIR from its checkpoint")
+      ("exhaustive", "score every design of the enumerated grammar instead of evolving")
+      ("run-id", po::value<std::string>(), "name of the run folder (default: UTC time + seed)")
+      ("quiet,q", "no progress lines");
+  po::positional_options_description pos;
+  po::variables_map vm;
+  if (!parse(args, desc, pos, vm, "evoalloc evolve [--config FILE] [options]",
+             "Evolves allocator designs for a trace (GE + NSGA-II over speed, fragmentation and locality)\n"
+             "and writes results/<config-name>/<run-id>/: config.yaml, front.csv, archive.csv, history.csv,\n"
+             "front.png/svg, report.md, checkpoint.txt. Config keys and defaults: evolve/config.hpp;\n"
+             "metrics: README.md section Metrics."))
+    return kExitOk;
+
+  Config cfg;
+  RunOptions ro;
+  const bool resuming = vm.count("resume") > 0;
+  try {
+    if (resuming) {
+      ro.resume_dir = vm["resume"].as<std::string>();
+      if (vm.count("config")) throw UsageError("--resume takes the run's own config.yaml; drop --config");
+      for (const char* k : {"trace", "population", "seed", "out", "set", "run-id"})
+        if (vm.count(k)) throw UsageError(std::string("--") + k + " cannot change when resuming a run");
+      if (vm.count("exhaustive")) throw UsageError("--exhaustive cannot change when resuming a run");
+      if (!fs::exists(ro.resume_dir + "/config.yaml"))
+        throw RuntimeError(ro.resume_dir + ": not a run folder (no config.yaml)");
+      cfg = load_config(ro.resume_dir + "/config.yaml");
+    } else {
+      const std::string path = resolve(vm.count("config") ? vm["config"].as<std::string>() : "configs/espresso.yaml");
+      cfg = load_config(path);
+    }
+    auto over = [&](const char* opt, const char* key) {
+      if (vm.count(opt)) apply_override(cfg, key, vm[opt].as<std::string>());
+    };
+    over("trace", "trace");
+    over("generations", "generations");
+    over("population", "population");
+    over("seed", "seed");
+    over("threads", "threads");
+    over("out", "out");
+    if (vm.count("set")) {
+      for (const std::string& kv : vm["set"].as<std::vector<std::string>>()) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) throw UsageError("--set expects KEY=VALUE, got '" + kv + "'");
+        apply_override(cfg, kv.substr(0, eq), kv.substr(eq + 1));
+      }
+    }
+    if (vm.count("exhaustive")) cfg.exhaustive = true;
+  } catch (const ConfigError& e) {
+    // A bad value on the command line is a usage error; in a file, a runtime failure.
+    if (std::string(e.what()).rfind("command line", 0) == 0) throw UsageError(e.what());
+    throw;
+  }
+  cfg.trace = resolve(cfg.trace);
+  cfg.grammar = resolve(cfg.grammar);
+  if (vm.count("run-id")) ro.run_id = vm["run-id"].as<std::string>();
+  if (!vm.count("quiet")) ro.progress = &std::cerr;
+  RunOutcome out = run_config(cfg, ro);
+  std::cout << out.dir << '\n';
+  return kExitOk;
+}
+
+}  // namespace evo::cli

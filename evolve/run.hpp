@@ -1,0 +1,38 @@
+// evolve/run.hpp — one whole run: trace + grammar + config -> a results folder.
+//
+// run_config() is what `evoalloc evolve` does after parsing its command line:
+//   1. reads the trace (evaluate/trace.hpp) and the grammar (grammar/grammar.hpp);
+//   2. creates the run folder OUT/NAME/RUN-ID/ (RUN-ID = UTC time + seed, or
+//      RunOptions::run_id) and writes config.yaml (the effective config) — or, when
+//      resuming, reads DIR/checkpoint.txt and continues in DIR;
+//   3. runs the loop (evolve/evolution.hpp); after every generation: checkpoint
+//      (atomic), front/archive/history CSVs, one progress line on `progress`;
+//   4. re-measures the front with measured speed (Config::remeasure_front: best of
+//      `repeats` replays, one design at a time so designs do not disturb each
+//      other), writes the final checkpoint, the picture and report.md.
+// Errors (unreadable trace/grammar, bad checkpoint, I/O) throw std::runtime_error
+// with a one-line message naming the file.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "evolve/config.hpp"
+#include "evolve/evolution.hpp"
+
+namespace evo {
+
+struct RunOptions {
+  std::string resume_dir;           ///< continue the run in this folder (its checkpoint)
+  std::string run_id;               ///< folder name under OUT/NAME/ (empty = UTC time + seed)
+  std::ostream* progress = nullptr; ///< progress lines (nullptr = none)
+};
+
+struct RunOutcome {
+  std::string dir;  ///< the run folder
+  RunState state;
+};
+
+RunOutcome run_config(const Config& cfg, const RunOptions& opt);
+
+}  // namespace evo
