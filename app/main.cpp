@@ -14,6 +14,7 @@ int cmd_evolve(const std::vector<std::string>& args);
 int cmd_import(const std::vector<std::string>& args);
 int cmd_trace(const std::vector<std::string>& args);
 int cmd_replay(const std::vector<std::string>& args);
+int cmd_record(const std::vector<std::string>& args);
 }  // namespace evo::cli
 
 namespace {
@@ -31,6 +32,7 @@ const Command kCommands[] = {
     {"import", evo::cli::cmd_import, "import a glibc mtrace log as a trace"},
     {"trace", evo::cli::cmd_trace, "trace info: summarise a trace"},
     {"replay", evo::cli::cmd_replay, "replay a trace through glibc, null or an allocator design"},
+    {"record", evo::cli::cmd_record, "run a program under the malloc recorder"},
 };
 
 void print_usage(std::ostream& os) {

@@ -1,0 +1,128 @@
+// app/cmd_record.cpp — `evoalloc record -o OUT [--children] [--keep-raw] -- PROGRAM [ARGS...]`.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <iostream>
+
+#include "app/cli.hpp"
+#include "evaluate/record.hpp"
+
+namespace evo::cli {
+
+namespace {
+
+std::string self_exe() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.string();
+}
+
+void report(const std::string& out, const RawConvertStats& st) {
+  std::cout << "  " << out << ": " << st.ops << " ops, " << st.threads << " threads, " << st.objects
+            << " object slots, " << st.sites << " call sites"
+            << (st.have_maps ? "" : " (unresolved: no module map, the process did not exit normally)") << '\n';
+  std::cout << "    free(NULL) " << st.free_null << ", realloc(NULL,n) " << st.realloc_null << ", realloc(p,0) "
+            << st.realloc_zero << ", unmatched frees " << st.unmatched_frees << ", failed allocations "
+            << st.failed_allocs << '\n';
+  if (!st.ended)
+    std::cout << "    note: the process did not reach exit (abort, signal, exec or _exit from libc): "
+                 "ops still buffered then are missing"
+              << (st.truncated_tail ? "; a partial block at the end was dropped" : "") << '\n';
+}
+
+}  // namespace
+
+int cmd_record(const std::vector<std::string>& args) {
+  // Everything after "--" is the program; parse the options before it.
+  auto dash = std::find(args.begin(), args.end(), std::string("--"));
+  std::vector<std::string> opts(args.begin(), dash);
+  std::vector<std::string> cmd = dash == args.end() ? std::vector<std::string>{} : std::vector<std::string>(dash + 1, args.end());
+  po::options_description desc("options");
+  std::string out;
+  desc.add_options()("output,o", po::value(&out)->required(), "trace file to write")(
+      "children", "also convert the processes the program starts (OUT.<pid>.<n>)")(
+      "keep-raw", "keep the recorder's raw files (OUT.raw.d/)");
+  po::positional_options_description pos;
+  po::variables_map vm;
+  if (!parse(opts, desc, pos, vm, "evoalloc record -o OUT [--children] [--keep-raw] -- PROGRAM [ARGS...]",
+             "Runs PROGRAM with the LD_PRELOAD recorder (libevoalloc_recorder.so) and writes its malloc\n"
+             "trace to OUT. Processes it forks or execs are recorded to their own raw files; by default\n"
+             "only the program's own process becomes OUT (--children converts the others too)."))
+    return kExitOk;
+  if (cmd.empty()) throw UsageError("missing '-- PROGRAM [ARGS...]'");
+  const std::string lib = find_recorder(self_exe());
+  if (lib.empty())
+    throw RuntimeError("libevoalloc_recorder.so not found next to the evoalloc binary (set EVOALLOC_RECORDER)");
+
+  const std::string dir = out + ".raw.d";
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (!std::filesystem::create_directories(dir, ec) || ec)
+    throw RuntimeError(dir + ": cannot create directory: " + ec.message());
+  const std::string abs_dir = std::filesystem::absolute(dir).string();
+  const std::string abs_lib = std::filesystem::absolute(lib).string();
+
+  std::cout.flush();
+  pid_t child = fork();
+  if (child < 0) throw RuntimeError(std::string("fork failed: ") + std::strerror(errno));
+  if (child == 0) {
+    const char* old = std::getenv("LD_PRELOAD");
+    std::string preload = abs_lib + (old != nullptr && *old != '\0' ? std::string(":") + old : std::string());
+    setenv("LD_PRELOAD", preload.c_str(), 1);
+    setenv("EVOALLOC_RECORD_DIR", abs_dir.c_str(), 1);
+    std::vector<char*> argv;
+    for (const std::string& a : cmd) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    std::fprintf(stderr, "evoalloc record: cannot run %s: %s\n", argv[0], std::strerror(errno));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+    std::filesystem::remove_all(dir, ec);
+    throw RuntimeError("cannot run '" + cmd[0] + "'");
+  }
+  std::vector<RawFileInfo> files = list_raw_files(dir);
+  const RawFileInfo* root = nullptr;
+  for (const RawFileInfo& f : files)
+    if (f.pid == static_cast<std::uint32_t>(child)) {
+      root = &f;
+      break;
+    }
+  if (root == nullptr) {
+    std::filesystem::remove_all(dir, ec);
+    throw RuntimeError("the recorder wrote nothing for '" + cmd[0] +
+                       "' (a statically linked program, or one that clears LD_PRELOAD?)");
+  }
+  std::string program;
+  for (const std::string& a : cmd) program += (program.empty() ? "" : " ") + a;
+  std::cout << "recorded " << program << " (";
+  if (WIFEXITED(status)) std::cout << "exit status " << WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) std::cout << "killed by signal " << WTERMSIG(status);
+  std::cout << ")\n";
+  report(out, convert_raw(root->path, out, program));
+  std::size_t others = 0;
+  std::map<std::uint32_t, int> seen;
+  for (const RawFileInfo& f : files) {
+    if (&f == root) continue;
+    ++others;
+    if (vm.count("children")) {
+      std::string o = out + "." + std::to_string(f.pid) + "." + std::to_string(seen[f.pid]++);
+      report(o, convert_raw(f.path, o, program + " [pid " + std::to_string(f.pid) + "]"));
+    }
+  }
+  if (others != 0 && !vm.count("children"))
+    std::cout << "  " << others << " other process image(s) recorded (forks/execs); --children converts them\n";
+  if (!vm.count("keep-raw")) std::filesystem::remove_all(dir, ec);
+  return kExitOk;
+}
+
+}  // namespace evo::cli

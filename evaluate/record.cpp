@@ -1,0 +1,282 @@
+// evaluate/record.cpp — raw recorder files -> traces (see record.hpp).
+#include "evaluate/record.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "evaluate/recorder/raw_format.hpp"
+#include "evaluate/trace.hpp"
+
+namespace evo {
+
+namespace {
+
+struct File {
+  std::FILE* f;
+  explicit File(const std::string& path) : f(std::fopen(path.c_str(), "rb")) {
+    if (f == nullptr) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
+  }
+  ~File() { std::fclose(f); }
+};
+
+struct Mapping {
+  std::uint64_t start, end, offset;
+  std::string path;
+};
+
+std::vector<Mapping> parse_maps(const std::string& text) {
+  std::vector<Mapping> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    unsigned long long s = 0, e = 0, off = 0;
+    char perms[8] = {};
+    int used = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %*s %n", &s, &e, perms, &off, &used) < 4 || used == 0)
+      continue;
+    std::string path = line.substr(static_cast<std::size_t>(used));
+    if (path.empty() || path[0] != '/') continue;
+    out.push_back({s, e, off, path});
+  }
+  std::sort(out.begin(), out.end(), [](const Mapping& a, const Mapping& b) { return a.start < b.start; });
+  return out;
+}
+
+}  // namespace
+
+RawFileInfo raw_file_info(const std::string& path) {
+  File f(path);
+  raw::RawFileHeader h{};
+  if (std::fread(&h, sizeof h, 1, f.f) != 1 || std::memcmp(h.magic, raw::kFileMagic, 8) != 0)
+    throw std::runtime_error(path + ": not an evoalloc recorder file (bad magic)");
+  return {path, h.pid, h.ppid, h.start_ns};
+}
+
+std::vector<RawFileInfo> list_raw_files(const std::string& dir) {
+  std::vector<RawFileInfo> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) throw std::runtime_error(dir + ": cannot open directory: " + std::strerror(errno));
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind("rec-", 0) == 0 && name.size() > 4 && name.substr(name.size() - 4) == ".raw") {
+      try {
+        out.push_back(raw_file_info(dir + "/" + name));
+      } catch (const std::exception&) {
+        // a file whose header never got written: nothing was recorded in it
+      }
+    }
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end(), [](const RawFileInfo& a, const RawFileInfo& b) { return a.start_ns < b.start_ns; });
+  return out;
+}
+
+RawConvertStats convert_raw(const std::string& raw_path, const std::string& out, const std::string& program) {
+  RawConvertStats st;
+  RawFileInfo info = raw_file_info(raw_path);
+  std::vector<raw::RawEvent> ev;
+  std::vector<std::uint32_t> ev_thread;
+  std::string maps;
+  {
+    File f(raw_path);
+    std::fseek(f.f, sizeof(raw::RawFileHeader), SEEK_SET);
+    for (;;) {
+      raw::RawBlockHeader h{};
+      std::size_t got = std::fread(&h, 1, sizeof h, f.f);
+      if (got == 0) break;
+      if (got < sizeof h) {
+        st.truncated_tail = true;
+        break;
+      }
+      if (h.magic != raw::kBlockMagic) throw std::runtime_error(raw_path + ": corrupt block header");
+      if (h.kind == raw::kRawEnd) {
+        st.ended = true;
+        continue;
+      }
+      if (h.kind == raw::kRawMaps) {
+        std::string text(h.count, '\0');
+        if (std::fread(text.data(), 1, h.count, f.f) != h.count) {
+          st.truncated_tail = true;
+          break;
+        }
+        maps = std::move(text);
+        continue;
+      }
+      if (h.kind != raw::kRawEvents || h.count > (1u << 24)) throw std::runtime_error(raw_path + ": corrupt block header");
+      std::size_t old = ev.size();
+      ev.resize(old + h.count);
+      std::size_t n = std::fread(ev.data() + old, sizeof(raw::RawEvent), h.count, f.f);
+      if (n != h.count) {
+        ev.resize(old);  // a partial block is dropped whole
+        st.truncated_tail = true;
+        break;
+      }
+      ev_thread.resize(ev.size(), h.thread);
+    }
+  }
+  st.events = ev.size();
+  // Merge threads by sequence number.
+  std::vector<std::uint32_t> order(ev.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return ev[a].seq < ev[b].seq; });
+
+  const std::vector<Mapping> mappings = parse_maps(maps);
+  st.have_maps = !mappings.empty();
+  TraceWriter w(out + ".tmp", false, 19);
+  w.meta("program", program);
+  w.meta("source", "record");
+  w.meta("pid", std::to_string(info.pid));
+  std::unordered_map<std::uint64_t, std::uint32_t> sites;        // caller address -> site id
+  std::unordered_map<std::uint32_t, std::uint16_t> threads;      // recorder thread -> dense
+  std::unordered_map<std::uint64_t, std::uint32_t> live;         // address -> object
+  std::vector<std::uint32_t> free_ids;
+  std::uint32_t next_id = 0;
+  auto new_id = [&] {
+    if (!free_ids.empty()) {
+      std::uint32_t id = free_ids.back();
+      free_ids.pop_back();
+      return id;
+    }
+    return next_id++;
+  };
+  auto bind = [&](std::uint64_t addr) {
+    std::uint32_t id = new_id();
+    auto [it, fresh] = live.try_emplace(addr, id);
+    if (!fresh) {
+      ++st.address_reuse;
+      it->second = id;
+    }
+    return id;
+  };
+  auto site_of = [&](std::uint64_t caller) -> std::uint32_t {
+    if (caller == 0) return 0;
+    auto it = sites.find(caller);
+    if (it != sites.end()) return it->second;
+    CallSite cs;
+    cs.offset = caller;
+    auto m = std::upper_bound(mappings.begin(), mappings.end(), caller,
+                              [](std::uint64_t a, const Mapping& mp) { return a < mp.start; });
+    if (m != mappings.begin()) {
+      --m;
+      if (caller < m->end) {
+        cs.module = m->path;
+        cs.offset = caller - m->start + m->offset;
+      }
+    }
+    std::uint32_t id = w.add_site(cs);
+    sites.emplace(caller, id);
+    ++st.sites;
+    return id;
+  };
+  for (std::uint32_t i : order) {
+    const raw::RawEvent& e = ev[i];
+    auto [tit, tnew] = threads.try_emplace(ev_thread[i], static_cast<std::uint16_t>(threads.size()));
+    (void)tnew;
+    const std::uint16_t thread = tit->second;
+    if (e.kind >= kOpKinds) throw std::runtime_error(raw_path + ": corrupt event (kind " + std::to_string(e.kind) + ")");
+    const auto kind = static_cast<OpKind>(e.kind);
+    if (kind == OpKind::Free) {
+      if (e.old == 0) {
+        ++st.free_null;
+        continue;
+      }
+      auto it = live.find(e.old);
+      if (it == live.end()) {
+        ++st.unmatched_frees;
+        continue;
+      }
+      std::uint32_t id = it->second;
+      live.erase(it);
+      free_ids.push_back(id);
+      w.op(OpKind::Free, id, 0, 0, thread, site_of(e.caller));
+      ++st.ops;
+    } else if (kind == OpKind::Realloc) {
+      if (e.old == 0) {
+        ++st.realloc_null;
+        if (e.ptr == 0) {
+          ++st.failed_allocs;
+          continue;
+        }
+        w.op(OpKind::Realloc, bind(e.ptr), e.size, 0, thread, site_of(e.caller));
+        ++st.ops;
+        continue;
+      }
+      auto it = live.find(e.old);
+      if (it == live.end()) {
+        ++st.unmatched_frees;
+        if (e.ptr != 0) {
+          w.op(OpKind::Malloc, bind(e.ptr), e.size, 0, thread, site_of(e.caller));
+          ++st.ops;
+        }
+        continue;
+      }
+      std::uint32_t id = it->second;
+      if (e.ptr == 0) {
+        if (e.size != 0) {
+          ++st.failed_allocs;
+          continue;
+        }
+        ++st.realloc_zero;
+        live.erase(it);
+        free_ids.push_back(id);
+        w.op(OpKind::Realloc, id, 0, 0, thread, site_of(e.caller));
+        ++st.ops;
+        continue;
+      }
+      if (e.ptr != e.old) {
+        live.erase(it);
+        auto [jt, fresh] = live.try_emplace(e.ptr, id);
+        if (!fresh) {
+          ++st.address_reuse;
+          jt->second = id;
+        }
+      }
+      w.op(OpKind::Realloc, id, e.size, 0, thread, site_of(e.caller));
+      ++st.ops;
+    } else {
+      if (e.ptr == 0) {
+        ++st.failed_allocs;
+        continue;
+      }
+      w.op(kind, bind(e.ptr), e.size, e.align_log2, thread, site_of(e.caller));
+      ++st.ops;
+    }
+  }
+  w.counter("unmatched_frees", st.unmatched_frees);
+  w.counter("free_null", st.free_null);
+  w.counter("realloc_null", st.realloc_null);
+  w.counter("realloc_zero", st.realloc_zero);
+  w.counter("failed_allocs", st.failed_allocs);
+  w.counter("address_reuse", st.address_reuse);
+  w.close();
+  if (std::rename((out + ".tmp").c_str(), out.c_str()) != 0)
+    throw std::runtime_error(out + ": cannot rename: " + std::strerror(errno));
+  st.threads = static_cast<std::uint32_t>(threads.size());
+  st.objects = next_id;
+  return st;
+}
+
+std::string find_recorder(const std::string& exe) {
+  if (const char* env = std::getenv("EVOALLOC_RECORDER"); env != nullptr && *env != '\0') return env;
+  const std::string dir = exe.substr(0, exe.rfind('/') == std::string::npos ? 0 : exe.rfind('/'));
+  for (const std::string& cand : {dir + "/libevoalloc_recorder.so", dir + "/../evaluate/recorder/libevoalloc_recorder.so",
+                                  dir + "/../lib/libevoalloc_recorder.so"}) {
+    struct stat st {};
+    if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return cand;
+  }
+  return {};
+}
+
+}  // namespace evo
