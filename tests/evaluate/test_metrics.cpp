@@ -1,0 +1,155 @@
+// Tests of evaluate/metrics: each objective on small hand-built traces through real designs.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "evaluate/metrics.hpp"
+#include "evaluate/trace.hpp"
+
+using namespace evo;
+
+namespace {
+
+// n rounds of: allocate `live` blocks of `size` bytes, free them all.
+Trace rounds(int n, int live, std::uint32_t size) {
+  Trace t;
+  for (int r = 0; r < n; ++r) {
+    for (int i = 0; i < live; ++i) t.push(OpKind::Malloc, static_cast<std::uint32_t>(i), size);
+    for (int i = 0; i < live; ++i) t.push(OpKind::Free, static_cast<std::uint32_t>(i), 0);
+  }
+  t.finish();
+  return t;
+}
+
+const char* kMinimal = "minimal align=16 source=region harden=off";
+const char* kSuper =
+    "superblock classes=jemalloc sb=64K bins=unordered alg=bitmap pagemap=flat cache=lazy large=16K align=16 "
+    "source=mmap harden=off";
+
+}  // namespace
+
+TEST_CASE("speed mode names") {
+  SpeedMode m;
+  CHECK(parse_speed_mode("measured", m));
+  CHECK(m == SpeedMode::Measured);
+  CHECK(parse_speed_mode("modeled", m));
+  CHECK(m == SpeedMode::Modeled);
+  CHECK_FALSE(parse_speed_mode("fast", m));
+  CHECK(std::string(speed_mode_name(SpeedMode::Measured)) == "measured");
+}
+
+TEST_CASE("fragmentation of a no-reuse design grows with the rounds") {
+  Trace t = rounds(10, 100, 100);
+  auto hist = size_histogram(t);
+  Metrics m = evaluate_design(kMinimal, t, hist, EvalOptions{});
+  REQUIRE(m.valid);
+  REQUIRE(m.feasible);
+  CHECK(m.reason.empty());
+  CHECK(m.completed == 1.0);
+  CHECK(m.ops == t.ops.size());
+  CHECK(m.peak_live_requested == 100 * 100);
+  // Definition: peak footprint / peak live requested - 1, internal + external parts.
+  CHECK(m.fragmentation == doctest::Approx(double(m.peak_footprint) / 10000.0 - 1));
+  CHECK(m.frag_internal == doctest::Approx(double(m.peak_live_usable) / 10000.0 - 1));
+  CHECK(m.frag_internal + m.frag_external == doctest::Approx(m.fragmentation));
+  CHECK(m.peak_live_usable >= m.peak_live_requested);
+  // minimal never reuses: 1000 blocks of >= 100 bytes are held at the end.
+  CHECK(m.peak_footprint >= 1000 * 100);
+  CHECK(m.fragmentation > 8.0);
+  CHECK(m.speed == m.speed_modeled);
+  CHECK(std::isnan(m.speed_measured_ns));
+  CHECK(m.pages >= 1000 * 100 / 4096);
+}
+
+TEST_CASE("a reusing design fragments far less than a no-reuse one on the same trace") {
+  Trace t = rounds(10, 100, 100);
+  auto hist = size_histogram(t);
+  Metrics lean = evaluate_design(kSuper, t, hist, EvalOptions{});
+  Metrics fat = evaluate_design(kMinimal, t, hist, EvalOptions{});
+  REQUIRE(lean.feasible);
+  CHECK(lean.fragmentation < fat.fragmentation);
+  CHECK(lean.meta_touches > 0);
+}
+
+TEST_CASE("modeled speed and quality are deterministic and follow their formulas") {
+  Trace t = rounds(5, 300, 48);
+  auto hist = size_histogram(t);
+  Metrics a = evaluate_design(kSuper, t, hist, EvalOptions{});
+  Metrics b = evaluate_design(kSuper, t, hist, EvalOptions{});
+  REQUIRE(a.feasible);
+  CHECK(a.speed_modeled == b.speed_modeled);
+  CHECK(a.quality == b.quality);
+  CHECK(a.fragmentation == b.fragmentation);
+  const double n = double(a.ops);
+  CHECK(a.speed_modeled == doctest::Approx((kWeightTouch * a.meta_touches + kWeightL1Miss * a.meta_l1_misses +
+                                            kWeightL2Miss * a.meta_l2_misses + kWeightOsCall * a.os_calls) /
+                                           n));
+  CHECK(a.quality ==
+        doctest::Approx((kWeightL1Miss * a.l1_misses + kWeightL2Miss * a.l2_misses + kWeightPage * a.pages) / n));
+  // The program's first touches are in the locality stream, not in the metadata stream.
+  CHECK(a.l1_misses >= a.meta_l1_misses);
+}
+
+TEST_CASE("measured speed is a positive time per op") {
+  Trace t = rounds(3, 200, 32);
+  auto hist = size_histogram(t);
+  EvalOptions o;
+  o.speed_mode = SpeedMode::Measured;
+  o.repeats = 2;
+  Metrics m = evaluate_design(kSuper, t, hist, o);
+  REQUIRE(m.feasible);
+  CHECK(m.speed == m.speed_measured_ns);
+  CHECK(m.speed_measured_ns > 0);
+  CHECK(m.speed_modeled > 0);  // still computed
+  CHECK(measure_speed_ns(kSuper, t, hist, o) > 0);
+  std::string err;
+  CHECK(std::isnan(measure_speed_ns("nonsense", t, hist, o, &err)));
+  CHECK_FALSE(err.empty());
+}
+
+TEST_CASE("invalid sentence: invalid with a reason, no crash") {
+  Trace t = rounds(1, 10, 10);
+  auto hist = size_histogram(t);
+  Metrics m = evaluate_design("superblock sb=nonsense", t, hist, EvalOptions{});
+  CHECK_FALSE(m.valid);
+  CHECK_FALSE(m.feasible);
+  CHECK(m.reason.find("invalid design") == 0);
+  CHECK(std::isnan(m.speed));
+}
+
+TEST_CASE("memory limit: infeasible, the fraction replayed is kept") {
+  Trace t = rounds(20, 100, 1000);  // minimal holds 2 MB by the end
+  auto hist = size_histogram(t);
+  EvalOptions o;
+  o.memory_limit = 256 * 1024;
+  Metrics m = evaluate_design(kMinimal, t, hist, o);
+  CHECK(m.valid);
+  CHECK_FALSE(m.feasible);
+  CHECK(m.reason.find("failed") != std::string::npos);
+  CHECK(m.completed > 0.0);
+  CHECK(m.completed < 1.0);
+  CHECK(std::isnan(m.fragmentation));
+}
+
+TEST_CASE("time limit: infeasible with the reason") {
+  Trace t = rounds(30, 300, 64);  // 18000 ops: the deadline is checked every 4096
+  auto hist = size_histogram(t);
+  EvalOptions o;
+  o.time_limit_s = 1e-9;
+  Metrics m = evaluate_design(kSuper, t, hist, o);
+  CHECK(m.valid);
+  CHECK_FALSE(m.feasible);
+  CHECK(m.reason.find("time limit") == 0);
+  CHECK(m.completed < 1.0);
+}
+
+TEST_CASE("max_ops replays a prefix") {
+  Trace t = rounds(10, 100, 100);
+  auto hist = size_histogram(t);
+  EvalOptions o;
+  o.max_ops = 150;  // 100 mallocs + 50 frees
+  Metrics m = evaluate_design(kMinimal, t, hist, o);
+  REQUIRE(m.feasible);
+  CHECK(m.ops == 150);
+  CHECK(m.peak_live_requested == 100 * 100);
+}

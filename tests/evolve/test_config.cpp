@@ -1,0 +1,118 @@
+// Tests of evolve/config: defaults <- YAML <- command line, errors naming key and line.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "evolve/config.hpp"
+
+using namespace evo;
+
+namespace {
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_config(yaml, "cfg.yaml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("defaults, then the file, then the command line") {
+  Config d;
+  CHECK(d.population == 40);
+  CHECK(d.speed_mode == SpeedMode::Modeled);
+  CHECK_FALSE(d.hv_reference.has_value());
+  Config c = parse_config("population: 12\nseed: 99\nspeed_mode: measured\nmemory_limit: 512M\nhv_reference: [10, 2, 30]\n",
+                          "cfg.yaml");
+  CHECK(c.population == 12);
+  CHECK(c.seed == 99);
+  CHECK(c.speed_mode == SpeedMode::Measured);
+  CHECK(c.memory_limit == 512ull << 20);
+  REQUIRE(c.hv_reference.has_value());
+  CHECK((*c.hv_reference)[2] == 30.0);
+  CHECK(c.generations == 20);  // default kept
+  CHECK(c.lambda() == 12);
+  apply_override(c, "seed", "5");
+  apply_override(c, "hv_reference", "auto");
+  apply_override(c, "trace", "/tmp/x y.trace");
+  CHECK(c.seed == 5);
+  CHECK_FALSE(c.hv_reference.has_value());
+  CHECK(c.trace == "/tmp/x y.trace");
+  EvalOptions eo = c.eval_options();
+  CHECK(eo.speed_mode == SpeedMode::Measured);
+  CHECK(eo.memory_limit == 512ull << 20);
+}
+
+TEST_CASE("unknown key: names the key and the line") {
+  std::string e = error_of("population: 10\n\npopulaton: 12\n");
+  CHECK(e.find("cfg.yaml:3") == 0);
+  CHECK(e.find("unknown key 'populaton'") != std::string::npos);
+}
+
+TEST_CASE("bad values: name the key, the line and what is expected") {
+  std::string e = error_of("seed: 1\nmutation_rate: 1.5\n");
+  CHECK(e.find("cfg.yaml:2: key 'mutation_rate': expected a number in [0, 1], got '1.5'") == 0);
+  e = error_of("population: -3\n");
+  CHECK(e.find("cfg.yaml:1: key 'population'") == 0);
+  e = error_of("population: 1\n");
+  CHECK(e.find("expected an integer in [2,") != std::string::npos);
+  e = error_of("speed_mode: fastest\n");
+  CHECK(e.find("key 'speed_mode': expected modeled or measured") != std::string::npos);
+  e = error_of("hv_reference: [1, 2]\n");
+  CHECK(e.find("key 'hv_reference'") != std::string::npos);
+  e = error_of("remeasure_front: maybe\n");
+  CHECK(e.find("expected true or false") != std::string::npos);
+  e = error_of("memory_limit: lots\n");
+  CHECK(e.find("key 'memory_limit'") != std::string::npos);
+  e = error_of("generations: [1]\n");
+  CHECK(e.find("key 'generations'") != std::string::npos);
+  e = error_of("- a\n- b\n");
+  CHECK(e.find("expected a mapping") != std::string::npos);
+  e = error_of("population: [1\n");
+  CHECK(e.find("YAML syntax error") != std::string::npos);
+  Config c;
+  CHECK_THROWS_AS(apply_override(c, "generations", "many"), ConfigError);
+  try {
+    apply_override(c, "generations", "many");
+  } catch (const ConfigError& x) {
+    CHECK(std::string(x.what()).find("command line: key 'generations'") == 0);
+  }
+}
+
+TEST_CASE("the effective config reads back identically") {
+  Config c = parse_config("population: 7\nmutation_rate: 0.123456789\nhv_reference: [0.1, 2.5, 1e6]\nname: x\n",
+                          "cfg.yaml");
+  c.trace = "/some/where.trace";
+  Config back = parse_config(config_to_yaml(c), "effective");
+  CHECK(config_to_yaml(back) == config_to_yaml(c).replace(config_to_yaml(c).find("cfg.yaml"), 8, "effective"));
+  CHECK(back.mutation_rate == c.mutation_rate);
+  CHECK(back.hv_reference == c.hv_reference);
+  CHECK(back.trace == c.trace);
+}
+
+TEST_CASE("load_config: name from the file stem, missing file is an error") {
+  auto dir = std::filesystem::temp_directory_path() / "evoalloc_test_config";
+  std::filesystem::create_directories(dir);
+  auto path = (dir / "tiny.yaml").string();
+  std::ofstream(path) << "population: 4\n";
+  Config c = load_config(path);
+  CHECK(c.name == "tiny");
+  CHECK(c.population == 4);
+  CHECK_THROWS_AS(load_config((dir / "absent.yaml").string()), ConfigError);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the shipped configs load") {
+  const std::string src = EVOALLOC_SOURCE_DIR;
+  Config s = load_config(src + "/configs/smoke.yaml");
+  CHECK(s.name == "smoke");
+  CHECK(s.trace_max_ops > 0);
+  if (std::filesystem::exists(src + "/configs/espresso.yaml")) {
+    Config e = load_config(src + "/configs/espresso.yaml");
+    CHECK(e.name == "espresso");
+  }
+}
