@@ -8,6 +8,7 @@
 
 #include "core/block/family.hpp"
 #include "core/simple/noreuse.hpp"
+#include "core/simple/reuse_more.hpp"
 #include "core/simple/textbook.hpp"
 #include "core/superblock/family.hpp"
 
@@ -28,6 +29,10 @@ const FamilyEntry kFamilies[] = {
     {&btag_schema, &btag_add_rows},
     {&dlbins_schema, &dlbins_add_rows},
     {&block_schema, &block_add_rows},
+    {&reap_schema, &reap_add_rows},
+    {&fixed_schema, &fixed_add_rows},
+    {&slab_schema, &slab_add_rows},
+    {&vm_schema, &vm_add_rows},
 };
 
 const std::vector<KeySchema>& common_key_table() {

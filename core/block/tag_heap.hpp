@@ -289,6 +289,10 @@ class TagHeap {
 
   const Probe* probe() const { return cfg_.probe; }
 
+  /// Adds `flag` (kFixed) to an in-use chunk's header and footer: layers above
+  /// the heap (core/simple/fixed) mark chunks they keep on their own lists.
+  void add_flag(char* c, std::size_t flag) { set(c, chunk_size(c), (word(c) & kFlagMask) | flag); }
+
  private:
   static std::size_t round_page(std::size_t n) { return (n + kPageSize - 1) & ~(kPageSize - 1); }
   static char*& seg_next(char* s) { return *reinterpret_cast<char**>(s); }

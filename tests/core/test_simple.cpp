@@ -1,0 +1,189 @@
+// Tests of the textbook designs (core/simple/textbook, reuse_more): each design's
+// characteristic behaviour through the public allocator API, plus the stress
+// harness on the non-default memory source and alignment.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/instance.hpp"
+#include "tests/core/stress.hpp"
+
+namespace {
+
+#ifdef EVOALLOC_SANITIZE
+constexpr std::size_t kOps = 4000;
+#else
+constexpr std::size_t kOps = 30000;
+#endif
+
+evo::Instance make(const std::string& text) {
+  std::string err;
+  evo::Instance inst = evo::Instance::create(text, {}, &err);
+  REQUIRE_MESSAGE(inst, (text + ": " + err));
+  return inst;
+}
+
+bool full_ok(const evo::Instance& inst) {
+  std::string err;
+  bool ok = inst.validate(evo::ValidateLevel::Full, &err);
+  if (!ok) MESSAGE(err);
+  return ok;
+}
+
+}  // namespace
+
+TEST_CASE("freelist: first fit returns the lowest-address fit; btag returns the last freed") {
+  for (const char* design : {"freelist", "btag"}) {
+    CAPTURE(design);
+    for (const char* source : {"region", "mmap"}) {
+      CAPTURE(source);
+      evo::Instance a = make(std::string(design) + " source=" + source);
+      std::vector<void*> v;
+      for (int i = 0; i < 6; ++i) v.push_back(a.allocate(100));
+      a.deallocate(v[1]);
+      a.deallocate(v[3]);
+      void* q = a.allocate(100);
+      CHECK(q == (std::string(design) == "freelist" ? v[1] : v[3]));
+      CHECK(full_ok(a));
+    }
+  }
+}
+
+TEST_CASE("coalescing turns three adjacent frees into one block") {
+  for (const char* design : {"freelist", "btag", "dlbins", "fixed fallback=freelist"}) {
+    CAPTURE(design);
+    evo::Instance a = make(design);
+    void* x = a.allocate(5000);
+    void* y = a.allocate(5000);
+    void* z = a.allocate(5000);
+    void* guard = a.allocate(5000);
+    a.deallocate(x);
+    a.deallocate(z);
+    a.deallocate(y);
+    CHECK(full_ok(a));
+    void* big = a.allocate(15000);  // fits only in the merged block
+    CHECK(big == x);
+    a.deallocate(big);
+    a.deallocate(guard);
+    CHECK(full_ok(a));
+  }
+}
+
+TEST_CASE("dlbins: an exact bin returns the chunk of exactly that size") {
+  evo::Instance a = make("dlbins bins=16");
+  void* p48 = a.allocate(40);
+  void* g1 = a.allocate(16);
+  void* p80 = a.allocate(64);
+  void* g2 = a.allocate(16);
+  a.deallocate(p48);
+  a.deallocate(p80);
+  CHECK(a.allocate(64) == p80);  // the 80-byte bin, not a split of something else
+  CHECK(a.allocate(40) == p48);
+  (void)g1;
+  (void)g2;
+  CHECK(full_ok(a));
+}
+
+TEST_CASE("reap: no reuse while anything is live; the bump pointer resets when all is freed") {
+  for (const char* source : {"region", "mmap"}) {
+    CAPTURE(source);
+    evo::Instance a = make(std::string("reap chunk=4K source=") + source);
+    void* first = a.allocate(100);
+    void* second = a.allocate(100);
+    a.deallocate(first);
+    void* third = a.allocate(100);
+    CHECK(third != first);  // one block still live: no reuse
+    std::vector<void*> more;
+    for (int i = 0; i < 200; ++i) more.push_back(a.allocate(300));  // spans many chunks
+    CHECK(a.stats().footprint >= 15 * 4096);
+    a.deallocate(second);
+    a.deallocate(third);
+    for (void* p : more) a.deallocate(p);
+    CHECK(a.stats().footprint <= 4096);  // back to one chunk
+    CHECK(full_ok(a));
+    void* again = a.allocate(100);
+    if (std::string(source) == "region") CHECK(again == first);  // the counter reset the bump pointer
+    CHECK(a.stats().footprint == 4096);
+  }
+}
+
+TEST_CASE("vm: one mapping per object, unmapped at free") {
+  evo::Instance a = make("vm");
+  void* p = a.allocate(10);
+  void* q = a.allocate(5000);
+  void* r = a.allocate(64, 8192);
+  CHECK(reinterpret_cast<std::uintptr_t>(r) % 8192 == 0);
+  CHECK(a.stats().footprint == 4096 + 8192 + 3 * 4096);
+  CHECK(a.usable_size(p) == 4096 - 16);
+  a.deallocate(p);
+  a.deallocate(q);
+  a.deallocate(r);
+  CHECK(a.stats().footprint == 0);
+  CHECK(a.stats().os_calls == 6);
+}
+
+TEST_CASE("slab: objects of one class share a slab; an emptied slab is cached, not unmapped") {
+  evo::Instance a = make("slab");
+  std::vector<char*> v;
+  for (int i = 0; i < 10; ++i) v.push_back(static_cast<char*>(a.allocate(48)));
+  for (int i = 1; i < 10; ++i) CHECK(v[i] == v[i - 1] + 48);
+  CHECK(a.usable_size(v[0]) == 48);
+  CHECK(a.stats().footprint == 4096);
+  a.deallocate(v[3]);
+  CHECK(a.allocate(40) == v[3]);  // LIFO reuse inside the slab
+  for (char* p : v) a.deallocate(p);
+  CHECK(a.stats().footprint == 4096);  // cached empty slab
+  void* big = a.allocate(100000);
+  CHECK(a.usable_size(big) >= 100000);
+  a.deallocate(big);
+  CHECK(a.stats().footprint == 4096);
+  CHECK(full_ok(a));
+}
+
+TEST_CASE("fixed: freed blocks wait on their size's list; larger requests use the fallback") {
+  for (const char* fb : {"freelist", "btag", "dlbins"}) {
+    CAPTURE(fb);
+    evo::Instance a = make(std::string("fixed sizes=32,256 fallback=") + fb);
+    void* s1 = a.allocate(20);
+    void* s2 = a.allocate(200);
+    CHECK(a.usable_size(s1) >= 32);
+    CHECK(a.usable_size(s2) >= 256);
+    a.deallocate(s1);
+    a.deallocate(s2);
+    CHECK(a.allocate(30) == s1);
+    CHECK(a.allocate(256) == s2);
+    void* big = a.allocate(1000);
+    CHECK(a.usable_size(big) >= 1000);
+    a.deallocate(big);
+    CHECK(full_ok(a));
+  }
+}
+
+TEST_CASE("textbook rows survive the stress harness on their other source and at align=64") {
+  int runs = 0;
+  for (const evo::RegistryRow& row : evo::rows()) {
+    std::string fam(row.family);
+    if (fam != "freelist" && fam != "btag" && fam != "dlbins" && fam != "reap" && fam != "fixed" && fam != "slab" &&
+        fam != "vm")
+      continue;
+    std::vector<std::string> variants = {" align=64"};
+    if (fam != "slab" && fam != "vm") variants.push_back(" source=mmap");
+    for (const std::string& extra : variants) {
+      // Canonical names end "align=16 source=S harden=off": rebuild them with the variant.
+      std::string base = row.name.substr(0, row.name.find(" align="));
+      std::string text = base + extra;
+      CAPTURE(text);
+      evo::Instance inst = make(text);
+      evo::test::StressConfig cfg;
+      cfg.seed = 99 + row.id;
+      cfg.ops = fam == "freelist" ? kOps / 3 : kOps;
+      cfg.max_size = 256 * 1024;
+      cfg.full_every = 3000;
+      evo::test::StressResult r = evo::test::run_stress(inst, cfg);
+      CHECK_MESSAGE(r.ok, r.error);
+      ++runs;
+    }
+  }
+  CHECK(runs == 16);  // freelist btag dlbins reap fixed x3 (2 variants each), slab vm (1 each)
+}
