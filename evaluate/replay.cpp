@@ -20,7 +20,10 @@ std::uint64_t op_limit(const Trace& t, const ReplayOptions& opt) {
   return opt.max_ops == 0 ? t.ops.size() : std::min<std::uint64_t>(opt.max_ops, t.ops.size());
 }
 
-std::uint64_t peak_live_of(const Trace& t) { return t.peak_live != 0 ? t.peak_live : compute_peak_live(t); }
+std::uint64_t peak_live_of(const Trace& t, std::uint64_t n) {
+  if (n < t.ops.size()) return compute_peak_live(t, n);
+  return t.peak_live != 0 ? t.peak_live : compute_peak_live(t);
+}
 
 std::string fail_text(std::uint64_t i, const Op& op, std::uint64_t size) {
   return "op " + std::to_string(i) + ": " + op_kind_name(op.kind) + "(" + std::to_string(size) + ") failed";
@@ -28,7 +31,8 @@ std::string fail_text(std::uint64_t i, const Op& op, std::uint64_t size) {
 
 inline void first_touch(const ReplayOptions& opt, void* p, std::uint64_t size) {
   if (size == 0) return;
-  *static_cast<volatile char*>(p) = 1;
+  volatile char* q = static_cast<volatile char*>(p);
+  *q = *q;  // a write that keeps the contents (calloc'ed zeroes, realloc'ed data)
   touch(opt.program_touch, p, size < 64 ? size : 64);
 }
 
@@ -217,7 +221,7 @@ ReplayResult run(const Trace& t, Instance& inst, const ReplayOptions& opt) {
   r.ops = n;
   r.final_stats = inst.stats();
   r.peak_footprint = r.final_stats.peak_footprint;
-  r.peak_live_requested = peak_live_of(t);
+  r.peak_live_requested = peak_live_of(t, n);
   r.ok = r.error.empty();
   return r;
 }
@@ -329,7 +333,7 @@ ReplayResult replay_system(const Trace& t, const ReplayOptions& opt) {
   r.ops = n;
   r.peak_footprint = peak;
   r.final_stats.peak_footprint = peak;
-  r.peak_live_requested = peak_live_of(t);
+  r.peak_live_requested = peak_live_of(t, n);
   r.ok = r.error.empty();
   return r;
 }

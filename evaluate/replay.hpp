@@ -11,7 +11,7 @@
 //   Memalign, PosixMemalign, AlignedAlloc, Valloc, Pvalloc
 //                   allocate(size, 1 << align_log2) (pvalloc rounds size up to 4 KiB)
 // The program's *first touch* of every block it receives (size > 0) is modelled:
-// replay writes the block's first byte, and when ReplayOptions::program_touch is
+// replay rewrites the block's first byte with its own value, and when ReplayOptions::program_touch is
 // set it reports the touch (block address, min(size, 64) bytes) to that probe —
 // the locality metric feeds it to its cache model next to the allocator's own
 // metadata touches (InstanceOptions::probe).
@@ -31,8 +31,9 @@
 //                     process's earlier ones) above its value before the loop,
 //                     sampled every kSystemSampleOps ops and at the end: a lower
 //                     bound, not comparable with an Instance's exact footprint.
-//   peak_live_requested  Trace::peak_live (the trace's own property: sum of
-//                     requested sizes live at once).
+//   peak_live_requested  the trace's own property: the peak sum of requested
+//                     sizes live at once over the replayed ops (Trace::peak_live
+//                     when the whole trace is replayed; recomputed for max_ops).
 //   final_stats       instance stats after the loop (replay_system: footprint and
 //                     peak only).
 // check = true verifies, per op: alignment (>= max(16, requested)), usable_size

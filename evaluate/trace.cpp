@@ -132,10 +132,11 @@ void Trace::finish() {
   peak_live = compute_peak_live(*this);
 }
 
-std::uint64_t compute_peak_live(const Trace& t) {
+std::uint64_t compute_peak_live(const Trace& t, std::uint64_t limit) {
   std::vector<std::uint64_t> live_size(t.objects, 0);
   std::uint64_t live = 0, peak = 0;
-  for (std::size_t i = 0; i < t.ops.size(); ++i) {
+  const std::size_t n = limit == 0 ? t.ops.size() : std::min<std::size_t>(limit, t.ops.size());
+  for (std::size_t i = 0; i < n; ++i) {
     const Op& op = t.ops[i];
     std::uint64_t& slot = live_size[op.object];
     live -= slot;

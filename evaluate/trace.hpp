@@ -153,8 +153,9 @@ struct Trace {
   std::uint64_t big_size(std::size_t index) const;
 };
 
-/// Sum of requested sizes live at once, maximum over the trace (bytes).
-std::uint64_t compute_peak_live(const Trace& t);
+/// Sum of requested sizes live at once, maximum over the trace's first `limit`
+/// ops (bytes; limit 0 = all ops).
+std::uint64_t compute_peak_live(const Trace& t, std::uint64_t limit = 0);
 
 /// Distinct request sizes of the allocating ops (malloc, calloc, realloc, aligned)
 /// with their counts, sorted by size. Used by class schemes fitted to the trace.
