@@ -223,6 +223,7 @@ class SuperblockHeap {
   std::size_t cached() const { return Cache::count(cache_); }
   const SizeClasses& classes() const { return classes_; }
   std::size_t sb_size() const { return sb_size_; }
+  std::uint64_t stats_footprint() const { return src_.footprint(); }
 
  private:
   static bool fail(std::string* err, const char* m) {
