@@ -11,6 +11,8 @@ namespace evo::cli {
 // One line per subcommand (defined in app/cmd_<name>.cpp).
 int cmd_version(const std::vector<std::string>& args);
 int cmd_evolve(const std::vector<std::string>& args);
+int cmd_grammar(const std::vector<std::string>& args);
+int cmd_decode(const std::vector<std::string>& args);
 int cmd_import(const std::vector<std::string>& args);
 int cmd_trace(const std::vector<std::string>& args);
 int cmd_replay(const std::vector<std::string>& args);
@@ -29,6 +31,8 @@ struct Command {
 const Command kCommands[] = {
     {"version", evo::cli::cmd_version, "print the version"},
     {"evolve", evo::cli::cmd_evolve, "evolve allocator designs for a trace (the main job)"},
+    {"grammar", evo::cli::cmd_grammar, "grammar check|enumerate|encode: inspect the search space"},
+    {"decode", evo::cli::cmd_decode, "map a genome to its allocator design"},
     {"import", evo::cli::cmd_import, "import a glibc mtrace log as a trace"},
     {"trace", evo::cli::cmd_trace, "trace info: summarise a trace"},
     {"replay", evo::cli::cmd_replay, "replay a trace through glibc, null or an allocator design"},

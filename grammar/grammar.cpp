@@ -65,7 +65,8 @@ Builder& builder(Ctx& ctx) {
 const auto hspace = x3::char_(" \t\r");
 const auto comment = x3::lit('#') >> *(x3::char_ - x3::eol);
 const auto gap = *(hspace | comment | x3::eol);  // blanks, comments, line breaks
-const auto name_char = x3::alnum | x3::char_("_.-");
+// Explicit ASCII ranges: x3::alnum asserts on bytes >= 0x80 (found by fuzzing).
+const auto name_char = x3::char_('a', 'z') | x3::char_('A', 'Z') | x3::char_('0', '9') | x3::char_("_.-");
 
 const x3::rule<struct rule_name_id, std::string> rule_name = "a rule name (letters, digits, _ . -)";
 const auto rule_name_def = x3::lexeme[+name_char];

@@ -229,3 +229,11 @@ TEST_CASE("the shipped grammar parses and is not recursive") {
   CHECK(g.rules[0].name == "design");
   for (const auto& r : g.rules) CHECK_FALSE(r.recursive);
 }
+
+TEST_CASE("bytes outside ASCII: fine in terminals, a clear error in rule names") {
+  Grammar g = parse_grammar("<s> ::= caf\xc3\xa9 \"\xff\"\n", "t.bnf");
+  CHECK(only_sentence(g) == "caf\xc3\xa9 \xff");
+  GrammarError e = expect_error("<s> ::= <\xc3\xa9>\n");  // regression: x3::alnum asserted on these
+  CHECK(e.column == 10);
+  CHECK(e.message.find("expected a rule name") != std::string::npos);
+}
