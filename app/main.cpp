@@ -17,6 +17,7 @@ int cmd_import(const std::vector<std::string>& args);
 int cmd_trace(const std::vector<std::string>& args);
 int cmd_replay(const std::vector<std::string>& args);
 int cmd_record(const std::vector<std::string>& args);
+int cmd_taxonomy(const std::vector<std::string>& args);
 }  // namespace evo::cli
 
 namespace {
@@ -37,6 +38,7 @@ const Command kCommands[] = {
     {"trace", evo::cli::cmd_trace, "trace info: summarise a trace"},
     {"replay", evo::cli::cmd_replay, "replay a trace through glibc, null or an allocator design"},
     {"record", evo::cli::cmd_record, "run a program under the malloc recorder"},
+    {"taxonomy", evo::cli::cmd_taxonomy, "list the allocator designs compiled in (--list, --count, --json)"},
 };
 
 void print_usage(std::ostream& os) {
