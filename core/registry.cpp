@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/block/family.hpp"
+#include "core/buddy/family.hpp"
 #include "core/simple/noreuse.hpp"
 #include "core/simple/reuse_more.hpp"
 #include "core/simple/textbook.hpp"
@@ -33,6 +34,7 @@ const FamilyEntry kFamilies[] = {
     {&fixed_schema, &fixed_add_rows},
     {&slab_schema, &slab_add_rows},
     {&vm_schema, &vm_add_rows},
+    {&buddy_schema, &buddy_add_rows},
 };
 
 const std::vector<KeySchema>& common_key_table() {
