@@ -29,6 +29,9 @@
 //    frees in the child of blocks allocated before fork are unmatched frees there.
 //  * call sites: __builtin_return_address(0), resolved to module + offset after
 //    the run from the /proc/self/maps snapshot (no dladdr on the hot path).
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -72,7 +75,6 @@ using malloc_t = void* (*)(std::size_t);
 using free_t = void (*)(void*);
 using calloc_t = void* (*)(std::size_t, std::size_t);
 using realloc_t = void* (*)(void*, std::size_t);
-using reallocarray_t = void* (*)(void*, std::size_t, std::size_t);
 using memalign_t = void* (*)(std::size_t, std::size_t);
 using posix_memalign_t = int (*)(void**, std::size_t, std::size_t);
 using valloc_t = void* (*)(std::size_t);
@@ -83,7 +85,6 @@ malloc_t real_malloc;
 free_t real_free;
 calloc_t real_calloc;
 realloc_t real_realloc;
-reallocarray_t real_reallocarray;
 memalign_t real_memalign;
 posix_memalign_t real_posix_memalign;
 memalign_t real_aligned_alloc;
@@ -132,22 +133,33 @@ struct Busy {
   ~Busy() { --tl_busy; }
 };
 
+/// The next definition of `name` after this library. Versioned lookup first: a
+/// preloaded libc_malloc_debug.so defines its malloc family only as non-default
+/// versions (malloc@GLIBC_2.2.5), which programs bind to but plain dlsym skips.
+void* next_symbol(const char* name, const char* version) {
+#if defined(__x86_64__)
+  if (void* p = dlvsym(RTLD_NEXT, name, version)) return p;
+#else
+  (void)version;
+#endif
+  return dlsym(RTLD_NEXT, name);
+}
+
 void resolve() {
   if (g_resolved.load(std::memory_order_acquire)) return;
   g_resolving.store(1);
-  real_malloc = reinterpret_cast<malloc_t>(dlsym(RTLD_NEXT, "malloc"));
-  real_free = reinterpret_cast<free_t>(dlsym(RTLD_NEXT, "free"));
-  real_calloc = reinterpret_cast<calloc_t>(dlsym(RTLD_NEXT, "calloc"));
-  real_realloc = reinterpret_cast<realloc_t>(dlsym(RTLD_NEXT, "realloc"));
-  real_reallocarray = reinterpret_cast<reallocarray_t>(dlsym(RTLD_NEXT, "reallocarray"));
-  real_memalign = reinterpret_cast<memalign_t>(dlsym(RTLD_NEXT, "memalign"));
-  real_posix_memalign = reinterpret_cast<posix_memalign_t>(dlsym(RTLD_NEXT, "posix_memalign"));
-  real_aligned_alloc = reinterpret_cast<memalign_t>(dlsym(RTLD_NEXT, "aligned_alloc"));
-  real_valloc = reinterpret_cast<valloc_t>(dlsym(RTLD_NEXT, "valloc"));
-  real_pvalloc = reinterpret_cast<valloc_t>(dlsym(RTLD_NEXT, "pvalloc"));
-  real_usable = reinterpret_cast<usable_t>(dlsym(RTLD_NEXT, "malloc_usable_size"));
-  real__exit = reinterpret_cast<exit_t>(dlsym(RTLD_NEXT, "_exit"));
-  real__Exit = reinterpret_cast<exit_t>(dlsym(RTLD_NEXT, "_Exit"));
+  real_malloc = reinterpret_cast<malloc_t>(next_symbol("malloc", "GLIBC_2.2.5"));
+  real_free = reinterpret_cast<free_t>(next_symbol("free", "GLIBC_2.2.5"));
+  real_calloc = reinterpret_cast<calloc_t>(next_symbol("calloc", "GLIBC_2.2.5"));
+  real_realloc = reinterpret_cast<realloc_t>(next_symbol("realloc", "GLIBC_2.2.5"));
+  real_memalign = reinterpret_cast<memalign_t>(next_symbol("memalign", "GLIBC_2.2.5"));
+  real_posix_memalign = reinterpret_cast<posix_memalign_t>(next_symbol("posix_memalign", "GLIBC_2.2.5"));
+  real_aligned_alloc = reinterpret_cast<memalign_t>(next_symbol("aligned_alloc", "GLIBC_2.16"));
+  real_valloc = reinterpret_cast<valloc_t>(next_symbol("valloc", "GLIBC_2.2.5"));
+  real_pvalloc = reinterpret_cast<valloc_t>(next_symbol("pvalloc", "GLIBC_2.2.5"));
+  real_usable = reinterpret_cast<usable_t>(next_symbol("malloc_usable_size", "GLIBC_2.2.5"));
+  real__exit = reinterpret_cast<exit_t>(next_symbol("_exit", "GLIBC_2.2.5"));
+  real__Exit = reinterpret_cast<exit_t>(next_symbol("_Exit", "GLIBC_2.2.5"));
   g_resolved.store(true, std::memory_order_release);
   g_resolving.store(0);
 }
