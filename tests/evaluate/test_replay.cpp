@@ -1,0 +1,231 @@
+// Tests of evaluate/replay: the loops through glibc, the null allocator and real
+// rows of the registry; check mode catches broken allocators; the program-touch
+// probe sees every block.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "core/instance.hpp"
+#include "evaluate/replay.hpp"
+#include "evaluate/trace.hpp"
+
+using namespace evo;
+
+namespace {
+
+/// Every op kind, realloc(NULL,n), realloc(p,0), a slot reused after free.
+Trace all_kinds() {
+  Trace t;
+  t.push(OpKind::Malloc, 0, 24);
+  t.push(OpKind::Calloc, 1, 400);
+  t.push(OpKind::Realloc, 0, 1000);
+  t.push(OpKind::Memalign, 2, 64, 6);
+  t.push(OpKind::PosixMemalign, 3, 128, 7);
+  t.push(OpKind::AlignedAlloc, 4, 4096, 12);
+  t.push(OpKind::Valloc, 5, 10, 12);
+  t.push(OpKind::Pvalloc, 6, 5000, 12);
+  t.push(OpKind::Free, 1, 0);
+  t.push(OpKind::Realloc, 1, 32);  // empty slot: malloc
+  t.push(OpKind::Realloc, 0, 0);   // frees
+  t.push(OpKind::Malloc, 7, 0);    // size 0
+  t.push(OpKind::Free, 2, 0);
+  t.push(OpKind::Malloc, 2, 3000);
+  for (std::uint32_t i = 0; i < 8; ++i) t.push(OpKind::Free, i, 0);
+  t.finish();
+  return t;
+}
+
+/// A deterministic churn of mixed sizes (LCG, fixed seed).
+Trace churn(std::uint32_t n_ops, std::uint32_t slots) {
+  Trace t;
+  std::uint64_t x = 12345;
+  std::vector<bool> live(slots, false);
+  for (std::uint32_t i = 0; i < n_ops; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    std::uint32_t o = static_cast<std::uint32_t>((x >> 33) % slots);
+    std::uint64_t size = 1 + ((x >> 13) % 2000);
+    if (!live[o]) {
+      t.push(((x >> 7) & 7) == 0 ? OpKind::Calloc : OpKind::Malloc, o, size);
+      live[o] = true;
+    } else if (((x >> 9) & 3) == 0) {
+      t.push(OpKind::Realloc, o, size * 2);
+    } else {
+      t.push(OpKind::Free, o, 0);
+      live[o] = false;
+    }
+  }
+  t.finish();
+  return t;
+}
+
+Instance make(const std::string& text, InstanceOptions opt = {}) {
+  std::string err;
+  Instance i = Instance::create(text, opt, &err);
+  INFO(err);
+  REQUIRE(static_cast<bool>(i));
+  return i;
+}
+
+struct TouchCount {
+  std::uint64_t n = 0, bytes = 0;
+  static void on(void* ctx, const void*, std::uint32_t b) {
+    auto* c = static_cast<TouchCount*>(ctx);
+    ++c->n;
+    c->bytes += b;
+  }
+};
+
+// ---- deliberately broken allocators for check mode ----
+alignas(64) unsigned char g_arena[1 << 20];
+std::size_t g_top = 0;
+int g_state;
+void* bump(void*, std::size_t size, std::size_t) {
+  void* p = g_arena + g_top;
+  g_top += (size + 15) & ~std::size_t{15};
+  return p;
+}
+void* same_block(void*, std::size_t, std::size_t) { return g_arena; }             // overlaps
+void* misaligned(void*, std::size_t s, std::size_t a) { return static_cast<unsigned char*>(bump(nullptr, s + 16, a)) + 8; }
+void no_free(void*, void*) {}
+void* bump_realloc(void*, void* p, std::size_t size) {
+  if (size == 0) return nullptr;
+  void* q = bump(nullptr, size, 16);
+  if (p != nullptr) std::memcpy(q, p, 16);  // copies too little: contents lost
+  return q;
+}
+std::size_t big_usable(const void*, const void*) { return 1 << 16; }
+void no_stats(const void*, AllocStats* s) { *s = AllocStats{}; }
+bool valid(const void*, ValidateLevel, std::string*) { return true; }
+void no_destroy(void*) {}
+
+ReplayResult replay_broken(void* (*alloc)(void*, std::size_t, std::size_t), const Trace& t) {
+  g_top = 0;
+  RegistryRow row{999, "broken", "broken", Traits{}, AllocatorOps{alloc, no_free, bump_realloc, big_usable, no_stats, valid, no_destroy}, nullptr};
+  Instance inst(&row, &g_state);
+  ReplayOptions o;
+  o.check = true;
+  ReplayResult r = replay(t, inst, o);
+  inst.reset();
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("replay_system and replay_null run every op kind") {
+  Trace t = all_kinds();
+  ReplayResult s = replay_system(t);
+  CHECK(s.ok);
+  CHECK(s.error.empty());
+  CHECK(s.ops == t.ops.size());
+  CHECK(s.failed_allocs == 0);
+  CHECK(s.peak_live_requested == t.peak_live);
+  CHECK(s.seconds >= 0);
+  ReplayResult n = replay_null(t);
+  CHECK(n.ok);
+  CHECK(n.ops == t.ops.size());
+  CHECK(n.peak_footprint == 0);
+  ReplayOptions o;
+  o.max_ops = 3;
+  CHECK(replay_null(t, o).ops == 3);
+  CHECK(replay_null(t, o).peak_live_requested == 1400);  // 1000 + 400 after op 2
+}
+
+TEST_CASE("replay through registry rows in check mode") {
+  const Trace kinds = all_kinds();
+#ifdef EVOALLOC_SANITIZE
+  const Trace mixed = churn(20000, 300);
+#else
+  const Trace mixed = churn(200000, 2000);
+#endif
+  for (const char* design : {"minimal", "pad", "freelist", "btag", "superblock", "block"}) {
+    CAPTURE(design);
+    for (const Trace* t : {&kinds, &mixed}) {
+      Instance inst = make(design);
+      ReplayOptions o;
+      o.check = true;
+      o.validate_every = 5000;
+      ReplayResult r = replay(*t, inst, o);
+      CHECK_MESSAGE(r.ok, r.error);
+      CHECK(r.ops == t->ops.size());
+      CHECK(r.peak_footprint >= r.peak_live_requested);
+      CHECK(r.final_stats.peak_footprint == r.peak_footprint);
+      CHECK(r.final_stats.allocs > 0);
+    }
+  }
+}
+
+TEST_CASE("the program-touch probe sees the first touch of every block") {
+  Trace t = all_kinds();
+  std::uint64_t n = 0, bytes = 0;
+  for (std::size_t i = 0; i < t.ops.size(); ++i) {
+    const Op& op = t.ops[i];
+    if (op.kind == OpKind::Free || t.size_of(i) == 0) continue;
+    ++n;
+    bytes += std::min<std::uint64_t>(t.size_of(i), 64);
+  }
+  for (int which = 0; which < 3; ++which) {
+    TouchCount c;
+    Probe probe{TouchCount::on, &c};
+    ReplayOptions o;
+    o.program_touch = &probe;
+    if (which == 0) {
+      replay_system(t, o);
+    } else if (which == 1) {
+      replay_null(t, o);
+    } else {
+      Instance inst = make("pad");
+      replay(t, inst, o);
+    }
+    CHECK(c.n == n);
+    CHECK(c.bytes == bytes);
+  }
+}
+
+TEST_CASE("failed allocations are counted and named") {
+  Trace t;
+  for (std::uint32_t i = 0; i < 64; ++i) t.push(OpKind::Malloc, i, 4096);
+  t.finish();
+  InstanceOptions opt;
+  opt.memory_limit = 64 * 1024;
+  Instance inst = make("pad", opt);
+  ReplayResult r = replay(t, inst, {});
+  CHECK_FALSE(r.ok);
+  CHECK(r.failed_allocs > 0);
+  CHECK(r.failed_allocs < 64);
+  CHECK(r.error.find("op ") == 0);
+  CHECK(r.error.find("malloc(4096) failed") != std::string::npos);
+  CHECK(r.ops == 64);  // replay goes on after a failure
+  Instance empty;
+  CHECK_FALSE(replay(t, empty, {}).ok);
+}
+
+TEST_CASE("check mode catches overlapping, misaligned and corrupting allocators") {
+  Trace t;
+  t.push(OpKind::Malloc, 0, 32);
+  t.push(OpKind::Malloc, 1, 32);
+  t.push(OpKind::Free, 0, 0);
+  t.finish();
+  ReplayResult r = replay_broken(same_block, t);
+  CHECK_FALSE(r.ok);
+  CHECK(r.error.find("op 1") == 0);
+  CHECK(r.error.find("overlaps a live block") != std::string::npos);
+
+  r = replay_broken(misaligned, t);
+  CHECK_FALSE(r.ok);
+  CHECK(r.error.find("op 0") == 0);
+  CHECK(r.error.find("misaligned") != std::string::npos);
+
+  Trace u;
+  u.push(OpKind::Malloc, 0, 100);
+  u.push(OpKind::Realloc, 0, 200);
+  u.finish();
+  r = replay_broken(bump, u);
+  CHECK_FALSE(r.ok);
+  CHECK(r.error.find("op 1 (realloc): contents not preserved") == 0);
+
+  r = replay_broken(bump, t);  // a correct bump allocator passes
+  CHECK_MESSAGE(r.ok, r.error);
+}
