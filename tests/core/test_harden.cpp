@@ -1,0 +1,182 @@
+// Tests of the hardening layer (core/layers/harden): a one-byte overflow, a double
+// free and a foreign free are reported with a clear message; the default hook
+// aborts; clean workloads never report; alignment survives the header.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/instance.hpp"
+#include "core/layers/harden.hpp"
+#include "tests/core/stress.hpp"
+
+namespace {
+
+#ifdef EVOALLOC_SANITIZE
+constexpr std::size_t kOps = 3000;
+#else
+constexpr std::size_t kOps = 20000;
+#endif
+
+struct Reports {
+  std::vector<std::string> kinds;
+  std::vector<std::string> messages;
+  const void* last_ptr = nullptr;
+};
+
+void record(void* ctx, const evo::HardenReport& r) {
+  auto* rep = static_cast<Reports*>(ctx);
+  rep->kinds.emplace_back(r.kind);
+  rep->messages.emplace_back(r.message);
+  rep->last_ptr = r.ptr;
+}
+
+/// Installs the recording hook for the scope of a test.
+struct HookScope {
+  Reports rep;
+  evo::HardenHook prev;
+  void* prev_ctx = nullptr;
+  HookScope() { prev = evo::set_harden_hook(&record, &rep, &prev_ctx); }
+  ~HookScope() { evo::set_harden_hook(prev, prev_ctx); }
+};
+
+evo::Instance make(const std::string& text) {
+  std::string err;
+  evo::Instance inst = evo::Instance::create(text, {}, &err);
+  REQUIRE_MESSAGE(inst, (text + ": " + err));
+  return inst;
+}
+
+const char* kDesigns[] = {"btag", "block fit=best", "buddy", "superblock", "slab"};
+
+}  // namespace
+
+TEST_CASE("harden=canary catches a one-byte overflow at free, and the block is still freed") {
+  for (const char* d : kDesigns) {
+    std::string text = std::string(d) + " harden=canary";
+    CAPTURE(text);
+    HookScope hook;
+    evo::Instance a = make(text);
+    CHECK(a.row().name.find("harden=canary") != std::string::npos);
+    char* p = static_cast<char*>(a.allocate(100));
+    CHECK(a.usable_size(p) == 100);
+    std::memset(p, 1, 100);  // in bounds: fine
+    a.deallocate(p);
+    CHECK(hook.rep.kinds.empty());
+    char* q = static_cast<char*>(a.allocate(37));
+    q[37] = 'x';  // one byte too far
+    a.deallocate(q);
+    REQUIRE(hook.rep.kinds.size() == 1);
+    CHECK(hook.rep.kinds[0] == "overflow");
+    CHECK(hook.rep.last_ptr == q);
+    CHECK(hook.rep.messages[0].find("evoalloc harden: overflow at") == 0);
+    std::string err;
+    CHECK_MESSAGE(a.validate(evo::ValidateLevel::Full, &err), err);
+  }
+}
+
+TEST_CASE("harden=checked reports a double free and a foreign free, and ignores them") {
+  for (const char* d : kDesigns) {
+    std::string text = std::string(d) + " harden=checked";
+    CAPTURE(text);
+    HookScope hook;
+    evo::Instance a = make(text);
+    evo::Instance other = make(std::string(d));
+    void* keep = a.allocate(64);
+    void* p = a.allocate(64);
+    a.deallocate(p);
+    a.deallocate(p);  // double free
+    REQUIRE(hook.rep.kinds.size() == 1);
+    CHECK(hook.rep.kinds[0] == "double-free");
+    void* foreign = other.allocate(64);
+    a.deallocate(foreign);  // never returned by `a`
+    int on_stack = 0;
+    a.deallocate(&on_stack);
+    REQUIRE(hook.rep.kinds.size() == 3);
+    CHECK(hook.rep.kinds[1] == "invalid-free");
+    CHECK(hook.rep.kinds[2] == "invalid-free");
+    CHECK(a.reallocate(foreign, 100) == nullptr);
+    CHECK(hook.rep.kinds.size() == 4);
+    std::string err;
+    CHECK_MESSAGE(a.validate(evo::ValidateLevel::Full, &err), err);
+    other.deallocate(foreign);
+    a.deallocate(keep);
+    CHECK(hook.rep.kinds.size() == 4);
+  }
+}
+
+TEST_CASE("harden=checked: validate(Full) finds an overflow before the block is freed") {
+  HookScope hook;
+  evo::Instance a = make("btag harden=checked");
+  char* p = static_cast<char*>(a.allocate(24));
+  std::string err;
+  CHECK(a.validate(evo::ValidateLevel::Full, &err));
+  p[24] = 0;
+  CHECK_FALSE(a.validate(evo::ValidateLevel::Full, &err));
+  CHECK(err.find("guard word") != std::string::npos);
+}
+
+TEST_CASE("the default hook prints the report and aborts") {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::signal(SIGABRT, SIG_DFL);  // doctest's crash handler must not intercept
+    dup2(fds[1], 2);
+    close(fds[0]);
+    evo::set_harden_hook(nullptr, nullptr);
+    std::string err;
+    evo::Instance a = evo::Instance::create("btag harden=checked", {}, &err);
+    void* p = a.allocate(10);
+    a.deallocate(p);
+    a.deallocate(p);
+    _exit(0);  // not reached
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[256];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(out.find("evoalloc harden: double-free at 0x") != std::string::npos);
+  CHECK(WIFSIGNALED(status));
+  if (WIFSIGNALED(status)) CHECK(WTERMSIG(status) == SIGABRT);
+}
+
+TEST_CASE("hardened rows keep the alignment, realloc semantics and pass the stress harness without reports") {
+  for (const char* d : kDesigns) {
+    for (const char* mode : {"canary", "checked"}) {
+      std::string text = std::string(d) + " align=64 harden=" + mode;
+      CAPTURE(text);
+      HookScope hook;
+      evo::Instance a = make(text);
+      void* p = a.allocate(10);
+      CHECK(reinterpret_cast<std::uintptr_t>(p) % 64 == 0);
+      a.deallocate(p);
+      evo::test::StressConfig cfg;
+      cfg.seed = 31;
+      cfg.ops = kOps;
+      cfg.max_size = 100000;
+      cfg.full_every = 2500;
+      evo::test::StressResult r = evo::test::run_stress(a, cfg);
+      CHECK_MESSAGE(r.ok, r.error);
+      CHECK(hook.rep.kinds.empty());
+    }
+  }
+}
+
+TEST_CASE("wrap_hardening rejects an unknown mode") {
+  std::string err;
+  const evo::RegistryRow* row = &evo::rows()[0];
+  void* state = reinterpret_cast<void*>(0x1);
+  CHECK_FALSE(evo::wrap_hardening("paranoid", row, state, &err));
+  CHECK(err.find("off|canary|checked") != std::string::npos);
+  CHECK(row == &evo::rows()[0]);
+}
