@@ -31,7 +31,10 @@ std::string key_text(const KeySchema& k) {
   std::string v;
   switch (k.kind) {
     case KeyKind::Choice:
-      for (std::size_t i = 0; i < k.choices.size(); ++i) v += (i ? "|" : "") + std::string(k.choices[i]);
+      for (std::size_t i = 0; i < k.choices.size(); ++i) {
+        if (i != 0) v += '|';
+        v += k.choices[i];
+      }
       break;
     case KeyKind::Size:
       v = std::string(k.power_of_two ? "POW2SIZE(" : "SIZE(") + format_size(k.min) + ".." + format_size(k.max) + ")";
@@ -40,7 +43,14 @@ std::string key_text(const KeySchema& k) {
     case KeyKind::SizeList: v = "SIZE,SIZE,..."; break;
     case KeyKind::ClassScheme: v = "jemalloc|pow2|linear:STEP|fitted:K"; break;
   }
-  return std::string(k.key) + "=" + v + " [" + std::string(k.default_value) + "]" + (k.discrete ? " *" : "");
+  std::string out(k.key);
+  out += '=';
+  out += v;
+  out += " [";
+  out += k.default_value;
+  out += ']';
+  if (k.discrete) out += " *";
+  return out;
 }
 
 }  // namespace
