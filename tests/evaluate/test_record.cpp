@@ -1,0 +1,256 @@
+// Tests of the recorder (evaluate/recorder/, `evoalloc record`) on real Debian
+// programs: sort, perl, python3 with threads, programs that fork, _exit and abort,
+// and the op sequence compared with glibc's own mtrace log of the same run.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "evaluate/import/mtrace.hpp"
+#include "evaluate/record.hpp"
+#include "evaluate/trace.hpp"
+
+using namespace evo;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kBin = std::string(EVOALLOC_BINARY_DIR) + "/app/evoalloc";
+const std::string kRecorder = std::string(EVOALLOC_BINARY_DIR) + "/app/libevoalloc_recorder.so";
+const std::string kHelper = std::string(EVOALLOC_BINARY_DIR) + "/tests/evaluate/libevoalloc_test_mtrace_helper.so";
+const std::string kDebug = "/lib/x86_64-linux-gnu/libc_malloc_debug.so.0";
+
+fs::path scratch(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("evoalloc_test_record_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  return dir / name;
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+/// Runs a shell command; returns its exit status; stdout+stderr go to *out.
+int run(const std::string& cmd, std::string* out = nullptr) {
+  fs::path log = scratch("cmd.log");
+  int st = std::system((cmd + " >" + quote(log.string()) + " 2>&1").c_str());
+  if (out != nullptr) {
+    std::ifstream in(log);
+    *out = std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/// `evoalloc record -o OUT [flags] -- program...`; returns the trace.
+Trace record(const std::string& name, const std::string& program, const std::string& flags = "",
+             std::string* out = nullptr) {
+  fs::path t = scratch(name);
+  std::string log;
+  int rc = run(quote(kBin) + " record -o " + quote(t.string()) + " " + flags + " -- " + program, &log);
+  INFO(log);
+  REQUIRE(rc == 0);
+  if (out != nullptr) *out = log;
+  return read_trace(t.string());
+}
+
+bool have(const std::string& prog) { return run("command -v " + prog) == 0; }
+
+fs::path sort_input() {
+  fs::path in = scratch("numbers.txt");
+  if (!fs::exists(in)) {
+    std::ofstream o(in);
+    std::uint64_t x = 7;
+    for (int i = 0; i < 3000; ++i) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      o << (x >> 40) << " line " << i << '\n';
+    }
+  }
+  return in;
+}
+
+/// The op sequence as glibc's mtrace can see it: calloc and the aligned kinds are
+/// written as '+' (malloc), realloc(NULL, n) as '+', realloc(p, 0) as '-'.
+struct Norm {
+  char kind;
+  std::uint32_t object;
+  std::uint64_t size;
+  bool operator==(const Norm&) const = default;
+};
+std::vector<Norm> normalise(const Trace& t, std::vector<bool>* live_out = nullptr) {
+  std::vector<Norm> out;
+  std::vector<bool> live(t.objects, false);
+  for (std::size_t i = 0; i < t.ops.size(); ++i) {
+    const Op& op = t.ops[i];
+    const std::uint64_t size = t.size_of(i);
+    if (op.kind == OpKind::Free || (op.kind == OpKind::Realloc && size == 0 && live[op.object])) {
+      out.push_back({'-', op.object, 0});
+      live[op.object] = false;
+    } else if (op.kind == OpKind::Realloc && live[op.object]) {
+      out.push_back({'<', op.object, size});
+    } else {
+      out.push_back({'+', op.object, size});
+      live[op.object] = true;
+    }
+  }
+  if (live_out != nullptr) *live_out = live;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("record: sort (single thread, real Debian program)") {
+  REQUIRE(fs::exists(kBin));
+  REQUIRE(fs::exists(kRecorder));
+  fs::path in = sort_input();
+  fs::path sorted = scratch("sorted.txt");
+  Trace t = record("sort.trace", "sort -n " + quote(in.string()) + " -o " + quote(sorted.string()));
+  CHECK(t.ops.size() > 100);
+  CHECK(t.threads == 1);
+  CHECK(t.meta_value("source") == "record");
+  CHECK(t.meta_value("program").find("sort -n") == 0);
+  CHECK(t.counter("unmatched_frees") == 0);
+  CHECK(t.counter("address_reuse") == 0);
+  // The program still did its job under the recorder.
+  std::string a, b;
+  CHECK(run("sort -n " + quote(in.string()), &a) == 0);
+  std::ifstream s(sorted);
+  b.assign(std::istreambuf_iterator<char>(s), {});
+  CHECK(a == b);
+  // Call sites resolve to modules (the maps snapshot at exit).
+  bool libc = false;
+  for (const CallSite& cs : t.sites) libc |= cs.module.find("libc.so") != std::string::npos;
+  CHECK(libc);
+}
+
+TEST_CASE("record: perl, with _exit and abort cutting the run short") {
+  if (!have("perl")) return;
+  Trace t = record("perl.trace", "perl -e " + quote("my @a; push @a, 'x' x $_ for 1..5000; print scalar(@a), qq(\\n);"));
+  CHECK(t.ops.size() > 5000);
+  std::uint64_t big = 0;
+  for (std::size_t i = 0; i < t.ops.size(); ++i) big += t.size_of(i) >= 4000;
+  CHECK(big > 0);
+
+  // POSIX::_exit skips atexit handlers and destructors: the interposed _exit flushes.
+  std::string log;
+  Trace e = record("perl_exit.trace",
+                   "perl -MPOSIX -e " + quote("my @a; push @a, 'y' x $_ for 1..5000; POSIX::_exit(3);"), "", &log);
+  CHECK(e.ops.size() > 5000);
+  CHECK(log.find("exit status 3") != std::string::npos);
+
+  // abort: what was still buffered is lost, the trace stays readable up to the cut.
+  Trace ab = record("perl_abort.trace",
+                    "perl -MPOSIX -e " + quote("my @a; push @a, 'z' x $_ for 1..60000; POSIX::abort();"), "", &log);
+  CHECK(log.find("killed by signal 6") != std::string::npos);
+  CHECK(log.find("did not reach exit") != std::string::npos);
+  CHECK(ab.ops.size() > 8192);  // at least one whole buffer reached the file
+}
+
+TEST_CASE("record: python3 with threads (per-thread buffers merged in order)") {
+  if (!fs::exists("/usr/bin/python3")) return;
+  const std::string script =
+      "import threading\n"
+      "def work(n):\n"
+      "    keep = []\n"
+      "    for i in range(20000):\n"
+      "        keep.append(bytearray(600 + (i * n) % 3000))\n"
+      "        if len(keep) > 50: keep.pop(0)\n"
+      "ts = [threading.Thread(target=work, args=(k,)) for k in range(1, 5)]\n"
+      "[t.start() for t in ts]\n"
+      "[t.join() for t in ts]\n";
+  fs::path py = scratch("threads.py");
+  std::ofstream(py) << script;
+  Trace t = record("py.trace", "/usr/bin/python3 " + quote(py.string()));
+  CHECK(t.threads >= 5);
+  CHECK(t.ops.size() > 4 * 20000);
+  // Merging by sequence number never shows an address allocated twice while live.
+  CHECK(t.counter("address_reuse") == 0);
+  CHECK(t.counter("unmatched_frees") == 0);
+  std::vector<std::uint64_t> per_thread(t.threads, 0);
+  for (const Op& op : t.ops) ++per_thread[op.thread];
+  int busy = 0;
+  for (auto n : per_thread) busy += n > 20000;
+  CHECK(busy >= 4);
+}
+
+TEST_CASE("record: programs that fork get one trace per process") {
+  if (!have("perl")) return;
+  std::string log;
+  fs::path out = scratch("fork.trace");
+  Trace t = record("fork.trace",
+                   "perl -e " + quote("my @p = map { 'p' x $_ } 1..300; my $pid = fork(); "
+                                      "if ($pid == 0) { my @c = map { 'c' x $_ } 1..2000; exit 0 } "
+                                      "waitpid($pid, 0); print qq(parent\\n);"),
+                   "--children", &log);
+  CHECK(t.ops.size() > 300);
+  CHECK(log.find("pid") != std::string::npos);
+  int children = 0;
+  for (const auto& e : fs::directory_iterator(out.parent_path())) {
+    std::string n = e.path().filename().string();
+    if (n.rfind("fork.trace.", 0) == 0 && n.find(".raw") == std::string::npos) {
+      Trace c = read_trace(e.path().string());
+      CHECK(c.ops.size() > 2000);
+      ++children;
+    }
+  }
+  CHECK(children == 1);
+  CHECK_FALSE(fs::exists(out.string() + ".raw.d"));
+
+  // sh -c forks and execs: the other images are reported, not mixed into the trace.
+  Trace s = record("sh.trace", "sh -c " + quote("sort " + sort_input().string() + " >/dev/null; true"), "", &log);
+  CHECK(s.counter("address_reuse") == 0);
+  CHECK(log.find("other process image") != std::string::npos);
+}
+
+TEST_CASE("record: the op sequence equals glibc mtrace's for the same run") {
+  // One run of sort with both the recorder and glibc's mtrace preloaded: the
+  // recorder sees each call first and passes it to libc_malloc_debug, which logs
+  // it. sort is deterministic for a fixed input and single-threaded.
+  if (!fs::exists(kDebug) || !fs::exists(kHelper)) {
+    MESSAGE("skipped: " << kDebug << " or " << kHelper << " missing");
+    return;
+  }
+  fs::path dir = scratch("eq.raw.d");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::path mlog = scratch("eq.mtrace");
+  std::string cmd = "EVOALLOC_RECORD_DIR=" + quote(dir.string()) + " MALLOC_TRACE=" + quote(mlog.string()) +
+                    " LD_PRELOAD=" + quote(kRecorder + ":" + kDebug + ":" + kHelper) + " sort -n " +
+                    quote(sort_input().string());
+  REQUIRE(run(cmd) == 0);
+  auto files = list_raw_files(dir.string());
+  REQUIRE(files.size() == 1);
+  fs::path rec = scratch("eq.trace");
+  convert_raw(files[0].path, rec.string(), "sort");
+  Trace r = read_trace(rec.string());
+  Trace m = import_mtrace(mlog.string());
+  std::vector<Norm> a = normalise(r), b = normalise(m);
+  MESSAGE("recorder: " << a.size() << " ops, mtrace: " << b.size() << " ops");
+  REQUIRE(a.size() > 100);
+  // Every op the recorder saw is the op mtrace logged at the same position.
+  std::size_t same = 0;
+  while (same < std::min(a.size(), b.size()) && a[same] == b[same]) ++same;
+  CHECK_MESSAGE(same == a.size(), "first difference at op " << same);
+  // mtrace's log goes on after the recorder stopped: mtrace() registers an atexit
+  // handler that calls __libc_freeres, which frees libc's internal buffers — calls
+  // an untraced run never makes. They come after the recorder's final flush and
+  // are frees only.
+  REQUIRE(b.size() >= a.size());
+  std::size_t extra_frees = 0;
+  for (std::size_t i = a.size(); i < b.size(); ++i) extra_frees += b[i].kind == '-';
+  CHECK(extra_frees == b.size() - a.size());
+}
+
+TEST_CASE("record: usage and runtime errors") {
+  std::string log;
+  CHECK(run(quote(kBin) + " record -o " + quote(scratch("x.trace").string())) == 2);
+  CHECK(run(quote(kBin) + " record -- true") == 2);
+  CHECK(run(quote(kBin) + " record -o " + quote(scratch("x.trace").string()) + " -- /nonexistent/prog", &log) == 1);
+  CHECK(log.find("cannot run") != std::string::npos);
+}
