@@ -42,7 +42,7 @@ std::uint64_t Enumerator::rule_count(std::uint32_t r, int depth) const {
 }
 
 std::uint64_t Enumerator::range_values(std::uint32_t r) const {
-  std::uint64_t size = g_.ranges[r].size();
+  std::uint64_t size = g_.ranges[r].reachable();
   if (opt_.max_range_values > 0 && size > opt_.max_range_values) return opt_.max_range_values;
   return size;
 }
@@ -50,11 +50,11 @@ std::uint64_t Enumerator::range_values(std::uint32_t r) const {
 std::int64_t Enumerator::range_value(std::uint32_t r, std::uint64_t k) const {
   const IntRange& rg = g_.ranges[r];
   std::uint64_t n = range_values(r);
-  std::uint64_t size = rg.size();
+  std::uint64_t size = rg.reachable();
   if (n == size) return static_cast<std::int64_t>(static_cast<std::uint64_t>(rg.lo) + k);
   if (n <= 1) return rg.lo;
-  // Evenly spaced: lo + round(k * (hi - lo) / (n - 1)).
-  unsigned __int128 span = static_cast<std::uint64_t>(rg.hi) - static_cast<std::uint64_t>(rg.lo);
+  // Evenly spaced over the reachable values: lo + round(k * (size - 1) / (n - 1)).
+  unsigned __int128 span = size - 1;
   unsigned __int128 off = (span * k + (n - 1) / 2) / (n - 1);
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(rg.lo) + static_cast<std::uint64_t>(off));
 }

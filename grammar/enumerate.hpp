@@ -6,9 +6,10 @@
 //     grammar without recursion and max_depth >= its deepest derivation, that is the
 //     whole language. Derivations are counted, not distinct strings: an ambiguous
 //     grammar lists a sentence once per derivation (allocator.bnf is unambiguous).
-//   * Integer ranges: every value, or, when EnumOptions::max_range_values = N > 0 and
-//     a range has more than N values, N values evenly spaced from LO to HI (LO and HI
-//     included; N = 1 gives LO). That is the "discrete part" of the grammar.
+//   * Integer ranges: every value GE can reach (IntRange::reachable()), or, when
+//     EnumOptions::max_range_values = N > 0 and a range has more than N values, N values
+//     evenly spaced over them, the first and last included (N = 1 gives LO). That is
+//     the "discrete part" of the grammar.
 //   * count() is computed by dynamic programming over (rule, depth), without listing
 //     anything: count(rule, d) = sum over productions of the product of the counts of
 //     its symbols at depth d-1 (terminal 1, range its value count). Counts saturate at

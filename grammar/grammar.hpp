@@ -25,7 +25,8 @@
 //   * `#` starts a comment up to the end of the line (outside quotes).
 //   * Integer range terminals: `<int:LO..HI>` (inclusive, LO <= HI, 64-bit signed)
 //     and PonyGE2's `GE_RANGE:N` (= `<int:0..N-1>`, N >= 1). A range produces the
-//     decimal text of one value; in the GE mapping it takes codon mod (HI-LO+1).
+//     decimal text of one value; in the GE mapping it takes codon mod (HI-LO+1)
+//     (so only the first 2^32 values of a wider range are reachable).
 //
 // Checks (each a GrammarError naming the offending place)
 //   syntax errors (with what was expected), duplicate rule, undefined non-terminal,
@@ -75,6 +76,10 @@ struct IntRange {
   std::int64_t hi;
   /// Number of values (hi - lo + 1), saturated at UINT64_MAX.
   std::uint64_t size() const;
+  /// Number of values GE can reach: a 32-bit codon selects lo + (codon mod size), so
+  /// a range wider than 2^32 values is reachable only on lo .. lo + 2^32 - 1.
+  /// The enumerator uses the same set.
+  std::uint64_t reachable() const { return size() < (std::uint64_t{1} << 32) ? size() : std::uint64_t{1} << 32; }
 };
 
 struct Production {

@@ -92,3 +92,19 @@ TEST_CASE("allocator.bnf: the count matches the listing (sampled prefix) and sen
   CHECK(distinct.size() == (e.count() + step - 1) / step);
   CHECK(e.at(0) == "minimal align=16 source=region harden=off");
 }
+
+TEST_CASE("ranges wider than 2^32: enumeration stays within what GE reaches") {
+  Grammar g = evo::parse_grammar("<s> ::= <int:-4..2049638230412172394>\n", "t.bnf");
+  CHECK(g.ranges[0].reachable() == (std::uint64_t{1} << 32));
+  EnumOptions opt;
+  opt.max_range_values = 4;
+  Enumerator e(g, opt);
+  REQUIRE(e.count() == 4);
+  CHECK(e.at(3) == "4294967291");  // -4 + 2^32 - 1
+  for (std::uint64_t i = 0; i < 4; ++i) {  // regression (found by fuzzing): genomes used to wrap
+    std::vector<std::uint32_t> genome;
+    std::string s = e.at(i, &genome);
+    CHECK(evo::map_genome(g, genome, {}).sentence == s);
+  }
+  CHECK(evo::count_sentences(g) == (std::uint64_t{1} << 32));
+}

@@ -1,0 +1,169 @@
+// tests/integration/test_grammar_coverage.cpp — grammar/allocator.bnf and core agree, both ways.
+//
+//  * grammar -> core: every enumerated sentence is a canonical AllocatorSpec text
+//    (parse_spec(s).text() == s) that selects a registry row; every sentence
+//    instantiates (Instance::create); a covering subset — at least one sentence per
+//    registry row and per family/key=value token, plus a fixed-seed sample — survives
+//    a short randomized stress run (tests/core/stress.hpp).
+//  * core -> grammar: every registry row's name (its discrete choice with default
+//    numerics) is a sentence of the grammar (encode_sentence finds a genome that maps
+//    to it); every family, every Choice value of every family key and every common
+//    key value the family allows (align, source, harden) appears in some sentence.
+// Under EVOALLOC_SANITIZE the instantiate-everything pass takes every 16th sentence.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/instance.hpp"
+#include "core/registry.hpp"
+#include "core/spec.hpp"
+#include "grammar/enumerate.hpp"
+#include "grammar/grammar.hpp"
+#include "grammar/mapper.hpp"
+#include "tests/core/stress.hpp"
+
+namespace {
+
+#ifdef EVOALLOC_SANITIZE
+constexpr std::uint64_t kCreateStride = 16;
+constexpr std::size_t kStressOps = 400;
+constexpr std::size_t kSample = 100;
+#else
+constexpr std::uint64_t kCreateStride = 1;
+constexpr std::size_t kStressOps = 1500;
+constexpr std::size_t kSample = 400;
+#endif
+
+const evo::Grammar& grammar() {
+  static const evo::Grammar g = evo::load_grammar(std::string(EVOALLOC_SOURCE_DIR) + "/grammar/allocator.bnf");
+  return g;
+}
+
+std::vector<std::string> tokens_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    std::size_t sp = s.find(' ', start);
+    out.push_back(s.substr(start, sp == std::string::npos ? std::string::npos : sp - start));
+    if (sp == std::string::npos) break;
+    start = sp + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("grammar -> core: every sentence is canonical, selects a row, instantiates; a covering subset survives stress") {
+  const evo::Grammar& g = grammar();
+  evo::Enumerator en(g);
+  REQUIRE_FALSE(en.saturated());
+  REQUIRE(en.count() > 0);
+  MESSAGE("allocator.bnf: " << en.count() << " designs");
+
+  std::set<std::uint32_t> rows_stressed;
+  std::set<std::string> tokens_stressed;
+  std::vector<std::string> to_stress;
+  std::uint64_t created = 0, failures = 0;
+  evo::test::StressRng pick(99);
+  const std::uint64_t sample_every = std::max<std::uint64_t>(1, en.count() / kSample);
+
+  for (std::uint64_t i = 0; i < en.count(); ++i) {
+    const std::string s = en.at(i);
+    evo::AllocatorSpec spec;
+    std::string err;
+    if (!evo::parse_spec(s, spec, &err)) {
+      if (++failures <= 5) FAIL_CHECK("core rejects '" << s << "': " << err);
+      continue;
+    }
+    if (spec.text() != s) {
+      if (++failures <= 5) FAIL_CHECK("'" << s << "' is not canonical; core writes '" << spec.text() << "'");
+      continue;
+    }
+    const evo::RegistryRow* row = evo::find_row(spec, &err);
+    if (row == nullptr) {
+      if (++failures <= 5) FAIL_CHECK("'" << s << "' selects no row: " << err);
+      continue;
+    }
+    // Covering subset for the stress pass.
+    bool wanted = rows_stressed.insert(row->id).second;
+    const std::string fam = spec.family;
+    for (const std::string& t : tokens_of(s))
+      if (tokens_stressed.insert(fam + " " + t).second) wanted = true;
+    if (i % sample_every == pick.below(sample_every)) wanted = true;
+    if (wanted) to_stress.push_back(s);
+
+    if (i % kCreateStride != 0) continue;
+    evo::Instance inst = evo::Instance::create(spec, {}, &err);
+    if (!inst) {
+      if (++failures <= 5) FAIL_CHECK("'" << s << "' does not instantiate: " << err);
+      continue;
+    }
+    ++created;
+  }
+  CHECK(failures == 0);
+  MESSAGE("instantiated " << created << " designs; stressing " << to_stress.size());
+
+  std::uint64_t seed = 1;
+  for (const std::string& s : to_stress) {
+    CAPTURE(s);
+    std::string err;
+    evo::AllocatorSpec spec;
+    REQUIRE(evo::parse_spec(s, spec, &err));
+    evo::Instance inst = evo::Instance::create(spec, {}, &err);
+    REQUIRE_MESSAGE(inst, err);
+    evo::test::StressConfig cfg;
+    cfg.seed = seed++;
+    cfg.ops = kStressOps;
+    cfg.max_live = 300;
+    cfg.full_every = kStressOps / 2;
+    cfg.max_size = evo::test::stress_max_size(spec);
+    evo::test::StressResult r = evo::test::run_stress(inst, cfg);
+    CHECK_MESSAGE(r.ok, r.error);
+  }
+}
+
+TEST_CASE("core -> grammar: every registry row is reachable") {
+  const evo::Grammar& g = grammar();
+  REQUIRE_FALSE(evo::rows().empty());
+  for (const evo::RegistryRow& row : evo::rows()) {
+    CAPTURE(row.name);
+    auto genome = evo::encode_sentence(g, row.name);
+    REQUIRE_MESSAGE(genome.has_value(), "row " << row.id << " is not a sentence of allocator.bnf");
+    evo::MapResult r = evo::map_genome(g, *genome, {0, 30});
+    CHECK(r.valid);
+    CHECK(r.sentence == row.name);
+  }
+}
+
+TEST_CASE("core -> grammar: every family, choice value and allowed common value appears") {
+  const evo::Grammar& g = grammar();
+  std::set<std::string> seen;  // "family key=value" and "family"
+  evo::Enumerator(g).for_each([&](const std::string& s) {
+    auto toks = tokens_of(s);
+    seen.insert(toks[0]);
+    for (std::size_t k = 1; k < toks.size(); ++k) seen.insert(toks[0] + " " + toks[k]);
+    return true;
+  });
+  for (const evo::FamilySchema& fam : evo::families()) {
+    const std::string f(fam.family);
+    CAPTURE(f);
+    CHECK_MESSAGE(seen.contains(f), "family " << f << " is not in allocator.bnf");
+    for (const evo::KeySchema& k : fam.keys) {
+      if (k.kind != evo::KeyKind::Choice) continue;
+      for (auto c : k.choices)
+        CHECK_MESSAGE(seen.contains(f + " " + std::string(k.key) + "=" + std::string(c)),
+                      f << " " << k.key << "=" << c << " is not reachable");
+    }
+    for (const evo::KeySchema& k : evo::common_keys()) {
+      std::vector<std::string_view> values = k.choices;
+      if (k.key == "source")
+        values = fam.sources.empty() ? std::vector<std::string_view>{"mmap", "region"} : fam.sources;
+      for (auto c : values)
+        CHECK_MESSAGE(seen.contains(f + " " + std::string(k.key) + "=" + std::string(c)),
+                      f << " " << k.key << "=" << c << " is not reachable");
+    }
+  }
+}
