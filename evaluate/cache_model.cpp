@@ -23,6 +23,7 @@ CacheModel::CacheModel(const CacheConfig& cfg) : cfg_(cfg) {
         "each level needs at least one set");
   line_shift_ = static_cast<unsigned>(std::countr_zero(cfg.line));
   page_line_shift_ = static_cast<unsigned>(std::countr_zero(cfg.page)) - line_shift_;
+  page_line_mask_ = (std::uint64_t{1} << page_line_shift_) - 1;
   l1_.ways = cfg.l1_ways;
   l1_.set_mask = cfg.l1_size / (cfg.l1_ways * cfg.line) - 1;
   l2_.ways = cfg.l2_ways;
@@ -35,8 +36,10 @@ void CacheModel::reset() {
   l2_.tags.assign((l2_.set_mask + 1) * l2_.ways, kEmpty);
   last_line_ = kEmpty;
   last_page_ = kEmpty;
+  last_frame_ = 0;
   counts_ = {};
   pages_.assign(1024, kEmpty);
+  frames_.assign(1024, 0);
   pages_size_ = 0;
 }
 
@@ -60,27 +63,31 @@ inline std::uint64_t mix(std::uint64_t x) {
 }
 }  // namespace
 
-void CacheModel::note_page(std::uint64_t page) {
+std::uint64_t CacheModel::note_page(std::uint64_t page) {
   std::uint64_t mask = pages_.size() - 1;
   for (std::uint64_t i = mix(page) & mask;; i = (i + 1) & mask) {
-    if (pages_[i] == page) return;
+    if (pages_[i] == page) return frames_[i];
     if (pages_[i] == kEmpty) {
+      const std::uint64_t frame = pages_size_;
       pages_[i] = page;
+      frames_[i] = frame;
       if (++pages_size_ * 2 > pages_.size()) grow_pages();
-      return;
+      return frame;
     }
   }
 }
 
 void CacheModel::grow_pages() {
-  std::vector<std::uint64_t> old(pages_.size() * 2, kEmpty);
+  std::vector<std::uint64_t> old(pages_.size() * 2, kEmpty), old_frames(pages_.size() * 2, 0);
   old.swap(pages_);
+  old_frames.swap(frames_);
   std::uint64_t mask = pages_.size() - 1;
-  for (std::uint64_t p : old) {
-    if (p == kEmpty) continue;
-    std::uint64_t i = mix(p) & mask;
+  for (std::size_t k = 0; k < old.size(); ++k) {
+    if (old[k] == kEmpty) continue;
+    std::uint64_t i = mix(old[k]) & mask;
     while (pages_[i] != kEmpty) i = (i + 1) & mask;
-    pages_[i] = p;
+    pages_[i] = old[k];
+    frames_[i] = old_frames[k];
   }
 }
 

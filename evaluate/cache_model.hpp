@@ -17,7 +17,15 @@
 //   to speed and all misses to locality, while both streams share (and pollute)
 //   the same cache, as they would on a real machine.
 // * Distinct pages: the number of distinct 4 KiB pages ever touched (all sources),
-//   kept exactly in an open-addressed hash set.
+//   kept exactly in an open-addressed hash table.
+// * Page renaming (CacheConfig::rename_pages, on by default): each distinct virtual
+//   page is given a dense frame number in order of first touch, and the caches
+//   are indexed with (frame, offset in page) instead of the virtual address. Real
+//   L2 caches are physically indexed and the OS hands out frames in no relation to
+//   virtual addresses, so this is no less faithful; and it makes the counts
+//   independent of where mmap placed the instance's reservation or where the
+//   heap placed its state (page-aligned shifts change nothing), which keeps the
+//   modeled metrics reproducible run to run and thread to thread.
 //
 // Contract: sizes are powers of two, ways >= 1, line <= page; set counts are
 // size / (ways * line) and must be >= 1 (checked by the constructor, which throws
@@ -39,6 +47,7 @@ struct CacheConfig {
   std::uint32_t l2_size = 1024 * 1024; ///< bytes
   std::uint32_t l2_ways = 16;
   std::uint32_t page = 4096;           ///< page size for the distinct-page count
+  bool rename_pages = true;            ///< index caches by first-touch frame number (see above)
 };
 
 /// Who made an access.
@@ -106,33 +115,36 @@ class CacheModel {
 
   void access_line(std::uint64_t line, CacheCounts& c) {
     ++c.accesses;
-    if (line != last_line_) {
-      last_line_ = line;
-      std::uint64_t page = line >> page_line_shift_;
-      if (page != last_page_) {
-        last_page_ = page;
-        note_page(page);
-      }
-    } else {
-      // Same line as the previous access: it is the MRU way of its L1 set.
-      return;
+    // Same line as the previous access: it is the MRU way of its L1 set.
+    if (line == last_line_) return;
+    last_line_ = line;
+    const std::uint64_t page = line >> page_line_shift_;
+    if (page != last_page_) {
+      last_page_ = page;
+      last_frame_ = note_page(page);
     }
-    if (l1_.lookup(line)) return;
+    const std::uint64_t key =
+        cfg_.rename_pages ? (last_frame_ << page_line_shift_) | (line & page_line_mask_) : line;
+    if (l1_.lookup(key)) return;
     ++c.l1_misses;
-    if (l2_.lookup(line)) return;
+    if (l2_.lookup(key)) return;
     ++c.l2_misses;
   }
-  void note_page(std::uint64_t page);
+  /// Records `page`; returns its frame number (dense, in order of first touch).
+  std::uint64_t note_page(std::uint64_t page);
   void grow_pages();
 
   CacheConfig cfg_;
   unsigned line_shift_ = 6;
   unsigned page_line_shift_ = 6;  // log2(page / line)
+  std::uint64_t page_line_mask_ = 63;
   Level l1_, l2_;
   std::uint64_t last_line_ = kEmpty;
   std::uint64_t last_page_ = kEmpty;
+  std::uint64_t last_frame_ = 0;
   std::array<CacheCounts, 2> counts_{};
-  std::vector<std::uint64_t> pages_;  // open addressing, kEmpty = free slot
+  std::vector<std::uint64_t> pages_;   // open addressing, kEmpty = free slot
+  std::vector<std::uint64_t> frames_;  // frame number of pages_[i]
   std::uint64_t pages_size_ = 0;
 };
 

@@ -1,0 +1,173 @@
+// End-to-end tests of `evoalloc evolve` (the real CLI on the real espresso trace,
+// shortened by configs/smoke.yaml): outputs, reproducibility, resume after SIGKILL,
+// bad configs.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "evolve/checkpoint.hpp"
+#include "evolve/config.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string src() { return EVOALLOC_SOURCE_DIR; }
+std::string exe() { return std::string(EVOALLOC_BINARY_DIR) + "/app/evoalloc"; }
+fs::path scratch(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("evoalloc_test_evolve_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs the CLI (through the shell), returns the exit status; stderr goes to `err`.
+int run(const std::string& args, const fs::path& err) {
+  const std::string cmd = "'" + exe() + "' evolve " + args + " >/dev/null 2>'" + err.string() + "'";
+  int st = std::system(cmd.c_str());
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// A CSV without its last column (eval_seconds: wall time, the one column that varies).
+std::string without_last_column(const std::string& csv) {
+  std::istringstream in(csv);
+  std::string line, out;
+  while (std::getline(in, line)) out += line.substr(0, line.rfind(',')) + "\n";
+  return out;
+}
+
+// Smoke settings; the ASan build replays fewer ops.
+#ifdef EVOALLOC_SANITIZE
+const std::string kOps = "5000";
+#else
+const std::string kOps = "20000";
+#endif
+
+}  // namespace
+
+TEST_CASE("the smoke config end to end, and a seed reproduces the run") {
+  REQUIRE_MESSAGE(fs::exists(exe()), (std::string("build the evoalloc target first: ") + exe()));
+  fs::path out = scratch("smoke");
+  const std::string common = "--config '" + src() + "/configs/smoke.yaml' --out '" + out.string() +
+                             "' --set trace_max_ops=" + kOps + " -q";
+  REQUIRE(run(common + " --run-id a", out / "a.err") == 0);
+  REQUIRE(run(common + " --run-id b --threads 1", out / "b.err") == 0);
+  fs::path a = out / "smoke" / "a", b = out / "smoke" / "b";
+  for (const char* f : {"config.yaml", "front.csv", "archive.csv", "history.csv", "report.md", "checkpoint.txt"})
+    CHECK_MESSAGE(fs::exists(a / f), f);
+  // The effective config loads back and carries the override.
+  evo::Config c = evo::load_config((a / "config.yaml").string());
+  CHECK(std::to_string(c.trace_max_ops) == kOps);
+  CHECK(c.name == "smoke");
+  // history: generation 0..3
+  std::string hist = slurp(a / "history.csv");
+  CHECK(std::count(hist.begin(), hist.end(), '\n') == 5);
+  std::string front = slurp(a / "front.csv");
+  CHECK(std::count(front.begin(), front.end(), '\n') >= 2);
+  CHECK(slurp(a / "report.md").find("## The front") != std::string::npos);
+  // Same seed, modeled speed, 1 thread instead of 2: identical fronts and archives.
+  CHECK(without_last_column(front) == without_last_column(slurp(b / "front.csv")));
+  CHECK(without_last_column(slurp(a / "archive.csv")) == without_last_column(slurp(b / "archive.csv")));
+  fs::remove_all(out);
+}
+
+TEST_CASE("resume after SIGKILL gives the uninterrupted run's result") {
+  REQUIRE(fs::exists(exe()));
+  fs::path out = scratch("kill");
+  const std::vector<std::string> base = {"evolve", "--config", src() + "/configs/smoke.yaml", "--out", out.string(),
+                                         "--set", "trace_max_ops=" + kOps, "--generations", "10", "-q"};
+  // Uninterrupted reference run.
+  {
+    std::string args;
+    for (std::size_t i = 1; i < base.size(); ++i) args += "'" + base[i] + "' ";
+    REQUIRE(run(args + "--run-id full", out / "full.err") == 0);
+  }
+  // The victim: started, killed with SIGKILL once a checkpoint after generation >= 1 exists.
+  std::vector<std::string> argv_s = base;
+  argv_s.insert(argv_s.begin(), exe());
+  argv_s.push_back("--run-id");
+  argv_s.push_back("victim");
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (auto& s : argv_s) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    std::freopen("/dev/null", "w", stdout);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  const fs::path dir = out / "smoke" / "victim";
+  const fs::path ckpt = dir / "checkpoint.txt";
+  bool killed_mid_run = false;
+  for (int i = 0; i < 6000; ++i) {  // up to 60 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (fs::exists(ckpt)) {
+      std::string text = slurp(ckpt);
+      if (text.rfind("evoalloc-checkpoint 1\ngeneration ", 0) == 0 && text.find("\ngeneration 0\n") == std::string::npos) {
+        killed_mid_run = text.find("\ngeneration 10\n") == std::string::npos;
+        ::kill(pid, SIGKILL);
+        break;
+      }
+    }
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK_MESSAGE(killed_mid_run, "the run finished before it could be killed");
+  // The checkpoint on disk is whole (atomic rename), whatever the moment of the kill.
+  evo::RunState st = evo::load_checkpoint(dir.string());
+  CHECK(st.generation >= 1);
+  REQUIRE(run("--resume '" + dir.string() + "' -q", out / "resume.err") == 0);
+  CHECK(slurp(out / "resume.err").empty());
+  CHECK(without_last_column(slurp(dir / "front.csv")) == without_last_column(slurp(out / "smoke" / "full" / "front.csv")));
+  CHECK(without_last_column(slurp(dir / "archive.csv")) ==
+        without_last_column(slurp(out / "smoke" / "full" / "archive.csv")));
+  fs::remove_all(out);
+}
+
+TEST_CASE("bad configs: one line naming the key and the line, exit 1; bad flags exit 2") {
+  REQUIRE(fs::exists(exe()));
+  fs::path out = scratch("bad");
+  const fs::path unknown = out / "unknown.yaml";
+  std::ofstream(unknown) << "trace: traces/espresso.trace\npopulaton: 10\n";
+  CHECK(run("--config '" + unknown.string() + "' -q", out / "e1") == 1);
+  std::string e1 = slurp(out / "e1");
+  CHECK(e1.find(unknown.string() + ":2: unknown key 'populaton'") != std::string::npos);
+  CHECK(std::count(e1.begin(), e1.end(), '\n') == 1);
+
+  const fs::path badval = out / "badval.yaml";
+  std::ofstream(badval) << "# comment\nseed: 3\ncrossover_rate: lots\n";
+  CHECK(run("--config '" + badval.string() + "' -q", out / "e2") == 1);
+  CHECK(slurp(out / "e2").find(badval.string() + ":3: key 'crossover_rate': expected a number in [0, 1], got 'lots'") !=
+        std::string::npos);
+
+  CHECK(run("--config '" + src() + "/configs/smoke.yaml' --generations many -q", out / "e3") == 2);
+  CHECK(slurp(out / "e3").find("key 'generations'") != std::string::npos);
+  CHECK(run("--config '" + src() + "/configs/smoke.yaml' --set nokey -q", out / "e4") == 2);
+  CHECK(run("--config '" + (out / "absent.yaml").string() + "' -q", out / "e5") == 1);
+  CHECK(slurp(out / "e5").find("cannot read config file") != std::string::npos);
+  CHECK(run("--resume '" + out.string() + "' -q", out / "e6") == 1);
+  CHECK(slurp(out / "e6").find("not a run folder") != std::string::npos);
+  // A missing trace: the error names the file.
+  CHECK(run("--config '" + src() + "/configs/smoke.yaml' --trace /nonexistent.trace --out '" + out.string() + "' -q",
+            out / "e7") == 1);
+  CHECK(slurp(out / "e7").find("/nonexistent.trace") != std::string::npos);
+  fs::remove_all(out);
+}
