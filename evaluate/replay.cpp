@@ -29,11 +29,13 @@ std::string fail_text(std::uint64_t i, const Op& op, std::uint64_t size) {
   return "op " + std::to_string(i) + ": " + op_kind_name(op.kind) + "(" + std::to_string(size) + ") failed";
 }
 
-inline void first_touch(const ReplayOptions& opt, void* p, std::uint64_t size) {
+/// `probe` is a local copy of ReplayOptions::program_touch: read once, not after
+/// every opaque allocator call.
+inline void first_touch(const Probe* probe, void* p, std::uint64_t size) {
   if (size == 0) return;
   volatile char* q = static_cast<volatile char*>(p);
   *q = *q;  // a write that keeps the contents (calloc'ed zeroes, realloc'ed data)
-  touch(opt.program_touch, p, size < 64 ? size : 64);
+  touch(probe, p, size < 64 ? size : 64);
 }
 
 inline std::size_t align_of(const Op& op) { return op.align_log2 == 0 ? 16 : std::size_t{1} << op.align_log2; }
@@ -127,6 +129,7 @@ ReplayResult run(const Trace& t, Instance& inst, const ReplayOptions& opt) {
   const Op* ops = t.ops.data();
   const bool big = !t.big_sizes.empty();
   const Calls c(inst);
+  const Probe* const probe = opt.program_touch;
   auto note = [&](std::string e) {
     if (r.error.empty()) r.error = std::move(e);
   };
@@ -150,7 +153,7 @@ ReplayResult run(const Trace& t, Instance& inst, const ReplayOptions& opt) {
           if (s != nullptr) chk.on_release(i, op, s, 0);  // slot reused without a free: leaked
           note(chk.on_alloc(inst, i, op, p, size, 16));
         }
-        first_touch(opt, p, size);
+        first_touch(probe, p, size);
       }
       s = p;
     } else if (op.kind == OpKind::Realloc) {
@@ -181,7 +184,7 @@ ReplayResult run(const Trace& t, Instance& inst, const ReplayOptions& opt) {
           note(chk.on_alloc(inst, i, Op{OpKind::Malloc, 0, op.thread, op.site, op.object, 0}, p, size, 16));
         }
         s = p;
-        first_touch(opt, p, size);
+        first_touch(probe, p, size);
       }
     } else {
       void* p;
@@ -202,7 +205,7 @@ ReplayResult run(const Trace& t, Instance& inst, const ReplayOptions& opt) {
           if (s != nullptr) chk.on_release(i, op, s, 0);
           note(chk.on_alloc(inst, i, op, p, size, align));
         }
-        first_touch(opt, p, size);
+        first_touch(probe, p, size);
       }
       s = p;
     }
@@ -283,6 +286,7 @@ ReplayResult replay_system(const Trace& t, const ReplayOptions& opt) {
   std::vector<void*> slot(t.objects, nullptr);
   const Op* ops = t.ops.data();
   const bool big = !t.big_sizes.empty();
+  const Probe* const probe = opt.program_touch;
   const std::uint64_t base = system_footprint();
   std::uint64_t peak = 0;
   auto sample = [&] {
@@ -324,7 +328,7 @@ ReplayResult replay_system(const Trace& t, const ReplayOptions& opt) {
       continue;
     }
     s = p;
-    first_touch(opt, p, size);
+    first_touch(probe, p, size);
     if ((i & (kSystemSampleOps - 1)) == 0) [[unlikely]] sample();
   }
   sample();
