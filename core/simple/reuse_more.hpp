@@ -15,8 +15,8 @@
 //   slab slab=SIZE    fixed-size objects in slab-aligned slabs (power of two,
 //                     4K..1M, default 4K = page-sized), one partial-slab list per
 //                     size class (multiples of 16 up to 128, then 4 per doubling,
-//                     up to slab/8); a 64-byte slab header at the slab start; an
-//                     empty slab is kept as a one-slab cache, further ones are
+//                     up to slab/8); a 64-byte slab header at the slab start; up
+//                     to 16 empty slabs are cached for any class, further ones are
 //                     unmapped; larger or over-aligned requests are mapped one each.
 //                     source mmap only.
 //   vm                one mapping per object: allocate maps its own pages (a 16-byte

@@ -91,8 +91,10 @@ class Slab {
     if (s->used-- == s->cap) push_partial(s);
     if (s->used == 0) {
       remove_partial(s);
-      if (empty_ == nullptr) {
+      if (n_empty_ < kEmptyMax) {  // keep a few empty slabs for any class
+        s->next = empty_;
         empty_ = s;
+        ++n_empty_;
       } else {
         src_.unmap(s, slab_);
       }
@@ -127,8 +129,11 @@ class Slab {
       if (err) *err = m;
       return false;
     };
-    if (empty_ != nullptr && (empty_->magic != kSlabMagic)) return fail("slab: cached empty slab lost its header");
     if (level < ValidateLevel::Full) return true;
+    std::size_t n = 0;
+    for (const SlabHeader* s = empty_; s != nullptr; s = s->next)
+      if (s->magic != kSlabMagic || s->used != 0 || ++n > n_empty_) return fail("slab: empty-slab cache corrupt");
+    if (n != n_empty_) return fail("slab: empty-slab count out of date");
     for (std::size_t c = 0; c < partial_.size(); ++c) {
       const SlabHeader* prev = nullptr;
       for (const SlabHeader* s = partial_[c]; s != nullptr; prev = s, s = s->next) {
@@ -179,7 +184,8 @@ class Slab {
   SlabHeader* new_slab(std::size_t c) {
     SlabHeader* s = empty_;
     if (s != nullptr) {
-      empty_ = nullptr;
+      empty_ = s->next;
+      --n_empty_;
     } else {
       s = static_cast<SlabHeader*>(src_.map(slab_, slab_));
       if (s == nullptr) return nullptr;
@@ -234,7 +240,9 @@ class Slab {
   std::vector<std::size_t> sizes_;
   std::vector<std::uint16_t> lookup_;
   std::vector<SlabHeader*> partial_;
-  SlabHeader* empty_ = nullptr;
+  static constexpr std::size_t kEmptyMax = 16;
+  SlabHeader* empty_ = nullptr;  // cached empty slabs (linked through next)
+  std::size_t n_empty_ = 0;
   std::uint64_t allocs_ = 0;
   std::uint64_t frees_ = 0;
 };

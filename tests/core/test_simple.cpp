@@ -123,7 +123,7 @@ TEST_CASE("vm: one mapping per object, unmapped at free") {
   CHECK(a.stats().os_calls == 6);
 }
 
-TEST_CASE("slab: objects of one class share a slab; an emptied slab is cached, not unmapped") {
+TEST_CASE("slab: objects of one class share a slab; emptied slabs are cached, not unmapped") {
   evo::Instance a = make("slab");
   std::vector<char*> v;
   for (int i = 0; i < 10; ++i) v.push_back(static_cast<char*>(a.allocate(48)));
