@@ -8,7 +8,6 @@
 #include <new>
 #include <vector>
 
-#include "core/source/memory_source.hpp"
 
 namespace evo {
 namespace {
@@ -35,12 +34,16 @@ void report(std::string_view kind, const void* p, std::size_t size, const char* 
   std::abort();
 }
 
-/// Open-addressing set of live block pointers, in its own memory source.
+/// Open-addressing set of live block pointers. Its table is allocated from the
+/// inner allocator itself, so it counts in the instance's footprint and limit.
 class LiveSet {
  public:
-  LiveSet() : src_(std::size_t{1} << 30) {}
-  bool ok() const { return src_.ok(); }
-  const MemorySource& source() const { return src_; }
+  LiveSet(const RegistryRow* inner, void* st) : inner_(inner), st_(st) {}
+  ~LiveSet() {
+    if (table_ != nullptr) inner_->ops.deallocate(st_, table_);
+  }
+  LiveSet(const LiveSet&) = delete;
+  LiveSet& operator=(const LiveSet&) = delete;
   std::size_t size() const { return count_; }
 
   bool insert(std::uintptr_t p) {
@@ -91,8 +94,9 @@ class LiveSet {
   }
   bool rehash(std::size_t new_cap) {
     if (new_cap < 512) new_cap = 512;
-    auto* t = static_cast<std::uintptr_t*>(src_.map(new_cap * sizeof(std::uintptr_t)));
+    auto* t = static_cast<std::uintptr_t*>(inner_->ops.allocate(st_, new_cap * sizeof(std::uintptr_t), 16));
     if (t == nullptr) return false;
+    std::memset(t, 0, new_cap * sizeof(std::uintptr_t));
     std::uintptr_t* old = table_;
     std::size_t old_cap = cap_;
     table_ = t;
@@ -100,11 +104,12 @@ class LiveSet {
     count_ = tombs_ = 0;
     for (std::size_t i = 0; i < old_cap; ++i)
       if (old[i] > kTomb) insert(old[i]);
-    if (old != nullptr) src_.unmap(old, old_cap * sizeof(std::uintptr_t));
+    if (old != nullptr) inner_->ops.deallocate(st_, old);
     return true;
   }
 
-  MemorySource src_;
+  const RegistryRow* inner_;
+  void* st_;
   std::uintptr_t* table_ = nullptr;
   std::size_t cap_ = 0;
   std::size_t count_ = 0;
@@ -227,12 +232,7 @@ std::size_t h_usable_size(const void*, const void* p) { return read_header(stati
 
 void h_stats(const void* self, AllocStats* out) {
   auto* s = static_cast<const HardenState*>(self);
-  s->inner->ops.stats(s->st, out);
-  if (s->live != nullptr) {
-    out->footprint += s->live->source().footprint();
-    out->peak_footprint += s->live->source().peak_footprint();
-    out->os_calls += s->live->source().os_calls();
-  }
+  s->inner->ops.stats(s->st, out);  // the live set's table is inside the inner footprint
 }
 
 bool h_validate(const void* self, ValidateLevel level, std::string* err) {
@@ -256,8 +256,8 @@ bool h_validate(const void* self, ValidateLevel level, std::string* err) {
 
 void h_destroy(void* self) {
   auto* s = static_cast<HardenState*>(self);
+  delete s->live;  // frees its table into the inner allocator first
   s->inner->ops.destroy(s->st);
-  delete s->live;
   delete s;
 }
 
@@ -322,10 +322,9 @@ bool wrap_hardening(std::string_view mode, const RegistryRow*& row, void*& state
   }
   s->secret = 0x9E3779B97F4A7C15ull ^ (reinterpret_cast<std::uintptr_t>(s) * 0xBF58476D1CE4E5B9ull);
   if (s->checked) {
-    s->live = new (std::nothrow) LiveSet();
-    if (s->live == nullptr || !s->live->ok()) {
-      if (err) *err = "harden=checked: cannot reserve memory for the live-block set";
-      delete s->live;
+    s->live = new (std::nothrow) LiveSet(row, state);
+    if (s->live == nullptr) {
+      if (err) *err = "harden=checked: out of memory for the live-block set";
       delete s;
       return false;
     }

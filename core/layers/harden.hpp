@@ -12,8 +12,10 @@
 //            one byte past the block is reported as "overflow". The header's tag
 //            (derived from p and a per-instance secret) catches many invalid frees,
 //            best effort: a pointer whose header cannot be read may fault.
-//   checked  canary + an exact set of live blocks (open addressing, in the layer's
-//            own memory source, counted in the footprint): freeing a pointer that is
+//   checked  canary + an exact set of live blocks (open addressing; its table is
+//            allocated from the inner design, so it counts in the footprint and the
+//            memory limit, and an insert that finds no memory fails the allocation):
+//            freeing a pointer that is
 //            not live is reported as "double-free" when it was freed recently (last
 //            1024 frees) and as "invalid-free" otherwise; such calls are then ignored.
 //            validate(Full) also checks every live block's canary.
