@@ -45,7 +45,9 @@ int cmd_record(const std::vector<std::string>& args) {
   std::vector<std::string> cmd = dash == args.end() ? std::vector<std::string>{} : std::vector<std::string>(dash + 1, args.end());
   po::options_description desc("options");
   std::string out;
+  int level = 6;
   desc.add_options()("output,o", po::value(&out)->required(), "trace file to write")(
+      "level", po::value(&level)->default_value(6), "zstd compression level of the trace (1..22)")(
       "children", "also convert the processes the program starts (OUT.<pid>.<n>)")(
       "keep-raw", "keep the recorder's raw files (OUT.raw.d/)");
   po::positional_options_description pos;
@@ -56,6 +58,7 @@ int cmd_record(const std::vector<std::string>& args) {
              "only the program's own process becomes OUT (--children converts the others too)."))
     return kExitOk;
   if (cmd.empty()) throw UsageError("missing '-- PROGRAM [ARGS...]'");
+  if (level < 1 || level > 22) throw UsageError("--level must be in 1..22");
   const std::string lib = find_recorder(self_exe());
   if (lib.empty())
     throw RuntimeError("libevoalloc_recorder.so not found next to the evoalloc binary (set EVOALLOC_RECORDER)");
@@ -108,7 +111,7 @@ int cmd_record(const std::vector<std::string>& args) {
   if (WIFEXITED(status)) std::cout << "exit status " << WEXITSTATUS(status);
   else if (WIFSIGNALED(status)) std::cout << "killed by signal " << WTERMSIG(status);
   std::cout << ")\n";
-  report(out, convert_raw(root->path, out, program));
+  report(out, convert_raw(root->path, out, program, level));
   std::size_t others = 0;
   std::map<std::uint32_t, int> seen;
   for (const RawFileInfo& f : files) {
@@ -116,7 +119,7 @@ int cmd_record(const std::vector<std::string>& args) {
     ++others;
     if (vm.count("children")) {
       std::string o = out + "." + std::to_string(f.pid) + "." + std::to_string(seen[f.pid]++);
-      report(o, convert_raw(f.path, o, program + " [pid " + std::to_string(f.pid) + "]"));
+      report(o, convert_raw(f.path, o, program + " [pid " + std::to_string(f.pid) + "]", level));
     }
   }
   if (others != 0 && !vm.count("children"))

@@ -83,7 +83,7 @@ std::vector<RawFileInfo> list_raw_files(const std::string& dir) {
   return out;
 }
 
-RawConvertStats convert_raw(const std::string& raw_path, const std::string& out, const std::string& program) {
+RawConvertStats convert_raw(const std::string& raw_path, const std::string& out, const std::string& program, int level) {
   RawConvertStats st;
   RawFileInfo info = raw_file_info(raw_path);
   std::vector<raw::RawEvent> ev;
@@ -134,7 +134,7 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
 
   const std::vector<Mapping> mappings = parse_maps(maps);
   st.have_maps = !mappings.empty();
-  TraceWriter w(out + ".tmp", false, 19);
+  TraceWriter w(out + ".tmp", false, level);
   w.meta("program", program);
   w.meta("source", "record");
   w.meta("pid", std::to_string(info.pid));

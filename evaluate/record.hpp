@@ -45,8 +45,9 @@ struct RawConvertStats {
 RawFileInfo raw_file_info(const std::string& path);
 /// Raw files (rec-*.raw) in `dir`, sorted by start time.
 std::vector<RawFileInfo> list_raw_files(const std::string& dir);
-/// Converts one raw file into the trace `out`; `program` goes into the trace's meta.
-RawConvertStats convert_raw(const std::string& raw, const std::string& out, const std::string& program);
+/// Converts one raw file into the trace `out` (zstd `level`); `program` goes into
+/// the trace's meta.
+RawConvertStats convert_raw(const std::string& raw, const std::string& out, const std::string& program, int level = 6);
 
 /// Where libevoalloc_recorder.so is: $EVOALLOC_RECORDER, else next to `exe`, else
 /// in the build tree relative to it (../evaluate/recorder/). "" if not found.
