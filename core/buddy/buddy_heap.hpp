@@ -61,6 +61,7 @@ struct BuddyNode {
   std::int8_t max_free;   ///< largest order with a free block, -1 when full
   std::int8_t bin_order;  ///< the bin it is in (valid while in_bin)
   std::uint32_t nfree[kMaxOrders];
+  std::uint32_t hint[kMaxOrders];  ///< per order: no free bit below this word
 };
 
 struct BuddyConfig {
@@ -138,8 +139,7 @@ class BuddyHeap {
       i >>= 1;
       ++k;
     }
-    set_bit(n->free_bits, k, i);
-    ++n->nfree[k];
+    mark_free(n, k, i);
     int old_max = n->max_free;
     if (k > n->max_free) n->max_free = static_cast<std::int8_t>(k);
     if (!n->in_bin && !n->in_cache) {
@@ -194,6 +194,8 @@ class BuddyHeap {
       int max_free = -1;
       for (int k = 0; k <= top_order_; ++k) {
         if (nfree[k] != n->nfree[k]) return fail("free count of an order is out of date");
+        for (std::size_t x = 0; x < n->hint[k]; ++x)
+          if (n->free_bits[word_off_[k] + x] != 0) return fail("a search hint skips a free block");
         if (nfree[k] != 0) max_free = k;
       }
       if (max_free != n->max_free) return fail("largest free order is out of date");
@@ -306,8 +308,7 @@ class BuddyHeap {
     while (j > k) {  // split: keep the left half, free the right one
       --j;
       i <<= 1;
-      set_bit(n->free_bits, j, i | 1);
-      ++n->nfree[j];
+      mark_free(n, j, i | 1);
     }
     set_bit(n->alloc_bits, k, i);
     n->live += static_cast<std::uint32_t>(std::size_t{1} << k);
@@ -323,11 +324,20 @@ class BuddyHeap {
     return n->base + (i << (k + static_cast<int>(min_shift_)));
   }
 
-  std::size_t find_free(const BuddyNode* n, int k) const {
+  void mark_free(BuddyNode* n, int k, std::size_t i) {
+    set_bit(n->free_bits, k, i);
+    ++n->nfree[k];
+    if ((i >> 6) < n->hint[k]) n->hint[k] = static_cast<std::uint32_t>(i >> 6);
+  }
+  /// Lowest free block of order k (precondition: nfree[k] > 0), scanning from the hint.
+  std::size_t find_free(BuddyNode* n, int k) const {
     const std::uint64_t* w = n->free_bits + word_off_[k];
-    for (std::size_t x = 0;; ++x) {
+    for (std::size_t x = n->hint[k];; ++x) {
       touch(cfg_.probe, w + x, 8);
-      if (w[x] != 0) return (x << 6) + static_cast<std::size_t>(std::countr_zero(w[x]));
+      if (w[x] != 0) {
+        n->hint[k] = static_cast<std::uint32_t>(x);
+        return (x << 6) + static_cast<std::size_t>(std::countr_zero(w[x]));
+      }
     }
   }
 
