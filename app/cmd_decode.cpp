@@ -3,9 +3,9 @@
 //   evoalloc decode [--grammar FILE] [--wraps N] [--max-depth D] CODONS...
 //   evoalloc decode [--grammar FILE] --genome FILE
 //
-// CODONS are unsigned 32-bit integers, as separate arguments or comma-separated.
-// A genome file holds codons separated by blanks, commas or line breaks; `#` starts a
-// comment. Prints the sentence, codons used, depth, and whether core accepts it
+// CODONS are unsigned 32-bit integers, as separate arguments or joined by commas or
+// dots (evolve's genome text, "12.0.255", is accepted as is). A genome file holds
+// codons separated by blanks, commas, dots or line breaks; `#` starts a comment. Prints the sentence, codons used, depth, and whether core accepts it
 // (parse_spec + find_row: the registry row it selects).
 // Exit codes: 0 valid and accepted; 1 invalid genome, a sentence core rejects, an
 // unreadable or malformed genome file (FILE:LINE:COL), or a bad grammar; 2 usage.
@@ -29,7 +29,7 @@ bool parse_codon(std::string_view tok, std::uint32_t& out) {
   return ec == std::errc{} && p == tok.data() + tok.size();
 }
 
-// Splits `text` on blanks/commas (and `#` comments); calls bad(line, col, token) on a
+// Splits `text` on blanks, commas and dots (and `#` comments); calls bad(line, col, token) on a
 // token that is not a codon.
 template <typename Bad>
 std::vector<std::uint32_t> parse_codons(std::string_view text, Bad bad) {
@@ -46,12 +46,12 @@ std::vector<std::uint32_t> parse_codons(std::string_view text, Bad bad) {
       while (i < text.size() && text[i] != '\n') ++i;
       continue;
     }
-    if (c == ' ' || c == '\t' || c == '\r' || c == ',') {
+    if (c == ' ' || c == '\t' || c == '\r' || c == ',' || c == '.') {
       ++i;
       continue;
     }
     std::size_t j = i;
-    while (j < text.size() && std::string_view(" \t\r\n,#").find(text[j]) == std::string_view::npos) ++j;
+    while (j < text.size() && std::string_view(" \t\r\n,.#").find(text[j]) == std::string_view::npos) ++j;
     std::uint32_t v;
     if (!parse_codon(text.substr(i, j - i), v)) bad(line, i - line_start + 1, std::string(text.substr(i, j - i)));
     out.push_back(v);
@@ -73,7 +73,7 @@ int cmd_decode(const std::vector<std::string>& args) {
                      "BNF grammar file")("genome", po::value(&genome_file), "read the codons from FILE")(
       "wraps", po::value(&mo.max_wraps)->default_value(mo.max_wraps), "wrapping limit")(
       "max-depth", po::value(&mo.max_depth)->default_value(mo.max_depth), "derivation depth limit")(
-      "codons", po::value(&codon_args), "codons (unsigned 32-bit; blank or comma separated)");
+      "codons", po::value(&codon_args), "codons (unsigned 32-bit; blank, comma or dot separated)");
   po::positional_options_description pos;
   pos.add("codons", -1);
   po::variables_map vm;
