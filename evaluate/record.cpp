@@ -182,9 +182,12 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
   };
   for (std::uint32_t i : order) {
     const raw::RawEvent& e = ev[i];
-    auto [tit, tnew] = threads.try_emplace(ev_thread[i], static_cast<std::uint16_t>(threads.size()));
-    (void)tnew;
-    const std::uint16_t thread = tit->second;
+    // Dense thread ids in order of each thread's first op (dropped calls do not count).
+    auto thread_of = [&, raw_thread = ev_thread[i]]() -> std::uint16_t {
+      auto [it, fresh] = threads.try_emplace(raw_thread, static_cast<std::uint16_t>(threads.size()));
+      (void)fresh;
+      return it->second;
+    };
     if (e.kind >= kOpKinds) throw std::runtime_error(raw_path + ": corrupt event (kind " + std::to_string(e.kind) + ")");
     const auto kind = static_cast<OpKind>(e.kind);
     if (kind == OpKind::Free) {
@@ -200,7 +203,7 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
       std::uint32_t id = it->second;
       live.erase(it);
       free_ids.push_back(id);
-      w.op(OpKind::Free, id, 0, 0, thread, site_of(e.caller));
+      w.op(OpKind::Free, id, 0, 0, thread_of(), site_of(e.caller));
       ++st.ops;
     } else if (kind == OpKind::Realloc) {
       if (e.old == 0) {
@@ -209,7 +212,7 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
           ++st.failed_allocs;
           continue;
         }
-        w.op(OpKind::Realloc, bind(e.ptr), e.size, 0, thread, site_of(e.caller));
+        w.op(OpKind::Realloc, bind(e.ptr), e.size, 0, thread_of(), site_of(e.caller));
         ++st.ops;
         continue;
       }
@@ -217,7 +220,7 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
       if (it == live.end()) {
         ++st.unmatched_frees;
         if (e.ptr != 0) {
-          w.op(OpKind::Malloc, bind(e.ptr), e.size, 0, thread, site_of(e.caller));
+          w.op(OpKind::Malloc, bind(e.ptr), e.size, 0, thread_of(), site_of(e.caller));
           ++st.ops;
         }
         continue;
@@ -231,7 +234,7 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
         ++st.realloc_zero;
         live.erase(it);
         free_ids.push_back(id);
-        w.op(OpKind::Realloc, id, 0, 0, thread, site_of(e.caller));
+        w.op(OpKind::Realloc, id, 0, 0, thread_of(), site_of(e.caller));
         ++st.ops;
         continue;
       }
@@ -243,14 +246,14 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
           jt->second = id;
         }
       }
-      w.op(OpKind::Realloc, id, e.size, 0, thread, site_of(e.caller));
+      w.op(OpKind::Realloc, id, e.size, 0, thread_of(), site_of(e.caller));
       ++st.ops;
     } else {
       if (e.ptr == 0) {
         ++st.failed_allocs;
         continue;
       }
-      w.op(kind, bind(e.ptr), e.size, e.align_log2, thread, site_of(e.caller));
+      w.op(kind, bind(e.ptr), e.size, e.align_log2, thread_of(), site_of(e.caller));
       ++st.ops;
     }
   }
