@@ -11,7 +11,8 @@
 // so the payload is [c+8, c+size-8) with footers and [c+8, c+size) without, and the
 // next chunk starts at c+size. Flags: kInUse (allocated, or a fence), kMapped (a
 // directly mapped large block, see TagHeap), kFixed (owned by a fixed-size list,
-// core/simple/fixed). A word of 0|kInUse is a fence: the prologue before the first
+// core/simple/fixed); bit 8 is the red-black colour of a free tree node
+// (core/block/indexes.hpp), kept in the header only. A word of 0|kInUse is a fence: the prologue before the first
 // chunk of a segment and the epilogue header after its last chunk.
 //
 // Units are bytes. These helpers do not check anything: callers hold the invariants.

@@ -22,7 +22,7 @@
 //   ExactBins    N bins: bin i < N-1 holds exactly size kMinChunk+16i, bin N-1 all
 //                larger (first fit); a bitmap finds the next non-empty bin (dlbins)
 //   SegBins<Best, Larger>  size-class bins over chunk-size ranges; first fit on a
-//                list, or best fit on a red-black tree keyed (size, address);
+//                list, or best fit on a red-black tree of sizes (equal sizes LIFO);
 //                search the request's own bin only, or also every larger bin in order
 #pragma once
 
@@ -113,79 +113,106 @@ struct ListOps {
   }
 };
 
-/// Intrusive red-black tree of free chunks keyed by (size, address): links
-/// left = link(c,0), right = link(c,1), parent = link(c,2), colour in word c+32.
-/// A sentinel `nil` node (black) is shared by all trees of one index.
+/// Intrusive red-black tree of free chunks, one node per distinct size; further
+/// chunks of a size hang off its node in a LIFO list (so a bin's tree stays as
+/// small as its number of distinct sizes). Tree node: left = link(c,0), right =
+/// link(c,1), parent = link(c,2), list head = link(c,3), colour = header bit
+/// kRedBit (the footer keeps its copy without it). List member: next = link(c,0),
+/// prev = link(c,1) (a member or the node), link(c,2) = kMember. A sentinel `nil`
+/// node (black) is shared by all trees of one index.
 class RBTree {
  public:
-  static constexpr std::size_t kNodeBytes = 48;
+  static constexpr std::size_t kNodeBytes = 48;  // header + 4 links + footer, rounded
 
   void init(char* nil) {
     nil_ = nil;
     root_ = nil;
   }
   bool empty() const { return root_ == nil_; }
-  char* root() const { return root_; }
 
   void insert(char* z, const Probe* probe) {
+    std::size_t sz = chunk_size(z);
     char* y = nil_;
     char* x = root_;
     while (x != nil_) {
-      touch(probe, x, 24);
+      touch(probe, x, 32);
+      std::size_t sx = chunk_size(x);
+      if (sz == sx) {  // same size: into the node's list, at the front
+        char* first = H(x);
+        L(z) = first;
+        R(z) = x;
+        P(z) = member();
+        if (first != nullptr) R(first) = z;
+        H(x) = z;
+        touch(probe, z + 8, 24);
+        return;
+      }
       y = x;
-      x = less(z, x) ? L(x) : R(x);
+      x = sz < sx ? L(x) : R(x);
     }
     P(z) = y;
     if (y == nil_) {
       root_ = z;
-    } else if (less(z, y)) {
+    } else if (sz < chunk_size(y)) {
       L(y) = z;
     } else {
       R(y) = z;
     }
     L(z) = nil_;
     R(z) = nil_;
-    C(z) = kRed;
-    touch(probe, z + 8, 32);
+    H(z) = nullptr;
+    set_colour(z, kRed);
+    touch(probe, z, 40);
     insert_fixup(z);
   }
 
+  /// Removes z (a tree node or a list member).
   void remove(char* z, const Probe* probe) {
-    touch(probe, z + 8, 32);
-    char* y = z;
-    std::size_t y_colour = C(y);
-    char* x;
-    if (L(z) == nil_) {
-      x = R(z);
-      transplant(z, R(z));
-    } else if (R(z) == nil_) {
-      x = L(z);
-      transplant(z, L(z));
-    } else {
-      y = minimum(R(z));
-      y_colour = C(y);
-      x = R(y);
-      if (P(y) == z) {
-        P(x) = y;
+    touch(probe, z, 40);
+    if (P(z) == member()) {
+      char* next = L(z);
+      char* prev = R(z);
+      if (P(prev) == member()) {
+        L(prev) = next;
       } else {
-        transplant(y, R(y));
-        R(y) = R(z);
-        P(R(y)) = y;
+        H(prev) = next;
       }
-      transplant(z, y);
-      L(y) = L(z);
-      P(L(y)) = y;
-      C(y) = C(z);
+      if (next != nullptr) R(next) = prev;
+      touch(probe, prev + 8, 32);
+      return;
     }
-    if (y_colour == kBlack) remove_fixup(x);
+    if (char* m = H(z)) {  // promote the first list member into z's place
+      char* rest = L(m);
+      touch(probe, m, 40);
+      L(m) = L(z);
+      R(m) = R(z);
+      P(m) = P(z);
+      H(m) = rest;
+      if (rest != nullptr) R(rest) = m;
+      set_colour(m, colour(z));
+      if (P(z) == nil_) {
+        root_ = m;
+      } else if (L(P(z)) == z) {
+        L(P(z)) = m;
+      } else {
+        R(P(z)) = m;
+      }
+      if (L(m) != nil_) P(L(m)) = m;
+      if (R(m) != nil_) P(R(m)) = m;
+      set_colour(z, kBlack);
+      return;
+    }
+    rb_delete(z);
+    set_colour(z, kBlack);
   }
 
-  /// Smallest node with size >= need (lowest address among equals), or nullptr.
+  /// A chunk of the smallest size >= need (the most recently inserted of that
+  /// size), or nullptr. Not removed.
   char* lower_bound(std::size_t need, const Probe* probe) const {
     char* best = nullptr;
     char* x = root_;
     while (x != nil_) {
-      touch(probe, x, 24);
+      touch(probe, x, 32);
       if (chunk_size(x) >= need) {
         best = x;
         x = L(x);
@@ -193,8 +220,9 @@ class RBTree {
         x = R(x);
       }
     }
-    return best;
+    return best != nullptr && H(best) != nullptr ? H(best) : best;
   }
+  /// A chunk of the smallest size in the tree, or nullptr. Not removed.
   char* min_node(const Probe* probe) const {
     if (root_ == nil_) return nullptr;
     char* x = root_;
@@ -202,25 +230,33 @@ class RBTree {
       touch(probe, x, 16);
       x = L(x);
     }
-    return x;
+    return H(x) != nullptr ? H(x) : x;
   }
 
-  /// Checks order, parent links, colours and black heights; adds the node count.
+  /// Checks order, parent links, colours, black heights and the size lists; adds
+  /// the number of chunks (nodes and list members).
   bool check(std::size_t* n, std::string* err) const {
-    if (root_ != nil_ && C(root_) != kBlack) return fail(err, "red-black tree: red root");
+    if (root_ != nil_ && colour(root_) != kBlack) return fail(err, "red-black tree: red root");
     int bh = 0;
-    return check_node(root_, nil_, nullptr, nullptr, &bh, n, err);
+    return check_node(root_, nil_, 0, SIZE_MAX, &bh, n, err);
   }
 
  private:
   static constexpr std::size_t kBlack = 0, kRed = 1;
+  static constexpr std::size_t kRedBit = 8;  // a free header's spare flag bit
+  static char* member() { return reinterpret_cast<char*>(std::uintptr_t{1}); }
   static char*& L(char* n) { return link(n, 0); }
   static char*& R(char* n) { return link(n, 1); }
   static char*& P(char* n) { return link(n, 2); }
-  static std::size_t& C(char* n) { return *reinterpret_cast<std::size_t*>(n + 32); }
-  static bool less(const char* a, const char* b) {
-    std::size_t sa = chunk_size(a), sb = chunk_size(b);
-    return sa < sb || (sa == sb && a < b);
+  static char*& H(char* n) { return link(n, 3); }
+  static char* H(const char* n) { return link(const_cast<char*>(n), 3); }
+  static std::size_t colour(const char* n) { return (word(n) & kRedBit) != 0 ? kRed : kBlack; }
+  static void set_colour(char* n, std::size_t c) {
+    if (c == kRed) {
+      word(n) |= kRedBit;
+    } else {
+      word(n) &= ~kRedBit;
+    }
   }
 
   char* minimum(char* x) const {
@@ -267,115 +303,150 @@ class RBTree {
     }
     P(v) = P(u);
   }
+  void rb_delete(char* z) {
+    char* y = z;
+    std::size_t y_colour = colour(y);
+    char* x;
+    if (L(z) == nil_) {
+      x = R(z);
+      transplant(z, R(z));
+    } else if (R(z) == nil_) {
+      x = L(z);
+      transplant(z, L(z));
+    } else {
+      y = minimum(R(z));
+      y_colour = colour(y);
+      x = R(y);
+      if (P(y) == z) {
+        P(x) = y;
+      } else {
+        transplant(y, R(y));
+        R(y) = R(z);
+        P(R(y)) = y;
+      }
+      transplant(z, y);
+      L(y) = L(z);
+      P(L(y)) = y;
+      set_colour(y, colour(z));
+    }
+    if (y_colour == kBlack) remove_fixup(x);
+  }
   void insert_fixup(char* z) {
-    while (C(P(z)) == kRed) {
+    while (colour(P(z)) == kRed) {
       char* g = P(P(z));
       if (P(z) == L(g)) {
         char* y = R(g);
-        if (C(y) == kRed) {
-          C(P(z)) = kBlack;
-          C(y) = kBlack;
-          C(g) = kRed;
+        if (colour(y) == kRed) {
+          set_colour(P(z), kBlack);
+          set_colour(y, kBlack);
+          set_colour(g, kRed);
           z = g;
         } else {
           if (z == R(P(z))) {
             z = P(z);
             rotate_left(z);
           }
-          C(P(z)) = kBlack;
-          C(P(P(z))) = kRed;
+          set_colour(P(z), kBlack);
+          set_colour(P(P(z)), kRed);
           rotate_right(P(P(z)));
         }
       } else {
         char* y = L(g);
-        if (C(y) == kRed) {
-          C(P(z)) = kBlack;
-          C(y) = kBlack;
-          C(g) = kRed;
+        if (colour(y) == kRed) {
+          set_colour(P(z), kBlack);
+          set_colour(y, kBlack);
+          set_colour(g, kRed);
           z = g;
         } else {
           if (z == L(P(z))) {
             z = P(z);
             rotate_right(z);
           }
-          C(P(z)) = kBlack;
-          C(P(P(z))) = kRed;
+          set_colour(P(z), kBlack);
+          set_colour(P(P(z)), kRed);
           rotate_left(P(P(z)));
         }
       }
     }
-    C(root_) = kBlack;
+    set_colour(root_, kBlack);
   }
   void remove_fixup(char* x) {
-    while (x != root_ && C(x) == kBlack) {
+    while (x != root_ && colour(x) == kBlack) {
       if (x == L(P(x))) {
         char* w = R(P(x));
-        if (C(w) == kRed) {
-          C(w) = kBlack;
-          C(P(x)) = kRed;
+        if (colour(w) == kRed) {
+          set_colour(w, kBlack);
+          set_colour(P(x), kRed);
           rotate_left(P(x));
           w = R(P(x));
         }
-        if (C(L(w)) == kBlack && C(R(w)) == kBlack) {
-          C(w) = kRed;
+        if (colour(L(w)) == kBlack && colour(R(w)) == kBlack) {
+          set_colour(w, kRed);
           x = P(x);
         } else {
-          if (C(R(w)) == kBlack) {
-            C(L(w)) = kBlack;
-            C(w) = kRed;
+          if (colour(R(w)) == kBlack) {
+            set_colour(L(w), kBlack);
+            set_colour(w, kRed);
             rotate_right(w);
             w = R(P(x));
           }
-          C(w) = C(P(x));
-          C(P(x)) = kBlack;
-          C(R(w)) = kBlack;
+          set_colour(w, colour(P(x)));
+          set_colour(P(x), kBlack);
+          set_colour(R(w), kBlack);
           rotate_left(P(x));
           x = root_;
         }
       } else {
         char* w = L(P(x));
-        if (C(w) == kRed) {
-          C(w) = kBlack;
-          C(P(x)) = kRed;
+        if (colour(w) == kRed) {
+          set_colour(w, kBlack);
+          set_colour(P(x), kRed);
           rotate_right(P(x));
           w = L(P(x));
         }
-        if (C(R(w)) == kBlack && C(L(w)) == kBlack) {
-          C(w) = kRed;
+        if (colour(R(w)) == kBlack && colour(L(w)) == kBlack) {
+          set_colour(w, kRed);
           x = P(x);
         } else {
-          if (C(L(w)) == kBlack) {
-            C(R(w)) = kBlack;
-            C(w) = kRed;
+          if (colour(L(w)) == kBlack) {
+            set_colour(R(w), kBlack);
+            set_colour(w, kRed);
             rotate_left(w);
             w = L(P(x));
           }
-          C(w) = C(P(x));
-          C(P(x)) = kBlack;
-          C(L(w)) = kBlack;
+          set_colour(w, colour(P(x)));
+          set_colour(P(x), kBlack);
+          set_colour(L(w), kBlack);
           rotate_right(P(x));
           x = root_;
         }
       }
     }
-    C(x) = kBlack;
+    set_colour(x, kBlack);
   }
-  bool check_node(char* x, char* parent, const char* lo, const char* hi, int* bh, std::size_t* n,
+  bool check_node(char* x, char* parent, std::size_t lo, std::size_t hi, int* bh, std::size_t* n,
                   std::string* err) const {
     if (x == nil_) {
       *bh = 1;
       return true;
     }
     ++*n;
+    std::size_t sx = chunk_size(x);
     if (in_use(x)) return fail(err, "red-black tree holds an in-use chunk");
     if (P(x) != parent) return fail(err, "red-black tree parent link broken");
-    if ((lo != nullptr && !less(lo, x)) || (hi != nullptr && !less(x, hi)))
-      return fail(err, "red-black tree out of (size, address) order");
-    if (C(x) == kRed && (C(L(x)) == kRed || C(R(x)) == kRed)) return fail(err, "red-black tree: red node with red child");
+    if (sx <= lo || sx >= hi) return fail(err, "red-black tree out of size order");
+    if (colour(x) == kRed && (colour(L(x)) == kRed || colour(R(x)) == kRed))
+      return fail(err, "red-black tree: red node with red child");
+    char* prev = x;
+    for (char* m = H(x); m != nullptr; prev = m, m = L(m)) {
+      if (in_use(m) || chunk_size(m) != sx || P(m) != member() || R(m) != prev)
+        return fail(err, "red-black tree: broken same-size list");
+      ++*n;
+    }
     int bl = 0, br = 0;
-    if (!check_node(L(x), x, lo, x, &bl, n, err) || !check_node(R(x), x, x, hi, &br, n, err)) return false;
+    if (!check_node(L(x), x, lo, sx, &bl, n, err) || !check_node(R(x), x, sx, hi, &br, n, err)) return false;
     if (bl != br) return fail(err, "red-black tree: unequal black heights");
-    *bh = bl + (C(x) == kBlack ? 1 : 0);
+    *bh = bl + (colour(x) == kBlack ? 1 : 0);
     return true;
   }
 
@@ -604,7 +675,7 @@ class ExactBins {
 
 /// Segregated fits: one bin per size class (chunk-size ranges) plus one for all
 /// larger chunks. Best=false: first fit in a LIFO list; Best=true: best fit in a
-/// red-black tree keyed (size, address). Larger=false: only the request's own bin
+/// red-black tree of sizes (among equal sizes, the last freed). Larger=false: only the request's own bin
 /// is searched; Larger=true: then every larger non-empty bin in order.
 template <bool Best, bool Larger>
 class SegBins {

@@ -187,7 +187,8 @@ class TagHeap {
         std::size_t sz = h & ~kFlagMask;
         if (sz < kMinChunk || sz % 16 != 0 || c + sz > end)
           return fail("bad chunk size " + std::to_string(sz) + " at segment offset " + std::to_string(c - s));
-        if (kFooters && word(c + sz - 8) != h) return fail("footer differs from header at offset " + std::to_string(c - s));
+        if (kFooters && (word(c + sz - 8) | 8) != (h | 8))  // bit 8: tree colour, header only
+          return fail("footer differs from header at offset " + std::to_string(c - s));
         bool is_free = !(h & kInUse);
         if (c == top_) {
           top_seen = true;

@@ -87,16 +87,35 @@ TEST_CASE("best fit returns the smallest free chunk that fits; first fit the fir
   }
 }
 
-TEST_CASE("best fit picks the lowest address among equal sizes") {
+TEST_CASE("best fit: among equal sizes the last freed is reused first (per-size lists)") {
   evo::Instance a = make("block fit=best coalesce=none");
   std::vector<void*> v;
   for (int i = 0; i < 6; ++i) v.push_back(a.allocate(96));
   a.deallocate(v[4]);
   a.deallocate(v[1]);
   a.deallocate(v[3]);
-  CHECK(a.allocate(96) == v[1]);
+  CHECK(full_ok(a));
   CHECK(a.allocate(96) == v[3]);
+  CHECK(a.allocate(96) == v[1]);
   CHECK(a.allocate(96) == v[4]);
+  CHECK(full_ok(a));
+}
+
+TEST_CASE("best fit tree: many sizes and duplicates, removal from the middle by coalescing") {
+  evo::Instance a = make("block fit=best coalesce=immediate classes=pow2 search=larger");
+  std::vector<void*> v;
+  std::uint64_t x = 7;
+  for (int i = 0; i < 3000; ++i) {
+    x = x * 6364136223846793005ull + 1;
+    v.push_back(a.allocate(16 + (x >> 40) % 40 * 16));
+  }
+  for (std::size_t i = 0; i < v.size(); i += 3) a.deallocate(v[i]);  // isolated frees: tree + lists
+  CHECK(full_ok(a));
+  for (std::size_t i = 1; i < v.size(); i += 3) a.deallocate(v[i]);  // merge with the left ones
+  CHECK(full_ok(a));
+  for (std::size_t i = 2; i < v.size(); i += 3) a.deallocate(v[i]);
+  CHECK(full_ok(a));
+  CHECK(a.stats().footprint <= 256 * 1024);
 }
 
 TEST_CASE("immediate coalescing turns three adjacent frees into one block") {
