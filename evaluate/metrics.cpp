@@ -41,11 +41,12 @@ constexpr std::uint64_t kDeadlineStride = 4096;
 struct ProbeCtx {
   CacheModel* model;
   Source source;
+  bool muted = false;  // set around the metrics' own usable_size calls (not the program's)
 };
 
 void on_touch(void* ctx, const void* addr, std::uint32_t bytes) {
   auto* c = static_cast<ProbeCtx*>(ctx);
-  c->model->access(addr, bytes, c->source);
+  if (!c->muted) c->model->access(addr, bytes, c->source);
 }
 
 std::uint64_t op_limit(const Trace& t, std::uint64_t max_ops) {
@@ -73,8 +74,8 @@ Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span
   const auto t_start = Clock::now();
   Metrics m;
   CacheModel model(opt.cache);
-  ProbeCtx meta_ctx{&model, Source::Meta};
-  ProbeCtx prog_ctx{&model, Source::Program};
+  ProbeCtx meta_ctx{&model, Source::Meta, false};
+  ProbeCtx prog_ctx{&model, Source::Program, false};
   Probe meta_probe{&on_touch, &meta_ctx};
   Probe prog_probe{&on_touch, &prog_ctx};
 
@@ -105,7 +106,9 @@ Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span
   auto acquire = [&](std::uint32_t obj, void* p, std::uint64_t size) {
     slot[obj] = p;
     req[obj] = size;
+    meta_ctx.muted = true;  // bookkeeping of the metric, not a call the program makes
     usable[obj] = inst.usable_size(p);
+    meta_ctx.muted = false;
     live_req += size;
     live_usable += usable[obj];
     peak_req = std::max(peak_req, live_req);

@@ -3,7 +3,9 @@
 
 #include <cmath>
 
+#include "core/instance.hpp"
 #include "evaluate/metrics.hpp"
+#include "evaluate/replay.hpp"
 #include "evaluate/trace.hpp"
 
 using namespace evo;
@@ -152,4 +154,31 @@ TEST_CASE("max_ops replays a prefix") {
   REQUIRE(m.feasible);
   CHECK(m.ops == 150);
   CHECK(m.peak_live_requested == 100 * 100);
+}
+
+TEST_CASE("the metrics replay makes exactly the allocator calls replay() makes") {
+  // Counting probe on an instance replayed by evaluate/replay: same touch count as
+  // the metric's (its own usable_size bookkeeping is not counted), same footprint.
+  Trace t;
+  for (std::uint32_t i = 0; i < 500; ++i) t.push(OpKind::Malloc, i, 16 + (i * 37) % 2000);
+  for (std::uint32_t i = 0; i < 500; i += 2) t.push(OpKind::Realloc, i, 3000 - i);
+  for (std::uint32_t i = 0; i < 500; ++i) t.push(OpKind::Free, i, 0);
+  t.push(OpKind::Calloc, 3, 100);
+  t.finish();
+  auto hist = size_histogram(t);
+  std::uint64_t touches = 0;
+  Probe counter{[](void* ctx, const void*, std::uint32_t) { ++*static_cast<std::uint64_t*>(ctx); }, &touches};
+  InstanceOptions io;
+  io.probe = &counter;
+  io.size_histogram = hist;
+  std::string err;
+  Instance inst = Instance::create(kSuper, io, &err);
+  REQUIRE_MESSAGE(inst, err);
+  ReplayResult r = replay(t, inst, ReplayOptions{});
+  REQUIRE(r.ok);
+  Metrics m = evaluate_design(kSuper, t, hist, EvalOptions{});
+  REQUIRE(m.feasible);
+  CHECK(m.meta_touches == touches);
+  CHECK(m.peak_footprint == r.peak_footprint);
+  CHECK(m.os_calls == r.final_stats.os_calls);
 }
