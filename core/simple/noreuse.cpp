@@ -46,7 +46,7 @@ class Bump {
   }
 
   void* allocate(std::size_t size, std::size_t align) {
-    if (size > (std::size_t{1} << 40)) return nullptr;
+    if (size > (std::size_t{1} << 40) || align > (std::size_t{1} << 30)) return nullptr;
     std::size_t a = effective_align(min_align_, align);
     std::size_t n = align_up(size == 0 ? 1 : size, 16);
     char* block = reinterpret_cast<char*>(align_up_addr(reinterpret_cast<std::uintptr_t>(top_) + kHeader, a));

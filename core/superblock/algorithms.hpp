@@ -53,11 +53,22 @@ struct Superblock {
   std::uint8_t in_bin;
   std::uint8_t in_cache;
   std::uint8_t marked;     ///< lazy cache: empty and listed, still in its bin
-  std::uint32_t pad_;
+  std::uint64_t magic;     ///< UINT64_MAX / size + 1: exact division of 32-bit offsets by size
+  std::uint64_t reserved_;
   std::uint64_t* bits() { return reinterpret_cast<std::uint64_t*>(this + 1); }
   const std::uint64_t* bits() const { return reinterpret_cast<const std::uint64_t*>(this + 1); }
   std::uint32_t words() const { return (capacity + 63) / 64; }
   char* block(std::uint32_t i) const { return begin + std::size_t{i} * size; }
+  void set_size(std::uint32_t s) {
+    size = s;
+    magic = UINT64_MAX / s + 1;
+  }
+  /// Index of the block holding p (p in the block area): (p - begin) / size without
+  /// a divide instruction (Lemire's fastdiv, exact for 32-bit offsets).
+  std::uint32_t index_of(const void* p) const {
+    auto off = static_cast<std::uint32_t>(static_cast<const char*>(p) - begin);
+    return static_cast<std::uint32_t>((static_cast<unsigned __int128>(magic) * off) >> 64);
+  }
   bool owns_block(const void* p) const {
     auto a = static_cast<const char*>(p);
     return a >= begin && a < begin + std::size_t{capacity} * size && (a - begin) % size == 0;
@@ -136,7 +147,7 @@ struct BitmapAlg {
     return nullptr;  // unreachable when has_space
   }
   static void free(Superblock* sb, void* block, const Probe* probe) {
-    std::uint32_t idx = static_cast<std::uint32_t>((static_cast<char*>(block) - sb->begin) / sb->size);
+    std::uint32_t idx = sb->index_of(block);
     std::uint64_t* w = &sb->bits()[idx / 64];
     touch(probe, w, 8);
     *w &= ~(std::uint64_t{1} << (idx % 64));

@@ -132,7 +132,7 @@ class SuperblockHeap {
     }
     Superblock* sb = reinterpret_cast<Superblock*>(e);
     touch(probe_, sb, 64);
-    char* blk = sb->block(static_cast<std::uint32_t>(static_cast<std::size_t>(static_cast<char*>(p) - sb->begin) / sb->size));
+    char* blk = sb->block(sb->index_of(p));
     --sb->live;
     --live_small_;
     Alg::free(sb, blk, probe_);
@@ -149,8 +149,7 @@ class SuperblockHeap {
     if (e & 1) return (e >> 1) * kPageSize;
     const Superblock* sb = reinterpret_cast<const Superblock*>(e);
     touch(probe_, sb, 64);
-    std::size_t off = static_cast<std::size_t>(static_cast<const char*>(p) - sb->begin);
-    return sb->size - off % sb->size;
+    return static_cast<std::size_t>(sb->block(sb->index_of(p)) + sb->size - static_cast<const char*>(p));
   }
 
   void stats(AllocStats* out) const {
@@ -276,7 +275,7 @@ class SuperblockHeap {
     sb->next = sb->prev = sb->cnext = sb->cprev = nullptr;
     sb->begin = reinterpret_cast<char*>(sb) + hdr;
     sb->free = nullptr;
-    sb->size = size;
+    sb->set_size(size);
     sb->capacity = static_cast<std::uint32_t>((sb_size_ - hdr) / size);
     sb->live = 0;
     sb->bump = 0;

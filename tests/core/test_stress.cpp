@@ -2,6 +2,9 @@
 // family are covered automatically): see tests/core/stress.hpp for what is checked.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <cstring>
+
 #include "core/instance.hpp"
 #include "tests/core/stress.hpp"
 
@@ -51,4 +54,37 @@ TEST_CASE("stress harness catches a broken allocator") {
   evo::test::StressResult r = evo::test::run_stress(inst, cfg);
   CHECK_FALSE(r.ok);
   CHECK(r.error.find("usable_size") != std::string::npos);
+}
+
+TEST_CASE("every row: impossible requests fail with null, realloc to 0 frees, size 0 is unique") {
+  for (const evo::RegistryRow& row : evo::rows()) {
+    CAPTURE(row.name);
+    std::string err;
+    evo::InstanceOptions opt;
+    opt.memory_limit = 64 << 20;
+    evo::Instance inst = evo::Instance::create(row.name, opt, &err);
+    REQUIRE_MESSAGE(inst, err);
+    CHECK(inst.allocate(SIZE_MAX) == nullptr);
+    CHECK(inst.allocate(SIZE_MAX / 2, 64) == nullptr);
+    CHECK(inst.allocate(std::size_t{1} << 40) == nullptr);  // far above the 64 MiB cap
+    CHECK(inst.allocate(100, std::size_t{1} << 40) == nullptr);
+    CHECK(inst.callocate(SIZE_MAX / 2, 4) == nullptr);     // n * size overflows
+    void* a = inst.allocate(0);
+    void* b = inst.allocate(0);
+    REQUIRE(a != nullptr);
+    REQUIRE(b != nullptr);
+    CHECK(a != b);
+    void* c = inst.reallocate(nullptr, 40);  // realloc(NULL, n) allocates
+    REQUIRE(c != nullptr);
+    std::memset(c, 1, 40);
+    CHECK(inst.reallocate(c, 0) == nullptr);  // realloc(p, 0) frees
+    inst.deallocate(a);
+    inst.deallocate(b);
+    inst.deallocate(nullptr);
+    CHECK(inst.validate(evo::ValidateLevel::Full, &err));
+    evo::AllocStats st = inst.stats();
+    CHECK(st.frees >= 3);
+    CHECK(st.peak_footprint >= st.footprint);
+    CHECK(st.footprint <= opt.memory_limit);
+  }
 }
