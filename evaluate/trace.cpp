@@ -560,9 +560,22 @@ bool TraceReader::truncated() const { return impl_->truncated; }
 const std::string& TraceReader::path() const { return impl_->path; }
 
 Trace read_trace(const std::string& path, const ReadOptions& opt) {
-  TraceReader reader(path, opt);
   Trace t;
   TraceReader::Batch b;
+  // Large files: count the ops first so the op array is allocated once, exactly
+  // (growing by doubling would need up to 3x its size at the moment of a copy).
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && st.st_size > (32 << 20)) {
+    TraceReader counter(path, opt);
+    std::uint64_t n = 0, ts = 0;
+    while (counter.next(b)) {
+      n += b.ops.size();
+      ts += b.times.size();
+    }
+    t.ops.reserve(n);
+    t.timestamps.reserve(ts);
+  }
+  TraceReader reader(path, opt);
   while (reader.next(b)) {
     for (std::size_t i = 0; i < b.ops.size(); ++i)
       if (b.ops[i].size == kBigSize) t.big_sizes.push_back({b.first + i, b.sizes[i]});
@@ -575,7 +588,7 @@ Trace read_trace(const std::string& path, const ReadOptions& opt) {
   t.objects = reader.objects();
   t.threads = reader.threads();
   t.truncated = reader.truncated();
-  t.ops.shrink_to_fit();
+  if (t.ops.capacity() > t.ops.size() + t.ops.size() / 4) t.ops.shrink_to_fit();
   t.finish();
   return t;
 }
