@@ -4,7 +4,7 @@
 #
 #   bench/bench_record.sh [BUILD_DIR] [ROUNDS]      (defaults: build/release, 7)
 #
-# Workload: perl building and dropping a hash of 400,000 strings (about 2.4M
+# Workload: perl building and dropping a hash of 200,000 strings (about 1M
 # malloc-family calls, most of them tiny, like espresso's). Each round runs, in turn:
 #   untraced   perl ...
 #   recorder   LD_PRELOAD=libevoalloc_recorder.so (the program run only)
@@ -25,7 +25,7 @@ for f in "$bin" "$rec" "$helper" "$debug"; do
 done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-script='my %h; for my $i (1..400000) { $h{"k$i"} = "v" x ($i % 90) } my $n = keys %h; %h = (); print "$n\n";'
+script='my %h; for my $i (1..200000) { $h{"k$i"} = "v" x ($i % 90) } my $n = keys %h; %h = (); print "$n\n";'
 
 now() { date +%s%N; }
 declare -A times
@@ -47,7 +47,7 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 base=$(echo "${times[untraced]}" | median)
 ops=$("$bin" trace info --json "$tmp/perl.trace" | sed -n 's/.*"total":\([0-9]*\).*/\1/p')
-echo "workload: perl hash of 400000 strings; trace: $ops ops; $rounds rounds; medians"
+echo "workload: perl hash of 200000 strings; trace: $ops ops; $rounds rounds; medians"
 printf "%-10s %10s %8s\n" mode "ms" "ratio"
 for m in "${modes[@]}"; do
   med=$(echo "${times[$m]}" | median)

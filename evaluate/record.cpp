@@ -160,10 +160,14 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
     }
     return id;
   };
+  std::uint64_t last_caller = 0;
+  std::uint32_t last_site = 0;
+  live.reserve(1 << 16);
   auto site_of = [&](std::uint64_t caller) -> std::uint32_t {
-    if (caller == 0) return 0;
+    if (caller == last_caller) return last_site;  // callers repeat in runs
+    last_caller = caller;
     auto it = sites.find(caller);
-    if (it != sites.end()) return it->second;
+    if (it != sites.end()) return last_site = it->second;
     CallSite cs;
     cs.offset = caller;
     auto m = std::upper_bound(mappings.begin(), mappings.end(), caller,
@@ -178,7 +182,7 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
     std::uint32_t id = w.add_site(cs);
     sites.emplace(caller, id);
     ++st.sites;
-    return id;
+    return last_site = id;
   };
   for (std::uint32_t i : order) {
     const raw::RawEvent& e = ev[i];

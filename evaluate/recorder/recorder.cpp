@@ -20,7 +20,9 @@
 //  * reentrancy: a thread-local flag skips recording while the recorder itself
 //    runs (flush, init), so nothing the recorder calls is recorded.
 //  * exit: a destructor flushes every buffer, writes /proc/self/maps (for call
-//    sites) and an end block, then stops recording. _exit/_Exit called by the
+//    sites) and an end block, then stops recording (calls made later, by other
+//    libraries' destructors, are not recorded; threads still allocating while
+//    the process exits may lose their last events). _exit/_Exit called by the
 //    program are interposed to do the same. abort, signals and exec lose what is
 //    still buffered (up to kBufEvents per thread); the file stays readable up to
 //    the last whole block (call sites then stay unresolved: absolute addresses).
@@ -28,7 +30,9 @@
 //    (what the parent had buffered is the parent's, and the parent writes it);
 //    frees in the child of blocks allocated before fork are unmatched frees there.
 //  * call sites: __builtin_return_address(0), resolved to module + offset after
-//    the run from the /proc/self/maps snapshot (no dladdr on the hot path).
+//    the run from the /proc/self/maps snapshot written at exit (no dladdr, so no
+//    loader lock, inside malloc). Modules unloaded before exit stay unresolved
+//    (absolute addresses); no symbols are looked up.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
