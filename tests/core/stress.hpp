@@ -32,6 +32,8 @@ struct StressConfig {
   std::size_t cheap_every = 64;       ///< validate(Cheap) period in ops
   std::size_t full_every = 10000;     ///< validate(Full) period in ops
   bool allow_alloc_failure = false;   ///< a null result is an error unless set
+  std::size_t min_align = 0;          ///< alignment of every block (0 = the row's traits.min_align);
+                                      ///< set it from the spec's align= key
 };
 
 struct StressResult {
@@ -79,7 +81,7 @@ inline StressResult run_stress(Instance& inst, const StressConfig& cfg) {
   StressRng rng(cfg.seed);
   std::vector<Live> live;
   std::map<std::uintptr_t, std::uintptr_t> ranges;  // start -> end of live blocks
-  const std::size_t min_align = inst.row().traits.min_align;
+  const std::size_t min_align = std::max(cfg.min_align, inst.row().traits.min_align);
   std::size_t op = 0;
   std::string why;
 
@@ -190,10 +192,23 @@ inline StressResult run_stress(Instance& inst, const StressConfig& cfg) {
   return res;
 }
 
+/// A StressConfig for `spec`: sizes up to 4x its large threshold (64K when it has
+/// none), alignment from its align= key.
+inline StressConfig stress_config_for(const AllocatorSpec& spec, std::uint64_t seed, std::size_t ops);
+
 /// Largest request to try for a row: 4x its large threshold (64K when it has none).
 inline std::size_t stress_max_size(const AllocatorSpec& spec) {
   std::uint64_t large = spec.get_size("large");
   return large != 0 ? static_cast<std::size_t>(4 * large) : std::size_t{64} * 1024;
+}
+
+inline StressConfig stress_config_for(const AllocatorSpec& spec, std::uint64_t seed, std::size_t ops) {
+  StressConfig cfg;
+  cfg.seed = seed;
+  cfg.ops = ops;
+  cfg.max_size = stress_max_size(spec);
+  cfg.min_align = static_cast<std::size_t>(spec.get_size("align"));
+  return cfg;
 }
 
 }  // namespace evo::test

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "core/instance.hpp"
 #include "tests/core/stress.hpp"
@@ -27,10 +28,7 @@ TEST_CASE("every registry row survives the randomized stress test") {
     REQUIRE(evo::parse_spec(row.name, spec, &err));
     evo::Instance inst = evo::Instance::create(spec, {}, &err);
     REQUIRE_MESSAGE(inst, err);
-    evo::test::StressConfig cfg;
-    cfg.seed = 1234 + row.id;
-    cfg.ops = kOps;
-    cfg.max_size = evo::test::stress_max_size(spec);
+    evo::test::StressConfig cfg = evo::test::stress_config_for(spec, 1234 + row.id, kOps);
     evo::test::StressResult r = evo::test::run_stress(inst, cfg);
     CHECK_MESSAGE(r.ok, r.error);
   }
@@ -87,4 +85,37 @@ TEST_CASE("every row: impossible requests fail with null, realloc to 0 frees, si
     CHECK(st.peak_footprint >= st.footprint);
     CHECK(st.footprint <= opt.memory_limit);
   }
+}
+
+TEST_CASE("superblock rows under non-default numeric parameters") {
+  // Each variant runs on a spread of superblock rows (every 7th: all bins, algorithms,
+  // pagemaps and caches appear), with a fitted histogram for fitted:K.
+  const char* variants[] = {
+      "classes=pow2 sb=4K large=2K",
+      "classes=linear:48 sb=16K large=8K align=32",
+      "classes=jemalloc sb=1M large=512K align=64",
+      "classes=fitted:12 sb=32K large=4K",
+  };
+  std::vector<evo::SizeCount> hist = {{8, 500}, {24, 900}, {40, 300}, {72, 120}, {200, 80}, {1000, 10}, {3000, 4}};
+  std::size_t i = 0;
+  for (const evo::RegistryRow& row : evo::rows()) {
+    if (row.family != "superblock" || (row.id % 7) != 0) continue;
+    evo::AllocatorSpec base;
+    std::string err;
+    REQUIRE(evo::parse_spec(row.name, base, &err));
+    std::string text = "superblock bins=" + *base.get("bins") + " alg=" + *base.get("alg") + " pagemap=" +
+                       *base.get("pagemap") + " cache=" + *base.get("cache") + " " + variants[i++ % 4];
+    CAPTURE(text);
+    evo::AllocatorSpec spec;
+    REQUIRE_MESSAGE(evo::parse_spec(text, spec, &err), err);
+    evo::InstanceOptions opt;
+    opt.size_histogram = hist;
+    evo::Instance inst = evo::Instance::create(spec, opt, &err);
+    REQUIRE_MESSAGE(inst, err);
+    CHECK(inst.row().id == row.id);
+    evo::test::StressConfig cfg = evo::test::stress_config_for(spec, 99 + row.id, kOps / 5);
+    evo::test::StressResult r = evo::test::run_stress(inst, cfg);
+    CHECK_MESSAGE(r.ok, r.error);
+  }
+  CHECK(i >= 30);
 }
