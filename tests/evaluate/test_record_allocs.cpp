@@ -1,0 +1,82 @@
+// Tests of evaluate/import/record_allocs: the Android malloc-debug log importer.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "evaluate/import/record_allocs.hpp"
+
+using namespace evo;
+namespace fs = std::filesystem;
+
+namespace {
+const std::string kLog = std::string(EVOALLOC_SOURCE_DIR) + "/tests/evaluate/data/record_allocs.txt";
+
+fs::path scratch(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("evoalloc_test_ra_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  return dir / name;
+}
+
+void check(const Trace& t, const ImportStats& st) {
+  struct E {
+    OpKind kind;
+    std::uint32_t object;
+    std::uint64_t size;
+    std::uint8_t align;
+    std::uint16_t thread;
+  };
+  const E want[] = {{OpKind::Malloc, 0, 48, 0, 0},         {OpKind::Calloc, 1, 32, 0, 0},
+                    {OpKind::Memalign, 2, 100, 6, 1},      {OpKind::Realloc, 0, 96, 0, 1},
+                    {OpKind::Realloc, 3, 10, 0, 1},        {OpKind::Free, 1, 0, 0, 0},
+                    {OpKind::Realloc, 3, 0, 0, 1},         {OpKind::PosixMemalign, 3, 8, 12, 2},
+                    {OpKind::Valloc, 1, 10, 12, 2}};
+  REQUIRE(t.ops.size() == std::size(want));
+  for (std::size_t i = 0; i < t.ops.size(); ++i) {
+    CAPTURE(i);
+    CHECK(t.ops[i].kind == want[i].kind);
+    CHECK(t.ops[i].object == want[i].object);
+    CHECK(t.size_of(i) == want[i].size);
+    CHECK(t.ops[i].align_log2 == want[i].align);
+    CHECK(t.ops[i].thread == want[i].thread);
+  }
+  CHECK(t.threads == 3);
+  CHECK(t.counter("free_null") == 1);
+  CHECK(t.counter("unmatched_frees") == 1);
+  CHECK(t.counter("failed_allocs") == 1);
+  CHECK(t.counter("realloc_null") == 1);
+  CHECK(t.counter("realloc_zero") == 1);
+  CHECK(st.lines == 13);
+  CHECK(st.ops == 9);
+}
+
+std::string error_of(const std::string& text) {
+  fs::path p = scratch("bad.txt");
+  std::ofstream(p) << text;
+  try {
+    import_record_allocs(p.string());
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return {};
+}
+}  // namespace
+
+TEST_CASE("record_allocs: every action, threads, oddities counted") {
+  ImportStats st;
+  check(import_record_allocs(kLog, &st), st);
+  fs::path out = scratch("ra.trace");
+  ImportStats st2 = import_record_allocs(kLog, out.string());
+  check(read_trace(out.string()), st2);
+}
+
+TEST_CASE("record_allocs: malformed lines are named by number") {
+  CHECK(error_of("100: malloc 0x10\n").find("bad.txt:1: malformed record_allocs line") != std::string::npos);
+  CHECK(error_of("100: malloc 0x10 8\nxyz\n").find(":2: ") != std::string::npos);
+  CHECK(error_of("100: mmap 0x10 8\n").find("an action") != std::string::npos);
+  CHECK(error_of("100: free 0xzz\n").find("numbers after 'free'") != std::string::npos);
+  CHECK(error_of("100: calloc 0x10 0xffffffffffffffff 16\n").find("NMEMB*SIZE") != std::string::npos);
+  CHECK(error_of("").empty());
+}
