@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
 
   // The batch: valid designs that replay in under a second (so the batch is balanced enough).
   std::vector<std::string> batch;
-  Rng rng(2);
+  StreamRng rng(2);
   std::unordered_set<std::string> seen;
   for (int tries = 0; batch.size() < want && tries < 5000; ++tries) {
     std::string s = en.at(rng.below(en.count()));

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   std::printf("trace %s: %zu ops; grammar: %llu designs; sampling %zu valid designs (seed 1)\n", trace_path.c_str(),
               trace.ops.size(), static_cast<unsigned long long>(en.count()), want);
   std::printf("%-4s %12s %12s %10s %10s  %s\n", "#", "model cyc/op", "meas ns/op", "probed s", "plain s", "design");
-  Rng rng(1);
+  StreamRng rng(1);
   std::unordered_set<std::string> seen;
   std::vector<double> modeled, measured, probed_s, plain_s;
   for (int tries = 0; modeled.size() < want && tries < 5000; ++tries) {

@@ -199,10 +199,10 @@ void step(const Config& cfg, const Grammar& g, const EvaluateFn& eval, RunState&
   std::vector<Individual> children;
   children.reserve(lambda);
   for (std::size_t pair = 0; children.size() < lambda; ++pair) {
-    Rng sel = Rng::stream(cfg.seed, gen, pair, kSelect);
+    StreamRng sel = StreamRng::stream(cfg.seed, gen, pair, kSelect);
     const Individual& a = s.population[binary_tournament(ranking, sel)];
     const Individual& b = s.population[binary_tournament(ranking, sel)];
-    Rng cx = Rng::stream(cfg.seed, gen, pair, kCross);
+    StreamRng cx = StreamRng::stream(cfg.seed, gen, pair, kCross);
     std::pair<Genome, Genome> kids;
     if (cx.chance(cfg.crossover_rate)) {
       kids = one_point_crossover(a.genome, b.genome, cx);
@@ -212,7 +212,7 @@ void step(const Config& cfg, const Grammar& g, const EvaluateFn& eval, RunState&
     for (Genome* kid : {&kids.first, &kids.second}) {
       if (children.size() >= lambda) break;
       const std::size_t idx = children.size();
-      Rng mu = Rng::stream(cfg.seed, gen, idx, kMutate);
+      StreamRng mu = StreamRng::stream(cfg.seed, gen, idx, kMutate);
       Individual child;
       child.genome = std::move(*kid);
       // Mutation acts on the codons the parent used; a crossover child has not been

@@ -7,7 +7,7 @@
 
 namespace evo {
 
-Genome random_genome(std::size_t length, Codon codon_max, Rng& rng) {
+Genome random_genome(std::size_t length, Codon codon_max, StreamRng& rng) {
   Genome g;
   g.codons.resize(length);
   for (Codon& c : g.codons) c = static_cast<Codon>(rng.below(codon_max));
@@ -16,7 +16,7 @@ Genome random_genome(std::size_t length, Codon codon_max, Rng& rng) {
 
 namespace {
 // A cut point in [1, used] (or [0, size] for tiny genomes), tails are swapped after it.
-std::size_t cut_point(const Genome& g, Rng& rng) {
+std::size_t cut_point(const Genome& g, StreamRng& rng) {
   std::size_t used = std::min(g.used, g.codons.size());
   if (used == 0) used = g.codons.size();
   if (used < 2) return used;
@@ -24,7 +24,7 @@ std::size_t cut_point(const Genome& g, Rng& rng) {
 }
 }  // namespace
 
-std::pair<Genome, Genome> one_point_crossover(const Genome& a, const Genome& b, Rng& rng) {
+std::pair<Genome, Genome> one_point_crossover(const Genome& a, const Genome& b, StreamRng& rng) {
   const std::size_t pa = cut_point(a, rng);
   const std::size_t pb = cut_point(b, rng);
   Genome c, d;
@@ -35,7 +35,7 @@ std::pair<Genome, Genome> one_point_crossover(const Genome& a, const Genome& b, 
   return {std::move(c), std::move(d)};
 }
 
-std::size_t int_flip_mutation(Genome& g, double rate, Codon codon_max, Rng& rng) {
+std::size_t int_flip_mutation(Genome& g, double rate, Codon codon_max, StreamRng& rng) {
   std::size_t used = std::min(g.used, g.codons.size());
   if (used == 0) used = g.codons.size();
   std::size_t changed = 0;

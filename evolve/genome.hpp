@@ -11,7 +11,7 @@
 //     may differ in length from their parents (variable one-point).
 //   * int_flip_mutation: each codon of the used part (the whole genome if nothing
 //     was used) is replaced, with probability `rate`, by a fresh uniform codon.
-// Both draw only from the Rng they are given (evolve/rng.hpp).
+// Both draw only from the StreamRng they are given (evolve/rng.hpp).
 #pragma once
 
 #include <cstddef>
@@ -34,14 +34,14 @@ struct Genome {
 };
 
 /// A genome of `length` uniform codons in [0, codon_max).
-Genome random_genome(std::size_t length, Codon codon_max, Rng& rng);
+Genome random_genome(std::size_t length, Codon codon_max, StreamRng& rng);
 
 /// Variable one-point crossover within the used codons; returns the two children
 /// (their `used` is 0: they have not been mapped yet).
-std::pair<Genome, Genome> one_point_crossover(const Genome& a, const Genome& b, Rng& rng);
+std::pair<Genome, Genome> one_point_crossover(const Genome& a, const Genome& b, StreamRng& rng);
 
 /// Int-flip mutation within the used codons; returns the number of codons changed.
-std::size_t int_flip_mutation(Genome& g, double rate, Codon codon_max, Rng& rng);
+std::size_t int_flip_mutation(Genome& g, double rate, Codon codon_max, StreamRng& rng);
 
 /// Genome as text: codons separated by '.', e.g. "12.0.255" (used in CSV and checkpoints).
 std::string genome_to_string(const Genome& g);

@@ -91,7 +91,7 @@ Ranking rank_population(std::span<const Fitness> f) {
   return r;
 }
 
-std::size_t binary_tournament(const Ranking& r, Rng& rng) {
+std::size_t binary_tournament(const Ranking& r, StreamRng& rng) {
   const std::size_t n = r.rank.size();
   const std::size_t a = static_cast<std::size_t>(rng.below(n));
   const std::size_t b = static_cast<std::size_t>(rng.below(n));

@@ -55,7 +55,7 @@ Ranking rank_population(std::span<const Fitness> f);
 
 /// Binary tournament: two uniform picks, lower rank wins, then larger crowding,
 /// then the first pick. Returns the winner's index.
-std::size_t binary_tournament(const Ranking& r, Rng& rng);
+std::size_t binary_tournament(const Ranking& r, StreamRng& rng);
 
 /// Elitist survival: the indices of `mu` survivors out of `f` (parents +
 /// offspring), whole fronts first, the last front cut by descending crowding

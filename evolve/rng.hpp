@@ -8,21 +8,22 @@
 // Generator: xoshiro256** seeded through SplitMix64 (public-domain algorithms by
 // Blackman and Vigna); bounded integers by rejection (no modulo bias), doubles from
 // the top 53 bits. Results are identical on every platform and compiler.
+// (Named StreamRng: grammar/rng.hpp already defines evo::Rng, the mapper's generator.)
 #pragma once
 
 #include <cstdint>
 
 namespace evo {
 
-class Rng {
+class StreamRng {
  public:
-  explicit Rng(std::uint64_t seed) {
+  explicit StreamRng(std::uint64_t seed) {
     std::uint64_t x = seed;
     for (auto& w : s_) w = splitmix(x);
   }
   /// The stream for one decision site. `purpose` separates streams at the same
   /// site (e.g. 0 = selection, 1 = crossover, 2 = mutation).
-  static Rng stream(std::uint64_t seed, std::uint64_t generation, std::uint64_t index, std::uint64_t purpose = 0) {
+  static StreamRng stream(std::uint64_t seed, std::uint64_t generation, std::uint64_t index, std::uint64_t purpose = 0) {
     std::uint64_t x = seed;
     std::uint64_t h = splitmix(x);
     x = h ^ (generation * 0x9E3779B97F4A7C15ULL);
@@ -30,7 +31,7 @@ class Rng {
     x = h ^ (index * 0xC2B2AE3D27D4EB4FULL);
     h = splitmix(x);
     x = h ^ (purpose * 0x165667B19E3779F9ULL);
-    return Rng(splitmix(x));
+    return StreamRng(splitmix(x));
   }
 
   std::uint64_t next() {

@@ -9,14 +9,14 @@
 using namespace evo;
 
 TEST_CASE("streams are deterministic and distinct per site") {
-  Rng a = Rng::stream(7, 3, 11, 1), b = Rng::stream(7, 3, 11, 1);
+  StreamRng a = StreamRng::stream(7, 3, 11, 1), b = StreamRng::stream(7, 3, 11, 1);
   for (int i = 0; i < 100; ++i) CHECK(a.next() == b.next());
   std::set<std::uint64_t> firsts;
   for (std::uint64_t g = 0; g < 4; ++g)
     for (std::uint64_t i = 0; i < 4; ++i)
-      for (std::uint64_t p = 0; p < 3; ++p) firsts.insert(Rng::stream(7, g, i, p).next());
+      for (std::uint64_t p = 0; p < 3; ++p) firsts.insert(StreamRng::stream(7, g, i, p).next());
   CHECK(firsts.size() == 48);
-  Rng r(1);
+  StreamRng r(1);
   for (int i = 0; i < 1000; ++i) {
     CHECK(r.below(5) < 5);
     double u = r.uniform();
@@ -31,7 +31,7 @@ TEST_CASE("one-point crossover swaps tails inside the used part") {
   for (Codon i = 100; i < 120; ++i) b.codons.push_back(i);
   a.used = 4;
   b.used = 6;
-  Rng rng(3);
+  StreamRng rng(3);
   for (int t = 0; t < 200; ++t) {
     auto [c, d] = one_point_crossover(a, b, rng);
     CHECK(c.codons.size() + d.codons.size() == 30);
@@ -52,7 +52,7 @@ TEST_CASE("int-flip mutation only touches the used codons") {
   Genome g;
   g.codons.assign(50, 0);
   g.used = 10;
-  Rng rng(5);
+  StreamRng rng(5);
   std::size_t changed = int_flip_mutation(g, 1.0, 1000, rng);
   CHECK(changed >= 9);
   for (std::size_t i = 10; i < 50; ++i) CHECK(g.codons[i] == 0);
@@ -63,7 +63,7 @@ TEST_CASE("int-flip mutation only touches the used codons") {
 }
 
 TEST_CASE("genome text round trip") {
-  Rng rng(9);
+  StreamRng rng(9);
   Genome g = random_genome(17, 256, rng);
   Genome back;
   REQUIRE(genome_from_string(genome_to_string(g), back));

@@ -55,7 +55,7 @@ TEST_CASE("2-D use: the third objective flat") {
 }
 
 TEST_CASE("matches inclusion-exclusion on random sets") {
-  Rng rng(42);
+  StreamRng rng(42);
   for (int t = 0; t < 40; ++t) {
     std::vector<Point3> p(1 + rng.below(9));
     for (auto& q : p)

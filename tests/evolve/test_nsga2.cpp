@@ -87,7 +87,7 @@ TEST_CASE("rank and tournament") {
   std::vector<Fitness> f = {F(1, 1), F(2, 2), F(3, 3)};
   Ranking r = rank_population(f);
   CHECK(r.rank == std::vector<std::size_t>{0, 1, 2});
-  Rng rng(1);
+  StreamRng rng(1);
   int wins0 = 0, wins2 = 0;
   for (int i = 0; i < 3000; ++i) {
     std::size_t w = binary_tournament(r, rng);
