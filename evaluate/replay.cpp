@@ -231,16 +231,25 @@ ReplayResult run(const Trace& t, Instance& inst, const ReplayOptions& opt) {
 
 // ---------------------------------------------------------------- null allocator
 
-alignas(4096) unsigned char g_null_block[1 << 16];
-char g_null_state;
+/// The null allocator's state: allocations spread over 256 cache lines (picked
+/// by size), so the modelled first touches go to distinct lines, as real blocks
+/// do, instead of forming one store-to-load chain on a single byte. Blocks are not usable
+/// memory beyond their first byte; nothing but replay's first touch writes them.
+struct NullState {
+  static constexpr std::size_t kLines = 256;
+  alignas(64) unsigned char lines[kLines * 64];
+};
 
-void* null_allocate(void*, std::size_t, std::size_t) { return g_null_block; }
+void* null_allocate(void* self, std::size_t size, std::size_t) {
+  // The line follows from the size: no state written, so no dependency between calls.
+  return static_cast<NullState*>(self)->lines + (size % NullState::kLines) * 64;
+}
 void null_deallocate(void*, void*) {}
-void* null_reallocate(void*, void*, std::size_t size) { return size == 0 ? nullptr : g_null_block; }
-std::size_t null_usable(const void*, const void*) { return sizeof g_null_block; }
+void* null_reallocate(void* self, void*, std::size_t size) { return size == 0 ? nullptr : null_allocate(self, size, 16); }
+std::size_t null_usable(const void*, const void*) { return 64; }
 void null_stats(const void*, AllocStats* out) { *out = AllocStats{}; }
 bool null_validate(const void*, ValidateLevel, std::string*) { return true; }
-void null_destroy(void*) {}
+void null_destroy(void* self) { delete static_cast<NullState*>(self); }
 
 const RegistryRow& null_row() {
   static const RegistryRow row{UINT32_MAX, "null", "null", Traits{16, false, false, false, false},
@@ -270,7 +279,7 @@ ReplayResult replay(const Trace& t, Instance& inst, const ReplayOptions& opt) {
   return opt.check || opt.validate_every != 0 ? run<true>(t, inst, opt) : run<false>(t, inst, opt);
 }
 
-Instance null_instance() { return Instance(&null_row(), &g_null_state); }
+Instance null_instance() { return Instance(&null_row(), new NullState()); }
 
 ReplayResult replay_null(const Trace& t, const ReplayOptions& opt) {
   Instance inst = null_instance();

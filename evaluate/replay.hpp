@@ -77,11 +77,12 @@ ReplayResult replay(const Trace& t, Instance& inst, const ReplayOptions& opt = {
 /// Replays through the process's malloc (glibc unless preloaded otherwise); frees
 /// every block still live afterwards (untimed). Ignores check/validate_every.
 ReplayResult replay_system(const Trace& t, const ReplayOptions& opt = {});
-/// Replays through a null allocator (every allocation returns the same scratch
-/// block, frees do nothing) called through the same function-pointer path as an
+/// Replays through a null allocator (allocations spread over 256 scratch cache
+/// lines, frees do nothing) called through the same function-pointer path as an
 /// Instance: the loop's own overhead. Ignores check/validate_every.
 ReplayResult replay_null(const Trace& t, const ReplayOptions& opt = {});
-/// An Instance of the null allocator (for the speed metric's overhead baseline).
+/// A fresh Instance of the null allocator (for the speed metric's overhead
+/// baseline; one per thread). Its blocks hold only the first byte replay touches.
 Instance null_instance();
 
 }  // namespace evo
