@@ -254,3 +254,44 @@ TEST_CASE("record: usage and runtime errors") {
   CHECK(run(quote(kBin) + " record -o " + quote(scratch("x.trace").string()) + " -- /nonexistent/prog", &log) == 1);
   CHECK(log.find("cannot run") != std::string::npos);
 }
+
+TEST_CASE("record: every entry point is logged with its kind, size, alignment and object") {
+  const std::string prog = std::string(EVOALLOC_BINARY_DIR) + "/tests/evaluate/evoalloc_test_alloc_kinds";
+  REQUIRE(fs::exists(prog));
+  for (const char* arg : {"", "_exit"}) {
+    CAPTURE(arg);
+    Trace t = record("kinds.trace", quote(prog) + " " + arg);
+    // The program's own ops come after whatever the C runtime allocated first:
+    // find the malloc(100) that starts them.
+    std::size_t at = 0;
+    while (at < t.ops.size() && !(t.ops[at].kind == OpKind::Malloc && t.size_of(at) == 100)) ++at;
+    REQUIRE(at + 17 <= t.ops.size());
+    struct E {
+      OpKind kind;
+      std::uint64_t size;
+      std::uint8_t align;
+    };
+    const E want[] = {{OpKind::Malloc, 100, 0},       {OpKind::Calloc, 300, 0},        {OpKind::Realloc, 5000, 0},
+                      {OpKind::Memalign, 200, 6},     {OpKind::PosixMemalign, 300, 7}, {OpKind::AlignedAlloc, 512, 8},
+                      {OpKind::Valloc, 77, 12},       {OpKind::Pvalloc, 88, 12},       {OpKind::Realloc, 63, 0},
+                      {OpKind::Realloc, 0, 0},        {OpKind::Free, 0, 0},            {OpKind::Free, 0, 0},
+                      {OpKind::Free, 0, 0},           {OpKind::Free, 0, 0},            {OpKind::Free, 0, 0},
+                      {OpKind::Free, 0, 0},           {OpKind::Free, 0, 0}};
+    for (std::size_t i = 0; i < std::size(want); ++i) {
+      CAPTURE(i);
+      CHECK(t.ops[at + i].kind == want[i].kind);
+      CHECK(t.size_of(at + i) == want[i].size);
+      CHECK(t.ops[at + i].align_log2 == want[i].align);
+    }
+    const Op* o = &t.ops[at];
+    CHECK(o[2].object == o[0].object);   // realloc keeps the object
+    CHECK(o[9].object == o[1].object);   // realloc(b, 0) frees calloc's object
+    CHECK(o[10].object == o[0].object);  // free(a)
+    CHECK(o[16].object == o[8].object);  // free(h), h from reallocarray(NULL, ...)
+    CHECK(t.counter("free_null") >= 1);
+    CHECK(t.counter("realloc_null") >= 1);
+    CHECK(t.counter("realloc_zero") >= 1);
+    // Call sites of the program's own calls resolve to the program's file.
+    CHECK(t.sites[o[0].site].module.find("evoalloc_test_alloc_kinds") != std::string::npos);
+  }
+}
