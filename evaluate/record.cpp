@@ -33,6 +33,68 @@ struct Mapping {
   std::string path;
 };
 
+/// Live address -> object id: open addressing with linear probing and
+/// backward-shift deletion (addresses are never 0, which marks an empty cell).
+/// The converter looks up every event, so this beats std::unordered_map's nodes.
+class AddrMap {
+ public:
+  AddrMap() { rehash(1 << 12); }
+  std::uint32_t* find(std::uint64_t key) {
+    for (std::size_t i = slot(key);; i = (i + 1) & mask_) {
+      if (keys_[i] == key) return &vals_[i];
+      if (keys_[i] == 0) return nullptr;
+    }
+  }
+  /// Inserts or overwrites; returns true if the key was new.
+  bool put(std::uint64_t key, std::uint32_t v) {
+    if ((size_ + 1) * 2 > keys_.size()) rehash(keys_.size() * 2);
+    std::size_t i = slot(key);
+    for (; keys_[i] != 0; i = (i + 1) & mask_)
+      if (keys_[i] == key) {
+        vals_[i] = v;
+        return false;
+      }
+    keys_[i] = key;
+    vals_[i] = v;
+    ++size_;
+    return true;
+  }
+  void erase(std::uint64_t key) {
+    std::size_t i = slot(key);
+    while (keys_[i] != key) {
+      if (keys_[i] == 0) return;
+      i = (i + 1) & mask_;
+    }
+    // Shift back the following entries whose home slot is at or before the hole.
+    for (std::size_t j = (i + 1) & mask_; keys_[j] != 0; j = (j + 1) & mask_) {
+      std::size_t home = slot(keys_[j]);
+      if (((j - home) & mask_) >= ((j - i) & mask_)) {
+        keys_[i] = keys_[j];
+        vals_[i] = vals_[j];
+        i = j;
+      }
+    }
+    keys_[i] = 0;
+    --size_;
+  }
+
+ private:
+  std::size_t slot(std::uint64_t k) const { return static_cast<std::size_t>((k >> 4) * 0x9E3779B97F4A7C15ull >> 20) & mask_; }
+  void rehash(std::size_t cap) {
+    std::vector<std::uint64_t> k(cap, 0);
+    std::vector<std::uint32_t> v(cap, 0);
+    k.swap(keys_);
+    v.swap(vals_);
+    mask_ = cap - 1;
+    size_ = 0;
+    for (std::size_t i = 0; i < k.size(); ++i)
+      if (k[i] != 0) put(k[i], v[i]);
+  }
+  std::vector<std::uint64_t> keys_;
+  std::vector<std::uint32_t> vals_;
+  std::size_t mask_ = 0, size_ = 0;
+};
+
 std::vector<Mapping> parse_maps(const std::string& text) {
   std::vector<Mapping> out;
   std::size_t pos = 0;
@@ -130,7 +192,8 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
   // Merge threads by sequence number.
   std::vector<std::uint32_t> order(ev.size());
   for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return ev[a].seq < ev[b].seq; });
+  auto by_seq = [&](std::uint32_t a, std::uint32_t b) { return ev[a].seq < ev[b].seq; };
+  if (!std::is_sorted(order.begin(), order.end(), by_seq)) std::sort(order.begin(), order.end(), by_seq);
 
   const std::vector<Mapping> mappings = parse_maps(maps);
   st.have_maps = !mappings.empty();
@@ -140,7 +203,7 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
   w.meta("pid", std::to_string(info.pid));
   std::unordered_map<std::uint64_t, std::uint32_t> sites;        // caller address -> site id
   std::unordered_map<std::uint32_t, std::uint16_t> threads;      // recorder thread -> dense
-  std::unordered_map<std::uint64_t, std::uint32_t> live;         // address -> object
+  AddrMap live;                                                   // address -> object
   std::vector<std::uint32_t> free_ids;
   std::uint32_t next_id = 0;
   auto new_id = [&] {
@@ -153,16 +216,11 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
   };
   auto bind = [&](std::uint64_t addr) {
     std::uint32_t id = new_id();
-    auto [it, fresh] = live.try_emplace(addr, id);
-    if (!fresh) {
-      ++st.address_reuse;
-      it->second = id;
-    }
+    if (!live.put(addr, id)) ++st.address_reuse;
     return id;
   };
   std::uint64_t last_caller = 0;
   std::uint32_t last_site = 0;
-  live.reserve(1 << 16);
   auto site_of = [&](std::uint64_t caller) -> std::uint32_t {
     if (caller == last_caller) return last_site;  // callers repeat in runs
     last_caller = caller;
@@ -199,13 +257,13 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
         ++st.free_null;
         continue;
       }
-      auto it = live.find(e.old);
-      if (it == live.end()) {
+      std::uint32_t* found = live.find(e.old);
+      if (found == nullptr) {
         ++st.unmatched_frees;
         continue;
       }
-      std::uint32_t id = it->second;
-      live.erase(it);
+      std::uint32_t id = *found;
+      live.erase(e.old);
       free_ids.push_back(id);
       w.op(OpKind::Free, id, 0, 0, thread_of(), site_of(e.caller));
       ++st.ops;
@@ -220,8 +278,8 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
         ++st.ops;
         continue;
       }
-      auto it = live.find(e.old);
-      if (it == live.end()) {
+      std::uint32_t* found = live.find(e.old);
+      if (found == nullptr) {
         ++st.unmatched_frees;
         if (e.ptr != 0) {
           w.op(OpKind::Malloc, bind(e.ptr), e.size, 0, thread_of(), site_of(e.caller));
@@ -229,26 +287,22 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
         }
         continue;
       }
-      std::uint32_t id = it->second;
+      std::uint32_t id = *found;
       if (e.ptr == 0) {
         if (e.size != 0) {
           ++st.failed_allocs;
           continue;
         }
         ++st.realloc_zero;
-        live.erase(it);
+        live.erase(e.old);
         free_ids.push_back(id);
         w.op(OpKind::Realloc, id, 0, 0, thread_of(), site_of(e.caller));
         ++st.ops;
         continue;
       }
       if (e.ptr != e.old) {
-        live.erase(it);
-        auto [jt, fresh] = live.try_emplace(e.ptr, id);
-        if (!fresh) {
-          ++st.address_reuse;
-          jt->second = id;
-        }
+        live.erase(e.old);
+        if (!live.put(e.ptr, id)) ++st.address_reuse;
       }
       w.op(OpKind::Realloc, id, e.size, 0, thread_of(), site_of(e.caller));
       ++st.ops;
