@@ -47,6 +47,23 @@ std::string describe_ranges(const EnumOptions& eo) {
                                   : "integer ranges: sampled to " + std::to_string(eo.max_range_values) + " values";
 }
 
+std::string count_text(std::uint64_t n) { return n == UINT64_MAX ? ">= 2^64" : std::to_string(n); }
+
+// The taxonomy view: from the start rule, follow alternatives that are a single
+// non-terminal (groups and families in allocator.bnf) and print each with its count.
+void print_taxonomy(const Grammar& g, const Enumerator& en, std::uint32_t r, int indent, int depth) {
+  for (const Production& p : g.rules[r].productions) {
+    if (p.symbols.size() != 1 || p.symbols[0].kind != Symbol::Kind::NonTerminal) return;
+  }
+  for (const Production& p : g.rules[r].productions) {
+    std::uint32_t c = p.symbols[0].index;
+    std::string label = std::string(static_cast<std::size_t>(indent), ' ') + "<" + g.rules[c].name + ">";
+    if (label.size() < 32) label.resize(32, ' ');
+    std::cout << label << ' ' << count_text(en.count_rule(c, depth - 1)) << '\n';
+    if (indent < 12) print_taxonomy(g, en, c, indent + 2, depth - 1);
+  }
+}
+
 int run_check(const std::vector<std::string>& args) {
   const std::string usage = "evoalloc grammar check [--grammar FILE] [--verify] [--max-range-values N] [--max-depth D]";
   po::options_description desc("options");
@@ -71,8 +88,9 @@ int run_check(const std::vector<std::string>& args) {
             << "  terminals: " << g.terminals.size() << "  integer ranges: " << g.ranges.size() << "\n"
             << "start: <" << g.rules[0].name << "> (min depth " << g.rules[0].min_depth << ")"
             << "  recursive rules: " << recursive << "\n";
-  std::cout << "designs: " << (en.saturated() ? ">= 2^64" : std::to_string(en.count())) << " (depth <= "
-            << eo.max_depth << ", " << describe_ranges(eo) << ")\n";
+  std::cout << "designs: " << count_text(en.count()) << " (depth <= " << eo.max_depth << ", "
+            << describe_ranges(eo) << ")\n";
+  print_taxonomy(g, en, g.start(), 2, eo.max_depth);
   if (vm.count("verify")) {
     std::uint64_t checked = 0;
     std::string bad, why;

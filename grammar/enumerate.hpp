@@ -49,6 +49,10 @@ class Enumerator {
   /// visit returns false. Returns the number visited.
   std::uint64_t for_each(const std::function<bool(const std::string&)>& visit,
                          std::uint64_t limit = UINT64_MAX) const;
+  /// Derivations of rule `r` within `depth` levels (default: max_depth), saturated.
+  std::uint64_t count_rule(std::uint32_t r, int depth = -1) const {
+    return rule_count(r, depth < 0 || depth > opt_.max_depth ? opt_.max_depth : depth);
+  }
   /// Number of values the enumeration takes from range `r` (after sampling).
   std::uint64_t range_values(std::uint32_t r) const;
   /// The k-th value taken from range `r`.
