@@ -22,6 +22,8 @@
 //   vm                one mapping per object: allocate maps its own pages (a 16-byte
 //                     header {mapped bytes, offset} before the block), free unmaps.
 //                     source mmap only.
+// Classes (for the exporter): evo::simple::Reap, Vm (core/simple/reap_vm_alloc.hpp),
+// Fixed<Index> (core/simple/fixed_alloc.hpp), Slab (core/simple/slab_alloc.hpp).
 #pragma once
 
 #include <vector>

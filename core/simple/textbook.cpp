@@ -1,30 +1,12 @@
 // core/simple/textbook.cpp — see textbook.hpp.
 #include "core/simple/textbook.hpp"
 
-#include "core/block/indexes.hpp"
-#include "core/block/make.hpp"
-#include "core/block/tag_heap.hpp"
+#include "core/simple/textbook_alloc.hpp"
 
 namespace evo {
 namespace {
 
-using block::Coalesce;
-using block::TagHeap;
-
-/// A textbook heap: TagHeap over Index, immediate coalescing, split always.
-template <class Index>
-class Textbook : public TagHeap<Index, Coalesce::Immediate, false> {
- public:
-  using Heap = TagHeap<Index, Coalesce::Immediate, false>;
-  using Heap::Heap;
-  static Textbook* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
-    block::HeapConfig hc = block::heap_config(spec, opt);
-    hc.grow = spec.get_size("chunk");
-    typename Index::Config ic{};
-    if constexpr (requires { ic.bins; }) ic.bins = spec.get_size("bins");
-    return block::make_allocator<Textbook>(err, hc, ic);
-  }
-};
+using simple::Textbook;
 
 constexpr Traits kTextbookTraits{16, true, true, false, true};
 

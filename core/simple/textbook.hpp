@@ -12,6 +12,8 @@
 //                                (first fit); split and coalesce
 //   chunk: growth of the heap (top chunk), 4K..64M, default 64K; bins: 2..1024,
 //   default 64. Source: region (default, the textbook break) or mmap segments.
+// Classes (for the exporter): evo::simple::FreelistAlloc, BtagAlloc, DlbinsAlloc in
+// core/simple/textbook_alloc.hpp.
 #pragma once
 
 #include <vector>

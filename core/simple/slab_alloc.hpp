@@ -1,0 +1,253 @@
+// core/simple/slab_alloc.hpp — Slab: the allocator class of the `slab` row (see
+// reuse_more.hpp), in a header so the exporter can instantiate it.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "core/adapter.hpp"
+#include "core/probe.hpp"
+#include "core/source/memory_source.hpp"
+
+namespace evo::simple {
+
+inline constexpr std::uint64_t kSlabMagic = 0x534c4142534c4142ull;   // "SLABSLAB"
+inline constexpr std::uint64_t kLargeMagic = 0x4c41524745424c4bull;  // "LARGEBLK"
+inline constexpr std::size_t kSlabHeader = 64;
+inline constexpr std::size_t kSlabMaxRequest = std::size_t{1} << 46;
+
+
+/// Lives in the first 64 bytes of every slab.
+struct SlabHeader {
+  std::uint64_t magic;
+  std::uint32_t cls;
+  std::uint32_t used;   // live objects
+  char* free;           // LIFO list of freed objects (link in the object's first word)
+  std::uint32_t bump;   // objects never handed out start at index `bump`
+  std::uint32_t cap;    // objects per slab
+  SlabHeader* next;     // partial list of the class
+  SlabHeader* prev;
+  std::uint64_t pad[2];
+};
+static_assert(sizeof(SlabHeader) == kSlabHeader);
+
+class Slab {
+ public:
+  Slab(const AllocatorSpec& spec, const InstanceOptions& opt)
+      : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit), probe_(opt.probe) {
+    min_align_ = common_params(spec).min_align;
+    slab_ = spec.get_size("slab");
+    std::size_t max_obj = slab_ / 8;
+    std::vector<std::size_t> sizes;
+    for (std::size_t s = 16; s <= 128 && s <= max_obj; s += 16) sizes.push_back(s);
+    for (std::size_t base = 128; base < max_obj; base *= 2)
+      for (std::size_t i = 1; i <= 4; ++i)
+        if (base + i * base / 4 <= max_obj) sizes.push_back(base + i * base / 4);
+    for (std::size_t& s : sizes) s = align_up(s, min_align_);
+    sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+    sizes_ = sizes;
+    partial_.assign(sizes_.size(), nullptr);
+    max_small_ = sizes_.back();
+    lookup_.assign(max_small_ / 16 + 1, 0);
+    for (std::size_t q = 0; q <= max_small_ / 16; ++q)
+      lookup_[q] = static_cast<std::uint16_t>(std::lower_bound(sizes_.begin(), sizes_.end(), q * 16) - sizes_.begin());
+  }
+  ~Slab() = default;
+  bool ok() const { return src_.ok(); }
+
+  static Slab* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
+    Slab* s = new (std::nothrow) Slab(spec, opt);
+    if (s == nullptr || !s->ok()) {
+      if (err) *err = "cannot reserve address space for the instance";
+      delete s;
+      return nullptr;
+    }
+    return s;
+  }
+
+  void* allocate(std::size_t size, std::size_t align) {
+    if (size > kSlabMaxRequest) return nullptr;
+    std::size_t a = effective_align(min_align_, align);
+    void* p = (size <= max_small_ && a <= min_align_) ? alloc_small(lookup_[(size + 15) / 16]) : alloc_large(size, a);
+    if (p != nullptr) ++allocs_;
+    return p;
+  }
+
+  void deallocate(void* vp) {
+    if (vp == nullptr) return;
+    ++frees_;
+    char* p = static_cast<char*>(vp);
+    if (is_large(p)) {
+      std::uint64_t h[2];
+      std::memcpy(h, p - 16, 16);
+      touch(probe_, p - 16, 16);
+      src_.unmap(p - h[1], h[0]);
+      return;
+    }
+    auto* s = header_of(p);
+    touch(probe_, s, kSlabHeader);
+    *reinterpret_cast<char**>(p) = s->free;
+    s->free = p;
+    if (s->used-- == s->cap) push_partial(s);
+    if (s->used == 0) {
+      remove_partial(s);
+      if (n_empty_ < kEmptyMax) {  // keep a few empty slabs for any class
+        s->next = empty_;
+        empty_ = s;
+        ++n_empty_;
+      } else {
+        src_.unmap(s, slab_);
+      }
+    }
+  }
+
+  void* reallocate(void* p, std::size_t size) { return realloc_by_copy(*this, p, size); }
+
+  std::size_t usable_size(const void* vp) const {
+    char* p = const_cast<char*>(static_cast<const char*>(vp));
+    if (is_large(p)) {
+      std::uint64_t h[2];
+      std::memcpy(h, p - 16, 16);
+      return h[0] - h[1];
+    }
+    const SlabHeader* s = header_of(p);
+    touch(probe_, s, 8);
+    return sizes_[s->cls];
+  }
+
+  void stats(AllocStats* out) const {
+    out->footprint = src_.footprint();
+    out->peak_footprint = src_.peak_footprint();
+    out->live_requested = 0;
+    out->allocs = allocs_;
+    out->frees = frees_;
+    out->os_calls = src_.os_calls();
+  }
+
+  bool validate(ValidateLevel level, std::string* err) const {
+    auto fail = [&](const char* m) {
+      if (err) *err = m;
+      return false;
+    };
+    if (level < ValidateLevel::Full) return true;
+    std::size_t n = 0;
+    for (const SlabHeader* s = empty_; s != nullptr; s = s->next)
+      if (s->magic != kSlabMagic || s->used != 0 || ++n > n_empty_) return fail("slab: empty-slab cache corrupt");
+    if (n != n_empty_) return fail("slab: empty-slab count out of date");
+    for (std::size_t c = 0; c < partial_.size(); ++c) {
+      const SlabHeader* prev = nullptr;
+      for (const SlabHeader* s = partial_[c]; s != nullptr; prev = s, s = s->next) {
+        if (s->magic != kSlabMagic || s->cls != c) return fail("slab: partial list holds a slab of another class");
+        if (s->prev != prev) return fail("slab: partial list back link broken");
+        if (s->used == 0 || s->used >= s->cap) return fail("slab: partial list holds an empty or full slab");
+        std::size_t nfree = 0;
+        for (char* f = s->free; f != nullptr; f = *reinterpret_cast<char**>(f)) {
+          if (header_of(f) != s) return fail("slab: free list leaves its slab");
+          if (++nfree > s->cap) return fail("slab: free list cycles");
+        }
+        if (s->used + nfree + (s->cap - s->bump) != s->cap) return fail("slab: object counts do not add up");
+      }
+    }
+    return true;
+  }
+
+ private:
+  SlabHeader* header_of(const char* p) const {
+    return reinterpret_cast<SlabHeader*>(reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t(slab_ - 1));
+  }
+  bool is_large(const char* p) const {
+    if (reinterpret_cast<std::uintptr_t>(p) % slab_ == 0) return true;
+    touch(probe_, header_of(p), 8);
+    return header_of(p)->magic == kLargeMagic;
+  }
+
+  void* alloc_small(std::size_t c) {
+    touch(probe_, &partial_[c], 8);
+    SlabHeader* s = partial_[c];
+    if (s == nullptr) {
+      s = new_slab(c);
+      if (s == nullptr) return nullptr;
+    }
+    touch(probe_, s, kSlabHeader);
+    char* p;
+    if (s->free != nullptr) {
+      p = s->free;
+      touch(probe_, p, 8);
+      s->free = *reinterpret_cast<char**>(p);
+    } else {
+      p = reinterpret_cast<char*>(s) + kSlabHeader + static_cast<std::size_t>(s->bump++) * sizes_[c];
+    }
+    if (++s->used == s->cap) remove_partial(s);
+    return p;
+  }
+
+  SlabHeader* new_slab(std::size_t c) {
+    SlabHeader* s = empty_;
+    if (s != nullptr) {
+      empty_ = s->next;
+      --n_empty_;
+    } else {
+      s = static_cast<SlabHeader*>(src_.map(slab_, slab_));
+      if (s == nullptr) return nullptr;
+    }
+    s->magic = kSlabMagic;
+    s->cls = static_cast<std::uint32_t>(c);
+    s->used = 0;
+    s->free = nullptr;
+    s->bump = 0;
+    s->cap = static_cast<std::uint32_t>((slab_ - kSlabHeader) / sizes_[c]);
+    s->next = s->prev = nullptr;
+    push_partial(s);
+    return s;
+  }
+
+  void push_partial(SlabHeader* s) {
+    SlabHeader*& head = partial_[s->cls];
+    s->prev = nullptr;
+    s->next = head;
+    if (head != nullptr) head->prev = s;
+    head = s;
+  }
+  void remove_partial(SlabHeader* s) {
+    if (s->prev != nullptr) {
+      s->prev->next = s->next;
+    } else {
+      partial_[s->cls] = s->next;
+    }
+    if (s->next != nullptr) s->next->prev = s->prev;
+    s->next = s->prev = nullptr;
+  }
+
+  void* alloc_large(std::size_t size, std::size_t a) {
+    std::size_t off = a > 32 ? a : 32;
+    std::size_t len = align_up((size == 0 ? 1 : size) + off, kPageSize);
+    char* base = static_cast<char*>(src_.map(len, a > slab_ ? a : slab_));
+    if (base == nullptr) return nullptr;
+    std::memcpy(base, &kLargeMagic, 8);
+    char* p = base + off;
+    std::uint64_t h[2] = {len, off};
+    std::memcpy(p - 16, h, 16);
+    touch(probe_, base, 8);
+    touch(probe_, p - 16, 16);
+    return p;
+  }
+
+  MemorySource src_;
+  const Probe* probe_;
+  std::size_t min_align_ = 16;
+  std::size_t slab_ = 4096;
+  std::size_t max_small_ = 0;
+  std::vector<std::size_t> sizes_;
+  std::vector<std::uint16_t> lookup_;
+  std::vector<SlabHeader*> partial_;
+  static constexpr std::size_t kEmptyMax = 16;
+  SlabHeader* empty_ = nullptr;  // cached empty slabs (linked through next)
+  std::size_t n_empty_ = 0;
+  std::uint64_t allocs_ = 0;
+  std::uint64_t frees_ = 0;
+};
+
+}  // namespace evo::simple
