@@ -38,8 +38,8 @@
 //   remeasure_front: re-measure the final front with measured speed (true)
 //   hv_reference:    reference point of the hypervolume, [speed, fragmentation,
 //                    quality] in objective units, or "auto": after the initial
-//                    generation, 1.1 x the worst feasible value of each objective
-//                    (stored in the checkpoint, fixed for the run)          (auto)
+//                    generation, twice the worst value of each objective on the
+//                    front (stored in the checkpoint, fixed for the run)    (auto)
 //   out:             results root folder                         (results)
 //   exhaustive:      score every design of the enumerated grammar instead of evolving (false)
 //   exhaustive_limit: at most this many designs in exhaustive mode, >= 1 (100000)

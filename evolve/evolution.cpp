@@ -99,15 +99,14 @@ void set_reference(const Config& cfg, RunState& s) {
   if (cfg.hv_reference) {
     s.reference = *cfg.hv_reference;
   } else {
-    std::array<double, 3> worst{0, 0, 0};
-    bool any = false;
-    for (const ArchiveEntry& e : s.archive.entries()) {
-      Fitness f = fitness_of(e.metrics);
-      if (!f.feasible()) continue;
-      any = true;
-      for (int k = 0; k < 3; ++k) worst[k] = std::max(worst[k], f.obj[k]);
+    // auto: twice the nadir (worst value of each objective) of the current front.
+    std::array<double, 3> nadir{0, 0, 0};
+    const auto front = s.archive.front();
+    for (std::size_t i : front) {
+      const auto o = s.archive.entries()[i].metrics.objectives();
+      for (int k = 0; k < 3; ++k) nadir[k] = std::max(nadir[k], o[k]);
     }
-    for (int k = 0; k < 3; ++k) s.reference[k] = (any && worst[k] > 0) ? 1.1 * worst[k] : 1.0;
+    for (int k = 0; k < 3; ++k) s.reference[k] = nadir[k] > 0 ? 2.0 * nadir[k] : 1.0;
   }
   s.reference_set = true;
 }

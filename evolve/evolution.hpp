@@ -29,9 +29,10 @@
 //
 // Hypervolume (history): of the archive's front (all feasible designs evaluated
 // so far that no other dominates), each objective divided by the reference point
-// (Config::hv_reference, or "auto": 1.1 x the worst feasible value of each
-// objective in generation 0, fixed for the run), against (1, 1, 1) — see
-// evolve/hypervolume.hpp. It never decreases over a run.
+// (Config::hv_reference, or "auto": twice the nadir — the worst value of each
+// objective — of the front after generation 0 (exhaustive: after the first batch),
+// fixed for the run), against (1, 1, 1) — see evolve/hypervolume.hpp. Designs
+// beyond the reference in some objective add nothing. It never decreases.
 //
 // Exhaustive mode (Config::exhaustive): the designs of the enumerated grammar
 // (grammar/enumerate.hpp), in enumeration order, up to exhaustive_limit, are
