@@ -83,7 +83,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     io.max_depth = std::min(6, g.rules[0].min_depth + 3);
     io.max_attempts_per_individual = 3;
     for (const auto& ind : evo::sensible_init(g, 4, size, io)) {
-      evo::MapResult r = evo::map_genome(g, ind, {0, io.max_depth, 1u << 22});
+      // The ramp never goes below the start rule's minimum depth.
+      const int depth_limit = std::max(io.max_depth, g.rules[0].min_depth);
+      evo::MapResult r = evo::map_genome(g, ind, {0, depth_limit, 1u << 22});
       check(r.valid);
     }
   }

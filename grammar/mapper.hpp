@@ -62,7 +62,8 @@ struct InitOptions {
 /// n genomes built from random derivation trees, ramped over depths
 /// [min_depth, max_depth], half "full" (recursive productions preferred until the
 /// target depth) and half "grow" (any production that fits). Each genome maps
-/// (with MapOptions{max_wraps=0, max_depth>=InitOptions::max_depth}) to the tree's
+/// (with MapOptions{max_wraps=0, max_depth >= max(InitOptions::max_depth, the start
+/// rule's min_depth)}) to the tree's
 /// sentence, using exactly its non-tail codons: 100% valid. Deterministic in `seed`.
 std::vector<std::vector<std::uint32_t>> sensible_init(const Grammar& g, std::size_t n, std::uint64_t seed,
                                                       const InitOptions& opt = {});

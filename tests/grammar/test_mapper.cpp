@@ -201,3 +201,16 @@ TEST_CASE("encode_sentence on allocator.bnf round-trips through the mapper") {
   }
   CHECK_FALSE(evo::encode_sentence(g, "superblock classes=jemalloc").has_value());
 }
+
+TEST_CASE("sensible initialisation never ramps below the start rule's minimum depth") {
+  // min depth of <s> is 5; asking for trees of at most 3 levels still gives valid genomes.
+  Grammar g = evo::parse_grammar("<s> ::= <a>\n<a> ::= <b> | <b> <b>\n<b> ::= <c>\n<c> ::= <d>\n<d> ::= x | y\n", "t.bnf");
+  REQUIRE(g.rules[0].min_depth == 5);
+  evo::InitOptions io;
+  io.max_depth = 3;
+  for (const auto& genome : evo::sensible_init(g, 20, 5, io)) {
+    MapResult r = map_genome(g, genome, {0, 5});
+    REQUIRE(r.valid);
+    CHECK(r.depth == 5);
+  }
+}
