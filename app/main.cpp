@@ -18,6 +18,7 @@ int cmd_trace(const std::vector<std::string>& args);
 int cmd_replay(const std::vector<std::string>& args);
 int cmd_record(const std::vector<std::string>& args);
 int cmd_taxonomy(const std::vector<std::string>& args);
+int cmd_export(const std::vector<std::string>& args);
 }  // namespace evo::cli
 
 namespace {
@@ -39,6 +40,7 @@ const Command kCommands[] = {
     {"replay", evo::cli::cmd_replay, "replay a trace through glibc, null or an allocator design"},
     {"record", evo::cli::cmd_record, "run a program under the malloc recorder"},
     {"taxonomy", evo::cli::cmd_taxonomy, "list the allocator designs compiled in (--list, --count, --json)"},
+    {"export", evo::cli::cmd_export, "export a design as a drop-in malloc library (libNAME.so / libNAME.a)"},
 };
 
 void print_usage(std::ostream& os) {

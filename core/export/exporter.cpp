@@ -1,0 +1,321 @@
+// core/export/exporter.cpp — design -> C++ text, project files, build.
+// See core/export/exporter.hpp for the layout and the contract.
+#include "core/export/exporter.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace evo {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// One template argument line of the composed type: C++ text + the key it comes from.
+struct Layer {
+  std::string cpp;
+  std::string key;
+};
+
+/// How one family becomes C++.
+struct FamilyCode {
+  std::string include;               ///< header declaring the template (typed route)
+  std::string templ;                 ///< template name (typed route; empty = row route)
+  std::vector<Layer> layers;         ///< template arguments, derivation order
+  std::string row_file;              ///< .cpp of the row route (relative to the source tree)
+  std::string row_decl;              ///< the add_rows function of the row route
+  std::string row_name;              ///< the row's name as that .cpp registers it
+};
+
+const std::string& val(const AllocatorSpec& s, const char* key) {
+  static const std::string empty;
+  const std::string* v = s.get(key);
+  return v ? *v : empty;
+}
+
+std::string pick(const std::map<std::string, std::string>& m, const std::string& v, std::string* err,
+                 const char* key) {
+  auto it = m.find(v);
+  if (it == m.end()) {
+    if (err) *err = std::string("export: unknown ") + key + "=" + v;
+    return {};
+  }
+  return it->second;
+}
+
+const std::map<std::string, std::string> kBins = {{"unordered", "evo::UnorderedBin"},
+                                                  {"mtf", "evo::MtfBin"},
+                                                  {"fullness-array", "evo::FullnessArrayBin"},
+                                                  {"fullness-list", "evo::FullnessListBin"},
+                                                  {"fullness-mtf", "evo::FullnessMtfBin"}};
+const std::map<std::string, std::string> kPagemaps = {
+    {"flat", "evo::FlatPagemap"}, {"radix2", "evo::Radix2Pagemap"}, {"radix3", "evo::Radix3Pagemap"}};
+const std::map<std::string, std::string> kCaches = {
+    {"none", "evo::NoCache"}, {"eager", "evo::EagerCache"}, {"lazy", "evo::LazyCache"}};
+const std::map<std::string, std::string> kAlgs = {{"bump", "evo::BumpAlg"},
+                                                  {"reap", "evo::ReapAlg"},
+                                                  {"bitmap", "evo::BitmapAlg"},
+                                                  {"stack", "evo::StackAlg"},
+                                                  {"bumpstack", "evo::BumpStackAlg"}};
+
+bool family_code(const AllocatorSpec& s, FamilyCode& fc, std::string* err) {
+  const std::string& f = s.family;
+  auto layer = [&](const std::map<std::string, std::string>& m, const char* key) {
+    std::string cpp = pick(m, val(s, key), err, key);
+    fc.layers.push_back({cpp, std::string(key) + "=" + val(s, key)});
+    return !cpp.empty();
+  };
+  if (f == "superblock") {
+    fc.include = "core/superblock/heap.hpp";
+    fc.templ = "evo::SuperblockHeap";
+    return layer(kBins, "bins") && layer(kAlgs, "alg") && layer(kPagemaps, "pagemap") && layer(kCaches, "cache");
+  }
+  if (f == "buddy") {
+    fc.include = "core/buddy/rows.hpp";
+    fc.templ = "evo::buddy::BuddyAlloc";
+    return layer(kBins, "bins") && layer(kPagemaps, "pagemap") && layer(kCaches, "cache");
+  }
+  if (f == "block") {
+    fc.include = "core/block/block_alloc.hpp";
+    fc.templ = "evo::block::BlockAlloc";
+    static const std::map<std::string, std::string> fit = {{"first", "false"}, {"best", "true"}};
+    static const std::map<std::string, std::string> search = {{"own", "false"}, {"larger", "true"}};
+    static const std::map<std::string, std::string> coalesce = {{"none", "evo::block::Coalesce::None"},
+                                                                {"immediate", "evo::block::Coalesce::Immediate"},
+                                                                {"deferred", "evo::block::Coalesce::Deferred"}};
+    static const std::map<std::string, std::string> split = {{"always", "false"}, {"selective", "true"}};
+    // BlockAlloc<Best, Larger, Coalesce, Selective>
+    bool ok = layer(fit, "fit") && layer(search, "search") && layer(coalesce, "coalesce") && layer(split, "split");
+    if (ok) {
+      fc.layers[0].cpp += " /* best fit */";
+      fc.layers[1].cpp += " /* search larger bins */";
+      fc.layers[3].cpp += " /* selective split */";
+    }
+    return ok;
+  }
+  struct RowFamily {
+    const char* family;
+    const char* file;
+    const char* decl;
+  };
+  static const RowFamily kRowFamilies[] = {
+      {"minimal", "core/simple/noreuse.cpp", "minimal_add_rows"}, {"pad", "core/simple/noreuse.cpp", "pad_add_rows"},
+      {"freelist", "core/simple/textbook.cpp", "freelist_add_rows"},
+      {"btag", "core/simple/textbook.cpp", "btag_add_rows"},     {"dlbins", "core/simple/textbook.cpp", "dlbins_add_rows"},
+      {"reap", "core/simple/reap_vm.cpp", "reap_add_rows"},       {"vm", "core/simple/reap_vm.cpp", "vm_add_rows"},
+      {"fixed", "core/simple/fixed.cpp", "fixed_add_rows"},       {"slab", "core/simple/slab.cpp", "slab_add_rows"},
+  };
+  for (const RowFamily& r : kRowFamilies) {
+    if (f != r.family) continue;
+    fc.row_file = r.file;
+    fc.row_decl = r.decl;
+    fc.row_name = f == "fixed" ? "fixed fallback=" + val(s, "fallback") : f;
+    return true;
+  }
+  if (err) *err = "export: family '" + f + "' has no export mapping";
+  return false;
+}
+
+std::string cpp_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+bool copy_file(const fs::path& from, const fs::path& to, std::string* err) {
+  std::error_code ec;
+  fs::create_directories(to.parent_path(), ec);
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+  if (ec) {
+    if (err) *err = "export: cannot copy " + from.string() + " to " + to.string() + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+bool write_text(const fs::path& p, const std::string& text, std::string* err) {
+  std::ofstream f(p, std::ios::binary);
+  f << text;
+  f.close();
+  if (!f) {
+    if (err) *err = "export: cannot write " + p.string();
+    return false;
+  }
+  return true;
+}
+
+std::string read_text(const fs::path& p, std::string* err) {
+  std::ifstream f(p, std::ios::binary);
+  if (!f) {
+    if (err) *err = "export: cannot read " + p.string() + " (is the source tree complete? set EVOALLOC_SOURCE_DIR)";
+    return {};
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
+}
+
+}  // namespace
+
+bool valid_export_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  if (!(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  return true;
+}
+
+std::vector<std::string> export_core_sources(const AllocatorSpec& spec) {
+  std::vector<std::string> v = {"core/source/memory_source.cpp", "core/spec.cpp", "core/sizeclass/size_classes.cpp",
+                                "core/block/classes.cpp", "core/layers/harden.cpp"};
+  FamilyCode fc;
+  std::string err;
+  if (family_code(spec, fc, &err) && !fc.row_file.empty()) v.push_back(fc.row_file);
+  return v;
+}
+
+std::string export_design_header(const ExportRequest& req, std::string* err) {
+  const AllocatorSpec& s = req.spec;
+  FamilyCode fc;
+  if (!family_code(s, fc, err)) return {};
+  const std::string& classes = val(s, "classes");
+  bool fitted = classes.starts_with("fitted:");
+  if (fitted && req.histogram.empty()) {
+    if (err)
+      *err = "export: classes=" + classes + " is fitted to a trace: give the trace (--trace, or --run whose config names it)";
+    return {};
+  }
+  if (req.threads != "lock") {
+    if (err) *err = "export: --threads " + req.threads + " is not built yet (available: lock)";
+    return {};
+  }
+  std::ostringstream o;
+  o << "// design.hpp — the allocator design of lib" << req.name << ", generated by `evoalloc export`.\n"
+    << "//\n//   " << s.text() << "\n//\n";
+  if (!req.origin.empty()) o << "// From: " << req.origin << "\n";
+  if (!req.metrics.empty()) {
+    o << "// Scored with (evaluate/metrics.hpp; lower is better for speed, fragmentation, quality):\n";
+    for (const auto& [k, v] : req.metrics) o << "//   " << k << " = " << v << "\n";
+  }
+  o << "// Thread model: " << req.threads << " (one global lock around one instance; shim.cpp).\n"
+    << "// Read by evoalloc_runtime.hpp, which builds the instance from these constants.\n"
+    << "#pragma once\n\n#include <cstddef>\n\n#include \"core/registry.hpp\"\n";
+  if (!fc.templ.empty()) o << "#include \"" << fc.include << "\"\n";
+  o << "\nnamespace evo_export {\n\n";
+  o << "inline constexpr const char* kName = " << cpp_string(req.name) << ";\n";
+  o << "inline constexpr const char* kSentence = " << cpp_string(s.text()) << ";\n";
+  o << "inline constexpr const char* kFamily = " << cpp_string(s.family) << ";\n\n";
+  if (!fc.templ.empty()) {
+    o << "#define EVO_EXPORT_TYPED 1\n"
+      << "// The composed allocator, one layer a line, in derivation order.\n"
+      << "using Design = " << fc.templ << "<\n";
+    for (std::size_t i = 0; i < fc.layers.size(); ++i)
+      o << "    " << fc.layers[i].cpp << (i + 1 < fc.layers.size() ? "," : ">;") << "  // " << fc.layers[i].key
+        << "\n";
+  } else {
+    o << "#define EVO_EXPORT_ROW_ROUTE 1\n"
+      << "// The allocator class is private to " << fc.row_file << " (compiled into this library):\n"
+      << "// the row that file registers is used (same code, one indirect call per request).\n"
+      << "}  // namespace evo_export\nnamespace evo {\nvoid " << fc.row_decl
+      << "(std::vector<RegistryRow>& out);\n}  // namespace evo\nnamespace evo_export {\n"
+      << "inline constexpr void (*kAddRows)(std::vector<evo::RegistryRow>&) = &evo::" << fc.row_decl << ";\n"
+      << "inline constexpr const char* kRowName = " << cpp_string(fc.row_name) << ";\n";
+  }
+  o << "\n// Parameters (the instance's numeric state, read by the design's create()).\n"
+    << "struct Param {\n  const char* key;\n  const char* value;\n};\n"
+    << "inline constexpr Param kParams[] = {\n";
+  for (const auto& [k, v] : s.params) o << "    {" << cpp_string(k) << ", " << cpp_string(v) << "},\n";
+  if (s.params.empty()) o << "    {\"\", \"\"},\n";
+  o << "};\ninline constexpr std::size_t kParamCount = " << s.params.size() << ";\n";
+  o << "inline constexpr const char* kHarden = " << cpp_string(s.get("harden") ? *s.get("harden") : "off") << ";\n\n";
+  o << "// The trace's request-size histogram {size, count}"
+    << (fitted ? " (classes=" + classes + " are fitted to it)" : " (unused: no fitted classes)") << ".\n"
+    << "inline constexpr evo::SizeCount kHistogram[] = {";
+  if (fitted) {
+    for (std::size_t i = 0; i < req.histogram.size(); ++i)
+      o << (i % 6 == 0 ? "\n    " : " ") << "{" << req.histogram[i].size << ", " << req.histogram[i].count << "},";
+    o << "\n};\n";
+  } else {
+    o << "{0, 0}};\n";
+  }
+  o << "inline constexpr std::size_t kHistogramSize = " << (fitted ? req.histogram.size() : 0) << ";\n\n"
+    << "}  // namespace evo_export\n";
+  return o.str();
+}
+
+bool write_export(const ExportRequest& req, std::string* err) {
+  if (!valid_export_name(req.name)) {
+    if (err) *err = "export: --name '" + req.name + "' must match [A-Za-z_][A-Za-z0-9_]* (at most 64 chars)";
+    return false;
+  }
+  std::string header = export_design_header(req, err);
+  if (header.empty()) return false;
+  const fs::path src(req.source_dir), out(req.out_dir);
+  std::error_code ec;
+  fs::create_directories(out / "include", ec);
+  fs::create_directories(out / "src", ec);
+  if (ec || !fs::is_directory(out)) {
+    if (err) *err = "export: cannot create " + out.string() + (ec ? ": " + ec.message() : "");
+    return false;
+  }
+  if (!fs::is_directory(src / "core") || !fs::is_directory(src / "export")) {
+    if (err) *err = "export: " + src.string() + " is not the evoalloc source tree (needs core/ and export/)";
+    return false;
+  }
+  if (!write_text(out / "design.hpp", header, err)) return false;
+  // Every core header (small; the design's includes pull a subset).
+  for (const auto& e : fs::recursive_directory_iterator(src / "core", ec)) {
+    if (!e.is_regular_file() || e.path().extension() != ".hpp") continue;
+    if (!copy_file(e.path(), out / "include" / fs::relative(e.path(), src), err)) return false;
+  }
+  for (const char* h : {"evoalloc_runtime.hpp", "evoalloc_pmr.hpp", "ops_replay.hpp"})
+    if (!copy_file(src / "export" / h, out / "include" / h, err)) return false;
+  // design.hpp is included as "design.hpp" from include/: keep one copy there too.
+  if (!write_text(out / "include" / "design.hpp", header, err)) return false;
+  for (const char* c : {"shim.cpp", "registry_stub.cpp", "replay_driver.cpp"})
+    if (!copy_file(src / "export" / c, out / "src" / c, err)) return false;
+  std::string sources;
+  for (const std::string& c : export_core_sources(req.spec)) {
+    if (!copy_file(src / c, out / "src" / c, err)) return false;
+    sources += "  src/" + c + "\n";
+  }
+  std::string cmake = read_text(src / "export" / "CMakeLists.txt.in", err);
+  if (cmake.empty()) return false;
+  replace_all(cmake, "@NAME@", req.name);
+  replace_all(cmake, "@SOURCES@\n", sources);
+  return write_text(out / "CMakeLists.txt", cmake, err);
+}
+
+bool build_export(const std::string& out_dir, int jobs, std::string* err) {
+  const fs::path out(out_dir);
+  const std::string log = (out / "build.log").string();
+  auto q = [](const std::string& s) {
+    std::string r = "'";
+    for (char c : s) {
+      if (c == '\'') r += "'\\''";
+      else r += c;
+    }
+    return r + "'";
+  };
+  std::string cmd = "cmake -S " + q(out.string()) + " -B " + q((out / "build").string()) +
+                    " -G Ninja -DCMAKE_BUILD_TYPE=Release > " + q(log) + " 2>&1 && ninja -C " +
+                    q((out / "build").string()) + " -j" + std::to_string(jobs < 1 ? 1 : jobs) + " >> " + q(log) +
+                    " 2>&1";
+  int rc = std::system(cmd.c_str());
+  if (rc != 0) {
+    if (err) *err = "export: building the library failed (see " + log + ")";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace evo

@@ -1,0 +1,65 @@
+// core/export/exporter.hpp — turns one allocator design into a self-contained
+// C++/CMake project that builds a drop-in malloc library.
+//
+// Output folder layout (write_export):
+//   DIR/design.hpp          generated: the design as C++ — the composed template,
+//                           one layer a line in derivation order, the parameters as
+//                           constants, the metrics it was scored with in a comment
+//   DIR/include/core/...    copies of the project's core headers (the very templates
+//                           that were evaluated), DIR/include/evoalloc_*.hpp and
+//                           ops_replay.hpp (from export/ in the source tree)
+//   DIR/src/...             the core .cpp files the design needs, shim.cpp (the malloc
+//                           family), registry_stub.cpp, replay_driver.cpp
+//   DIR/CMakeLists.txt      from export/CMakeLists.txt.in
+// build_export then produces DIR/lib<NAME>.so, DIR/lib<NAME>.a, DIR/lib<NAME>_design.a
+// and DIR/<NAME>_replay (cmake + ninja in DIR/build, log in DIR/build.log).
+//
+// How a design becomes C++: the superblock, block and buddy families are named as
+// their template (e.g. SuperblockHeap<FullnessListBin, BumpStackAlg, FlatPagemap,
+// LazyCache>) and called directly; the single-row families whose allocator class is
+// private to its .cpp (minimal, pad, freelist, btag, dlbins, reap, fixed, slab, vm)
+// compile that same .cpp and use the row it registers. Numeric parameters are the
+// spec's canonical values; fitted class schemes (classes=fitted:K) embed the
+// trace's size histogram so the class table is rebuilt exactly as during evaluation.
+//
+// Error convention: functions return false and write one line into *err.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/registry.hpp"
+#include "core/spec.hpp"
+
+namespace evo {
+
+struct ExportRequest {
+  AllocatorSpec spec;              ///< canonical (parse_spec output)
+  std::string name;                ///< library name: [A-Za-z_][A-Za-z0-9_]*, at most 64 chars
+  std::string out_dir;             ///< created if missing; existing generated files are overwritten
+  std::string source_dir;          ///< evoalloc source tree (core/ headers, export/ skeleton)
+  std::vector<SizeCount> histogram;  ///< the trace's size histogram (required for fitted classes)
+  /// What the design was scored with (column, value), printed in design.hpp's comment.
+  std::vector<std::pair<std::string, std::string>> metrics;
+  std::string origin;              ///< where the design came from (run dir + pick), for the comment
+  std::string threads = "lock";    ///< thread model: "lock" (global lock; the only one built)
+};
+
+/// True when `name` is a valid library name.
+bool valid_export_name(const std::string& name);
+
+/// The generated design.hpp text; empty + *err when the design cannot be exported.
+std::string export_design_header(const ExportRequest& req, std::string* err);
+
+/// The core .cpp files (paths relative to the source tree) the design needs.
+std::vector<std::string> export_core_sources(const AllocatorSpec& spec);
+
+/// Writes the project into req.out_dir.
+bool write_export(const ExportRequest& req, std::string* err);
+
+/// Configures and builds the project in `out_dir` (cmake -G Ninja, Release,
+/// ninja -j`jobs`); output goes to out_dir/build.log. False + *err naming the log.
+bool build_export(const std::string& out_dir, int jobs, std::string* err);
+
+}  // namespace evo

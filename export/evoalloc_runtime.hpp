@@ -1,0 +1,130 @@
+// evoalloc_runtime.hpp — the exported design as one heap object (part of every
+// export; copied into DIR/include/ by `evoalloc export`).
+//
+// Contract:
+//   evo_export::Heap h;  h.init(&err)   builds a fresh, private instance of the
+//                                       design described by the generated design.hpp
+//                                       (its own MemorySource, nothing shared);
+//                                       false + one line in err on failure.
+//   allocate/deallocate/reallocate/usable_size/stats  exactly the semantics of
+//                                       core/ops.hpp (align <= 16 = default; size 0
+//                                       gives a unique block; realloc(p, 0) frees).
+//   destroy()                           returns every byte to the OS.
+// Not thread-safe (one user at a time); the malloc shim (shim.cpp) adds the lock.
+// The heap may allocate with malloc while init() runs (spec strings, the class
+// table); the shim serves those calls from a static bootstrap arena. After init
+// the design never calls malloc.
+//
+// design.hpp (generated) provides, in namespace evo_export:
+//   kName, kSentence, kFamily, kParams[] / kParamCount, kHarden,
+//   kHistogram[] / kHistogramSize (the trace's size histogram for fitted classes),
+//   and either EVO_EXPORT_TYPED + `using Design = <the composed template>` (the
+//   allocator class is named directly and called without any indirection) or
+//   EVO_EXPORT_ROW_ROUTE + kAddRows/kRowName (families whose allocator class is
+//   private to its .cpp: the row that file registers is used, same code, one
+//   indirect call per request).
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "core/adapter.hpp"
+#include "core/layers/harden.hpp"
+#include "core/ops.hpp"
+#include "core/registry.hpp"
+#include "core/spec.hpp"
+#include "design.hpp"
+
+namespace evo_export {
+
+class Heap {
+ public:
+  /// Creates the instance; `limit` caps its footprint in bytes (0 = none).
+  bool init(std::string* err, std::size_t limit = 0) {
+    evo::AllocatorSpec spec;
+    spec.family = kFamily;
+    for (std::size_t i = 0; i < kParamCount; ++i) spec.params.emplace_back(kParams[i].key, kParams[i].value);
+    evo::InstanceOptions opt;
+    opt.memory_limit = limit;
+    opt.size_histogram = std::span<const evo::SizeCount>(kHistogram, kHistogramSize);
+    const evo::RegistryRow* row = design_row(err);
+    if (row == nullptr) return false;
+    void* state = row->create(spec, opt, err);
+    if (state == nullptr) {
+      if (err != nullptr && err->empty()) *err = std::string("cannot create the design '") + kSentence + "'";
+      return false;
+    }
+    if (std::string_view(kHarden) != "off") {
+      if (!evo::wrap_hardening(kHarden, row, state, err, static_cast<std::size_t>(spec.get_size("align")))) {
+        row->ops.destroy(state);
+        return false;
+      }
+    }
+    ops_ = &row->ops;
+    state_ = state;
+#ifdef EVO_EXPORT_TYPED
+    if (std::string_view(kHarden) == "off") direct_ = static_cast<Design*>(state);
+#endif
+    return true;
+  }
+
+  bool ok() const { return state_ != nullptr; }
+
+#ifdef EVO_EXPORT_TYPED
+  void* allocate(std::size_t n, std::size_t a) {
+    return direct_ ? direct_->allocate(n, a) : ops_->allocate(state_, n, a);
+  }
+  void deallocate(void* p) {
+    if (direct_) direct_->deallocate(p);
+    else ops_->deallocate(state_, p);
+  }
+  void* reallocate(void* p, std::size_t n) { return direct_ ? direct_->reallocate(p, n) : ops_->reallocate(state_, p, n); }
+  std::size_t usable_size(const void* p) const { return direct_ ? direct_->usable_size(p) : ops_->usable_size(state_, p); }
+#else
+  void* allocate(std::size_t n, std::size_t a) { return ops_->allocate(state_, n, a); }
+  void deallocate(void* p) { ops_->deallocate(state_, p); }
+  void* reallocate(void* p, std::size_t n) { return ops_->reallocate(state_, p, n); }
+  std::size_t usable_size(const void* p) const { return ops_->usable_size(state_, p); }
+#endif
+  evo::AllocStats stats() const {
+    evo::AllocStats s;
+    if (state_ != nullptr) ops_->stats(state_, &s);
+    return s;
+  }
+  bool validate(evo::ValidateLevel level, std::string* err) const { return ops_->validate(state_, level, err); }
+  void destroy() {
+    if (state_ != nullptr) ops_->destroy(state_);
+    state_ = nullptr;
+#ifdef EVO_EXPORT_TYPED
+    direct_ = nullptr;
+#endif
+  }
+
+ private:
+  static const evo::RegistryRow* design_row(std::string* err) {
+#ifdef EVO_EXPORT_TYPED
+    (void)err;
+    static const evo::RegistryRow row = evo::make_row<Design>(kSentence, evo::Traits{});
+    return &row;
+#else
+    static const std::vector<evo::RegistryRow> rows = [] {
+      std::vector<evo::RegistryRow> v;
+      kAddRows(v);
+      return v;
+    }();
+    for (const evo::RegistryRow& r : rows)
+      if (r.name == kRowName) return &r;
+    if (err != nullptr) *err = std::string("the family file registers no row '") + kRowName + "'";
+    return nullptr;
+#endif
+  }
+
+  const evo::AllocatorOps* ops_ = nullptr;
+  void* state_ = nullptr;
+#ifdef EVO_EXPORT_TYPED
+  Design* direct_ = nullptr;
+#endif
+};
+
+}  // namespace evo_export
