@@ -101,7 +101,8 @@ class Heap {
 #endif
   }
 
- private:
+ /// The design's row (id 0), also the one row of the export's registry stub (so
+  /// the hardening layer, which wraps registry rows, finds it).
   static const evo::RegistryRow* design_row(std::string* err) {
 #ifdef EVO_EXPORT_TYPED
     (void)err;
@@ -120,6 +121,7 @@ class Heap {
 #endif
   }
 
+ private:
   const evo::AllocatorOps* ops_ = nullptr;
   void* state_ = nullptr;
 #ifdef EVO_EXPORT_TYPED

@@ -127,18 +127,26 @@ std::string cpp_string(const std::string& s) {
   return out + "\"";
 }
 
-bool copy_file(const fs::path& from, const fs::path& to, std::string* err) {
-  std::error_code ec;
-  fs::create_directories(to.parent_path(), ec);
-  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-  if (ec) {
-    if (err) *err = "export: cannot copy " + from.string() + " to " + to.string() + ": " + ec.message();
-    return false;
-  }
-  return true;
+std::string slurp(const fs::path& p, bool* ok) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  *ok = static_cast<bool>(f);
+  return ss.str();
 }
 
+/// Writes `text` to `p` unless p already holds exactly that text (so a re-export of
+/// the same design leaves timestamps alone and the rebuild is a no-op).
 bool write_text(const fs::path& p, const std::string& text, std::string* err) {
+  bool same = false;
+  if (fs::exists(p)) {
+    bool ok = false;
+    std::string old = slurp(p, &ok);
+    same = ok && old == text;
+  }
+  if (same) return true;
+  std::error_code ec;
+  fs::create_directories(p.parent_path(), ec);
   std::ofstream f(p, std::ios::binary);
   f << text;
   f.close();
@@ -147,6 +155,16 @@ bool write_text(const fs::path& p, const std::string& text, std::string* err) {
     return false;
   }
   return true;
+}
+
+bool copy_file(const fs::path& from, const fs::path& to, std::string* err) {
+  bool ok = false;
+  std::string text = slurp(from, &ok);
+  if (!ok) {
+    if (err) *err = "export: cannot read " + from.string() + " (is the source tree complete? set EVOALLOC_SOURCE_DIR)";
+    return false;
+  }
+  return write_text(to, text, err);
 }
 
 std::string read_text(const fs::path& p, std::string* err) {
