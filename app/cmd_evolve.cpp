@@ -4,6 +4,7 @@
 
 #include "app/cli.hpp"
 #include "evolve/config.hpp"
+#include "evolve/islands.hpp"
 #include "evolve/run.hpp"
 
 namespace evo::cli {
@@ -37,6 +38,8 @@ int cmd_evolve(const std::vector<std::string>& args) {
       ("resume", po::value<std::string>(), "continue the run in folder DIR from its checkpoint")
       ("exhaustive", "score every design of the enumerated grammar instead of evolving")
       ("run-id", po::value<std::string>(), "name of the run folder (default: UTC time + seed)")
+      ("islands", "MPI island model: run under `mpirun -n K`, one island per rank (evolve/islands.hpp;\n"
+                  "tune with --set islands={interval: 5, migrants: 2, topology: ring|full})")
       ("quiet,q", "no progress lines");
   po::positional_options_description pos;
   po::variables_map vm;
@@ -81,6 +84,7 @@ int cmd_evolve(const std::vector<std::string>& args) {
       }
     }
     if (vm.count("exhaustive")) cfg.exhaustive = true;
+    if (vm.count("islands")) cfg.islands.enabled = true;
   } catch (const ConfigError& e) {
     // A bad value on the command line is a usage error; in a file, a runtime failure.
     if (std::string(e.what()).rfind("command line", 0) == 0) throw UsageError(e.what());
@@ -90,8 +94,11 @@ int cmd_evolve(const std::vector<std::string>& args) {
   cfg.grammar = resolve(cfg.grammar);
   if (vm.count("run-id")) ro.run_id = vm["run-id"].as<std::string>();
   if (!vm.count("quiet")) ro.progress = &std::cerr;
-  RunOutcome out = run_config(cfg, ro);
-  std::cout << out.dir << '\n';
+  if (cfg.islands.enabled && !islands_available())
+    throw RuntimeError("--islands: this build has no MPI (install libopenmpi-dev and rebuild with "
+                       "-DEVOALLOC_WITH_MPI=ON)");
+  RunOutcome out = cfg.islands.enabled ? run_islands(cfg, ro) : run_config(cfg, ro);
+  if (!out.dir.empty()) std::cout << out.dir << '\n';  // island runs: rank 0 only
   return kExitOk;
 }
 

@@ -148,6 +148,24 @@ const std::vector<std::pair<std::string_view, Setter>>& setters() {
       {"exhaustive", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) { c.exhaustive = get_bool(v, l, k); }},
       {"exhaustive_limit", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) { c.exhaustive_limit = get_uint(v, l, k, 1, kMaxU); }},
       {"exhaustive_range_values", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) { c.exhaustive_range_values = get_uint(v, l, k, 0, 1000000); }},
+      {"islands", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
+         const char* expected = "a mapping with enabled, interval, migrants, topology";
+         if (!v.IsMap()) bad(l, k, expected, v);
+         for (const auto& kv : v) {
+           const std::string sub = kv.first.IsScalar() ? kv.first.Scalar() : "";
+           const std::string key = std::string(k) + "." + sub;
+           const std::string loc = l == "command line" ? l : where(c.source, kv.first);
+           if (sub == "enabled") c.islands.enabled = get_bool(kv.second, loc, key);
+           else if (sub == "interval") c.islands.interval = get_uint(kv.second, loc, key, 1, 1000000);
+           else if (sub == "migrants") c.islands.migrants = get_uint(kv.second, loc, key, 1, 1000000);
+           else if (sub == "topology") {
+             c.islands.topology = get_string(kv.second, loc, key);
+             if (c.islands.topology != "ring" && c.islands.topology != "full") bad(loc, key, "ring or full", kv.second);
+           } else {
+             bad(loc, key, "one of enabled, interval, migrants, topology", kv.first);
+           }
+         }
+       }},
   };
   return table;
 }
@@ -247,6 +265,9 @@ std::string config_to_yaml(const Config& c) {
   o << "exhaustive: " << (c.exhaustive ? "true" : "false") << "\n";
   o << "exhaustive_limit: " << c.exhaustive_limit << "\n";
   o << "exhaustive_range_values: " << c.exhaustive_range_values << "\n";
+  if (c.islands.enabled)
+    o << "islands: {enabled: true, interval: " << c.islands.interval << ", migrants: " << c.islands.migrants
+      << ", topology: " << c.islands.topology << "}\n";
   return o.str();
 }
 

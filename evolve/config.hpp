@@ -45,6 +45,13 @@
 //   exhaustive_limit: at most this many designs in exhaustive mode, >= 1 (100000)
 //   exhaustive_range_values: integer ranges of the grammar are sampled to at most
 //                    this many evenly spaced values when enumerating; 0 = all (4)
+//   islands:         the MPI island model (evolve/islands.hpp), a mapping:
+//                      enabled:  run as islands, one per MPI rank        (false)
+//                      interval: migrate every this many generations, >= 1 (5)
+//                      migrants: designs each island sends, >= 1       (2)
+//                      topology: ring (to the next island) | full (to all) (ring)
+//                    e.g. `islands: {enabled: true, interval: 2}`; written to
+//                    config.yaml only when enabled.
 #pragma once
 
 #include <array>
@@ -60,6 +67,14 @@ namespace evo {
 
 struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+/// The `islands:` section (see above and evolve/islands.hpp).
+struct IslandsConfig {
+  bool enabled = false;
+  std::uint64_t interval = 5;
+  std::uint64_t migrants = 2;
+  std::string topology = "ring";  ///< ring | full
 };
 
 struct Config {
@@ -90,6 +105,7 @@ struct Config {
   bool exhaustive = false;
   std::uint64_t exhaustive_limit = 100000;
   std::uint64_t exhaustive_range_values = 4;
+  IslandsConfig islands;
 
   /// lambda (offspring, or population when 0).
   std::uint64_t lambda() const { return offspring ? offspring : population; }

@@ -315,6 +315,7 @@ void run_evolution(const Config& cfg, const Grammar& g, const EvaluateFn& eval, 
   }
   while (!s.done(cfg)) {
     step(cfg, g, eval, s);
+    if (hooks.after_step) hooks.after_step(s);
     finish_generation();
   }
 }

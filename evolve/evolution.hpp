@@ -97,6 +97,10 @@ struct RunState {
 struct LoopHooks {
   /// After each completed generation (checkpoint, progress).
   std::function<void(const RunState&)> on_generation;
+  /// After the replace step of each generation >= 1, before its history row is
+  /// recorded (the island model's migration: evolve/islands.hpp). It may add
+  /// pre-evaluated designs to the archive and change the population.
+  std::function<void(RunState&)> after_step;
 };
 
 /// Runs (or continues `state`) until Config::generations are done (or every
