@@ -8,6 +8,7 @@
 
 #include "core/block/family.hpp"
 #include "core/buddy/family.hpp"
+#include "core/buddy/fib_family.hpp"
 #include "core/simple/noreuse.hpp"
 #include "core/simple/reuse_more.hpp"
 #include "core/simple/textbook.hpp"
@@ -35,6 +36,7 @@ const FamilyEntry kFamilies[] = {
     {&slab_schema, &slab_add_rows},
     {&vm_schema, &vm_add_rows},
     {&buddy_schema, &buddy_add_rows},
+    {&fibbuddy_schema, &fibbuddy_add_rows},
 };
 
 const std::vector<KeySchema>& common_key_table() {
