@@ -1,0 +1,229 @@
+// The MPI island model (evolve/islands.hpp): pure parts, then real `mpirun` runs of
+// the evoalloc CLI on the smoke config (1, 2 and 4 ranks, oversubscribed).
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "evolve/archive.hpp"
+#include "evolve/islands.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string src() { return EVOALLOC_SOURCE_DIR; }
+std::string exe() { return std::string(EVOALLOC_BINARY_DIR) + "/app/evoalloc"; }
+#ifdef EVOALLOC_MPIEXEC
+const std::string kMpiexec = EVOALLOC_MPIEXEC;
+#else
+const std::string kMpiexec;
+#endif
+#ifdef EVOALLOC_SANITIZE
+const std::string kOps = "5000";
+#else
+const std::string kOps = "20000";
+#endif
+
+fs::path scratch(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("evoalloc_test_islands_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+std::vector<std::string> lines(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<std::string> out;
+  std::string l;
+  while (std::getline(in, l)) out.push_back(l);
+  return out;
+}
+
+// A CSV without its last column (wall-time columns).
+std::string without_last_column(const fs::path& p) {
+  std::string out;
+  for (const std::string& l : lines(p)) out += l.substr(0, l.rfind(',')) + "\n";
+  return out;
+}
+
+void mpi_env() {
+  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  setenv("OMPI_MCA_btl", "self,vader", 1);
+  setenv("OMPI_MCA_pml", "ob1", 1);
+  setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
+  setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 1);
+  setenv("OMP_NUM_THREADS", "1", 1);
+  setenv("ASAN_OPTIONS", "detect_leaks=0", 1);  // Open MPI's own allocations at exit
+}
+
+int sh(const std::string& cmd) {
+  int st = std::system(cmd.c_str());
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// evoalloc evolve on the smoke config; ranks 0 = no mpirun.
+int evolve(int ranks, const fs::path& out, const std::string& id, const std::string& extra) {
+  std::string cmd = ranks > 0 ? "'" + kMpiexec + "' -n " + std::to_string(ranks) + " --oversubscribe " : "";
+  cmd += "'" + exe() + "' evolve --config '" + src() + "/configs/smoke.yaml' --out '" + out.string() +
+         "' --run-id " + id + " --set trace_max_ops=" + kOps + " -j 1 -q " + extra + " >/dev/null 2>'" +
+         (out / (id + ".err")).string() + "'";
+  return sh(cmd);
+}
+
+std::vector<evo::ArchiveEntry> read_rows(const fs::path& p) {
+  std::vector<evo::ArchiveEntry> out;
+  auto ls = lines(p);
+  for (std::size_t i = 1; i < ls.size(); ++i) {
+    evo::ArchiveEntry e;
+    std::string err;
+    REQUIRE_MESSAGE(evo::parse_archive_csv_row(ls[i], e, &err), p.string() << ":" << i + 1 << ": " << err);
+    out.push_back(e);
+  }
+  return out;
+}
+
+bool dominated_by_any(const evo::ArchiveEntry& e, const std::vector<evo::ArchiveEntry>& set) {
+  for (const auto& o : set)
+    if (evo::dominates(evo::fitness_of(o.metrics), evo::fitness_of(e.metrics))) return true;
+  return false;
+}
+
+// Checks the folder of a K-island run: per-island history, migrations, merged front.
+void check_island_run(const fs::path& dir, int k, const std::string& topology, int generations) {
+  // islands.csv: one row per island and generation.
+  std::map<int, int> rows_per_island;
+  auto isl = lines(dir / "islands.csv");
+  REQUIRE(isl.size() == static_cast<std::size_t>(k * (generations + 1) + 1));
+  for (std::size_t i = 1; i < isl.size(); ++i) rows_per_island[std::stoi(isl[i])]++;
+  CHECK(rows_per_island.size() == static_cast<std::size_t>(k));
+  // migrations.csv: every island received at every generation (interval 1).
+  auto mig = lines(dir / "migrations.csv");
+  REQUIRE(mig.size() == static_cast<std::size_t>(k * generations + 1));
+  std::size_t imported = 0;
+  for (std::size_t i = 1; i < mig.size(); ++i) {
+    evo::MigrationRow r;
+    REQUIRE(evo::parse_migrations_csv_row(mig[i], r));
+    CHECK(r.sources == evo::migration_sources(r.island, k, topology));
+    CHECK(r.sent == 2);
+    CHECK(r.stats.received > 0);
+    imported += r.stats.new_to_archive;
+  }
+  CHECK(imported > 0);  // migration happened and brought new designs
+  // Per island: archive == own evaluations + imported migrants (migrants not re-evaluated).
+  for (int i = 0; i < k; ++i) {
+    const fs::path idir = dir / ("island-" + std::to_string(i));
+    auto hist = lines(idir / "history.csv");
+    evo::HistoryRow last;
+    REQUIRE(evo::parse_history_csv_row(hist.back(), last));
+    std::size_t in = 0;
+    for (std::size_t j = 1; j < mig.size(); ++j) {
+      evo::MigrationRow r;
+      evo::parse_migrations_csv_row(mig[j], r);
+      if (r.island == i) in += r.stats.new_to_archive;
+    }
+    CHECK(read_rows(idir / "archive.csv").size() == last.evaluations + in);
+  }
+  // The merged front: non-dominated, and covers every island's front.
+  auto front = read_rows(dir / "front.csv");
+  REQUIRE(!front.empty());
+  for (const auto& e : front) CHECK_FALSE(dominated_by_any(e, front));
+  std::set<std::string> on_front;
+  for (const auto& e : front) on_front.insert(e.sentence);
+  for (int i = 0; i < k; ++i)
+    for (const auto& e : read_rows(dir / ("island-" + std::to_string(i)) / "front.csv"))
+      CHECK((on_front.count(e.sentence) || dominated_by_any(e, front)));
+}
+
+}  // namespace
+
+TEST_CASE("island seeds and topologies") {
+  CHECK(evo::island_seed(7, 0) == 7);
+  CHECK(evo::island_seed(7, 1) != 7);
+  CHECK(evo::island_seed(7, 1) != evo::island_seed(7, 2));
+  CHECK(evo::island_seed(7, 1) == evo::island_seed(7, 1));
+  CHECK(evo::migration_sources(0, 1, "ring").empty());
+  CHECK(evo::migration_sources(0, 4, "ring") == std::vector<int>{3});
+  CHECK(evo::migration_sources(2, 4, "ring") == std::vector<int>{1});
+  CHECK(evo::migration_sources(1, 4, "full") == std::vector<int>{0, 2, 3});
+  CHECK_THROWS_AS(evo::migration_sources(0, 2, "star"), std::invalid_argument);
+  evo::MigrationRow r;
+  r.generation = 4;
+  r.island = 2;
+  r.sources = {0, 1, 3};
+  r.sent = 2;
+  r.stats = {6, 3, 1};
+  evo::MigrationRow back;
+  REQUIRE(evo::parse_migrations_csv_row(evo::migrations_csv_row(r), back));
+  CHECK(back.sources == r.sources);
+  CHECK(back.stats.new_to_archive == 3);
+  CHECK_FALSE(evo::parse_migrations_csv_row("1,2,3", back));
+}
+
+TEST_CASE("islands: config section is checked") {
+  evo::Config c = evo::parse_config("islands: {enabled: true, interval: 3, topology: full}\n", "t.yaml");
+  CHECK(c.islands.enabled);
+  CHECK(c.islands.interval == 3);
+  CHECK(c.islands.migrants == 2);
+  CHECK(c.islands.topology == "full");
+  CHECK(evo::parse_config(evo::config_to_yaml(c), "back").islands.topology == "full");
+  CHECK_THROWS_WITH_AS(evo::parse_config("islands: {topology: star}\n", "t.yaml"),
+                       doctest::Contains("t.yaml:1: key 'islands.topology': expected ring or full"), evo::ConfigError);
+  CHECK_THROWS_AS(evo::parse_config("islands: {interval: 0}\n", "t.yaml"), evo::ConfigError);
+  CHECK_THROWS_AS(evo::parse_config("islands: {colour: red}\n", "t.yaml"), evo::ConfigError);
+}
+
+TEST_CASE("MPI islands end to end (mpirun, smoke config)") {
+  REQUIRE_MESSAGE(fs::exists(exe()), "build the evoalloc target first: " << exe());
+  if (!evo::islands_available()) {
+    // Without MPI the CLI must say so clearly.
+    fs::path out = scratch("nompi");
+    CHECK(evolve(0, out, "x", "--islands") == 1);
+    CHECK(lines(out / "x.err").at(0).find("no MPI") != std::string::npos);
+    return;
+  }
+  REQUIRE_MESSAGE(!kMpiexec.empty(), "MPI found but no mpiexec");
+  mpi_env();
+  fs::path out = scratch("e2e");
+
+  SUBCASE("a 1-rank island run equals a plain run with the same seed") {
+    REQUIRE(evolve(0, out, "plain", "") == 0);
+    REQUIRE(evolve(1, out, "one", "--islands") == 0);
+    for (const char* f : {"front.csv", "archive.csv", "history.csv"}) {
+      CHECK_MESSAGE(without_last_column(out / "smoke/plain" / f) == without_last_column(out / "smoke/one" / f), f);
+      CHECK_MESSAGE(without_last_column(out / "smoke/plain" / f) ==
+                        without_last_column(out / "smoke/one/island-0" / f), f);
+    }
+    CHECK(lines(out / "smoke/one/migrations.csv").size() == 1);  // header only
+  }
+  SUBCASE("2 islands on a ring: migration, merged front") {
+    REQUIRE(evolve(2, out, "two", "--islands --set 'islands={interval: 1, migrants: 2}'") == 0);
+    check_island_run(out / "smoke/two", 2, "ring", 3);
+  }
+  SUBCASE("4 islands fully connected (oversubscribed)") {
+    REQUIRE(evolve(4, out, "four", "--islands --set 'islands={interval: 1, topology: full}'") == 0);
+    check_island_run(out / "smoke/four", 4, "full", 3);
+  }
+  SUBCASE("resume: 2 then 4 generations equals 4 at once") {
+    REQUIRE(evolve(2, out, "whole", "--islands -g 4 --set 'islands={interval: 2}'") == 0);
+    REQUIRE(evolve(2, out, "part", "--islands -g 2 --set 'islands={interval: 2}'") == 0);
+    REQUIRE(sh("'" + kMpiexec + "' -n 2 --oversubscribe '" + exe() + "' evolve --resume '" +
+               (out / "smoke/part").string() + "' -g 4 -q >/dev/null 2>'" + (out / "resume.err").string() + "'") == 0);
+    for (const char* f : {"front.csv", "archive.csv", "history.csv", "migrations.csv"})
+      CHECK_MESSAGE(without_last_column(out / "smoke/whole" / f) == without_last_column(out / "smoke/part" / f), f);
+    // Wrong rank count: one clear line, exit 1.
+    CHECK(sh("'" + kMpiexec + "' -n 3 --oversubscribe '" + exe() + "' evolve --resume '" +
+             (out / "smoke/part").string() + "' -q >/dev/null 2>'" + (out / "bad.err").string() + "'") != 0);
+    CHECK(lines(out / "bad.err").at(0).find("resume it with mpirun -n 2") != std::string::npos);
+  }
+  fs::remove_all(out);
+}
