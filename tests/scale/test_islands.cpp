@@ -73,11 +73,12 @@ int sh(const std::string& cmd) {
 
 // evoalloc evolve on the smoke config; ranks 0 = no mpirun.
 int evolve(int ranks, const fs::path& out, const std::string& id, const std::string& extra) {
-  std::string cmd = ranks > 0 ? "'" + kMpiexec + "' -n " + std::to_string(ranks) + " --oversubscribe " : "";
-  cmd += "'" + exe() + "' evolve --config '" + src() + "/configs/smoke.yaml' --out '" + out.string() +
-         "' --run-id " + id + " --set trace_max_ops=" + kOps + " -j 1 -q " + extra + " >/dev/null 2>'" +
-         (out / (id + ".err")).string() + "'";
-  return sh(cmd);
+  std::ostringstream cmd;
+  if (ranks > 0) cmd << "'" << kMpiexec << "' -n " << ranks << " --oversubscribe ";
+  cmd << "'" << exe() << "' evolve --config '" << src() << "/configs/smoke.yaml' --out '" << out.string()
+      << "' --run-id " << id << " --set trace_max_ops=" << kOps << " -j 1 -q " << extra << " >/dev/null 2>'"
+      << (out / (id + ".err")).string() << "'";
+  return sh(cmd.str());
 }
 
 std::vector<evo::ArchiveEntry> read_rows(const fs::path& p) {
