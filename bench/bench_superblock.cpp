@@ -1,6 +1,7 @@
 // bench/bench_superblock.cpp — speed of the superblock family on a real trace.
 //
-//   bench_superblock [--trace PATH] [--reps N] [--rows N] [--dispatch-reps N]
+//   bench_superblock [--trace PATH] [--reps N] [--rows N] [--dispatch-reps N] [--dispatch-only]
+//   (--dispatch-only = --rows 0: only part 2)
 //
 // 1. Replay time per op of every superblock row on the trace (default: the embedded
 //    espresso trace), best of --reps fresh instances, against glibc's malloc replayed
@@ -8,11 +9,11 @@
 //    the baseline). Prints one line per row: id, choices, ns/op, ratio to glibc, peak
 //    footprint; then the median and the best rows. Rows slower than 10x glibc are
 //    timed once (their ratio is not in doubt).
-// 2. Dispatch cost: the same composition driven by the same replay loop, once
-//    through its registry row (function pointers, as evolution runs it) and once
-//    called directly as a template (as the exported library runs it). Reps are
-//    interleaved; medians and the table's overhead in percent are printed. Target:
-//    overhead <= 5%.
+// 2. Dispatch cost: the same composition driven by the same replay loop through its
+//    registry row (function pointers, as evolution runs it) and called directly as
+//    a template, both inlined into the loop and out of line (as the exported
+//    library's malloc/free entry points run it). Reps are interleaved; medians and
+//    the table's overhead in percent are printed. Target: overhead <= 5%.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -73,18 +74,28 @@ struct TableCall {
   void deallocate(void* p) { inst->deallocate(p); }
   void* reallocate(void* p, std::size_t n) { return inst->reallocate(p, n); }
 };
+/// Direct template calls the compiler may inline into the replay loop.
 template <class H>
 struct DirectCall {
   H* h;
   void* allocate(std::size_t n, std::size_t al) { return h->allocate(n, al); }
-  void deallocate(void* p) { if (p) h->deallocate(p); }
+  void deallocate(void* p) { h->deallocate(p); }
   void* reallocate(void* p, std::size_t n) { return h->reallocate(p, n); }
+};
+/// Direct template calls kept out of line, as the exported library's malloc/free are
+/// (an external function per entry point, the template inlined inside it).
+template <class H>
+struct ExportCall {
+  H* h;
+  [[gnu::noinline]] void* allocate(std::size_t n, std::size_t al) { return h->allocate(n, al); }
+  [[gnu::noinline]] void deallocate(void* p) { h->deallocate(p); }
+  [[gnu::noinline]] void* reallocate(void* p, std::size_t n) { return h->reallocate(p, n); }
 };
 
 template <class H>
 void dispatch_cost(const Trace& t, const char* text, int reps) {
   std::vector<void*> slots(t.objects);
-  std::vector<double> table, direct;
+  std::vector<double> table, direct, exported;
   for (int r = 0; r < reps; ++r) {
     std::string err;
     {
@@ -104,11 +115,20 @@ void dispatch_cost(const Trace& t, const char* text, int reps) {
       direct.push_back(drive(t, c, slots));
       delete h;
     }
+    {
+      AllocatorSpec spec;
+      parse_spec(text, spec, &err);
+      H* h = H::create(spec, {}, &err);
+      ExportCall<H> c{h};
+      exported.push_back(drive(t, c, slots));
+      delete h;
+    }
   }
-  double mt = median(table), md = median(direct);
+  double mt = median(table), md = median(direct), me = median(exported);
   double n = static_cast<double>(t.ops.size());
-  std::printf("  %-78s table %6.1f ns/op  direct %6.1f ns/op  overhead %+5.1f%%\n", text, mt / n * 1e9, md / n * 1e9,
-              (mt / md - 1) * 100);
+  std::printf("  %s\n    table %6.1f ns/op | direct inlined %6.1f ns/op (table %+5.1f%%) | direct out-of-line %6.1f ns/op "
+              "(table %+5.1f%%)\n",
+              text, mt / n * 1e9, md / n * 1e9, (mt / md - 1) * 100, me / n * 1e9, (mt / me - 1) * 100);
 }
 
 }  // namespace
@@ -130,8 +150,9 @@ int main(int argc, char** argv) {
     else if (a == "--reps") reps = std::max(1, std::atoi(next().c_str()));
     else if (a == "--rows") max_rows = static_cast<std::size_t>(std::atol(next().c_str()));
     else if (a == "--dispatch-reps") dreps = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--dispatch-only") max_rows = 0;
     else {
-      std::fprintf(stderr, "usage: bench_superblock [--trace PATH] [--reps N] [--rows N] [--dispatch-reps N]\n");
+      std::fprintf(stderr, "usage: bench_superblock [--trace PATH] [--reps N] [--rows N] [--dispatch-reps N] [--dispatch-only]\n");
       return 2;
     }
   }
@@ -179,7 +200,11 @@ int main(int argc, char** argv) {
     AllocatorSpec spec;
     std::string err;
     parse_spec(row.name, spec, &err);
-    std::string choice = *spec.get("bins") + " " + *spec.get("alg") + " " + *spec.get("pagemap") + " " + *spec.get("cache");
+    std::string choice;
+    for (const char* k : {"bins", "alg", "pagemap", "cache"}) {
+      if (!choice.empty()) choice += ' ';
+      choice += *spec.get(k);
+    }
     results.push_back({choice, best, peak / 1048576.0});
     std::printf("%4u  %-58s %9.1f %7.2f %9.1f\n", row.id, choice.c_str(), best / n * 1e9, best / g0, peak / 1048576.0);
     std::fflush(stdout);
