@@ -18,6 +18,8 @@ int cmd_trace(const std::vector<std::string>& args);
 int cmd_replay(const std::vector<std::string>& args);
 int cmd_record(const std::vector<std::string>& args);
 int cmd_taxonomy(const std::vector<std::string>& args);
+int cmd_merge(const std::vector<std::string>& args);
+int cmd_sweep(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
 }  // namespace evo::cli
 
@@ -40,6 +42,8 @@ const Command kCommands[] = {
     {"replay", evo::cli::cmd_replay, "replay a trace through glibc, null or an allocator design"},
     {"record", evo::cli::cmd_record, "run a program under the malloc recorder"},
     {"taxonomy", evo::cli::cmd_taxonomy, "list the allocator designs compiled in (--list, --count, --json)"},
+    {"merge", evo::cli::cmd_merge, "merge the fronts of several run folders into one, compare the runs"},
+    {"sweep", evo::cli::cmd_sweep, "run configs x traces x seeds as a Slurm job array, then merge"},
     {"export", evo::cli::cmd_export, "export a design as a drop-in malloc library (libNAME.so / libNAME.a)"},
 };
 
