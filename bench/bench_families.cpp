@@ -4,7 +4,11 @@
 // row) on a real trace, with glibc measured in the same run as the baseline; then
 // the cost of the hardening layer (harden=canary|checked against harden=off).
 //
-//   bench_families [--trace PATH] [--repeats K] [--max-ops N] [--family NAME]... [--all]
+//   bench_families [--trace PATH] [--repeats K] [--max-ops N] [--family NAME]... [--all] [--check]
+//
+// --check replays once per design in check mode (alignment, overlap, contents,
+// validate(Full) every 500K ops; see evaluate/replay.hpp): a correctness sweep on
+// the real trace, its times are not speed figures.
 //
 // Time: median of K replays (default 3) of a fresh instance each, wall time of the
 // op loop / ops, and its ratio to glibc's median. Footprint: the instance's exact
@@ -92,9 +96,13 @@ int main(int argc, char** argv) {
       families.push_back(next());
     } else if (a == "--all") {
       all = true;
+    } else if (a == "--check") {
+      ro.check = true;
+      ro.validate_every = 500000;
+      repeats = 1;
     } else {
       std::fprintf(stderr,
-                   "usage: bench_families [--trace PATH] [--repeats K] [--max-ops N] [--family NAME]... [--all]\n");
+                   "usage: bench_families [--trace PATH] [--repeats K] [--max-ops N] [--family NAME]... [--all] [--check]\n");
       return 2;
     }
   }
