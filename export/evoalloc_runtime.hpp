@@ -18,6 +18,7 @@
 // design.hpp (generated) provides, in namespace evo_export:
 //   kName, kSentence, kFamily, kParams[] / kParamCount, kHarden,
 //   kHistogram[] / kHistogramSize (the trace's size histogram for fitted classes),
+//   EVO_EXPORT_HARDEN when harden != off (the hardening layer wraps the row),
 //   and either EVO_EXPORT_TYPED + `using Design = <the composed template>` (the
 //   allocator class is named directly and called without any indirection) or
 //   EVO_EXPORT_ROW_ROUTE + kAddRows/kRowName (families whose allocator class is
@@ -55,16 +56,16 @@ class Heap {
       if (err != nullptr && err->empty()) *err = std::string("cannot create the design '") + kSentence + "'";
       return false;
     }
-    if (std::string_view(kHarden) != "off") {
-      if (!evo::wrap_hardening(kHarden, row, state, err, static_cast<std::size_t>(spec.get_size("align")))) {
-        row->ops.destroy(state);
-        return false;
-      }
+#ifdef EVO_EXPORT_HARDEN
+    if (!evo::wrap_hardening(kHarden, row, state, err, static_cast<std::size_t>(spec.get_size("align")))) {
+      row->ops.destroy(state);
+      return false;
     }
+#endif
     ops_ = &row->ops;
     state_ = state;
-#ifdef EVO_EXPORT_TYPED
-    if (std::string_view(kHarden) == "off") direct_ = static_cast<Design*>(state);
+#if defined(EVO_EXPORT_TYPED) && !defined(EVO_EXPORT_HARDEN)
+    direct_ = static_cast<Design*>(state);
 #endif
     return true;
   }

@@ -194,7 +194,8 @@ bool valid_export_name(const std::string& name) {
 
 std::vector<std::string> export_core_sources(const AllocatorSpec& spec) {
   std::vector<std::string> v = {"core/source/memory_source.cpp", "core/spec.cpp", "core/sizeclass/size_classes.cpp",
-                                "core/block/classes.cpp", "core/layers/harden.cpp"};
+                                "core/block/classes.cpp"};
+  if (const std::string* h = spec.get("harden"); h != nullptr && *h != "off") v.push_back("core/layers/harden.cpp");
   FamilyCode fc;
   std::string err;
   if (family_code(spec, fc, &err) && !fc.row_file.empty()) v.push_back(fc.row_file);
@@ -254,7 +255,10 @@ std::string export_design_header(const ExportRequest& req, std::string* err) {
   for (const auto& [k, v] : s.params) o << "    {" << cpp_string(k) << ", " << cpp_string(v) << "},\n";
   if (s.params.empty()) o << "    {\"\", \"\"},\n";
   o << "};\ninline constexpr std::size_t kParamCount = " << s.params.size() << ";\n";
-  o << "inline constexpr const char* kHarden = " << cpp_string(s.get("harden") ? *s.get("harden") : "off") << ";\n\n";
+  const std::string harden = s.get("harden") ? *s.get("harden") : "off";
+  o << "inline constexpr const char* kHarden = " << cpp_string(harden) << ";\n";
+  if (harden != "off") o << "#define EVO_EXPORT_HARDEN 1  // the hardening layer wraps the design (core/layers/harden.hpp)\n";
+  o << "\n";
   o << "// The trace's request-size histogram {size, count}"
     << (fitted ? " (classes=" + classes + " are fitted to it)" : " (unused: no fitted classes)") << ".\n"
     << "inline constexpr evo::SizeCount kHistogram[] = {";
