@@ -1,0 +1,103 @@
+// tests/export/test_programs.cpp — exported libraries replace glibc's malloc in
+// real Debian programs: one design of each family (superblock, block, buddy,
+// textbook btag) under LD_PRELOAD runs python3 (dicts and strings, threads), perl
+// (text processing), sqlite3 (3000 inserts + a query), sort (300k lines, also with
+// --parallel=4 threads) and the randomized multi-threaded stress of the C API
+// (tests/export/data/stress.c); every output equals the same program's output under
+// glibc. Skipped in the sanitizer build: ASan owns malloc and cannot host a
+// preloaded allocator.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "export_lib.hpp"
+
+namespace {
+
+struct Program {
+  const char* what;
+  std::string cmd;  ///< shell command; stdout is compared
+};
+
+}  // namespace
+
+TEST_CASE("programs: real Debian programs give glibc's output under each exported family") {
+#ifdef EVOALLOC_SANITIZE
+  MESSAGE("skipped under EVOALLOC_SANITIZE: LD_PRELOAD allocators and ASan cannot share a process");
+  return;
+#else
+  namespace fs = std::filesystem;
+  const std::string work = export_test::libs_dir() + "/programs";
+  fs::create_directories(work);
+  // Inputs: a large file of numbers and words (deterministic).
+  const std::string text = work + "/input.txt";
+  REQUIRE(export_test::run("/usr/bin/perl -e 'srand(7); for (1..300000) { printf(\"%d %s\\n\", int(rand(1e9)), "
+                           "join(\"\", map { chr(97 + int(rand(26))) } 1..(1 + $_ % 17))) }' > " +
+                           text) == 0);
+  const std::string py = work + "/dicts.py";
+  {
+    std::ofstream f(py);
+    f << "import threading\n"
+         "d = {}\n"
+         "for i in range(200000):\n"
+         "    d['k%d' % i] = ('v' * (i % 50)) + str(i)\n"
+         "s = ''.join(sorted(d.keys())[:1000])\n"
+         "words = {}\n"
+         "for line in open('" << text << "'):\n"
+         "    n, w = line.split()\n"
+         "    words[w] = words.get(w, 0) + int(n) % 7\n"
+         "out = [0] * 4\n"
+         "def work(k):\n"
+         "    acc = []\n"
+         "    for i in range(50000):\n"
+         "        acc.append(str(i * k) * 3)\n"
+         "        if len(acc) > 500: acc = acc[250:]\n"
+         "    out[k] = len(''.join(acc))\n"
+         "ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]\n"
+         "[t.start() for t in ts]; [t.join() for t in ts]\n"
+         "print(len(d), len(s), len(words), sum(words.values()), out)\n";
+  }
+  const std::string stress = export_test::binary_dir() + "/tests/export/evoalloc_test_export_stress";
+  REQUIRE(fs::exists(stress));
+  const std::vector<Program> programs = {
+      {"python3", "/usr/bin/python3 " + py},
+      {"perl", "/usr/bin/perl -ne '@w = split; $c{$w[1]} .= substr($w[0], 0, 3); END { for (sort keys %c) { "
+               "$n++; $l += length $c{$_} } print \"$n $l\\n\" }' " + text},
+      {"sqlite3", "/usr/bin/sqlite3 :memory: \"create table t(a integer, b text); with recursive c(x) as (select 1 "
+                  "union all select x+1 from c where x<3000) insert into t select x, printf('%08d-%s', x*7919 % 10007, "
+                  "hex(zeroblob(x % 40))) from c; create index i on t(b); select count(*), sum(a), max(b) from t "
+                  "where a % 3 = 0;\""},
+      {"sort", "/usr/bin/sort -k2,2 -k1,1n " + text + " | /usr/bin/md5sum"},
+      {"sort --parallel=4", "/usr/bin/sort --parallel=4 -S 20M -n " + text + " | /usr/bin/md5sum"},
+      {"stress (8 threads)", stress + " 8 60000"},
+  };
+  std::vector<std::string> expected;
+  for (const Program& p : programs) {
+    const std::string out = work + "/glibc.out";
+    REQUIRE_MESSAGE(export_test::run(p.cmd + " > " + out) == 0, p.what);
+    expected.push_back(export_test::slurp(out));
+    REQUIRE(!expected.back().empty());
+  }
+  for (const export_test::Design& d : export_test::kFamilyDesigns) {
+    std::string err;
+    const std::string dir = export_test::build(d.name, d.sentence, &err);
+    REQUIRE_MESSAGE(!dir.empty(), err);
+    const std::string lib = dir + "/lib" + d.name + ".so";
+    for (std::size_t i = 0; i < programs.size(); ++i) {
+      CAPTURE(d.sentence);
+      CAPTURE(programs[i].what);
+      const std::string out = work + "/" + d.name + ".out";
+      // LD_PRELOAD applies to every process of the pipeline (sort and md5sum).
+      CHECK(export_test::run("LD_PRELOAD=" + lib + " sh -c '" + [&] {
+              std::string c;
+              for (char ch : programs[i].cmd) {
+                if (ch == '\'') c += "'\\''";
+                else c += ch;
+              }
+              return c;
+            }() + "' > " + out) == 0);
+      CHECK(export_test::slurp(out) == expected[i]);
+    }
+  }
+#endif
+}
