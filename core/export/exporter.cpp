@@ -77,6 +77,11 @@ bool family_code(const AllocatorSpec& s, FamilyCode& fc, std::string* err) {
     fc.templ = "evo::buddy::BuddyAlloc";
     return layer(kBins, "bins") && layer(kPagemaps, "pagemap") && layer(kCaches, "cache");
   }
+  if (f == "fibbuddy") {  // one row: no template parameters
+    fc.include = "core/buddy/fib_heap.hpp";
+    fc.templ = "evo::buddy::FibBuddyHeap";
+    return true;
+  }
   if (f == "block") {
     fc.include = "core/block/block_alloc.hpp";
     fc.templ = "evo::block::BlockAlloc";
@@ -236,7 +241,7 @@ std::string export_design_header(const ExportRequest& req, std::string* err) {
   if (!fc.templ.empty()) {
     o << "#define EVO_EXPORT_TYPED 1\n"
       << "// The composed allocator, one layer a line, in derivation order.\n"
-      << "using Design = " << fc.templ << "<\n";
+      << "using Design = " << fc.templ << (fc.layers.empty() ? ";\n" : "<\n");
     for (std::size_t i = 0; i < fc.layers.size(); ++i)
       o << "    " << fc.layers[i].cpp << (i + 1 < fc.layers.size() ? "," : ">;") << "  // " << fc.layers[i].key
         << "\n";

@@ -1,0 +1,127 @@
+// tests/export/test_exporter.cpp — the exporter's generated C++ and its errors,
+// and the `evoalloc export` command line on bad input (exit codes, one-line errors).
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "core/registry.hpp"
+#include "export_lib.hpp"
+
+namespace {
+
+evo::ExportRequest request(const std::string& sentence) {
+  evo::ExportRequest r;
+  std::string err;
+  REQUIRE_MESSAGE(evo::parse_spec(sentence, r.spec, &err), err);
+  r.name = "t";
+  r.out_dir = "/nonexistent";
+  r.source_dir = export_test::source_dir();
+  return r;
+}
+
+std::string cli(const std::string& args, int* rc) {
+  const std::string out = export_test::libs_dir() + "/cli.out";
+  std::filesystem::create_directories(export_test::libs_dir());
+  *rc = export_test::run(export_test::binary_dir() + "/app/evoalloc export " + args + " > " + out + " 2>&1");
+  return export_test::slurp(out);
+}
+
+}  // namespace
+
+TEST_CASE("exporter: library names") {
+  CHECK(evo::valid_export_name("espresso_fast"));
+  CHECK(evo::valid_export_name("_x1"));
+  CHECK_FALSE(evo::valid_export_name(""));
+  CHECK_FALSE(evo::valid_export_name("1abc"));
+  CHECK_FALSE(evo::valid_export_name("a-b"));
+  CHECK_FALSE(evo::valid_export_name("a/b"));
+  CHECK_FALSE(evo::valid_export_name(std::string(65, 'a')));
+}
+
+TEST_CASE("exporter: the superblock design reads as its template, one layer a line") {
+  evo::ExportRequest r = request("superblock bins=mtf alg=bitmap pagemap=radix2 cache=eager sb=128K");
+  r.metrics = {{"speed", "4.25"}, {"fragmentation", "0.31"}};
+  std::string err;
+  const std::string h = evo::export_design_header(r, &err);
+  REQUIRE_MESSAGE(!h.empty(), err);
+  CHECK(h.find("using Design = evo::SuperblockHeap<\n"
+               "    evo::MtfBin,  // bins=mtf\n"
+               "    evo::BitmapAlg,  // alg=bitmap\n"
+               "    evo::Radix2Pagemap,  // pagemap=radix2\n"
+               "    evo::EagerCache>;  // cache=eager\n") != std::string::npos);
+  CHECK(h.find("{\"sb\", \"128K\"}") != std::string::npos);
+  CHECK(h.find("//   speed = 4.25") != std::string::npos);
+  CHECK(h.find("//   fragmentation = 0.31") != std::string::npos);
+  CHECK(h.find(r.spec.text()) != std::string::npos);
+  CHECK(h.find("EVO_EXPORT_HARDEN") == std::string::npos);
+}
+
+TEST_CASE("exporter: every registry row has an export mapping") {
+  std::string err;
+  for (const evo::RegistryRow& row : evo::rows()) {
+    CAPTURE(row.name);
+    evo::ExportRequest r = request(row.name);
+    const std::string h = evo::export_design_header(r, &err);
+    CHECK_MESSAGE(!h.empty(), err);
+    const bool typed = h.find("#define EVO_EXPORT_TYPED") != std::string::npos;
+    const bool routed = h.find("#define EVO_EXPORT_ROW_ROUTE") != std::string::npos;
+    CHECK(typed != routed);
+    // The row route names the family file the row comes from.
+    if (routed) CHECK(evo::export_core_sources(r.spec).size() == 5);
+  }
+}
+
+TEST_CASE("exporter: errors") {
+  std::string err;
+  evo::ExportRequest fitted = request("superblock classes=fitted:8");
+  CHECK(evo::export_design_header(fitted, &err).empty());
+  CHECK(err.find("--trace") != std::string::npos);
+  fitted.histogram = {{16, 10}, {48, 3}};
+  CHECK_FALSE(evo::export_design_header(fitted, &err).empty());
+
+  evo::ExportRequest tlh = request("btag");
+  tlh.threads = "tlh";
+  CHECK(evo::export_design_header(tlh, &err).empty());
+  CHECK(err.find("not built") != std::string::npos);
+
+  evo::ExportRequest bad_name = request("btag");
+  bad_name.name = "no good";
+  CHECK_FALSE(evo::write_export(bad_name, &err));
+  CHECK(err.find("--name") != std::string::npos);
+
+  evo::ExportRequest no_tree = request("btag");
+  no_tree.source_dir = "/nonexistent-tree";
+  no_tree.out_dir = export_test::libs_dir() + "/no_tree";
+  CHECK_FALSE(evo::write_export(no_tree, &err));
+  CHECK(err.find("not the evoalloc source tree") != std::string::npos);
+}
+
+TEST_CASE("cli: export usage and runtime errors") {
+  int rc = 0;
+  std::string out = cli("--name x --out /tmp/evoalloc-export-none", &rc);
+  CHECK(rc == 2);
+  CHECK(out.find("exactly one of --run") != std::string::npos);
+  out = cli("--allocator 'superblock bins=nope' --name x --out /tmp/evoalloc-export-none", &rc);
+  CHECK(rc == 2);
+  CHECK(out.find("--allocator:") != std::string::npos);
+  out = cli("--allocator btag --name 9x --out /tmp/evoalloc-export-none", &rc);
+  CHECK(rc == 2);
+  out = cli("--allocator btag --name x --out /tmp/evoalloc-export-none --threads tlh", &rc);
+  CHECK(rc == 2);
+  out = cli("--run /nonexistent-run --pick knee --name x --out /tmp/evoalloc-export-none", &rc);
+  CHECK(rc == 1);
+  CHECK(out.find("front.csv: cannot open") != std::string::npos);
+  out = cli("--run " + export_test::source_dir() + "/results/curated/espresso-seed1 --pick sideways --name x --out /tmp/e", &rc);
+  CHECK(rc == 2);
+  CHECK(out.find("fastest|leanest|best-quality|knee|N") != std::string::npos);
+  // A real pick writes the project (--no-build keeps the test cheap).
+  const std::string dir = export_test::libs_dir() + "/cli_pick";
+  out = cli("--run " + export_test::source_dir() + "/results/curated/espresso-seed1 --pick knee --name knee --out " + dir +
+                " --no-build --trace " + export_test::source_dir() + "/traces/espresso.trace",
+            &rc);
+  CHECK_MESSAGE(rc == 0, out);
+  const std::string h = export_test::slurp(dir + "/design.hpp");
+  CHECK(h.find("Scored with") != std::string::npos);
+  CHECK(h.find("--pick knee") != std::string::npos);
+  CHECK(std::filesystem::exists(dir + "/CMakeLists.txt"));
+}
