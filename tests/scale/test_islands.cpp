@@ -1,10 +1,13 @@
 // The MPI island model (evolve/islands.hpp): pure parts, then real `mpirun` runs of
 // the evoalloc CLI on the smoke config (1, 2 and 4 ranks, oversubscribed).
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -225,6 +228,41 @@ TEST_CASE("MPI islands end to end (mpirun, smoke config)") {
     CHECK(sh("'" + kMpiexec + "' -n 3 --oversubscribe '" + exe() + "' evolve --resume '" +
              (out / "smoke/part").string() + "' -q >/dev/null 2>'" + (out / "bad.err").string() + "'") != 0);
     CHECK(lines(out / "bad.err").at(0).find("resume it with mpirun -n 2") != std::string::npos);
+  }
+  SUBCASE("SIGKILL of mpirun mid-run, then --resume: same results as the uninterrupted run") {
+    const std::string opts = "--islands -g 30 --set 'islands={interval: 3}'";
+    REQUIRE(evolve(2, out, "whole", opts) == 0);
+    std::ostringstream cmd;
+    cmd << "exec '" << kMpiexec << "' -n 2 --oversubscribe '" << exe() << "' evolve --config '" << src()
+        << "/configs/smoke.yaml' --out '" << out.string() << "' --run-id killed --set trace_max_ops=" << kOps
+        << " -j 1 -q " << opts << " >/dev/null 2>/dev/null";
+    const std::string c = cmd.str();
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      execl("/bin/sh", "sh", "-c", c.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Kill as soon as a sync point past generation 0 exists (a run mid-way).
+    const fs::path sync = out / "smoke/killed/sync.txt";
+    std::uint64_t gen = 0;
+    for (int i = 0; i < 3000 && gen < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      auto ls = lines(sync);
+      if (ls.size() == 3 && ls[2].rfind("generation ", 0) == 0) gen = std::stoull(ls[2].substr(11));
+    }
+    kill(pid, SIGKILL);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // the ranks notice their launcher is gone
+    REQUIRE(gen >= 3);
+    auto ls = lines(sync);
+    REQUIRE(ls.size() == 3);
+    CHECK_MESSAGE(std::stoull(ls[2].substr(11)) < 30, "the run finished before it was killed");
+    REQUIRE(sh("'" + kMpiexec + "' -n 2 --oversubscribe '" + exe() + "' evolve --resume '" +
+               (out / "smoke/killed").string() + "' -q >/dev/null 2>'" + (out / "resume2.err").string() + "'") == 0);
+    for (const char* f : {"front.csv", "archive.csv", "history.csv", "migrations.csv", "islands.csv"})
+      CHECK_MESSAGE(without_last_column(out / "smoke/whole" / f) == without_last_column(out / "smoke/killed" / f), f);
   }
   fs::remove_all(out);
 }
