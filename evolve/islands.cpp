@@ -130,7 +130,10 @@ std::string migrations_csv_header() {
 
 std::string migrations_csv_row(const MigrationRow& r) {
   std::string src;
-  for (int j : r.sources) src += (src.empty() ? "" : "+") + std::to_string(j);
+  for (int j : r.sources) {
+    if (!src.empty()) src += '+';
+    src += std::to_string(j);
+  }
   return std::to_string(r.generation) + ',' + std::to_string(r.island) + ',' + src + ',' + std::to_string(r.sent) +
          ',' + std::to_string(r.stats.received) + ',' + std::to_string(r.stats.new_to_archive) + ',' +
          std::to_string(r.stats.entered_population);
