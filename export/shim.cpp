@@ -198,11 +198,13 @@ void* aligned(std::size_t align, std::size_t size) {
 
 __attribute__((destructor)) void print_stats() {
   if (!g_stats || g_heap == nullptr) return;
+  // At exit another thread may still hold the lock (and never release it): wait
+  // for it only briefly, then read the counters unlocked (they are plain integers).
   evo::AllocStats s;
-  {
-    Guard g;
-    s = g_heap->stats();
-  }
+  bool locked = false;
+  for (int i = 0; i < 1000 && !(locked = pthread_mutex_trylock(&g_lock) == 0); ++i) usleep(100);
+  s = g_heap->stats();
+  if (locked) pthread_mutex_unlock(&g_lock);
   char buf[512];
   int n = snprintf(buf, sizeof buf,
                    "evoalloc %s: footprint %llu bytes, peak %llu bytes, allocs %llu, frees %llu, os_calls %llu, "
