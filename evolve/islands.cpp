@@ -636,9 +636,10 @@ RunOutcome run_islands(const Config& cfg, const RunOptions& opt) {
   try {
     out = run_islands_mpi(cfg, opt, rank, size);
   } catch (const CollectiveError&) {
-    // Every rank is here: rank 0 reports it once, the others leave quietly.
+    // Every rank is here: rank 0 reports it once and exits 1 (so does mpirun); the
+    // others leave quietly with 0, so mpirun does not kill rank 0 before it reports.
     if (own) MPI_Finalize();
-    if (rank != 0) std::exit(1);
+    if (rank != 0) std::exit(0);
     throw;
   } catch (const std::exception& e) {
     if (size > 1) {

@@ -227,7 +227,10 @@ TEST_CASE("MPI islands end to end (mpirun, smoke config)") {
     // Wrong rank count: one clear line, exit 1.
     CHECK(sh("'" + kMpiexec + "' -n 3 --oversubscribe '" + exe() + "' evolve --resume '" +
              (out / "smoke/part").string() + "' -q >/dev/null 2>'" + (out / "bad.err").string() + "'") != 0);
-    CHECK(lines(out / "bad.err").at(0).find("resume it with mpirun -n 2") != std::string::npos);
+    std::string err;
+    for (const std::string& l : lines(out / "bad.err")) err += l + "\n";
+    CHECK_MESSAGE(err.find("evoalloc evolve: " + (out / "smoke/part").string() +
+                           "/sync.txt: the run has 2 islands; resume it with mpirun -n 2") != std::string::npos, err);
   }
   SUBCASE("SIGKILL of mpirun mid-run, then --resume: same results as the uninterrupted run") {
     const std::string opts = "--islands -g 30 --set 'islands={interval: 3}'";
