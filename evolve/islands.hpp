@@ -50,9 +50,11 @@
 // sync.txt on every island, so it continues exactly as the uninterrupted run. The
 // islands must see the run folder at the same path (a shared file system on a
 // cluster); the final results travel over MPI to rank 0.
-// Errors: std::runtime_error with a one-line message; with K >= 2 a failing island
-// prints its message and aborts the whole MPI job (exit 1), since the others
-// would wait for it forever. A build without MPI: run_islands throws
+// Errors: std::runtime_error with a one-line message. An error every island meets
+// at the same point (run folder, sync.txt, wrong rank count on resume) is thrown on
+// rank 0 only (exit 1; the other ranks exit 0 quietly). An error of one island
+// alone (with K >= 2) prints "evoalloc evolve: island I: ..." and aborts the whole
+// MPI job (exit 1), since the others would wait for it forever. A build without MPI: run_islands throws
 // "this build has no MPI ...".
 #pragma once
 
