@@ -15,7 +15,7 @@ Instance Instance::create(const AllocatorSpec& spec, const InstanceOptions& opt,
   }
   const std::string* harden = spec.get("harden");
   if (harden != nullptr && *harden != "off") {
-    if (!wrap_hardening(*harden, row, state, err, static_cast<std::size_t>(spec.get_size("align")))) {
+    if (!wrap_hardening(*harden, row, state, err, static_cast<std::size_t>(spec.get_size("align")), opt.probe)) {
       row->ops.destroy(state);
       return {};
     }

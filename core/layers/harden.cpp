@@ -45,6 +45,9 @@ class LiveSet {
   LiveSet(const LiveSet&) = delete;
   LiveSet& operator=(const LiveSet&) = delete;
   std::size_t size() const { return count_; }
+  /// Where p's probe sequence starts (the line a lookup of p touches first);
+  /// nullptr before the table exists.
+  const void* slot_address(std::uintptr_t p) const { return cap_ == 0 ? nullptr : &table_[slot(p)]; }
 
   bool insert(std::uintptr_t p) {
     if ((count_ + tombs_ + 1) * 4 > cap_ * 3 && !rehash(count_ * 4 + 64 > cap_ * 2 ? cap_ * 2 : cap_)) return false;
@@ -125,6 +128,7 @@ struct HardenState {
   LiveSet* live = nullptr;  // checked only
   std::uintptr_t recent[kRecent] = {};
   std::size_t recent_pos = 0;
+  const Probe* probe = nullptr;  // metadata touches of the layer itself (header, guard, live set)
 
   std::uint64_t canary(const char* p) const { return secret ^ (reinterpret_cast<std::uintptr_t>(p) * 0x2545F4914F6CDD1Dull); }
   std::uint32_t tag(const char* p) const { return static_cast<std::uint32_t>(canary(p) >> 32) | 1u; }
@@ -159,9 +163,14 @@ void* h_allocate(void* self, std::size_t size, std::size_t align) {
   std::memcpy(p - kHeader, &h, sizeof h);
   std::uint64_t g = s->canary(p);
   std::memcpy(p + size, &g, kGuard);
-  if (s->live != nullptr && !s->live->insert(reinterpret_cast<std::uintptr_t>(p))) {
-    s->inner->ops.deallocate(s->st, q);
-    return nullptr;
+  touch(s->probe, p - kHeader, kHeader);
+  touch(s->probe, p + size, kGuard);
+  if (s->live != nullptr) {
+    if (!s->live->insert(reinterpret_cast<std::uintptr_t>(p))) {
+      s->inner->ops.deallocate(s->st, q);
+      return nullptr;
+    }
+    touch(s->probe, s->live->slot_address(reinterpret_cast<std::uintptr_t>(p)), sizeof(std::uintptr_t));
   }
   return p;
 }
@@ -169,7 +178,9 @@ void* h_allocate(void* self, std::size_t size, std::size_t align) {
 /// Checks that p may be freed; reports and returns false when it may not.
 bool check_free(HardenState* s, const char* p, const char* what) {
   auto u = reinterpret_cast<std::uintptr_t>(p);
+  touch(s->probe, p - kHeader, kHeader);
   if (s->live != nullptr) {
+    if (const void* slot = s->live->slot_address(u); slot != nullptr) touch(s->probe, slot, sizeof(std::uintptr_t));
     if (s->live->contains(u)) return true;
     for (std::uintptr_t r : s->recent)
       if (r == u) {
@@ -193,6 +204,7 @@ void h_deallocate(void* self, void* vp) {
   char* p = static_cast<char*>(vp);
   if (!check_free(s, p, "free of a pointer that is not a live block")) return;
   Header h = read_header(p);
+  touch(s->probe, p + h.size, kGuard);
   if (!canary_ok(s, p, h.size)) report("overflow", p, h.size, "the guard word after the block was overwritten");
   if (s->live != nullptr) {
     s->live->erase(reinterpret_cast<std::uintptr_t>(p));
@@ -303,7 +315,7 @@ HardenHook set_harden_hook(HardenHook hook, void* ctx, void** prev_ctx) {
 }
 
 bool wrap_hardening(std::string_view mode, const RegistryRow*& row, void*& state, std::string* err,
-                    std::size_t min_align) {
+                    std::size_t min_align, const Probe* probe) {
   if (mode == "off") return true;
   if (mode != "canary" && mode != "checked") {
     if (err) *err = "harden=" + std::string(mode) + ": expected off|canary|checked";
@@ -320,6 +332,7 @@ bool wrap_hardening(std::string_view mode, const RegistryRow*& row, void*& state
     if (err) *err = "harden: out of memory";
     return false;
   }
+  s->probe = probe;
   s->secret = 0x9E3779B97F4A7C15ull ^ (reinterpret_cast<std::uintptr_t>(s) * 0xBF58476D1CE4E5B9ull);
   if (s->checked) {
     s->live = new (std::nothrow) LiveSet(row, state);

@@ -56,7 +56,9 @@ using HardenHook = void (*)(void* ctx, const HardenReport& report);
 HardenHook set_harden_hook(HardenHook hook, void* ctx, void** prev_ctx = nullptr);
 
 /// min_align: the instance's align key (the layer keeps blocks aligned to it).
+/// probe: receives the layer's own metadata touches (block header, guard word,
+/// live-set slot), so the modeled metrics charge hardening for its traffic.
 bool wrap_hardening(std::string_view mode, const RegistryRow*& row, void*& state, std::string* err,
-                    std::size_t min_align = 16);
+                    std::size_t min_align = 16, const Probe* probe = nullptr);
 
 }  // namespace evo

@@ -180,3 +180,36 @@ TEST_CASE("wrap_hardening rejects an unknown mode") {
   CHECK(err.find("off|canary|checked") != std::string::npos);
   CHECK(row == &evo::rows()[0]);
 }
+
+TEST_CASE("the hardening layer reports its own metadata touches to the probe") {
+  struct Counter {
+    std::uint64_t touches = 0;
+    std::uint64_t bytes = 0;
+  };
+  auto count_touches = [](const char* text) {
+    Counter c;
+    evo::Probe probe{[](void* ctx, const void*, std::uint32_t n) {
+                       auto* k = static_cast<Counter*>(ctx);
+                       ++k->touches;
+                       k->bytes += n;
+                     },
+                     &c};
+    evo::InstanceOptions opt;
+    opt.probe = &probe;
+    std::string err;
+    evo::Instance inst = evo::Instance::create(text, opt, &err);
+    REQUIRE_MESSAGE(inst, err);
+    std::vector<void*> blocks;
+    for (int i = 0; i < 200; ++i) blocks.push_back(inst.allocate(24 + i % 5 * 40));
+    for (void* p : blocks) inst.deallocate(p);
+    return c;
+  };
+  Counter off = count_touches("btag");
+  Counter canary = count_touches("btag harden=canary");
+  Counter checked = count_touches("btag harden=checked");
+  // Per allocate + free: canary adds header and guard touches (4 at least);
+  // checked adds the live-set slot lookups on top.
+  CHECK(canary.touches >= off.touches + 4 * 200);
+  CHECK(checked.touches > canary.touches);
+  CHECK(canary.bytes > off.bytes);
+}
