@@ -129,14 +129,16 @@ std::string migrations_csv_header() {
 }
 
 std::string migrations_csv_row(const MigrationRow& r) {
-  std::string src;
-  for (int j : r.sources) {
-    if (!src.empty()) src += '+';
-    src += std::to_string(j);
+  std::string row = std::to_string(r.generation);
+  row.append(",").append(std::to_string(r.island)).append(",");
+  for (std::size_t k = 0; k < r.sources.size(); ++k) {
+    if (k != 0) row.append("+");
+    row.append(std::to_string(r.sources[k]));
   }
-  return std::to_string(r.generation) + ',' + std::to_string(r.island) + ',' + src + ',' + std::to_string(r.sent) +
-         ',' + std::to_string(r.stats.received) + ',' + std::to_string(r.stats.new_to_archive) + ',' +
-         std::to_string(r.stats.entered_population);
+  for (std::uint64_t v : {std::uint64_t(r.sent), std::uint64_t(r.stats.received), std::uint64_t(r.stats.new_to_archive),
+                          std::uint64_t(r.stats.entered_population)})
+    row.append(",").append(std::to_string(v));
+  return row;
 }
 
 bool parse_migrations_csv_row(std::string_view line, MigrationRow& r) {
