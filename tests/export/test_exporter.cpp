@@ -13,8 +13,8 @@ evo::ExportRequest request(const std::string& sentence) {
   evo::ExportRequest r;
   std::string err;
   REQUIRE_MESSAGE(evo::parse_spec(sentence, r.spec, &err), err);
-  r.name = "t";
-  r.out_dir = "/nonexistent";
+  r.name = std::string(1, 't');  // (assigning the literal trips g++ 12's -Wrestrict false positive)
+  r.out_dir = std::string("/nonexistent");
   r.source_dir = export_test::source_dir();
   return r;
 }

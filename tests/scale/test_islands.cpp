@@ -23,6 +23,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
+/// SIGKILLs every process of session `sid` (read from /proc/PID/stat, field 6).
+void kill_session(pid_t sid) {
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat;
+    std::getline(in, stat);
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state;
+    long ppid = 0, pgrp = 0, session = 0;
+    if (rest >> state >> ppid >> pgrp >> session && session == sid) kill(static_cast<pid_t>(std::stol(name)), SIGKILL);
+  }
+}
+
 std::string src() { return EVOALLOC_SOURCE_DIR; }
 std::string exe() { return std::string(EVOALLOC_BINARY_DIR) + "/app/evoalloc"; }
 #ifdef EVOALLOC_MPIEXEC
@@ -243,6 +260,7 @@ TEST_CASE("MPI islands end to end (mpirun, smoke config)") {
     pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
+      setsid();  // a session of its own: mpirun puts each rank in its own process group, not session
       execl("/bin/sh", "sh", "-c", c.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -254,10 +272,11 @@ TEST_CASE("MPI islands end to end (mpirun, smoke config)") {
       auto ls = lines(sync);
       if (ls.size() == 3 && ls[2].rfind("generation ", 0) == 0) gen = std::stoull(ls[2].substr(11));
     }
-    kill(pid, SIGKILL);
+    // SIGKILL the launcher and every rank at once (the whole session), as a node
+    // failure or `scancel -s KILL` would: no rank gets to write another checkpoint.
+    kill_session(pid);
     int st = 0;
     waitpid(pid, &st, 0);
-    std::this_thread::sleep_for(std::chrono::seconds(2));  // the ranks notice their launcher is gone
     REQUIRE(gen >= 3);
     auto ls = lines(sync);
     REQUIRE(ls.size() == 3);
