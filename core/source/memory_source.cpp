@@ -3,6 +3,7 @@
 
 #include <sys/mman.h>
 
+#include <bit>
 #include <cstring>
 
 namespace evo {
@@ -12,14 +13,31 @@ constexpr std::size_t kReserveGranule = std::size_t{2} << 20;
 
 std::size_t round_up(std::size_t n, std::size_t a) { return (n + a - 1) & ~(a - 1); }
 
+constexpr std::size_t kPageShift = 12;
+static_assert(std::size_t{1} << kPageShift == kPageSize);
+
 }  // namespace
 
-MemorySource::MemorySource(std::size_t reserve, std::size_t limit) : limit_(limit) {
+const char* source_backing_name(SourceBacking b) { return b == SourceBacking::Simulated ? "simulated" : "real"; }
+
+MemorySource::MemorySource(std::size_t reserve, std::size_t limit, SourceBacking backing)
+    : limit_(limit), backing_(backing) {
   reserve = round_up(reserve < 2 * kReserveGranule ? 2 * kReserveGranule : reserve, 2 * kReserveGranule);
-  void* p = ::mmap(nullptr, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  const bool sim = backing == SourceBacking::Simulated;
+  // Simulated: one dirty bit per page, in pages mapped just past the reservation.
+  // Rounded to the granule so the mapping's length (and with it the kernel's choice
+  // of alignment for the base, which first-fit placement depends on) is the same
+  // kind as the real backing's: offsets from base() match across backings.
+  const std::size_t map_bytes = sim ? round_up((reserve >> kPageShift) / 8, kReserveGranule) : 0;
+  void* p = ::mmap(nullptr, reserve + map_bytes, sim ? PROT_READ | PROT_WRITE : PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return;
   base_ = static_cast<char*>(p);
   reserved_ = reserve;
+  if (sim) {
+    dirty_ = reinterpret_cast<std::uint64_t*>(base_ + reserve);
+    dirty_map_bytes_ = map_bytes;
+  }
   half_ = reserve / 2;
   brk_ = committed_brk_ = base_;
   ranges_[0] = {reinterpret_cast<std::uintptr_t>(base_ + half_), half_};
@@ -27,13 +45,17 @@ MemorySource::MemorySource(std::size_t reserve, std::size_t limit) : limit_(limi
 }
 
 MemorySource::~MemorySource() {
-  if (base_ != nullptr) ::munmap(base_, reserved_);
+  if (base_ != nullptr) ::munmap(base_, reserved_ + dirty_map_bytes_);
 }
 
 bool MemorySource::commit(char* p, std::size_t bytes) {
   if (limit_ != 0 && footprint_ + bytes > limit_) return false;
   ++os_calls_;
-  if (::mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) return false;
+  if (dirty_ != nullptr) {
+    clean_pages(p, bytes);
+  } else if (::mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) {
+    return false;
+  }
   footprint_ += bytes;
   if (footprint_ > peak_) peak_ = footprint_;
   return true;
@@ -41,10 +63,99 @@ bool MemorySource::commit(char* p, std::size_t bytes) {
 
 void MemorySource::decommit(char* p, std::size_t bytes) {
   ++os_calls_;
+  footprint_ -= bytes;
+  if (dirty_ != nullptr) {
+    mark_dirty(p, bytes);
+    return;
+  }
   // Replacing the pages drops their contents and physical memory at once and
   // leaves them inaccessible again (a stray access faults instead of reading junk).
   ::mmap(p, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-  footprint_ -= bytes;
+}
+
+// ---- simulated backing: the dirty-page bitmap ----
+// Page i of the reservation is bit i % 64 of word i / 64. A set bit: the page was
+// decommitted and may hold old contents. Only words in [dirty_lo_, dirty_hi_] can
+// hold set bits, so an empty or sparse bitmap is never scanned whole.
+
+void MemorySource::clean_pages(char* p, std::size_t bytes) {
+  if (dirty_bytes_ == 0 || bytes < kPageSize) return;
+  const std::size_t first = static_cast<std::size_t>(p - base_) >> kPageShift;
+  const std::size_t last = first + (bytes >> kPageShift);  // exclusive
+  std::size_t w0 = first / 64, w1 = (last - 1) / 64;
+  if (w0 < dirty_lo_) w0 = dirty_lo_;
+  if (w1 > dirty_hi_) w1 = dirty_hi_;
+  for (std::size_t w = w0; w <= w1 && w0 <= w1; ++w) {
+    std::uint64_t mask = ~std::uint64_t{0};
+    if (w == first / 64) mask &= ~std::uint64_t{0} << (first % 64);
+    if (w == (last - 1) / 64 && last % 64 != 0) mask &= ~std::uint64_t{0} >> (64 - last % 64);
+    std::uint64_t hit = dirty_[w] & mask;
+    if (hit == 0) continue;
+    dirty_[w] &= ~hit;
+    dirty_bytes_ -= static_cast<std::size_t>(std::popcount(hit)) * kPageSize;
+    while (hit != 0) {
+      const unsigned b = static_cast<unsigned>(std::countr_zero(hit));
+      const unsigned run = static_cast<unsigned>(std::countr_one(hit >> b));
+      std::memset(base_ + ((w * 64 + b) << kPageShift), 0, std::size_t{run} << kPageShift);
+      hit = run + b >= 64 ? 0 : hit & (~std::uint64_t{0} << (b + run));
+    }
+  }
+}
+
+void MemorySource::mark_dirty(char* p, std::size_t bytes) {
+  const std::size_t first = static_cast<std::size_t>(p - base_) >> kPageShift;
+  const std::size_t last = first + (bytes >> kPageShift);  // exclusive
+  if (last == first) return;
+  const std::size_t w0 = first / 64, w1 = (last - 1) / 64;
+  for (std::size_t w = w0; w <= w1; ++w) {
+    std::uint64_t mask = ~std::uint64_t{0};
+    if (w == w0) mask &= ~std::uint64_t{0} << (first % 64);
+    if (w == w1 && last % 64 != 0) mask &= ~std::uint64_t{0} >> (64 - last % 64);
+    const std::uint64_t fresh = mask & ~dirty_[w];
+    if (fresh == 0) continue;
+    dirty_[w] |= fresh;
+    dirty_bytes_ += static_cast<std::size_t>(std::popcount(fresh)) * kPageSize;
+  }
+  if (w0 < dirty_lo_) dirty_lo_ = w0;
+  if (w1 > dirty_hi_) dirty_hi_ = w1;
+  if (dirty_bytes_ > dirty_budget_) release_dirty();
+}
+
+void MemorySource::release_dirty() {
+  // One madvise per run of dirty pages: private anonymous pages read as zero after
+  // MADV_DONTNEED, so the bits can be cleared without zeroing anything.
+  std::size_t run_start = 0, run_len = 0;
+  auto flush = [&] {
+    if (run_len != 0) ::madvise(base_ + (run_start << kPageShift), run_len << kPageShift, MADV_DONTNEED);
+    run_len = 0;
+  };
+  for (std::size_t w = dirty_lo_; w <= dirty_hi_; ++w) {
+    std::uint64_t bits = dirty_[w];
+    if (bits == 0) {
+      flush();
+      continue;
+    }
+    dirty_[w] = 0;
+    for (unsigned b = 0; b < 64; ++b) {
+      if ((bits >> b) & 1) {
+        const std::size_t page = w * 64 + b;
+        if (run_len != 0 && run_start + run_len == page) {
+          ++run_len;
+        } else {
+          flush();
+          run_start = page;
+          run_len = 1;
+        }
+      } else {
+        flush();
+      }
+    }
+  }
+  flush();
+  dirty_bytes_ = 0;
+  dirty_lo_ = SIZE_MAX;
+  dirty_hi_ = 0;
+  ++dirty_releases_;
 }
 
 void* MemorySource::grow(std::size_t bytes) {

@@ -1,7 +1,7 @@
 // core/source/memory_source.hpp — where an instance gets its memory from the OS.
 //
 // Every instance owns one MemorySource: a private reservation of virtual address
-// space (PROT_NONE, MAP_NORESERVE, so it costs nothing until used), split in two:
+// space (MAP_NORESERVE, so it costs nothing until used), split in two:
 //
 //   [ region: sbrk-style, a moving break, low half ][ chunks: mmap-style, high half ]
 //
@@ -16,6 +16,26 @@
 // to whole pages + mapped chunks). Every commit/decommit counts one os_call. A
 // `limit` caps the footprint (0 = no cap): past it, grow/map fail (return
 // nullptr) — that is how a candidate that blows the memory cap is detected.
+//
+// Two backings (SourceBacking), with the SAME accounting (footprint, peak,
+// os_calls, limit, addresses handed out: identical for the same calls):
+//
+// * Real (the default; the exported library, the timed replays of measured speed,
+//   the tests): the reservation is PROT_NONE; commit is an mprotect, decommit an
+//   mmap(MAP_FIXED, PROT_NONE) that really returns the pages (a stray access to
+//   decommitted memory faults). Each commit/decommit is a system call that takes
+//   the process's mmap lock for writing and may IPI the other CPUs (TLB
+//   shootdown): instances replayed side by side in threads serialise on it.
+// * Simulated (evaluation's probed replay, evaluate/metrics.hpp): the reservation
+//   is mapped read/write once; commit/decommit are pure accounting, no system
+//   call. Decommitted pages stay resident and are remembered in a bitmap of
+//   dirty pages (lazily touched pages just past the reservation, outside the
+//   footprint and outside contains()); a commit zeroes the dirty pages it covers,
+//   so fresh memory still reads as zero. When the dirty bytes exceed a budget
+//   (kDefaultDirtyBudget) they are all released in one batch (madvise
+//   MADV_DONTNEED per run of dirty pages), which bounds the resident memory to
+//   footprint + budget. Costs: a memset per re-committed dirty page instead of
+//   a fault + kernel zeroing; no protection of decommitted memory.
 //
 // Keeping all of an instance's memory inside one known range makes offsets
 // reproducible run to run (the fidelity test compares offsets from base()) and
@@ -32,14 +52,26 @@ namespace evo {
 
 inline constexpr std::size_t kPageSize = 4096;
 
+/// How commit/decommit reach the OS (see the header comment). Same accounting.
+enum class SourceBacking : std::uint8_t {
+  Real,       ///< PROT_NONE reservation, mprotect/mmap per commit/decommit
+  Simulated,  ///< read/write reservation, accounting only, dirty pages zeroed on re-commit
+};
+/// "real" / "simulated".
+const char* source_backing_name(SourceBacking b);
+
 class MemorySource {
  public:
   /// Default reservation: 8 GiB (4 GiB region + 4 GiB of chunk space).
   static constexpr std::size_t kDefaultReserve = std::size_t{8} << 30;
 
-  /// Reserves `reserve` bytes (rounded up to 2 MiB). On failure ok() is false
+  /// Simulated backing: decommitted-but-resident bytes allowed before a batch release.
+  static constexpr std::size_t kDefaultDirtyBudget = std::size_t{128} << 20;
+
+  /// Reserves `reserve` bytes (rounded up to 4 MiB). On failure ok() is false
   /// and every request fails.
-  explicit MemorySource(std::size_t reserve = kDefaultReserve, std::size_t limit = 0);
+  explicit MemorySource(std::size_t reserve = kDefaultReserve, std::size_t limit = 0,
+                        SourceBacking backing = SourceBacking::Real);
   ~MemorySource();
   MemorySource(const MemorySource&) = delete;
   MemorySource& operator=(const MemorySource&) = delete;
@@ -87,6 +119,15 @@ class MemorySource {
   std::uint64_t peak_footprint() const { return peak_; }
   std::uint64_t os_calls() const { return os_calls_; }
   std::size_t limit() const { return limit_; }
+  SourceBacking backing() const { return backing_; }
+
+  // ---- simulated backing only (0 / no effect for the real one) ----
+  /// Bytes decommitted but still resident (zeroed when committed again).
+  std::size_t dirty_bytes() const { return dirty_bytes_; }
+  /// Batch releases (madvise) done so far.
+  std::uint64_t dirty_releases() const { return dirty_releases_; }
+  /// Test hook: lowers (or raises) the dirty budget; takes effect at the next decommit.
+  void set_dirty_budget(std::size_t bytes) { dirty_budget_ = bytes; }
 
  private:
   struct Range {
@@ -99,6 +140,10 @@ class MemorySource {
   std::uintptr_t take_range(std::size_t bytes, std::size_t align);  // 0 if none
   void decommit(char* p, std::size_t bytes);
   void add_free_range(std::uintptr_t start, std::size_t len);
+  // Simulated backing: zero + forget the dirty pages in [p, p+bytes); remember them.
+  void clean_pages(char* p, std::size_t bytes);
+  void mark_dirty(char* p, std::size_t bytes);
+  void release_dirty();
 
   char* base_ = nullptr;
   std::size_t reserved_ = 0;
@@ -109,6 +154,14 @@ class MemorySource {
   std::uint64_t footprint_ = 0;
   std::uint64_t peak_ = 0;
   std::uint64_t os_calls_ = 0;
+  SourceBacking backing_ = SourceBacking::Real;
+  // Simulated backing: one bit per page of the reservation, at base_ + reserved_.
+  std::uint64_t* dirty_ = nullptr;
+  std::size_t dirty_map_bytes_ = 0;  // mapped bytes of the bitmap (page-rounded)
+  std::size_t dirty_lo_ = SIZE_MAX, dirty_hi_ = 0;  // word range that may hold set bits
+  std::size_t dirty_bytes_ = 0;
+  std::size_t dirty_budget_ = kDefaultDirtyBudget;
+  std::uint64_t dirty_releases_ = 0;
   // Free address ranges of the chunk half, sorted by address, coalesced.
   Range ranges_[kMaxRanges];
   std::size_t nranges_ = 0;
