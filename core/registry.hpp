@@ -40,6 +40,7 @@
 
 #include "core/ops.hpp"
 #include "core/probe.hpp"
+#include "core/source/memory_source.hpp"
 #include "core/spec.hpp"
 
 namespace evo {
@@ -57,6 +58,10 @@ struct InstanceOptions {
   std::size_t reserve = 0;                      ///< address space per instance (0 = MemorySource default)
   std::size_t memory_limit = 0;                 ///< footprint cap in bytes (0 = none)
   std::span<const SizeCount> size_histogram{};  ///< the trace's sizes, for fitted classes
+  /// How the instance's MemorySource reaches the OS (core/source/memory_source.hpp):
+  /// Real for anything that must behave like the shipped library, Simulated for
+  /// evaluation replays (same accounting, no system call per page commit/decommit).
+  SourceBacking backing = SourceBacking::Real;
 };
 
 /// Kinds of schema keys.

@@ -53,9 +53,11 @@ std::uint64_t op_limit(const Trace& t, std::uint64_t max_ops) {
   return max_ops == 0 ? t.ops.size() : std::min<std::uint64_t>(max_ops, t.ops.size());
 }
 
-InstanceOptions instance_options(const EvalOptions& opt, std::span<const SizeCount> hist, const Probe* probe) {
+InstanceOptions instance_options(const EvalOptions& opt, std::span<const SizeCount> hist, const Probe* probe,
+                                 SourceBacking backing) {
   InstanceOptions io;
   io.probe = probe;
+  io.backing = backing;
   io.memory_limit = static_cast<std::size_t>(opt.memory_limit);
   io.size_histogram = hist;
   return io;
@@ -80,7 +82,7 @@ Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span
   Probe prog_probe{&on_touch, &prog_ctx};
 
   std::string err;
-  Instance inst = Instance::create(sentence, instance_options(opt, hist, &meta_probe), &err);
+  Instance inst = Instance::create(sentence, instance_options(opt, hist, &meta_probe, opt.backing), &err);
   if (!inst) {
     m.reason = "invalid design: " + one_line(err);
     m.eval_seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
@@ -231,7 +233,7 @@ double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span
   const int runs = 1 + std::max(opt.repeats, 1);  // one warm-up, then the timed repeats
   for (int r = 0; r < runs; ++r) {
     std::string e;
-    Instance inst = Instance::create(sentence, instance_options(opt, hist, nullptr), &e);
+    Instance inst = Instance::create(sentence, instance_options(opt, hist, nullptr, opt.measure_backing), &e);
     if (!inst) {
       if (err) *err = one_line(e);
       return Metrics::kNaN;

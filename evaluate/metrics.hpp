@@ -46,6 +46,12 @@
 //   L1 32 KiB 8-way, L2 1 MiB 16-way, 64 B lines, 4 KiB pages). kWeightPage (1000)
 //   stands for the first-touch page fault + TLB fill of each distinct page.
 //
+// Backings (EvalOptions::backing, measure_backing; core/source/memory_source.hpp):
+// the probed replay runs on the simulated MemorySource backing (same footprint,
+// peak, os_calls and addresses as the real one, so every metric above is
+// unchanged, but no system call per page commit/decommit); the timed replays of
+// measured speed run on the real backing, so ns/op include the real syscalls.
+//
 // Limits: EvalOptions::time_limit_s (wall time of one replay; 0 = none) and
 // memory_limit (bytes of footprint, passed to InstanceOptions::memory_limit;
 // 0 = none). Breaking either makes the design infeasible; `completed` tells how
@@ -87,6 +93,14 @@ struct EvalOptions {
   std::uint64_t memory_limit = 0;   ///< bytes of footprint; 0 = none
   std::uint64_t max_ops = 0;        ///< replay only the first max_ops ops; 0 = all
   CacheConfig cache{};
+  /// Backing of the probed metrics replay's instance (modeled speed, fragmentation,
+  /// quality): Simulated by default — the accounting is identical to Real, so the
+  /// metrics are too, without a system call per page commit/decommit (which
+  /// serialises OpenMP threads on the process's mmap lock).
+  SourceBacking backing = SourceBacking::Simulated;
+  /// Backing of the timed replays of measured speed (measure_speed_ns): Real by
+  /// default, so measured ns/op include the system calls the shipped library pays.
+  SourceBacking measure_backing = SourceBacking::Real;
 };
 
 /// Everything measured about one design on one trace. NaN marks "not measured".

@@ -20,6 +20,7 @@ inline HeapConfig heap_config(const AllocatorSpec& spec, const InstanceOptions& 
   hc.region = c.region;
   hc.reserve = opt.reserve;
   hc.limit = opt.memory_limit;
+  hc.backing = opt.backing;
   hc.probe = opt.probe;
   return hc;
 }

@@ -54,6 +54,7 @@ struct HeapConfig {
   bool region = false;           ///< segments from the region (sbrk-style) instead of map()
   std::size_t reserve = 0;       ///< MemorySource reservation (0 = default)
   std::size_t limit = 0;         ///< footprint cap (0 = none)
+  SourceBacking backing = SourceBacking::Real;  ///< see core/source/memory_source.hpp
   const Probe* probe = nullptr;
 };
 
@@ -68,7 +69,7 @@ class TagHeap {
   static constexpr std::size_t kSegOverhead = 32;
 
   TagHeap(const HeapConfig& hc, const typename Index::Config& ic)
-      : src_(hc.reserve != 0 ? hc.reserve : MemorySource::kDefaultReserve, hc.limit), cfg_(hc) {
+      : src_(hc.reserve != 0 ? hc.reserve : MemorySource::kDefaultReserve, hc.limit, hc.backing), cfg_(hc) {
     cfg_.grow = std::max<std::size_t>(round_page(cfg_.grow), kPageSize);
     split_threshold_ = Selective ? std::max(kMinChunk, round16(cfg_.split_min)) : kMinChunk;
     index_.init(ic, cfg_.probe);

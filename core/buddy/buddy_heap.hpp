@@ -70,6 +70,7 @@ struct BuddyConfig {
   std::size_t large = 64 * 1024;
   std::size_t min_align = 16;
   std::size_t reserve = 0, limit = 0;
+  SourceBacking backing = SourceBacking::Real;
   const Probe* probe = nullptr;
 };
 
@@ -80,7 +81,7 @@ class BuddyHeap {
   using Cache = CacheT<BuddyNode>;
 
   explicit BuddyHeap(const BuddyConfig& c)
-      : src_(c.reserve != 0 ? c.reserve : MemorySource::kDefaultReserve, c.limit), arena_(src_), cfg_(c) {
+      : src_(c.reserve != 0 ? c.reserve : MemorySource::kDefaultReserve, c.limit, c.backing), arena_(src_), cfg_(c) {
     min_shift_ = static_cast<unsigned>(std::countr_zero(cfg_.min));
     top_order_ = static_cast<int>(std::countr_zero(cfg_.sb)) - static_cast<int>(min_shift_);
     units_ = cfg_.sb >> min_shift_;

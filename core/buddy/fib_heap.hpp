@@ -56,13 +56,14 @@ struct FibConfig {
   std::size_t large = 64 * 1024;
   std::size_t min_align = 16;
   std::size_t reserve = 0, limit = 0;
+  SourceBacking backing = SourceBacking::Real;
   const Probe* probe = nullptr;
 };
 
 class FibBuddyHeap {
  public:
   explicit FibBuddyHeap(const FibConfig& c)
-      : src_(c.reserve != 0 ? c.reserve : MemorySource::kDefaultReserve, c.limit), arena_(src_), cfg_(c) {
+      : src_(c.reserve != 0 ? c.reserve : MemorySource::kDefaultReserve, c.limit, c.backing), arena_(src_), cfg_(c) {
     unit_ = std::max(cfg_.min, cfg_.min_align);
     len_[0] = len_[1] = 1;
     top_ = 1;
@@ -94,6 +95,7 @@ class FibBuddyHeap {
     c.min_align = common_params(spec).min_align;
     c.reserve = opt.reserve;
     c.limit = opt.memory_limit;
+    c.backing = opt.backing;
     c.probe = opt.probe;
     auto* h = new (std::nothrow) FibBuddyHeap(c);
     if (h == nullptr || !h->init(err)) {

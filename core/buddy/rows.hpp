@@ -23,6 +23,7 @@ class BuddyAlloc : public BuddyHeap<Bin, Pm, Cache> {
     c.min_align = common_params(spec).min_align;
     c.reserve = opt.reserve;
     c.limit = opt.memory_limit;
+    c.backing = opt.backing;
     c.probe = opt.probe;
     auto* a = new (std::nothrow) BuddyAlloc(c);
     if (a == nullptr || !a->init(err)) {

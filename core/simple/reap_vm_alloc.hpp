@@ -23,7 +23,7 @@ inline std::size_t page_round(std::size_t n) { return align_up(n, kPageSize); }
 class Reap {
  public:
   Reap(const AllocatorSpec& spec, const InstanceOptions& opt)
-      : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit), probe_(opt.probe) {
+      : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit, opt.backing), probe_(opt.probe) {
     CommonParams c = common_params(spec);
     min_align_ = c.min_align;
     region_ = c.region;
@@ -171,7 +171,7 @@ class Reap {
 class Vm {
  public:
   Vm(const AllocatorSpec& spec, const InstanceOptions& opt)
-      : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit), probe_(opt.probe) {
+      : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit, opt.backing), probe_(opt.probe) {
     min_align_ = common_params(spec).min_align;
   }
   bool ok() const { return src_.ok(); }

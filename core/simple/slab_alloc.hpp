@@ -37,7 +37,7 @@ static_assert(sizeof(SlabHeader) == kSlabHeader);
 class Slab {
  public:
   Slab(const AllocatorSpec& spec, const InstanceOptions& opt)
-      : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit), probe_(opt.probe) {
+      : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit, opt.backing), probe_(opt.probe) {
     min_align_ = common_params(spec).min_align;
     slab_ = spec.get_size("slab");
     std::size_t max_obj = slab_ / 8;

@@ -182,3 +182,54 @@ TEST_CASE("the metrics replay makes exactly the allocator calls replay() makes")
   CHECK(m.peak_footprint == r.peak_footprint);
   CHECK(m.os_calls == r.final_stats.os_calls);
 }
+
+TEST_CASE("the simulated and real memory backings give the same metrics (espresso, several families)") {
+  const Trace t = read_trace(std::string(EVOALLOC_SOURCE_DIR) + "/traces/espresso.trace");
+  auto hist = size_histogram(t);
+  EvalOptions sim;
+  sim.max_ops = 50000;
+  sim.memory_limit = std::uint64_t{1} << 30;
+  REQUIRE(sim.backing == SourceBacking::Simulated);  // evaluation's default
+  EvalOptions real = sim;
+  real.backing = SourceBacking::Real;
+  std::uint64_t os_calls = 0;
+  for (const char* s : {kSuper, kMinimal, "btag", "reap", "slab", "vm", "block fit=best coalesce=immediate",
+                        "block fit=first coalesce=deferred source=region", "buddy sb=64K", "fibbuddy"}) {
+    const std::string design = s;
+    CAPTURE(design);
+    const Metrics a = evaluate_design(s, t, hist, real);
+    const Metrics b = evaluate_design(s, t, hist, sim);
+    REQUIRE_MESSAGE(a.feasible, a.reason);
+    REQUIRE_MESSAGE(b.feasible, b.reason);
+    CHECK(a.ops == 50000);
+    CHECK(a.speed_modeled == b.speed_modeled);
+    CHECK(a.fragmentation == b.fragmentation);
+    CHECK(a.frag_internal == b.frag_internal);
+    CHECK(a.quality == b.quality);
+    CHECK(a.peak_footprint == b.peak_footprint);
+    CHECK(a.os_calls == b.os_calls);
+    CHECK(a.meta_touches == b.meta_touches);
+    CHECK(a.meta_l1_misses == b.meta_l1_misses);
+    CHECK(a.meta_l2_misses == b.meta_l2_misses);
+    CHECK(a.l1_misses == b.l1_misses);
+    CHECK(a.l2_misses == b.l2_misses);
+    CHECK(a.pages == b.pages);
+    os_calls += a.os_calls;
+  }
+  CHECK(os_calls > 100);  // the designs really commit and decommit pages
+}
+
+TEST_CASE("a memory limit stops the simulated backing exactly where it stops the real one") {
+  Trace t = rounds(20, 100, 1000);
+  auto hist = size_histogram(t);
+  EvalOptions sim;
+  sim.memory_limit = 256 * 1024;
+  EvalOptions real = sim;
+  real.backing = SourceBacking::Real;
+  const Metrics a = evaluate_design(kMinimal, t, hist, real);
+  const Metrics b = evaluate_design(kMinimal, t, hist, sim);
+  CHECK_FALSE(a.feasible);
+  CHECK_FALSE(b.feasible);
+  CHECK(a.ops == b.ops);
+  CHECK(a.reason == b.reason);
+}
