@@ -7,7 +7,8 @@
 //   static constexpr bool kFooters;          the heap must keep footers (O(1) coalescing)
 //   static constexpr bool kSelfCoalescing;   insert_merge() coalesces by address order
 //   struct Config;                           its numeric parameters
-//   void init(const Config&, const Probe*);
+//   bool init(const Config&, const Probe*, MetaArena&);  every table, list head and
+//                                            bitmap in the arena (false: out of memory)
 //   char* take(std::size_t need);            removes and returns a free chunk of size
 //                                            >= need chosen by its fit rule, or nullptr
 //   void insert(char* c);  void remove(char* c);
@@ -34,6 +35,7 @@
 
 #include "core/block/chunk.hpp"
 #include "core/probe.hpp"
+#include "core/source/meta_arena.hpp"
 
 namespace evo::block {
 
@@ -43,26 +45,31 @@ inline bool fail(std::string* err, const std::string& m) {
   return false;
 }
 
-/// Bit set over bins: which bins are non-empty.
+/// Bit set over bins: which bins are non-empty. Its words live in the arena.
 class BinMap {
  public:
-  void resize(std::size_t n) { words_.assign((n + 63) / 64, 0); }
+  bool init(std::size_t n, MetaArena& arena) {
+    nwords_ = (n + 63) / 64;
+    words_ = arena.alloc_array<std::uint64_t>(nwords_);
+    return words_ != nullptr;
+  }
   void set(std::size_t i) { words_[i >> 6] |= std::uint64_t{1} << (i & 63); }
   void clear(std::size_t i) { words_[i >> 6] &= ~(std::uint64_t{1} << (i & 63)); }
   /// First set bit >= i, or SIZE_MAX.
   std::size_t next(std::size_t i) const {
     std::size_t w = i >> 6;
-    if (w >= words_.size()) return SIZE_MAX;
+    if (w >= nwords_) return SIZE_MAX;
     std::uint64_t m = words_[w] & (~std::uint64_t{0} << (i & 63));
     while (true) {
       if (m != 0) return (w << 6) + static_cast<std::size_t>(__builtin_ctzll(m));
-      if (++w >= words_.size()) return SIZE_MAX;
+      if (++w >= nwords_) return SIZE_MAX;
       m = words_[w];
     }
   }
 
  private:
-  std::vector<std::uint64_t> words_;
+  std::uint64_t* words_ = nullptr;
+  std::size_t nwords_ = 0;
 };
 
 /// Intrusive doubly-linked list through link(c,0)=next, link(c,1)=prev.
@@ -111,6 +118,59 @@ struct ListOps {
     }
     return true;
   }
+};
+
+/// n LIFO doubly-linked lists (ListOps) whose heads live in the arena, and the
+/// bitmap of the non-empty ones: the list bins of DList, ExactBins and first-fit
+/// SegBins. Each head read or written is reported to the probe.
+class ListBins {
+ public:
+  bool init(std::size_t n, MetaArena& arena) {
+    n_ = n;
+    heads_ = arena.alloc_array<char*>(n);
+    return heads_ != nullptr && map_.init(n, arena);
+  }
+  std::size_t next_nonempty(std::size_t b) const { return map_.next(b); }
+  /// Removes and returns the first chunk of bin b with size >= need, or nullptr.
+  char* take_fit(std::size_t b, std::size_t need, const Probe* probe) {
+    touch(probe, &heads_[b], 8);
+    char* c = ListOps::first_fit(heads_[b], need, probe);
+    if (c != nullptr) unlink(b, c, probe);
+    return c;
+  }
+  /// Removes and returns the head of bin b (precondition: not empty).
+  char* take_head(std::size_t b, const Probe* probe) {
+    char* c = heads_[b];
+    touch(probe, &heads_[b], 8);
+    unlink(b, c, probe);
+    return c;
+  }
+  void push(std::size_t b, char* c, const Probe* probe) {
+    touch(probe, &heads_[b], 8);
+    ListOps::push(heads_[b], c, probe);
+    map_.set(b);
+  }
+  void unlink(std::size_t b, char* c, const Probe* probe) {
+    ListOps::unlink(heads_[b], c, probe);
+    if (heads_[b] == nullptr) map_.clear(b);
+  }
+  /// Every list's links and flags, every chunk in the bin `bin_of` gives its size,
+  /// the bitmap up to date; adds the number of chunks to *n.
+  template <class BinOf>
+  bool check(BinOf bin_of, std::size_t* n, std::string* err) const {
+    for (std::size_t b = 0; b < n_; ++b) {
+      if ((map_.next(b) == b) != (heads_[b] != nullptr)) return fail(err, "bin bitmap out of date");
+      for (char* c = heads_[b]; c != nullptr; c = link(c, 0))
+        if (bin_of(chunk_size(c)) != b) return fail(err, "chunk in the wrong bin");
+      if (!ListOps::check(heads_[b], n, err)) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::size_t n_ = 0;
+  char** heads_ = nullptr;
+  BinMap map_;
 };
 
 /// Intrusive red-black tree of free chunks, one node per distinct size; further
@@ -190,13 +250,7 @@ class RBTree {
       H(m) = rest;
       if (rest != nullptr) R(rest) = m;
       set_colour(m, colour(z));
-      if (P(z) == nil_) {
-        root_ = m;
-      } else if (L(P(z)) == z) {
-        L(P(z)) = m;
-      } else {
-        R(P(z)) = m;
-      }
+      replace_in_parent(z, m);
       if (L(m) != nil_) P(L(m)) = m;
       if (R(m) != nil_) P(R(m)) = m;
       set_colour(z, kBlack);
@@ -263,37 +317,11 @@ class RBTree {
     while (L(x) != nil_) x = L(x);
     return x;
   }
-  void rotate_left(char* x) {
-    char* y = R(x);
-    R(x) = L(y);
-    if (L(y) != nil_) P(L(y)) = x;
-    P(y) = P(x);
-    if (P(x) == nil_) {
-      root_ = y;
-    } else if (x == L(P(x))) {
-      L(P(x)) = y;
-    } else {
-      R(P(x)) = y;
-    }
-    L(y) = x;
-    P(x) = y;
-  }
-  void rotate_right(char* x) {
-    char* y = L(x);
-    L(x) = R(y);
-    if (R(y) != nil_) P(R(y)) = x;
-    P(y) = P(x);
-    if (P(x) == nil_) {
-      root_ = y;
-    } else if (x == R(P(x))) {
-      R(P(x)) = y;
-    } else {
-      L(P(x)) = y;
-    }
-    R(y) = x;
-    P(x) = y;
-  }
-  void transplant(char* u, char* v) {
+  // The tree operations are written once for both sides: d = 0 is the textbook
+  // left-hand case (child(n, 0) = left), d = 1 its mirror image.
+  static char*& child(char* n, int d) { return link(n, d); }
+  /// u's parent (or the root) now points at v instead.
+  void replace_in_parent(char* u, char* v) {
     if (P(u) == nil_) {
       root_ = v;
     } else if (u == L(P(u))) {
@@ -301,6 +329,19 @@ class RBTree {
     } else {
       R(P(u)) = v;
     }
+  }
+  /// d = 0: rotate left (x's right child takes its place); d = 1: rotate right.
+  void rotate(char* x, int d) {
+    char* y = child(x, 1 - d);
+    child(x, 1 - d) = child(y, d);
+    if (child(y, d) != nil_) P(child(y, d)) = x;
+    P(y) = P(x);
+    replace_in_parent(x, y);
+    child(y, d) = x;
+    P(x) = y;
+  }
+  void transplant(char* u, char* v) {
+    replace_in_parent(u, v);
     P(v) = P(u);
   }
   void rb_delete(char* z) {
@@ -334,92 +375,50 @@ class RBTree {
   void insert_fixup(char* z) {
     while (colour(P(z)) == kRed) {
       char* g = P(P(z));
-      if (P(z) == L(g)) {
-        char* y = R(g);
-        if (colour(y) == kRed) {
-          set_colour(P(z), kBlack);
-          set_colour(y, kBlack);
-          set_colour(g, kRed);
-          z = g;
-        } else {
-          if (z == R(P(z))) {
-            z = P(z);
-            rotate_left(z);
-          }
-          set_colour(P(z), kBlack);
-          set_colour(P(P(z)), kRed);
-          rotate_right(P(P(z)));
-        }
+      int d = P(z) == L(g) ? 0 : 1;  // the side of z's parent under g
+      char* uncle = child(g, 1 - d);
+      if (colour(uncle) == kRed) {
+        set_colour(P(z), kBlack);
+        set_colour(uncle, kBlack);
+        set_colour(g, kRed);
+        z = g;
       } else {
-        char* y = L(g);
-        if (colour(y) == kRed) {
-          set_colour(P(z), kBlack);
-          set_colour(y, kBlack);
-          set_colour(g, kRed);
-          z = g;
-        } else {
-          if (z == L(P(z))) {
-            z = P(z);
-            rotate_right(z);
-          }
-          set_colour(P(z), kBlack);
-          set_colour(P(P(z)), kRed);
-          rotate_left(P(P(z)));
+        if (z == child(P(z), 1 - d)) {
+          z = P(z);
+          rotate(z, d);
         }
+        set_colour(P(z), kBlack);
+        set_colour(P(P(z)), kRed);
+        rotate(P(P(z)), 1 - d);
       }
     }
     set_colour(root_, kBlack);
   }
   void remove_fixup(char* x) {
     while (x != root_ && colour(x) == kBlack) {
-      if (x == L(P(x))) {
-        char* w = R(P(x));
-        if (colour(w) == kRed) {
-          set_colour(w, kBlack);
-          set_colour(P(x), kRed);
-          rotate_left(P(x));
-          w = R(P(x));
-        }
-        if (colour(L(w)) == kBlack && colour(R(w)) == kBlack) {
-          set_colour(w, kRed);
-          x = P(x);
-        } else {
-          if (colour(R(w)) == kBlack) {
-            set_colour(L(w), kBlack);
-            set_colour(w, kRed);
-            rotate_right(w);
-            w = R(P(x));
-          }
-          set_colour(w, colour(P(x)));
-          set_colour(P(x), kBlack);
-          set_colour(R(w), kBlack);
-          rotate_left(P(x));
-          x = root_;
-        }
+      int d = x == L(P(x)) ? 0 : 1;  // the side of x under its parent
+      char* w = child(P(x), 1 - d);  // x's sibling
+      if (colour(w) == kRed) {
+        set_colour(w, kBlack);
+        set_colour(P(x), kRed);
+        rotate(P(x), d);
+        w = child(P(x), 1 - d);
+      }
+      if (colour(child(w, d)) == kBlack && colour(child(w, 1 - d)) == kBlack) {
+        set_colour(w, kRed);
+        x = P(x);
       } else {
-        char* w = L(P(x));
-        if (colour(w) == kRed) {
-          set_colour(w, kBlack);
-          set_colour(P(x), kRed);
-          rotate_right(P(x));
-          w = L(P(x));
-        }
-        if (colour(R(w)) == kBlack && colour(L(w)) == kBlack) {
+        if (colour(child(w, 1 - d)) == kBlack) {
+          set_colour(child(w, d), kBlack);
           set_colour(w, kRed);
-          x = P(x);
-        } else {
-          if (colour(L(w)) == kBlack) {
-            set_colour(R(w), kBlack);
-            set_colour(w, kRed);
-            rotate_left(w);
-            w = L(P(x));
-          }
-          set_colour(w, colour(P(x)));
-          set_colour(P(x), kBlack);
-          set_colour(L(w), kBlack);
-          rotate_right(P(x));
-          x = root_;
+          rotate(w, 1 - d);
+          w = child(P(x), 1 - d);
         }
+        set_colour(w, colour(P(x)));
+        set_colour(P(x), kBlack);
+        set_colour(child(w, 1 - d), kBlack);
+        rotate(P(x), d);
+        x = root_;
       }
     }
     set_colour(x, kBlack);
@@ -463,32 +462,33 @@ class DList {
   static constexpr bool kSelfCoalescing = false;
   struct Config {};
 
-  void init(const Config&, const Probe* probe) { probe_ = probe; }
+  bool init(const Config&, const Probe* probe, MetaArena& arena) {
+    probe_ = probe;
+    return list_.init(1, arena);
+  }
   char* take(std::size_t need) {
-    touch(probe_, &head_, 8);
-    char* c = detail::ListOps::first_fit(head_, need, probe_);
-    if (c != nullptr) remove(c);
+    char* c = list_.take_fit(0, need, probe_);
+    if (c != nullptr) --count_;
     return c;
   }
   void insert(char* c) {
-    touch(probe_, &head_, 8);
-    detail::ListOps::push(head_, c, probe_);
+    list_.push(0, c, probe_);
     ++count_;
   }
   void remove(char* c) {
-    detail::ListOps::unlink(head_, c, probe_);
+    list_.unlink(0, c, probe_);
     --count_;
   }
   std::size_t count() const { return count_; }
   bool validate(std::string* err) const {
     std::size_t n = 0;
-    if (!detail::ListOps::check(head_, &n, err)) return false;
+    if (!list_.check([](std::size_t) { return std::size_t{0}; }, &n, err)) return false;
     return n == count_ || detail::fail(err, "free list length differs from its count");
   }
 
  private:
   const Probe* probe_ = nullptr;
-  char* head_ = nullptr;
+  detail::ListBins list_;  // one bin
   std::size_t count_ = 0;
 };
 
@@ -501,11 +501,15 @@ class AddrList {
   static constexpr bool kSelfCoalescing = true;
   struct Config {};
 
-  void init(const Config&, const Probe* probe) { probe_ = probe; }
+  bool init(const Config&, const Probe* probe, MetaArena& arena) {
+    probe_ = probe;
+    head_ = arena.alloc_array<char*>(1);
+    return head_ != nullptr;
+  }
   char* take(std::size_t need) {
     char* prev = nullptr;
-    touch(probe_, &head_, 8);
-    for (char* c = head_; c != nullptr; prev = c, c = next(c)) {
+    touch(probe_, head_, 8);
+    for (char* c = *head_; c != nullptr; prev = c, c = next(c)) {
       touch(probe_, c, 16);
       if (chunk_size(c) >= need) {
         unlink(prev, c);
@@ -521,7 +525,7 @@ class AddrList {
   char* insert_merge(char* c) { return insert_merge_impl(c, true); }
   void remove(char* c) {
     char* prev = nullptr;
-    for (char* x = head_; x != nullptr; prev = x, x = next(x)) {
+    for (char* x = *head_; x != nullptr; prev = x, x = next(x)) {
       touch(probe_, x, 16);
       if (x == c) {
         unlink(prev, c);
@@ -532,7 +536,7 @@ class AddrList {
   /// Removes and returns the chunk that ends exactly at `c`, if the list holds one.
   char* take_ending_at(char* c) {
     char* prev = nullptr;
-    for (char* x = head_; x != nullptr && x < c; prev = x, x = next(x)) {
+    for (char* x = *head_; x != nullptr && x < c; prev = x, x = next(x)) {
       touch(probe_, x, 16);
       if (x + chunk_size(x) == c) {
         unlink(prev, x);
@@ -545,7 +549,7 @@ class AddrList {
   bool validate(std::string* err) const {
     std::size_t n = 0;
     const char* prev = nullptr;
-    for (char* c = head_; c != nullptr; c = next(c)) {
+    for (char* c = *head_; c != nullptr; c = next(c)) {
       if (in_use(c)) return detail::fail(err, "free list holds an in-use chunk");
       if (prev != nullptr && prev >= c) return detail::fail(err, "free list not in address order");
       ++n;
@@ -558,7 +562,7 @@ class AddrList {
   static char*& next(char* c) { return link(c, 0); }
   void unlink(char* prev, char* c) {
     if (prev == nullptr) {
-      head_ = next(c);
+      *head_ = next(c);
     } else {
       next(prev) = next(c);
       touch(probe_, prev + 8, 8);
@@ -567,8 +571,8 @@ class AddrList {
   }
   char* insert_merge_impl(char* c, bool merge) {
     char* prev = nullptr;
-    char* cur = head_;
-    touch(probe_, &head_, 8);
+    char* cur = *head_;
+    touch(probe_, head_, 8);
     while (cur != nullptr && cur < c) {
       touch(probe_, cur, 16);
       prev = cur;
@@ -581,7 +585,7 @@ class AddrList {
     } else {
       next(c) = cur;
       if (prev == nullptr) {
-        head_ = c;
+        *head_ = c;
       } else {
         next(prev) = c;
       }
@@ -598,7 +602,7 @@ class AddrList {
   }
 
   const Probe* probe_ = nullptr;
-  char* head_ = nullptr;
+  char** head_ = nullptr;  // in the arena
   std::size_t count_ = 0;
 };
 
@@ -612,11 +616,10 @@ class ExactBins {
     std::size_t bins = 64;  ///< >= 2; bins-1 exact sizes 32, 48, ..., then one for the rest
   };
 
-  void init(const Config& cfg, const Probe* probe) {
+  bool init(const Config& cfg, const Probe* probe, MetaArena& arena) {
     probe_ = probe;
     nbins_ = cfg.bins < 2 ? 2 : cfg.bins;
-    heads_.assign(nbins_, nullptr);
-    map_.resize(nbins_);
+    return bins_.init(nbins_, arena);
   }
   std::size_t bin_of(std::size_t size) const {
     std::size_t i = (size - kMinChunk) >> 4;
@@ -625,51 +628,35 @@ class ExactBins {
   char* take(std::size_t need) {
     std::size_t b = bin_of(need);
     std::size_t last = nbins_ - 1;
+    char* c = nullptr;
     if (b < last) {
-      std::size_t nb = map_.next(b);
+      std::size_t nb = bins_.next_nonempty(b);
       if (nb == SIZE_MAX) return nullptr;
-      if (nb < last) {
-        char* c = heads_[nb];
-        touch(probe_, &heads_[nb], 8);
-        remove(c);
-        return c;
-      }
+      if (nb < last) c = bins_.take_head(nb, probe_);
     }
-    touch(probe_, &heads_[last], 8);
-    char* c = detail::ListOps::first_fit(heads_[last], need, probe_);
-    if (c != nullptr) remove(c);
+    if (c == nullptr) c = bins_.take_fit(last, need, probe_);
+    if (c != nullptr) --count_;
     return c;
   }
   void insert(char* c) {
-    std::size_t b = bin_of(chunk_size(c));
-    touch(probe_, &heads_[b], 8);
-    detail::ListOps::push(heads_[b], c, probe_);
-    map_.set(b);
+    bins_.push(bin_of(chunk_size(c)), c, probe_);
     ++count_;
   }
   void remove(char* c) {
-    std::size_t b = bin_of(chunk_size(c));
-    detail::ListOps::unlink(heads_[b], c, probe_);
-    if (heads_[b] == nullptr) map_.clear(b);
+    bins_.unlink(bin_of(chunk_size(c)), c, probe_);
     --count_;
   }
   std::size_t count() const { return count_; }
   bool validate(std::string* err) const {
     std::size_t n = 0;
-    for (std::size_t b = 0; b < nbins_; ++b) {
-      if ((map_.next(b) == b) != (heads_[b] != nullptr)) return detail::fail(err, "bin bitmap out of date");
-      for (char* c = heads_[b]; c != nullptr; c = link(c, 0))
-        if (bin_of(chunk_size(c)) != b) return detail::fail(err, "chunk in the wrong bin");
-      if (!detail::ListOps::check(heads_[b], &n, err)) return false;
-    }
+    if (!bins_.check([this](std::size_t s) { return bin_of(s); }, &n, err)) return false;
     return n == count_ || detail::fail(err, "bins hold a different number of chunks than counted");
   }
 
  private:
   const Probe* probe_ = nullptr;
   std::size_t nbins_ = 2;
-  std::vector<char*> heads_;
-  detail::BinMap map_;
+  detail::ListBins bins_;
   std::size_t count_ = 0;
 };
 
@@ -686,21 +673,27 @@ class SegBins {
   struct Config {
     /// Upper chunk-size bound of each class bin, increasing (bin i holds chunk
     /// sizes in (limits[i-1], limits[i]]); one more bin holds every larger chunk.
+    /// Read (copied into the arena) at init only.
     std::vector<std::size_t> limits;
   };
 
-  void init(const Config& cfg, const Probe* probe) {
+  bool init(const Config& cfg, const Probe* probe, MetaArena& arena) {
     probe_ = probe;
-    limits_ = cfg.limits;
-    nbins_ = limits_.size() + 1;
-    map_.resize(nbins_);
-    lookup_.assign(kLookupMax / 16 + 1, 0);
+    nlimits_ = cfg.limits.size();
+    nbins_ = nlimits_ + 1;
+    limits_ = arena.alloc_array<std::size_t>(nlimits_);
+    lookup_ = arena.alloc_array<std::uint16_t>(kLookupMax / 16 + 1);
+    if (limits_ == nullptr || lookup_ == nullptr) return false;
+    std::copy(cfg.limits.begin(), cfg.limits.end(), limits_);
     for (std::size_t s = 0; s <= kLookupMax; s += 16) lookup_[s / 16] = static_cast<std::uint16_t>(search_bin(s));
     if constexpr (Best) {
-      trees_.assign(nbins_, {});
-      for (auto& t : trees_) t.init(nil_);
+      nil_ = static_cast<char*>(arena.alloc(detail::RBTree::kNodeBytes));
+      trees_ = arena.alloc_array<detail::RBTree>(nbins_);
+      if (nil_ == nullptr || trees_ == nullptr || !map_.init(nbins_, arena)) return false;
+      for (std::size_t b = 0; b < nbins_; ++b) trees_[b].init(nil_);
+      return true;
     } else {
-      heads_.assign(nbins_, nullptr);
+      return lists_.init(nbins_, arena);
     }
   }
   std::size_t bin_of(std::size_t size) const { return size <= kLookupMax ? lookup_[size >> 4] : search_bin(size); }
@@ -711,62 +704,53 @@ class SegBins {
     char* c = nullptr;
     if constexpr (Best) {
       c = trees_[b].lower_bound(need, probe_);
-    } else {
-      touch(probe_, &heads_[b], 8);
-      c = detail::ListOps::first_fit(heads_[b], need, probe_);
-    }
-    if (c == nullptr && Larger) {
-      std::size_t nb = map_.next(b + 1);
-      if (nb != SIZE_MAX) {
+      if (c == nullptr && Larger) {
         // Every chunk of a larger bin fits (its sizes exceed this bin's bound).
-        if constexpr (Best) {
-          c = trees_[nb].min_node(probe_);
-        } else {
-          touch(probe_, &heads_[nb], 8);
-          c = heads_[nb];
-        }
+        std::size_t nb = map_.next(b + 1);
+        if (nb != SIZE_MAX) c = trees_[nb].min_node(probe_);
       }
+      if (c != nullptr) remove(c);
+    } else {
+      c = lists_.take_fit(b, need, probe_);
+      if (c == nullptr && Larger) {
+        std::size_t nb = lists_.next_nonempty(b + 1);
+        if (nb != SIZE_MAX) c = lists_.take_head(nb, probe_);
+      }
+      if (c != nullptr) --count_;
     }
-    if (c != nullptr) remove(c);
     return c;
   }
   void insert(char* c) {
     std::size_t b = bin_of(chunk_size(c));
     if constexpr (Best) {
       trees_[b].insert(c, probe_);
+      map_.set(b);
     } else {
-      touch(probe_, &heads_[b], 8);
-      detail::ListOps::push(heads_[b], c, probe_);
+      lists_.push(b, c, probe_);
     }
-    map_.set(b);
     ++count_;
   }
   void remove(char* c) {
     std::size_t b = bin_of(chunk_size(c));
-    bool now_empty;
     if constexpr (Best) {
       trees_[b].remove(c, probe_);
-      now_empty = trees_[b].empty();
+      if (trees_[b].empty()) map_.clear(b);
     } else {
-      detail::ListOps::unlink(heads_[b], c, probe_);
-      now_empty = heads_[b] == nullptr;
+      lists_.unlink(b, c, probe_);
     }
-    if (now_empty) map_.clear(b);
     --count_;
   }
   std::size_t count() const { return count_; }
   bool validate(std::string* err) const {
     std::size_t n = 0;
-    for (std::size_t b = 0; b < nbins_; ++b) {
-      std::size_t before = n;
-      if constexpr (Best) {
+    if constexpr (Best) {
+      for (std::size_t b = 0; b < nbins_; ++b) {
+        std::size_t before = n;
         if (!trees_[b].check(&n, err)) return false;
-      } else {
-        for (char* c = heads_[b]; c != nullptr; c = link(c, 0))
-          if (bin_of(chunk_size(c)) != b) return detail::fail(err, "chunk in the wrong size-class bin");
-        if (!detail::ListOps::check(heads_[b], &n, err)) return false;
+        if ((map_.next(b) == b) != (n != before)) return detail::fail(err, "bin bitmap out of date");
       }
-      if ((map_.next(b) == b) != (n != before)) return detail::fail(err, "bin bitmap out of date");
+    } else {
+      if (!lists_.check([this](std::size_t s) { return bin_of(s); }, &n, err)) return false;
     }
     return n == count_ || detail::fail(err, "bins hold a different number of chunks than counted");
   }
@@ -774,17 +758,20 @@ class SegBins {
  private:
   static constexpr std::size_t kLookupMax = 4096;
   std::size_t search_bin(std::size_t size) const {
-    return static_cast<std::size_t>(std::lower_bound(limits_.begin(), limits_.end(), size) - limits_.begin());
+    return static_cast<std::size_t>(std::lower_bound(limits_, limits_ + nlimits_, size) - limits_);
   }
 
+  // Everything below that a search reads lives in the arena (limits, lookup, list
+  // heads or trees and their nil node, the bitmap).
   const Probe* probe_ = nullptr;
-  std::vector<std::size_t> limits_;
+  std::size_t* limits_ = nullptr;
+  std::size_t nlimits_ = 0;
   std::size_t nbins_ = 1;
-  std::vector<std::uint16_t> lookup_;
-  std::vector<char*> heads_;
-  std::vector<detail::RBTree> trees_;
-  alignas(16) char nil_[detail::RBTree::kNodeBytes] = {};
-  detail::BinMap map_;
+  std::uint16_t* lookup_ = nullptr;
+  detail::ListBins lists_;           // first fit
+  detail::RBTree* trees_ = nullptr;  // best fit
+  char* nil_ = nullptr;
+  detail::BinMap map_;               // best fit: non-empty trees
   std::size_t count_ = 0;
 };
 

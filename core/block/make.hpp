@@ -25,12 +25,13 @@ inline HeapConfig heap_config(const AllocatorSpec& spec, const InstanceOptions& 
   return hc;
 }
 
-/// new A(args...), checking that its memory source could reserve address space.
+/// new A(args...), checking that its memory source could reserve address space
+/// and that its metadata tables found room in the arena (ok()).
 template <class A, class... Args>
 A* make_allocator(std::string* err, Args&&... args) {
   A* a = new (std::nothrow) A(std::forward<Args>(args)...);
   if (a == nullptr || !a->ok()) {
-    if (err != nullptr) *err = "cannot reserve address space for the instance";
+    if (err != nullptr) *err = "cannot reserve address space (or map the metadata) for the instance";
     delete a;
     return nullptr;
   }

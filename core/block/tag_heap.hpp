@@ -41,6 +41,7 @@
 #include "core/ops.hpp"
 #include "core/probe.hpp"
 #include "core/source/memory_source.hpp"
+#include "core/source/meta_arena.hpp"
 
 namespace evo::block {
 
@@ -72,13 +73,16 @@ class TagHeap {
       : src_(hc.reserve != 0 ? hc.reserve : MemorySource::kDefaultReserve, hc.limit, hc.backing), cfg_(hc) {
     cfg_.grow = std::max<std::size_t>(round_page(cfg_.grow), kPageSize);
     split_threshold_ = Selective ? std::max(kMinChunk, round16(cfg_.split_min)) : kMinChunk;
-    index_.init(ic, cfg_.probe);
+    index_ok_ = index_.init(ic, cfg_.probe, arena_);
   }
   TagHeap(const TagHeap&) = delete;
   TagHeap& operator=(const TagHeap&) = delete;
 
-  bool ok() const { return src_.ok(); }
+  /// The source reserved its address space and the index got its tables.
+  bool ok() const { return src_.ok() && index_ok_; }
   const MemorySource& source() const { return src_; }
+  /// The instance's metadata arena (the index's tables; wrappers such as Fixed add theirs).
+  MetaArena& arena() { return arena_; }
   const Index& index() const { return index_; }
   const char* top() const { return top_; }
 
@@ -544,8 +548,10 @@ class TagHeap {
   }
 
   MemorySource src_;
+  MetaArena arena_{src_};  // every table of the index (and of wrappers) lives here
   HeapConfig cfg_;
   Index index_;
+  bool index_ok_ = false;
   std::size_t split_threshold_ = 32;
   char* segs_ = nullptr;     // newest first
   char* top_seg_ = nullptr;  // the segment holding the top (mapped segments)

@@ -91,7 +91,6 @@ class BuddyHeap {
       off += ((units_ >> k) + 63) / 64;
     }
     words_ = off;
-    std::memset(bins_, 0, sizeof bins_);
     std::memset(static_cast<void*>(&cache_), 0, sizeof cache_);
   }
   BuddyHeap(const BuddyHeap&) = delete;
@@ -102,7 +101,13 @@ class BuddyHeap {
       if (err) *err = "cannot reserve address space for the instance";
       return false;
     }
-    return pagemap_.init(src_, arena_, err);
+    if (!pagemap_.init(src_, arena_, err)) return false;
+    bins_ = arena_.alloc_array<typename Bin::State>(kMaxOrders);  // zeroed: every bin empty
+    if (bins_ == nullptr) {
+      if (err) *err = "buddy: out of memory for the bins";
+      return false;
+    }
+    return true;
   }
 
   void* allocate(std::size_t size, std::size_t align) {
@@ -420,7 +425,7 @@ class BuddyHeap {
   std::size_t units_ = 0;
   std::size_t word_off_[kMaxOrders] = {};
   std::size_t words_ = 0;
-  typename Bin::State bins_[kMaxOrders];
+  typename Bin::State* bins_ = nullptr;  // kMaxOrders bins, in the arena (bin heads are touched)
   std::uint64_t nonempty_ = 0;  // bit k: bins_[k] is not empty
   typename Cache::State cache_;
   BuddyNode* all_ = nullptr;

@@ -92,13 +92,18 @@ class LiveSet {
   }
 
  private:
+  // Hashes the offset of p from the first table's address rather than p itself: the
+  // inner instance lays everything out at fixed offsets of its reservation, so the
+  // probe sequences (and the live-set touches the probe sees) are the same wherever
+  // mmap placed the reservation, and the modeled metrics reproducible.
   std::size_t slot(std::uintptr_t p) const {
-    return static_cast<std::size_t>(((p >> 4) * 0x9E3779B97F4A7C15ull) >> 20) & (cap_ - 1);
+    return static_cast<std::size_t>((((p - anchor_) >> 4) * 0x9E3779B97F4A7C15ull) >> 20) & (cap_ - 1);
   }
   bool rehash(std::size_t new_cap) {
     if (new_cap < 512) new_cap = 512;
     auto* t = static_cast<std::uintptr_t*>(inner_->ops.allocate(st_, new_cap * sizeof(std::uintptr_t), 16));
     if (t == nullptr) return false;
+    if (anchor_ == 0) anchor_ = reinterpret_cast<std::uintptr_t>(t);
     std::memset(t, 0, new_cap * sizeof(std::uintptr_t));
     std::uintptr_t* old = table_;
     std::size_t old_cap = cap_;
@@ -114,6 +119,7 @@ class LiveSet {
   const RegistryRow* inner_;
   void* st_;
   std::uintptr_t* table_ = nullptr;
+  std::uintptr_t anchor_ = 0;  // address of the first table (the hash origin, fixed for life)
   std::size_t cap_ = 0;
   std::size_t count_ = 0;
   std::size_t tombs_ = 0;

@@ -21,12 +21,19 @@ class Fixed {
  public:
   using Heap = block::TagHeap<Index, Coalesce::Immediate, false>;
 
+  /// sizes: increasing, distinct, non-empty (read here only: the tables go to the arena).
   Fixed(const block::HeapConfig& hc, const std::vector<std::size_t>& sizes)
-      : heap_(hc, typename Index::Config{}), sizes_(sizes), min_align_(hc.min_align) {
-    for (std::size_t s : sizes_) chunks_.push_back(Heap::request_chunk(s));
-    lists_.assign(sizes_.size(), nullptr);
+      : heap_(hc, typename Index::Config{}), n_(sizes.size()), min_align_(hc.min_align) {
+    sizes_ = heap_.arena().template alloc_array<std::size_t>(n_);
+    chunks_ = heap_.arena().template alloc_array<std::size_t>(n_);
+    lists_ = heap_.arena().template alloc_array<char*>(n_);
+    if (sizes_ == nullptr || chunks_ == nullptr || lists_ == nullptr) return;
+    for (std::size_t i = 0; i < n_; ++i) {
+      sizes_[i] = sizes[i];
+      chunks_[i] = Heap::request_chunk(sizes[i]);
+    }
   }
-  bool ok() const { return heap_.ok(); }
+  bool ok() const { return heap_.ok() && lists_ != nullptr; }
 
   static Fixed* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
     block::HeapConfig hc = block::heap_config(spec, opt);
@@ -46,13 +53,17 @@ class Fixed {
     }
     std::sort(sizes.begin(), sizes.end());
     sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+    if (sizes.empty()) {
+      if (err) *err = "fixed: sizes must name at least one size";
+      return nullptr;
+    }
     return block::make_allocator<Fixed>(err, hc, sizes);
   }
 
   void* allocate(std::size_t size, std::size_t align) {
     std::size_t a = effective_align(min_align_, align);
-    if (a <= 16 && size <= sizes_.back()) {
-      std::size_t i = static_cast<std::size_t>(std::lower_bound(sizes_.begin(), sizes_.end(), size) - sizes_.begin());
+    if (a <= 16 && size <= sizes_[n_ - 1]) {
+      std::size_t i = static_cast<std::size_t>(std::lower_bound(sizes_, sizes_ + n_, size) - sizes_);
       touch(heap_.probe(), &lists_[i], 8);
       char* c = lists_[i];
       if (c != nullptr) {
@@ -99,7 +110,7 @@ class Fixed {
   bool validate(ValidateLevel level, std::string* err) const {
     if (!heap_.validate(level, err)) return false;
     if (level < ValidateLevel::Full) return true;
-    for (std::size_t i = 0; i < lists_.size(); ++i)
+    for (std::size_t i = 0; i < n_; ++i)
       for (char* c = lists_[i]; c != nullptr; c = block::link(c, 0)) {
         if ((block::word(c) & (kFixed | kInUse)) != (kFixed | kInUse) || class_of_chunk(block::chunk_size(c)) != i) {
           if (err) *err = "fixed: a free list holds a block that is not one of its size";
@@ -112,13 +123,15 @@ class Fixed {
  private:
   /// The largest class whose chunk fits in a chunk of `size` bytes.
   std::size_t class_of_chunk(std::size_t size) const {
-    return static_cast<std::size_t>(std::upper_bound(chunks_.begin(), chunks_.end(), size) - chunks_.begin()) - 1;
+    return static_cast<std::size_t>(std::upper_bound(chunks_, chunks_ + n_, size) - chunks_) - 1;
   }
 
   Heap heap_;
-  std::vector<std::size_t> sizes_;   // block sizes, increasing
-  std::vector<std::size_t> chunks_;  // their chunk sizes
-  std::vector<char*> lists_;         // LIFO free list per size (link 0)
+  // In the heap's metadata arena:
+  std::size_t n_;                    // number of block sizes
+  std::size_t* sizes_ = nullptr;     // block sizes, increasing
+  std::size_t* chunks_ = nullptr;    // their chunk sizes
+  char** lists_ = nullptr;           // LIFO free list per size (link 0)
   std::size_t min_align_;
   std::uint64_t allocs_ = 0;
   std::uint64_t frees_ = 0;

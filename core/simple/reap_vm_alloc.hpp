@@ -8,8 +8,10 @@
 #include <string>
 
 #include "core/adapter.hpp"
+#include "core/block/make.hpp"
 #include "core/probe.hpp"
 #include "core/source/memory_source.hpp"
+#include "core/source/meta_arena.hpp"
 
 namespace evo::simple {
 
@@ -29,17 +31,13 @@ class Reap {
     region_ = c.region;
     chunk_ = page_round(spec.get_size("chunk"));
     top_ = end_ = region_ ? src_.region_base() : nullptr;
+    live_ = arena_.alloc_array<std::uint64_t>(1);
   }
-  bool ok() const { return src_.ok(); }
+  /// The reservation succeeded and the live counter found room in the arena.
+  bool ok() const { return src_.ok() && live_ != nullptr; }
 
   static Reap* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
-    Reap* r = new (std::nothrow) Reap(spec, opt);
-    if (r == nullptr || !r->ok()) {
-      if (err) *err = "cannot reserve address space for the instance";
-      delete r;
-      return nullptr;
-    }
-    return r;
+    return block::make_allocator<Reap>(err, spec, opt);
   }
 
   void* allocate(std::size_t size, std::size_t align) {
@@ -55,17 +53,17 @@ class Reap {
     std::memcpy(block - 16, h, 16);
     touch(probe_, block - 16, 16);
     top_ = block + n;
-    ++live_;
+    ++*live_;
     ++allocs_;
-    touch(probe_, &live_, 8);
+    touch(probe_, live_, 8);
     return block;
   }
 
   void deallocate(void* p) {
     if (p == nullptr) return;
     ++frees_;
-    touch(probe_, &live_, 8);
-    if (--live_ == 0) reset();
+    touch(probe_, live_, 8);
+    if (--*live_ == 0) reset();
   }
 
   void* reallocate(void* p, std::size_t size) { return realloc_by_copy(*this, p, size); }
@@ -93,10 +91,10 @@ class Reap {
       return false;
     };
     if (top_ > end_) return fail("reap: bump pointer beyond the end of its chunk");
-    if (live_ > allocs_) return fail("reap: live counter exceeds allocations");
+    if (*live_ > allocs_) return fail("reap: live counter exceeds allocations");
     if (level < ValidateLevel::Full) return true;
     if (region_ && end_ != src_.brk()) return fail("reap: chunk end differs from the break");
-    if (live_ == 0 && region_ && top_ != src_.region_base()) return fail("reap: nothing live but the bump pointer did not reset");
+    if (*live_ == 0 && region_ && top_ != src_.region_base()) return fail("reap: nothing live but the bump pointer did not reset");
     for (char* c = chunks_; c != nullptr; c = next_chunk(c))
       if (!src_.contains(c)) return fail("reap: chunk list leaves the source");
     return true;
@@ -155,6 +153,7 @@ class Reap {
   }
 
   MemorySource src_;
+  MetaArena arena_{src_};  // holds the live counter (the one word every call touches)
   const Probe* probe_;
   std::size_t min_align_ = 16;
   bool region_ = true;
@@ -162,7 +161,7 @@ class Reap {
   char* top_ = nullptr;
   char* end_ = nullptr;
   char* chunks_ = nullptr;  // mmap source: chunks, newest first
-  std::uint64_t live_ = 0;
+  std::uint64_t* live_ = nullptr;  // live blocks (in the arena)
   std::uint64_t allocs_ = 0;
   std::uint64_t frees_ = 0;
 };
@@ -176,13 +175,7 @@ class Vm {
   }
   bool ok() const { return src_.ok(); }
   static Vm* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
-    Vm* v = new (std::nothrow) Vm(spec, opt);
-    if (v == nullptr || !v->ok()) {
-      if (err) *err = "cannot reserve address space for the instance";
-      delete v;
-      return nullptr;
-    }
-    return v;
+    return block::make_allocator<Vm>(err, spec, opt);
   }
 
   void* allocate(std::size_t size, std::size_t align) {

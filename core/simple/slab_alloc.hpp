@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "core/adapter.hpp"
+#include "core/block/make.hpp"
 #include "core/probe.hpp"
 #include "core/source/memory_source.hpp"
+#include "core/source/meta_arena.hpp"
 
 namespace evo::simple {
 
@@ -48,24 +50,22 @@ class Slab {
         if (base + i * base / 4 <= max_obj) sizes.push_back(base + i * base / 4);
     for (std::size_t& s : sizes) s = align_up(s, min_align_);
     sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
-    sizes_ = sizes;
-    partial_.assign(sizes_.size(), nullptr);
-    max_small_ = sizes_.back();
-    lookup_.assign(max_small_ / 16 + 1, 0);
+    nclasses_ = sizes.size();
+    max_small_ = sizes.back();
+    sizes_ = arena_.alloc_array<std::size_t>(nclasses_);
+    partial_ = arena_.alloc_array<SlabHeader*>(nclasses_);
+    lookup_ = arena_.alloc_array<std::uint16_t>(max_small_ / 16 + 1);
+    if (sizes_ == nullptr || partial_ == nullptr || lookup_ == nullptr) return;
+    std::copy(sizes.begin(), sizes.end(), sizes_);
     for (std::size_t q = 0; q <= max_small_ / 16; ++q)
-      lookup_[q] = static_cast<std::uint16_t>(std::lower_bound(sizes_.begin(), sizes_.end(), q * 16) - sizes_.begin());
+      lookup_[q] = static_cast<std::uint16_t>(std::lower_bound(sizes.begin(), sizes.end(), q * 16) - sizes.begin());
   }
   ~Slab() = default;
-  bool ok() const { return src_.ok(); }
+  /// The reservation succeeded and the class tables found room in the arena.
+  bool ok() const { return src_.ok() && lookup_ != nullptr; }
 
   static Slab* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
-    Slab* s = new (std::nothrow) Slab(spec, opt);
-    if (s == nullptr || !s->ok()) {
-      if (err) *err = "cannot reserve address space for the instance";
-      delete s;
-      return nullptr;
-    }
-    return s;
+    return block::make_allocator<Slab>(err, spec, opt);
   }
 
   void* allocate(std::size_t size, std::size_t align) {
@@ -137,7 +137,7 @@ class Slab {
     for (const SlabHeader* s = empty_; s != nullptr; s = s->next)
       if (s->magic != kSlabMagic || s->used != 0 || ++n > n_empty_) return fail("slab: empty-slab cache corrupt");
     if (n != n_empty_) return fail("slab: empty-slab count out of date");
-    for (std::size_t c = 0; c < partial_.size(); ++c) {
+    for (std::size_t c = 0; c < nclasses_; ++c) {
       const SlabHeader* prev = nullptr;
       for (const SlabHeader* s = partial_[c]; s != nullptr; prev = s, s = s->next) {
         if (s->magic != kSlabMagic || s->cls != c) return fail("slab: partial list holds a slab of another class");
@@ -236,13 +236,15 @@ class Slab {
   }
 
   MemorySource src_;
+  MetaArena arena_{src_};  // the class tables and partial-list heads below
   const Probe* probe_;
   std::size_t min_align_ = 16;
   std::size_t slab_ = 4096;
   std::size_t max_small_ = 0;
-  std::vector<std::size_t> sizes_;
-  std::vector<std::uint16_t> lookup_;
-  std::vector<SlabHeader*> partial_;
+  std::size_t nclasses_ = 0;
+  std::size_t* sizes_ = nullptr;        // object size per class (arena)
+  std::uint16_t* lookup_ = nullptr;     // class of ceil(size/16) (arena)
+  SlabHeader** partial_ = nullptr;      // partial-slab list head per class (arena)
   static constexpr std::size_t kEmptyMax = 16;
   SlabHeader* empty_ = nullptr;  // cached empty slabs (linked through next)
   std::size_t n_empty_ = 0;
