@@ -10,7 +10,10 @@
 // `full_every` ops and at the end. Reproducible: the same seed gives the same ops.
 //
 // Usage (doctest):   StressResult r = run_stress(inst, cfg);  CHECK_MESSAGE(r.ok, r.error);
-// Other families' tests include this header (it has no doctest dependency).
+// Other families' tests include this header (it has no doctest dependency of its
+// own). Shared helpers of the family tests: with_keys (swap keys of a row name);
+// when doctest is included first, make (create or REQUIRE-fail with the error) and
+// full_ok (validate(Full), printing the error).
 #pragma once
 
 #include <algorithm>
@@ -210,5 +213,43 @@ inline StressConfig stress_config_for(const AllocatorSpec& spec, std::uint64_t s
   cfg.min_align = static_cast<std::size_t>(spec.get_size("align"));
   return cfg;
 }
+
+/// `name` with the keys of `extra` (" k=v k=v", leading space) replacing its own.
+inline std::string with_keys(const std::string& name, const std::string& extra) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < name.size()) {
+    std::size_t j = name.find(' ', i);
+    if (j == std::string::npos) j = name.size();
+    std::string tok = name.substr(i, j - i);
+    std::size_t eq = tok.find('=');
+    std::string key(" ");
+    key.append(tok, 0, eq == std::string::npos ? 0 : eq + 1);
+    if (eq == std::string::npos || extra.find(key) == std::string::npos) {
+      if (!out.empty()) out += ' ';
+      out += tok;
+    }
+    i = j + 1;
+  }
+  return out + extra;
+}
+
+#ifdef DOCTEST_LIBRARY_INCLUDED
+/// The instance of `text` (default options); REQUIRE-fails with the error otherwise.
+inline Instance make(const std::string& text) {
+  std::string err;
+  Instance inst = Instance::create(text, {}, &err);
+  REQUIRE_MESSAGE(inst, (text + ": " + err));
+  return inst;
+}
+
+/// validate(Full), printing the error when it fails.
+inline bool full_ok(const Instance& inst) {
+  std::string err;
+  bool ok = inst.validate(ValidateLevel::Full, &err);
+  if (!ok) MESSAGE(err);
+  return ok;
+}
+#endif
 
 }  // namespace evo::test

@@ -18,39 +18,9 @@ constexpr std::size_t kOps = 4000;
 constexpr std::size_t kOps = 30000;
 #endif
 
-evo::Instance make(const std::string& text) {
-  std::string err;
-  evo::Instance inst = evo::Instance::create(text, {}, &err);
-  REQUIRE_MESSAGE(inst, (text + ": " + err));
-  return inst;
-}
-
-/// `name` with the keys of `extra` ("k=v k=v") replacing its own.
-std::string with_keys(const std::string& name, const std::string& extra) {
-  std::string out;
-  std::size_t i = 0;
-  while (i < name.size()) {
-    std::size_t j = name.find(' ', i);
-    if (j == std::string::npos) j = name.size();
-    std::string tok = name.substr(i, j - i);
-    std::size_t eq = tok.find('=');
-    std::string key(" ");
-    key.append(tok, 0, eq == std::string::npos ? 0 : eq + 1);
-    if (eq == std::string::npos || extra.find(key) == std::string::npos) {
-      if (!out.empty()) out += ' ';
-      out += tok;
-    }
-    i = j + 1;
-  }
-  return out + extra;
-}
-
-bool full_ok(const evo::Instance& inst) {
-  std::string err;
-  bool ok = inst.validate(evo::ValidateLevel::Full, &err);
-  if (!ok) MESSAGE(err);
-  return ok;
-}
+using evo::test::full_ok;
+using evo::test::make;
+using evo::test::with_keys;
 
 }  // namespace
 

@@ -20,19 +20,8 @@ constexpr std::size_t kOps = 3000;
 constexpr std::size_t kOps = 20000;
 #endif
 
-evo::Instance make(const std::string& text) {
-  std::string err;
-  evo::Instance inst = evo::Instance::create(text, {}, &err);
-  REQUIRE_MESSAGE(inst, (text + ": " + err));
-  return inst;
-}
-
-bool full_ok(const evo::Instance& inst) {
-  std::string err;
-  bool ok = inst.validate(evo::ValidateLevel::Full, &err);
-  if (!ok) MESSAGE(err);
-  return ok;
-}
+using evo::test::full_ok;
+using evo::test::make;
 
 }  // namespace
 

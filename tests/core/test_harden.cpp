@@ -45,12 +45,7 @@ struct HookScope {
   ~HookScope() { evo::set_harden_hook(prev, prev_ctx); }
 };
 
-evo::Instance make(const std::string& text) {
-  std::string err;
-  evo::Instance inst = evo::Instance::create(text, {}, &err);
-  REQUIRE_MESSAGE(inst, (text + ": " + err));
-  return inst;
-}
+using evo::test::make;
 
 const char* kDesigns[] = {"btag", "block fit=best", "buddy", "superblock", "slab"};
 
