@@ -25,7 +25,7 @@ std::string self_exe() {
 
 void report(const std::string& out, const RawConvertStats& st) {
   std::cout << "  " << out << ": " << st.ops << " ops, " << st.threads << " threads, " << st.objects
-            << " object slots, " << st.sites << " call sites"
+            << " object slots, " << st.sites << " call sites (" << st.sites_with_symbol << " named)"
             << (st.have_maps ? "" : " (unresolved: no module map, the process did not exit normally)") << '\n';
   std::cout << "    free(NULL) " << st.free_null << ", realloc(NULL,n) " << st.realloc_null << ", realloc(p,0) "
             << st.realloc_zero << ", unmatched frees " << st.unmatched_frees << ", failed allocations "

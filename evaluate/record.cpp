@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "evaluate/elf_symbols.hpp"
 #include "evaluate/recorder/raw_format.hpp"
 #include "evaluate/trace.hpp"
 
@@ -219,6 +220,7 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
     if (!live.put(addr, id)) ++st.address_reuse;
     return id;
   };
+  SymbolResolver symbols;  // each module's ELF symbol tables, read once
   std::uint64_t last_caller = 0;
   std::uint32_t last_site = 0;
   auto site_of = [&](std::uint64_t caller) -> std::uint32_t {
@@ -235,11 +237,14 @@ RawConvertStats convert_raw(const std::string& raw_path, const std::string& out,
       if (caller < m->end) {
         cs.module = m->path;
         cs.offset = caller - m->start + m->offset;
+        // a return address: the call instruction is the byte before it
+        if (cs.offset > 0) cs.symbol = symbols.function_at(cs.module, cs.offset - 1);
       }
     }
     std::uint32_t id = w.add_site(cs);
     sites.emplace(caller, id);
     ++st.sites;
+    if (!cs.symbol.empty()) ++st.sites_with_symbol;
     return last_site = id;
   };
   for (std::uint32_t i : order) {

@@ -5,7 +5,10 @@
 // threads' events by sequence number, gives objects dense ids (freed ids are
 // reused), threads dense ids in order of their first request, resolves each
 // caller address to module + offset with the process's /proc/self/maps snapshot
-// (unresolved: module "" and the absolute address), and writes a trace.
+// (unresolved: module "" and the absolute address), names the function holding
+// each call site from the module's ELF symbol tables where it can
+// (evaluate/elf_symbols.hpp: .symtab, else .dynsym, demangled; "" when the module
+// is stripped, missing or changed since), and writes a trace.
 // Mapping of calls to ops and counters (names: evaluate/trace.hpp):
 //   allocation returning NULL            failed_allocs, no op
 //   free(NULL)                           free_null, no op
@@ -34,6 +37,7 @@ struct RawFileInfo {
 struct RawConvertStats {
   std::uint64_t events = 0, ops = 0;
   std::uint32_t threads = 0, objects = 0, sites = 0;
+  std::uint32_t sites_with_symbol = 0;  ///< sites whose function was named
   std::uint64_t unmatched_frees = 0, free_null = 0, realloc_null = 0, realloc_zero = 0, failed_allocs = 0,
                 address_reuse = 0;
   bool ended = false;          ///< the process wrote its end block (normal exit)

@@ -295,3 +295,32 @@ TEST_CASE("record: every entry point is logged with its kind, size, alignment an
     CHECK(t.sites[o[0].site].module.find("evoalloc_test_alloc_kinds") != std::string::npos);
   }
 }
+
+TEST_CASE("record: call sites are named from the program's ELF symbol table") {
+  const std::string prog = std::string(EVOALLOC_BINARY_DIR) + "/tests/evaluate/evoalloc_test_named_sites";
+  REQUIRE(fs::exists(prog));
+  std::string log;
+  Trace t = record("named.trace", quote(prog), "", &log);
+  CHECK(log.find(" named)") != std::string::npos);
+  // The program's five malloc(100 + i) and five calloc(1, 40), by size and kind.
+  int mallocs = 0, callocs = 0;
+  for (std::size_t i = 0; i < t.ops.size(); ++i) {
+    const Op& op = t.ops[i];
+    const CallSite& cs = t.sites[op.site];
+    if (op.kind == OpKind::Malloc && t.size_of(i) >= 100 && t.size_of(i) < 105 &&
+        cs.module.find("evoalloc_test_named_sites") != std::string::npos) {
+      CHECK(cs.symbol == "evo_sites::make_buffer(unsigned long)");
+      ++mallocs;
+    }
+    if (op.kind == OpKind::Calloc && t.size_of(i) == 40) {
+      CHECK(cs.symbol == "evo_sites_plain_alloc");
+      ++callocs;
+    }
+  }
+  CHECK(mallocs == 5);
+  CHECK(callocs == 5);
+  // `trace info` shows the names among the top call sites.
+  fs::path tr = scratch("named.trace");
+  REQUIRE(run(quote(kBin) + " trace info " + quote(tr.string()), &log) == 0);
+  CHECK(log.find("(evo_sites::make_buffer(unsigned long))") != std::string::npos);
+}
