@@ -119,8 +119,10 @@ struct Calls {
       : allocate(i.ops().allocate), deallocate(i.ops().deallocate), reallocate(i.ops().reallocate), state(i.state()) {}
 };
 
+/// The general loop: every kind inline, check-mode bookkeeping per op. Used only
+/// for check mode (slow anyway); the timed paths use hot_loop() below.
 template <bool kCheck>
-ReplayResult run(const Trace& t, Instance& inst, const ReplayOptions& opt) {
+ReplayResult run_checked(const Trace& t, Instance& inst, const ReplayOptions& opt) {
   ReplayResult r;
   const std::uint64_t n = op_limit(t, opt);
   std::vector<void*> slot(t.objects, nullptr);
@@ -229,6 +231,201 @@ ReplayResult run(const Trace& t, Instance& inst, const ReplayOptions& opt) {
   return r;
 }
 
+/// glibc's bytes in allocated chunks (requests + chunk headers + rounding), in the
+/// main arena and in mmapped chunks. Free holes are not counted: glibc's arena
+/// totals cannot tell the replay's holes from the ones the process had before.
+std::uint64_t system_footprint() {
+  struct mallinfo2 m = mallinfo2();
+  return static_cast<std::uint64_t>(m.uordblks) + static_cast<std::uint64_t>(m.hblkhd);
+}
+
+// ---------------------------------------------------------------- the timed loop
+//
+// One loop, hot_loop(), serves both the instance replay and the glibc replay, so
+// that null/glibc compares two loops of the same shape (coupling: change one Env,
+// keep the other in step). It walks the op array by pointer and handles inline
+// only what dominates real traces: Free, and Malloc of a size below kBigSize. Its
+// live state is the op cursor, the end, the slot array and the Env's hot calls
+// (Env::Hot, copied into locals). Everything rare — realloc, calloc, the aligned
+// kinds, big sizes, failed allocations — goes to the Env's noinline cold path,
+// which keeps the rest of the state (trace, result, probe) in memory. The loop is
+// run over chunks of kSystemSampleOps ops; Env::chunk_done() runs between chunks
+// (glibc samples its footprint there; the instance does nothing).
+
+/// Handles one op through an instance (any kind): the cold path of the instance
+/// loop, same semantics as the check-mode loop without its checks.
+struct InstanceEnv {
+  struct Hot {
+    void* (*alloc)(void*, std::size_t, std::size_t);
+    void (*dealloc)(void*, void*);
+    void* state;
+    void* allocate(std::size_t size) const { return alloc(state, size, 16); }
+    void deallocate(void* p) const { dealloc(state, p); }
+  };
+  Hot hot_calls;
+  void* (*realloc_fn)(void*, void*, std::size_t);
+  const Trace* t;
+  ReplayResult* r;
+  void** slots;
+  const Probe* probe;
+
+  Hot hot() const { return hot_calls; }
+  void chunk_done() {}
+  [[gnu::noinline]] void failed(const Op* op) {
+    const std::uint64_t i = static_cast<std::uint64_t>(op - t->ops.data());
+    ++r->failed_allocs;
+    if (r->error.empty()) r->error = fail_text(i, *op, t->size_of(i));
+  }
+  [[gnu::noinline]] void cold(const Op* op) {
+    const std::uint64_t i = static_cast<std::uint64_t>(op - t->ops.data());
+    const std::uint64_t size = t->size_of(i);
+    void*& s = slots[op->object];
+    void* p;
+    switch (op->kind) {
+      case OpKind::Free:
+        hot_calls.deallocate(s);
+        s = nullptr;
+        return;
+      case OpKind::Realloc:
+        p = realloc_fn(hot_calls.state, s, size);
+        if (p == nullptr) {
+          if (size != 0) failed(op);  // the old block stays in its slot
+          else s = nullptr;
+          return;
+        }
+        s = p;
+        first_touch(probe, p, size);
+        return;
+      case OpKind::Malloc: p = hot_calls.alloc(hot_calls.state, size, 16); break;
+      case OpKind::Calloc:
+        p = hot_calls.alloc(hot_calls.state, size, 16);
+        if (p != nullptr) std::memset(p, 0, size);
+        break;
+      default: {
+        std::uint64_t sz = op->kind == OpKind::Pvalloc ? (size + 4095) & ~std::uint64_t{4095} : size;
+        p = hot_calls.alloc(hot_calls.state, sz, align_of(*op));
+      }
+    }
+    s = p;
+    if (p == nullptr) failed(op);
+    else first_touch(probe, p, size);
+  }
+};
+
+/// The same through the process's malloc; samples glibc's footprint per chunk.
+struct SystemEnv {
+  struct Hot {
+    static void* allocate(std::size_t size) { return std::malloc(size); }
+    static void deallocate(void* p) { std::free(p); }
+  };
+  const Trace* t;
+  ReplayResult* r;
+  void** slots;
+  const Probe* probe;
+  std::uint64_t base = 0, peak = 0;
+
+  Hot hot() const { return {}; }
+  void chunk_done() {
+    std::uint64_t f = system_footprint();
+    peak = std::max(peak, f > base ? f - base : 0);
+  }
+  [[gnu::noinline]] void failed(const Op* op) {
+    const std::uint64_t i = static_cast<std::uint64_t>(op - t->ops.data());
+    ++r->failed_allocs;
+    if (r->error.empty()) r->error = fail_text(i, *op, t->size_of(i));
+  }
+  [[gnu::noinline]] void cold(const Op* op) {
+    const std::uint64_t i = static_cast<std::uint64_t>(op - t->ops.data());
+    const std::uint64_t size = t->size_of(i);
+    void*& s = slots[op->object];
+    void* p = nullptr;
+    switch (op->kind) {
+      case OpKind::Free:
+        std::free(s);
+        s = nullptr;
+        return;
+      case OpKind::Realloc:
+        p = std::realloc(s, size);
+        if (p == nullptr) {
+          if (size != 0) failed(op);  // the old block stays in its slot
+          else s = nullptr;
+          return;
+        }
+        s = p;
+        first_touch(probe, p, size);
+        return;
+      case OpKind::Malloc: p = std::malloc(size); break;
+      case OpKind::Calloc: p = std::calloc(1, size); break;
+      case OpKind::Memalign: p = memalign(align_of(*op), size); break;
+      case OpKind::PosixMemalign:
+        if (posix_memalign(&p, std::max<std::size_t>(align_of(*op), sizeof(void*)), size) != 0) p = nullptr;
+        break;
+      case OpKind::AlignedAlloc: p = aligned_alloc(align_of(*op), size); break;
+      case OpKind::Valloc: p = valloc(size); break;
+      case OpKind::Pvalloc: p = pvalloc(size); break;
+    }
+    s = p;
+    if (p == nullptr) failed(op);
+    else first_touch(probe, p, size);
+  }
+};
+
+template <bool kProbe, class Env>
+void hot_loop(Env& env, const Op* op, const Op* const end, void** const slots, const Probe* const probe) {
+  const typename Env::Hot h = env.hot();
+  for (; op != end; ++op) {
+    if (op->kind == OpKind::Free) {
+      void** const s = slots + op->object;
+      h.deallocate(*s);
+      *s = nullptr;
+    } else if (op->kind == OpKind::Malloc && op->size != kBigSize) [[likely]] {
+      void* const p = h.allocate(op->size);
+      // object and size re-read after the call: fewer values held across it
+      slots[op->object] = p;
+      if (p == nullptr) [[unlikely]] {
+        env.failed(op);
+      } else if (op->size != 0) [[likely]] {
+        volatile char* q = static_cast<volatile char*>(p);
+        *q = *q;  // first touch (see first_touch)
+        if constexpr (kProbe) touch(probe, p, op->size < 64 ? op->size : 64);
+      }
+    } else {
+      env.cold(op);
+    }
+  }
+}
+
+/// Runs hot_loop over the first `n` ops in chunks; returns the loop's seconds.
+template <class Env>
+double timed_loops(Env& env, const Trace& t, std::uint64_t n, void** slots, const Probe* probe) {
+  const Op* op = t.ops.data();
+  const Op* const end = op + n;
+  auto t0 = Clock::now();
+  while (op != end) {
+    const Op* stop = static_cast<std::uint64_t>(end - op) > kSystemSampleOps ? op + kSystemSampleOps : end;
+    if (probe != nullptr) hot_loop<true>(env, op, stop, slots, probe);
+    else hot_loop<false>(env, op, stop, slots, nullptr);
+    op = stop;
+    env.chunk_done();
+  }
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+ReplayResult run_fast(const Trace& t, Instance& inst, const ReplayOptions& opt) {
+  ReplayResult r;
+  const std::uint64_t n = op_limit(t, opt);
+  std::vector<void*> slot(t.objects, nullptr);
+  InstanceEnv env{{inst.ops().allocate, inst.ops().deallocate, inst.state()},
+                  inst.ops().reallocate, &t, &r, slot.data(), opt.program_touch};
+  r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch);
+  r.ops = n;
+  r.final_stats = inst.stats();
+  r.peak_footprint = r.final_stats.peak_footprint;
+  r.peak_live_requested = peak_live_of(t, n);
+  r.ok = r.error.empty();
+  return r;
+}
+
 // ---------------------------------------------------------------- null allocator
 
 /// The null allocator's state: allocations spread over 256 cache lines (picked
@@ -259,14 +456,6 @@ const RegistryRow& null_row() {
   return row;
 }
 
-/// glibc's bytes in allocated chunks (requests + chunk headers + rounding), in the
-/// main arena and in mmapped chunks. Free holes are not counted: glibc's arena
-/// totals cannot tell the replay's holes from the ones the process had before.
-std::uint64_t system_footprint() {
-  struct mallinfo2 m = mallinfo2();
-  return static_cast<std::uint64_t>(m.uordblks) + static_cast<std::uint64_t>(m.hblkhd);
-}
-
 }  // namespace
 
 ReplayResult replay(const Trace& t, Instance& inst, const ReplayOptions& opt) {
@@ -276,7 +465,7 @@ ReplayResult replay(const Trace& t, Instance& inst, const ReplayOptions& opt) {
     r.error = "replay: empty allocator instance";
     return r;
   }
-  return opt.check || opt.validate_every != 0 ? run<true>(t, inst, opt) : run<false>(t, inst, opt);
+  return opt.check || opt.validate_every != 0 ? run_checked<true>(t, inst, opt) : run_fast(t, inst, opt);
 }
 
 Instance null_instance() { return Instance(&null_row(), new NullState()); }
@@ -286,66 +475,20 @@ ReplayResult replay_null(const Trace& t, const ReplayOptions& opt) {
   ReplayOptions o = opt;
   o.check = false;
   o.validate_every = 0;
-  return run<false>(t, inst, o);
+  return run_fast(t, inst, o);
 }
 
 ReplayResult replay_system(const Trace& t, const ReplayOptions& opt) {
   ReplayResult r;
   const std::uint64_t n = op_limit(t, opt);
   std::vector<void*> slot(t.objects, nullptr);
-  const Op* ops = t.ops.data();
-  const bool big = !t.big_sizes.empty();
-  const Probe* const probe = opt.program_touch;
-  const std::uint64_t base = system_footprint();
-  std::uint64_t peak = 0;
-  auto sample = [&] {
-    std::uint64_t f = system_footprint();
-    peak = std::max(peak, f > base ? f - base : 0);
-  };
-  auto t0 = Clock::now();
-  for (std::uint64_t i = 0; i < n; ++i) {
-    const Op& op = ops[i];
-    const std::uint64_t size = big ? t.size_of(i) : op.size;
-    void*& s = slot[op.object];
-    void* p = nullptr;
-    switch (op.kind) {
-      case OpKind::Free:
-        std::free(s);
-        s = nullptr;
-        continue;
-      case OpKind::Realloc:
-        p = std::realloc(s, size);
-        if (p == nullptr && size == 0) {
-          s = nullptr;
-          continue;
-        }
-        break;
-      case OpKind::Malloc: p = std::malloc(size); break;
-      case OpKind::Calloc: p = std::calloc(1, size); break;
-      case OpKind::Memalign: p = memalign(align_of(op), size); break;
-      case OpKind::PosixMemalign:
-        if (posix_memalign(&p, std::max<std::size_t>(align_of(op), sizeof(void*)), size) != 0) p = nullptr;
-        break;
-      case OpKind::AlignedAlloc: p = aligned_alloc(align_of(op), size); break;
-      case OpKind::Valloc: p = valloc(size); break;
-      case OpKind::Pvalloc: p = pvalloc(size); break;
-    }
-    if (p == nullptr) [[unlikely]] {
-      ++r.failed_allocs;
-      if (r.error.empty()) r.error = fail_text(i, op, size);
-      if (op.kind != OpKind::Realloc) s = nullptr;
-      continue;
-    }
-    s = p;
-    first_touch(probe, p, size);
-    if ((i & (kSystemSampleOps - 1)) == 0) [[unlikely]] sample();
-  }
-  sample();
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  SystemEnv env{&t, &r, slot.data(), opt.program_touch};
+  env.base = system_footprint();
+  r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch);
   for (void* p : slot) std::free(p);
   r.ops = n;
-  r.peak_footprint = peak;
-  r.final_stats.peak_footprint = peak;
+  r.peak_footprint = env.peak;
+  r.final_stats.peak_footprint = env.peak;
   r.peak_live_requested = peak_live_of(t, n);
   r.ok = r.error.empty();
   return r;

@@ -36,6 +36,15 @@
 //                     when the whole trace is replayed; recomputed for max_ops).
 //   final_stats       instance stats after the loop (replay_system: footprint and
 //                     peak only).
+// The timed loop (replay without check mode, replay_null, replay_system) is one
+// template for the three: it walks the op array by pointer and handles inline only
+// Free and Malloc below kBigSize; realloc, calloc, the aligned kinds, big sizes and
+// failed allocations go to a noinline cold path (same semantics as above). The
+// glibc loop and the instance loop have the same shape on purpose, so that
+// null/glibc measures the loop's own overhead fairly (bench/bench_replay):
+// changing one means changing the other (evaluate/replay.cpp, InstanceEnv and
+// SystemEnv). replay_system samples glibc's footprint between chunks of
+// kSystemSampleOps ops (and after the last one).
 // check = true verifies, per op: alignment (>= max(16, requested)), usable_size
 // >= size, no overlap with any live block, and block contents (a pattern written
 // on allocation is verified on free/realloc, up to 256 bytes at each end);
