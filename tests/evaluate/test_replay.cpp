@@ -229,3 +229,87 @@ TEST_CASE("check mode catches overlapping, misaligned and corrupting allocators"
   r = replay_broken(bump, t);  // a correct bump allocator passes
   CHECK_MESSAGE(r.ok, r.error);
 }
+
+namespace {
+
+// ---- a logging allocator: records every call the timed loop makes ----
+struct Call {
+  char what;  // 'a' allocate, 'd' deallocate, 'r' reallocate
+  std::uint64_t size;
+  std::size_t align;
+  bool operator==(const Call&) const = default;
+};
+std::vector<Call> g_calls;
+alignas(64) unsigned char g_lines[64 * 64];
+void* log_alloc(void*, std::size_t size, std::size_t align) {
+  g_calls.push_back({'a', size, align});
+  if (size == 13) return nullptr;  // this size always fails
+  return g_lines + (g_calls.size() % 64) * 64;
+}
+void log_free(void*, void* p) { g_calls.push_back({'d', p == nullptr ? 0u : 1u, 0}); }
+void* log_realloc(void*, void*, std::size_t size) {
+  g_calls.push_back({'r', size, 0});
+  return size == 0 || size == 13 ? nullptr : g_lines;
+}
+
+}  // namespace
+
+TEST_CASE("the timed loop makes one call per op with the op's size and alignment, across chunks") {
+  // 3 chunks of kSystemSampleOps and a bit: malloc/free pairs, a failing malloc,
+  // a big size (>= 4 GiB, never touched by this allocator's caller beyond byte 0),
+  // and every rare kind in the middle of a chunk and at its boundary.
+  Trace t;
+  std::vector<Call> want;
+  std::uint64_t touches = 0;
+  auto add = [&](OpKind k, std::uint32_t obj, std::uint64_t size, std::uint8_t al, Call c, bool touched) {
+    t.push(k, obj, size, al);
+    want.push_back(c);
+    touches += touched ? 1 : 0;
+  };
+  const std::uint64_t big = (std::uint64_t{1} << 32) + 5;
+  std::size_t first_fail = 0;
+  for (std::uint32_t i = 0; t.ops.size() < 3 * kSystemSampleOps + 100; ++i) {
+    const std::uint64_t s = 16 + i % 300;  // never the failing 13
+    add(OpKind::Malloc, 0, s, 0, {'a', s, 16}, true);
+    add(OpKind::Free, 0, 0, 0, {'d', 1, 0}, false);
+    if (i == 1000 || t.ops.size() == kSystemSampleOps - 1) {  // the second straddles a chunk end
+      if (first_fail == 0) first_fail = t.ops.size();
+      add(OpKind::Malloc, 1, 13, 0, {'a', 13, 16}, false);  // fails: slot stays empty
+      add(OpKind::Free, 1, 0, 0, {'d', 0, 0}, false);
+      add(OpKind::Malloc, 1, big, 0, {'a', big, 16}, true);
+      add(OpKind::Realloc, 1, 40, 0, {'r', 40, 0}, true);
+      add(OpKind::Realloc, 1, 0, 0, {'r', 0, 0}, false);
+      add(OpKind::Calloc, 1, 24, 0, {'a', 24, 16}, true);
+      add(OpKind::Free, 1, 0, 0, {'d', 1, 0}, false);
+      add(OpKind::Memalign, 1, 8, 6, {'a', 8, 64}, true);
+      add(OpKind::Free, 1, 0, 0, {'d', 1, 0}, false);
+      add(OpKind::Pvalloc, 1, 5000, 12, {'a', 8192, 4096}, true);
+      add(OpKind::Free, 1, 0, 0, {'d', 1, 0}, false);
+      add(OpKind::Malloc, 1, 0, 0, {'a', 0, 16}, false);  // size 0: not touched
+      add(OpKind::Free, 1, 0, 0, {'d', 1, 0}, false);
+    }
+  }
+  t.finish();
+  REQUIRE(t.big_sizes.size() == 2);
+  RegistryRow row{998, "log", "log", Traits{}, AllocatorOps{log_alloc, log_free, log_realloc, big_usable, no_stats, valid, no_destroy}, nullptr};
+  Instance inst(&row, &g_state);
+  TouchCount c;
+  Probe probe{TouchCount::on, &c};
+  ReplayOptions o;
+  o.program_touch = &probe;
+  g_calls.clear();
+  ReplayResult r = replay(t, inst, o);
+  CHECK(g_calls == want);
+  CHECK(c.n == touches);
+  CHECK(r.ops == t.ops.size());
+  CHECK(r.failed_allocs == 2);
+  CHECK(r.error == "op " + std::to_string(first_fail) + ": malloc(13) failed");
+  // max_ops stops the loop inside a chunk, probe or not.
+  o.max_ops = kSystemSampleOps + 3;
+  o.program_touch = nullptr;
+  g_calls.clear();
+  r = replay(t, inst, o);
+  CHECK(r.ops == kSystemSampleOps + 3);
+  CHECK(g_calls == std::vector<Call>(want.begin(), want.begin() + kSystemSampleOps + 3));
+  inst.reset();
+}
