@@ -2,7 +2,7 @@
 // compiled drop-in malloc library. See core/export/exporter.hpp for what is written.
 //
 //   evoalloc export (--run RUN_DIR --pick fastest|leanest|best-quality|knee|N | --allocator TEXT)
-//                   --name NAME --out DIR [--trace TRACE] [--threads lock] [--no-build] [--jobs J]
+//                   --name NAME --out DIR [--trace TRACE] [--threads lock|tlh] [--no-build] [--jobs J]
 // Picks from RUN_DIR/front.csv (rows that are valid and feasible): fastest = least
 // speed, leanest = least fragmentation, best-quality = least quality (locality
 // misses), knee = least Euclidean distance to the ideal point after scaling each
@@ -154,14 +154,16 @@ int cmd_export(const std::vector<std::string>& args) {
       "name", po::value(&name)->required(), "library name: DIR/libNAME.so, DIR/libNAME.a")(
       "out", po::value(&out)->required(), "output folder (created; generated files overwritten)")(
       "trace", po::value(&trace), "trace for fitted class schemes (default: the run's config trace)")(
-      "threads", po::value(&threads)->default_value("lock"), "thread model: lock (one global lock)")(
+      "threads", po::value(&threads)->default_value("lock"), "thread model: lock (one global lock around one\n"
+      "instance; the default) | tlh (thread-local heaps: one instance per thread, pooled when\n"
+      "threads exit, a free from another thread goes to the owner heap under its lock)")(
       "no-build", "write the C++ and CMake project only")(
       "jobs,j", po::value(&jobs)->default_value(2), "parallel compile jobs");
   po::positional_options_description pos;
   po::variables_map vm;
   if (!parse(args, desc, pos, vm,
              "evoalloc export (--run RUN_DIR --pick fastest|leanest|best-quality|knee|N | --allocator TEXT) "
-             "--name NAME --out DIR [--trace TRACE] [--threads lock] [--no-build]",
+             "--name NAME --out DIR [--trace TRACE] [--threads lock|tlh] [--no-build]",
              "Writes the design as readable C++ (the very templates that were evaluated) with a CMake\n"
              "project, and builds DIR/libNAME.so (LD_PRELOAD it) and DIR/libNAME.a. EVOALLOC_STATS=1\n"
              "makes the library print footprint, peak and counts at exit."))
@@ -170,8 +172,8 @@ int cmd_export(const std::vector<std::string>& args) {
   if (vm.count("run") && !vm.count("pick")) throw UsageError("--run needs --pick fastest|leanest|best-quality|knee|N");
   if (vm.count("pick") && !vm.count("run")) throw UsageError("--pick needs --run");
   if (!valid_export_name(name)) throw UsageError("--name '" + name + "' must match [A-Za-z_][A-Za-z0-9_]* (at most 64 chars)");
-  if (threads != "lock")
-    throw UsageError("--threads " + threads + ": only 'lock' is built (thread-local heaps are not implemented yet)");
+  if (threads != "lock" && threads != "tlh")
+    throw UsageError("--threads " + threads + ": expected lock (one global lock) or tlh (thread-local heaps)");
   if (jobs < 1) throw UsageError("--jobs must be >= 1");
 
   ExportRequest req;

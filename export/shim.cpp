@@ -2,26 +2,59 @@
 //
 // Exports (default visibility; everything else in the library is hidden):
 //   malloc free calloc realloc reallocarray memalign posix_memalign aligned_alloc
-//   valloc pvalloc malloc_usable_size, operator new/delete (all forms).
+//   valloc pvalloc malloc_usable_size, operator new/delete (all forms), and for tests
+//   and tools evoalloc_stats, evoalloc_design, evoalloc_threads.
 // Semantics follow glibc: failures return NULL with errno = ENOMEM (posix_memalign
 // returns the error code instead), realloc(p, 0) frees p and returns NULL,
 // posix_memalign/memalign/aligned_alloc reject alignments that are not powers of
 // two with EINVAL, pvalloc rounds the size up to whole pages, reallocarray
 // detects overflow. Alignments <= 16 are the design's default alignment.
 //
-// Threads: one global instance behind one lock (EVOALLOC_THREADS_LOCK, the default
-// and the only model built today). Fork: pthread_atfork takes the lock before fork
-// and releases it in both parent and child, so the child inherits a consistent heap.
+// Thread models (chosen at build time: EVOALLOC_THREADS=lock|tlh in the export's
+// CMake project, which defines EVOALLOC_THREADS_TLH for tlh; the default is lock):
+//
+// * lock (default): one global instance behind one mutex. Fork: pthread_atfork takes
+//   the lock before fork and releases it in both parent and child.
+//
+// * tlh (thread-local heaps): each thread gets its own instance of the design on its
+//   first call; when a thread exits (pthread key destructor) its heap goes to a pool
+//   and the next new thread adopts it, so the number of heaps is the largest number
+//   of threads alive at once and memory stays bounded. Every instance owns one
+//   MemorySource reservation (a contiguous address range): the export compiles
+//   memory_source.cpp with mmap renamed to evo_export_source_mmap (source_hook.cpp),
+//   which reports each reservation, so the heap that owns a block is found by
+//   address in a small global table (at most 1024 heaps, append-only, read without
+//   any lock: entries are published with a release store of the count). A free of a
+//   block owned by another thread's heap (a *remote free*) is done under the owner
+//   heap's own mutex; every heap operation takes its heap's mutex, which its owner
+//   thread finds free except while a remote free or a stats read is running on it.
+//   Chosen over a lock-free MPSC list of remote blocks (drained by the owner) because
+//   (1) the uncontended mutex costs ~2 atomic operations per call, (2) it needs no
+//   minimum block size (the list threads through the block's first word, but a design
+//   may hand out size-0 blocks with no usable byte), (3) malloc_usable_size and
+//   realloc of a remote block must read the owner's metadata anyway, which needs the
+//   owner's lock, and (4) blocks freed to an exited thread's pooled heap are
+//   reusable at once instead of waiting for a drain; measured in README "Export".
+//   realloc of a remote block = allocate in the caller's heap + copy + remote free.
+//   malloc_usable_size works for any block. Threads past 1024 heaps, and calls a
+//   thread makes after its heap went back to the pool (later TLS destructors),
+//   share heap 0 (safe: every operation takes the heap's mutex). Fork: prepare takes
+//   the table lock and every heap's mutex; the parent releases them; the child
+//   re-initialises them and returns the heaps of the threads that do not exist in
+//   the child to the pool.
 //
 // Bootstrap: the first call (from any thread, before or after main) builds the
-// instance. Calls made while the instance is being built, or re-entrant calls made
-// from inside the allocator by the thread holding the lock, are served from a
+// global state. Calls made while an instance is being built, or re-entrant calls
+// made from inside the allocator (by the thread holding the lock; in tlh by a thread
+// inside its heap, building a heap, or registering its exit hook), are served from a
 // 16 MiB static bootstrap arena (bump allocation, 16-byte header holding the size,
 // frees ignored); the design itself never calls malloc after init.
 //
 // Statistics: EVOALLOC_STATS=1 in the environment prints one line to stderr at
 // exit: design name, footprint, peak footprint, allocations, frees, OS calls and
-// bootstrap bytes. (EVOALLOC_STATS is read once, at initialisation.)
+// bootstrap bytes; under tlh the counters are summed over every heap (peak = the sum
+// of the heaps' peaks, an upper bound of the process's peak) and ", heaps N" ends
+// the line. (EVOALLOC_STATS is read once, at initialisation.)
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -37,6 +70,12 @@
 
 #define EVO_API extern "C" __attribute__((visibility("default")))
 #define EVO_CXX __attribute__((visibility("default")))
+
+#ifdef EVOALLOC_THREADS_TLH
+/// Set by the shim: called with every fresh reservation the design's MemorySource
+/// makes (source_hook.cpp).
+extern "C" void (*evo_export_on_reserve)(void* base, size_t len);
+#endif
 
 namespace {
 
@@ -71,7 +110,66 @@ std::size_t boot_size(const void* p) {
   return n;
 }
 
-// ---- the global instance ----
+void write_err(const char* s) {
+  ssize_t r = ::write(2, s, strlen(s));
+  (void)r;
+}
+
+[[noreturn]] void die_init(const std::string& err) {
+  write_err("evoalloc export ");
+  write_err(evo_export::kName);
+  write_err(": cannot create the allocator: ");
+  write_err(err.c_str());
+  write_err("\n");
+  abort();
+}
+
+bool g_stats = false;
+
+bool stats_env() {
+  const char* st = getenv("EVOALLOC_STATS");
+  return st != nullptr && st[0] != '\0' && st[0] != '0';
+}
+
+void print_stats_line(const evo::AllocStats& s, long heaps) {
+  char buf[512];
+  int n = snprintf(buf, sizeof buf,
+                   "evoalloc %s: footprint %llu bytes, peak %llu bytes, allocs %llu, frees %llu, os_calls %llu, "
+                   "bootstrap %llu bytes",
+                   evo_export::kName, (unsigned long long)s.footprint, (unsigned long long)s.peak_footprint,
+                   (unsigned long long)s.allocs, (unsigned long long)s.frees, (unsigned long long)s.os_calls,
+                   (unsigned long long)g_boot_used.load());
+  if (n > 0 && heaps >= 0 && static_cast<std::size_t>(n) < sizeof buf)
+    n += snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ", heaps %ld", heaps);
+  if (n > 0 && static_cast<std::size_t>(n) < sizeof buf - 1) buf[n++] = '\n';
+  if (n > 0) {
+    ssize_t r = ::write(2, buf, static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1);
+    (void)r;
+  }
+}
+
+void add_stats(evo::AllocStats& sum, const evo::AllocStats& s) {
+  sum.footprint += s.footprint, sum.peak_footprint += s.peak_footprint, sum.live_requested += s.live_requested;
+  sum.allocs += s.allocs, sum.frees += s.frees, sum.os_calls += s.os_calls;
+}
+
+/// At exit another thread may still hold a lock (and never release it): wait for it
+/// only briefly, then read the counters unlocked (they are plain integers).
+bool lock_briefly(pthread_mutex_t* m) {
+  for (int i = 0; i < 1000; ++i) {
+    if (pthread_mutex_trylock(m) == 0) return true;
+    usleep(100);
+  }
+  return false;
+}
+
+inline bool pow2(std::size_t a) { return a != 0 && (a & (a - 1)) == 0; }
+
+#ifndef EVOALLOC_THREADS_TLH
+// ======== thread model "lock": one global instance behind one mutex ========
+
+constexpr const char* kThreadModel = "lock";
+
 alignas(evo_export::Heap) char g_heap_storage[sizeof(evo_export::Heap)];
 evo_export::Heap* g_heap = nullptr;  // never destroyed: frees may come after exit handlers
 std::atomic<bool> g_ready{false};
@@ -80,12 +178,6 @@ pthread_t g_init_owner;
 pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 std::atomic<pthread_t> g_lock_owner{};  // thread holding g_lock (0 when free)
-bool g_stats = false;
-
-void write_err(const char* s) {
-  ssize_t r = ::write(2, s, strlen(s));
-  (void)r;
-}
 
 void atfork_prepare() { pthread_mutex_lock(&g_lock); }
 void atfork_parent() { pthread_mutex_unlock(&g_lock); }
@@ -96,18 +188,10 @@ void init_slow() {
   if (!g_ready.load(std::memory_order_acquire)) {
     g_init_owner = pthread_self();
     g_initializing.store(true, std::memory_order_release);
-    const char* st = getenv("EVOALLOC_STATS");
-    g_stats = st != nullptr && st[0] != '\0' && st[0] != '0';
+    g_stats = stats_env();
     auto* h = new (g_heap_storage) evo_export::Heap();
     std::string err;
-    if (!h->init(&err)) {
-      write_err("evoalloc export ");
-      write_err(evo_export::kName);
-      write_err(": cannot create the allocator: ");
-      write_err(err.c_str());
-      write_err("\n");
-      abort();
-    }
+    if (!h->init(&err)) die_init(err);
     g_heap = h;
     pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child);
     g_ready.store(true, std::memory_order_release);
@@ -137,8 +221,6 @@ struct Guard {
   }
 };
 
-inline bool pow2(std::size_t a) { return a != 0 && (a & (a - 1)) == 0; }
-
 void* do_alloc(std::size_t size, std::size_t align) {
   if (use_boot()) return boot_alloc(size, align);
   void* p;
@@ -165,6 +247,293 @@ std::size_t do_usable(const void* p) {
   return g_heap->usable_size(p);
 }
 
+void* realloc_heap(void* p, std::size_t size) {
+  void* q;
+  {
+    Guard g;
+    q = g_heap->reallocate(p, size);
+  }
+  if (q == nullptr && size != 0) errno = ENOMEM;
+  return q;
+}
+
+evo::AllocStats total_stats(bool wait, long* heaps) {
+  evo::AllocStats s;
+  *heaps = -1;  // not printed: one heap
+  if (g_heap == nullptr || !g_ready.load()) return s;
+  if (wait) {
+    Guard g;
+    return g_heap->stats();
+  }
+  bool locked = lock_briefly(&g_lock);
+  s = g_heap->stats();
+  if (locked) pthread_mutex_unlock(&g_lock);
+  return s;
+}
+
+#else
+// ======== thread model "tlh": thread-local heaps with remote frees ========
+
+constexpr const char* kThreadModel = "tlh";
+constexpr std::size_t kMaxHeaps = 1024;
+
+struct alignas(64) Tlh {
+  evo_export::Heap heap;
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;  // taken around every operation on `heap`
+  std::uintptr_t lo = 0, hi = 0;  // the instance's MemorySource reservation [lo, hi)
+  Tlh* next_free = nullptr;       // pool link (under g_table_lock)
+  bool owned = false;             // adopted by a live thread (under g_table_lock)
+};
+
+alignas(Tlh) char g_tlh_storage[kMaxHeaps * sizeof(Tlh)];  // heaps are never destroyed
+Tlh* g_table[kMaxHeaps];                // [0, g_nheaps) published, append-only
+std::atomic<std::size_t> g_nheaps{0};
+pthread_mutex_t g_table_lock = PTHREAD_MUTEX_INITIALIZER;  // heap creation, the pool
+Tlh* g_pool = nullptr;                  // heaps of exited threads
+pthread_key_t g_key;                    // its destructor returns a thread's heap to the pool
+std::atomic<bool> g_ready{false};
+pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
+// The reservations reported while one heap is being built (under g_table_lock).
+std::uintptr_t g_res_lo = 0, g_res_hi = 0;
+int g_res_count = 0;
+
+#define EVO_TLS __thread __attribute__((tls_model("initial-exec")))
+EVO_TLS Tlh* t_heap;     // this thread's heap (adopted on its first call)
+EVO_TLS bool t_busy;     // inside the allocator: re-entrant calls go to the bootstrap arena
+EVO_TLS bool t_exited;   // the heap went back to the pool; later calls share a heap
+EVO_TLS bool t_building; // this thread is building a heap (new_heap)
+
+void on_reserve(void* base, size_t len) {
+  if (!t_building) return;  // another MemorySource (e.g. a DesignResource in the program)
+  ++g_res_count;
+  g_res_lo = reinterpret_cast<std::uintptr_t>(base);
+  g_res_hi = g_res_lo + len;
+}
+
+void on_thread_exit(void* v) {
+  auto* h = static_cast<Tlh*>(v);
+  t_exited = true;
+  t_heap = nullptr;
+  pthread_mutex_lock(&g_table_lock);
+  h->owned = false;
+  h->next_free = g_pool;
+  g_pool = h;
+  pthread_mutex_unlock(&g_table_lock);
+}
+
+void atfork_prepare() {
+  pthread_mutex_lock(&g_table_lock);
+  std::size_t n = g_nheaps.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < n; ++i) pthread_mutex_lock(&g_table[i]->lock);
+}
+void atfork_parent() {
+  std::size_t n = g_nheaps.load(std::memory_order_acquire);
+  for (std::size_t i = n; i-- > 0;) pthread_mutex_unlock(&g_table[i]->lock);
+  pthread_mutex_unlock(&g_table_lock);
+}
+void atfork_child() {
+  std::size_t n = g_nheaps.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < n; ++i) {
+    Tlh* h = g_table[i];
+    pthread_mutex_init(&h->lock, nullptr);
+    if (h->owned && h != t_heap) {  // its thread does not exist in the child
+      h->owned = false;
+      h->next_free = g_pool;
+      g_pool = h;
+    }
+  }
+  pthread_mutex_init(&g_table_lock, nullptr);
+}
+
+void init_slow() {
+  pthread_mutex_lock(&g_init_lock);
+  if (!g_ready.load(std::memory_order_acquire)) {
+    t_busy = true;  // pthread_key_create/pthread_atfork may call malloc
+    g_stats = stats_env();
+    evo_export_on_reserve = &on_reserve;
+    if (pthread_key_create(&g_key, &on_thread_exit) != 0) die_init("pthread_key_create failed");
+    pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child);
+    g_ready.store(true, std::memory_order_release);
+    t_busy = false;
+  }
+  pthread_mutex_unlock(&g_init_lock);
+}
+
+/// True when the call must be served by the bootstrap arena.
+inline bool use_boot() {
+  if (t_busy) return true;
+  if (!g_ready.load(std::memory_order_acquire)) [[unlikely]] init_slow();
+  return false;
+}
+
+/// A new heap in the table (under g_table_lock, t_busy set); nullptr when full.
+Tlh* new_heap() {
+  std::size_t n = g_nheaps.load(std::memory_order_relaxed);
+  if (n == kMaxHeaps) return nullptr;
+  auto* h = new (g_tlh_storage + n * sizeof(Tlh)) Tlh();
+  g_res_lo = g_res_hi = 0;
+  g_res_count = 0;
+  std::string err;
+  t_building = true;
+  bool ok = h->heap.init(&err);
+  t_building = false;
+  if (!ok) die_init(err);
+  if (g_res_count != 1)
+    die_init("thread-local heaps need the design to reserve exactly one address range (it reserved " +
+             std::to_string(g_res_count) + ")");
+  h->lo = g_res_lo, h->hi = g_res_hi;
+  g_table[n] = h;
+  g_nheaps.store(n + 1, std::memory_order_release);
+  return h;
+}
+
+[[gnu::noinline]] Tlh* adopt_heap() {
+  t_busy = true;
+  pthread_mutex_lock(&g_table_lock);
+  Tlh* h = nullptr;
+  if (!t_exited) {
+    if (g_pool != nullptr) {
+      h = g_pool;
+      g_pool = h->next_free;
+    } else {
+      h = new_heap();
+    }
+    if (h != nullptr) h->owned = true;
+  }
+  bool shared = h == nullptr;
+  if (shared) {  // table full, or the thread is past its exit hook: share an existing heap
+    std::size_t n = g_nheaps.load(std::memory_order_relaxed);
+    h = n == 0 ? new_heap() : g_table[(reinterpret_cast<std::uintptr_t>(&t_heap) >> 12) % n];
+  }
+  pthread_mutex_unlock(&g_table_lock);
+  if (!shared) pthread_setspecific(g_key, h);
+  t_heap = h;
+  t_busy = false;
+  return h;
+}
+
+inline Tlh* my_heap() {
+  Tlh* h = t_heap;
+  return h != nullptr ? h : adopt_heap();
+}
+
+inline bool owns(const Tlh* h, std::uintptr_t a) { return a - h->lo < h->hi - h->lo; }
+
+/// The heap whose reservation holds p (nullptr: no heap does).
+inline Tlh* owner_of(const void* p) {
+  auto a = reinterpret_cast<std::uintptr_t>(p);
+  Tlh* h = t_heap;
+  if (h != nullptr && owns(h, a)) [[likely]] return h;
+  std::size_t n = g_nheaps.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < n; ++i)
+    if (owns(g_table[i], a)) return g_table[i];
+  return nullptr;
+}
+
+struct HeapGuard {
+  Tlh* h;
+  explicit HeapGuard(Tlh* x) : h(x) {
+    pthread_mutex_lock(&h->lock);
+    t_busy = true;
+  }
+  ~HeapGuard() {
+    t_busy = false;
+    pthread_mutex_unlock(&h->lock);
+  }
+};
+
+void* do_alloc(std::size_t size, std::size_t align) {
+  if (use_boot()) return boot_alloc(size, align);
+  Tlh* h = my_heap();
+  void* p;
+  {
+    HeapGuard g(h);
+    p = h->heap.allocate(size, align);
+  }
+  if (p == nullptr) errno = ENOMEM;
+  return p;
+}
+
+void do_free(void* p) {
+  if (p == nullptr || is_boot(p)) return;
+  if (use_boot()) return;
+  Tlh* h = owner_of(p);  // t_heap, or a remote heap
+  if (h == nullptr) return;  // not a block of this allocator
+  HeapGuard g(h);
+  h->heap.deallocate(p);
+}
+
+std::size_t do_usable(const void* p) {
+  if (p == nullptr) return 0;
+  if (is_boot(p)) return boot_size(p);
+  if (use_boot()) return 0;
+  Tlh* h = owner_of(p);
+  if (h == nullptr) return 0;
+  HeapGuard g(h);
+  return h->heap.usable_size(p);
+}
+
+void* realloc_heap(void* p, std::size_t size) {
+  if (p == nullptr) return do_alloc(size, 16);
+  Tlh* o = owner_of(p);
+  if (o == nullptr) {  // not a block of this allocator
+    errno = ENOMEM;
+    return nullptr;
+  }
+  Tlh* me = my_heap();
+  void* q;
+  if (o == me) {
+    HeapGuard g(me);
+    q = me->heap.reallocate(p, size);
+  } else {  // remote block: allocate here, copy, remote free
+    if (size == 0) {
+      do_free(p);
+      return nullptr;
+    }
+    std::size_t old;
+    {
+      HeapGuard g(o);
+      old = o->heap.usable_size(p);
+    }
+    {
+      HeapGuard g(me);
+      q = me->heap.allocate(size, 16);
+    }
+    if (q != nullptr) {
+      std::memcpy(q, p, old < size ? old : size);
+      HeapGuard g(o);
+      o->heap.deallocate(p);
+    }
+  }
+  if (q == nullptr && size != 0) errno = ENOMEM;
+  return q;
+}
+
+evo::AllocStats total_stats(bool wait, long* heaps) {
+  evo::AllocStats sum;
+  std::size_t n = g_nheaps.load(std::memory_order_acquire);
+  *heaps = static_cast<long>(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    Tlh* h = g_table[i];
+    bool locked = true;
+    if (wait) pthread_mutex_lock(&h->lock);
+    else locked = lock_briefly(&h->lock);
+    add_stats(sum, h->heap.stats());
+    if (locked) pthread_mutex_unlock(&h->lock);
+  }
+  return sum;
+}
+
+#endif  // thread models
+
+bool any_heap() {
+#ifdef EVOALLOC_THREADS_TLH
+  return g_nheaps.load(std::memory_order_acquire) > 0;
+#else
+  return g_heap != nullptr && g_ready.load();
+#endif
+}
+
 void* do_realloc(void* p, std::size_t size) {
   if (p != nullptr && is_boot(p)) {  // move a bootstrap block into the heap
     if (size == 0) return nullptr;
@@ -179,13 +548,7 @@ void* do_realloc(void* p, std::size_t size) {
     if (p != nullptr) return nullptr;  // re-entrant realloc of a heap block: refused (never happens)
     return boot_alloc(size, 16);
   }
-  void* q;
-  {
-    Guard g;
-    q = g_heap->reallocate(p, size);
-  }
-  if (q == nullptr && size != 0) errno = ENOMEM;
-  return q;
+  return realloc_heap(p, size);
 }
 
 void* aligned(std::size_t align, std::size_t size) {
@@ -197,25 +560,10 @@ void* aligned(std::size_t align, std::size_t size) {
 }
 
 __attribute__((destructor)) void print_stats() {
-  if (!g_stats || g_heap == nullptr) return;
-  // At exit another thread may still hold the lock (and never release it): wait
-  // for it only briefly, then read the counters unlocked (they are plain integers).
-  evo::AllocStats s;
-  bool locked = false;
-  for (int i = 0; i < 1000 && !(locked = pthread_mutex_trylock(&g_lock) == 0); ++i) usleep(100);
-  s = g_heap->stats();
-  if (locked) pthread_mutex_unlock(&g_lock);
-  char buf[512];
-  int n = snprintf(buf, sizeof buf,
-                   "evoalloc %s: footprint %llu bytes, peak %llu bytes, allocs %llu, frees %llu, os_calls %llu, "
-                   "bootstrap %llu bytes\n",
-                   evo_export::kName, (unsigned long long)s.footprint, (unsigned long long)s.peak_footprint,
-                   (unsigned long long)s.allocs, (unsigned long long)s.frees, (unsigned long long)s.os_calls,
-                   (unsigned long long)g_boot_used.load());
-  if (n > 0) {
-    ssize_t r = ::write(2, buf, static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1);
-    (void)r;
-  }
+  if (!g_stats || !any_heap()) return;
+  long heaps = 0;
+  evo::AllocStats s = total_stats(false, &heaps);
+  print_stats_line(s, heaps);
 }
 
 void* new_or_throw(std::size_t size, std::size_t align) {
@@ -325,15 +673,15 @@ EVO_CXX void operator delete[](void* p, std::align_val_t, const std::nothrow_t&)
 
 // ---- introspection (for tests and tools) ----
 /// Fills out[0..5] with footprint, peak footprint, live requested, allocs, frees,
-/// os_calls of the global instance (zeros before the first allocation).
+/// os_calls (zeros before the first allocation; under tlh summed over every heap).
 EVO_API void evoalloc_stats(uint64_t out[6]) {
   evo::AllocStats s;
-  if (g_heap != nullptr && g_ready.load()) {
-    Guard g;
-    s = g_heap->stats();
-  }
+  long heaps = 0;
+  if (any_heap()) s = total_stats(true, &heaps);
   out[0] = s.footprint, out[1] = s.peak_footprint, out[2] = s.live_requested;
   out[3] = s.allocs, out[4] = s.frees, out[5] = s.os_calls;
 }
 /// The design's canonical sentence.
 EVO_API const char* evoalloc_design(void) { return evo_export::kSentence; }
+/// The thread model the library was built with: "lock" or "tlh".
+EVO_API const char* evoalloc_threads(void) { return kThreadModel; }

@@ -218,8 +218,8 @@ std::string export_design_header(const ExportRequest& req, std::string* err) {
       *err = "export: classes=" + classes + " is fitted to a trace: give the trace (--trace, or --run whose config names it)";
     return {};
   }
-  if (req.threads != "lock") {
-    if (err) *err = "export: --threads " + req.threads + " is not built yet (available: lock)";
+  if (req.threads != "lock" && req.threads != "tlh") {
+    if (err) *err = "export: --threads " + req.threads + ": expected lock (one global lock) or tlh (thread-local heaps)";
     return {};
   }
   std::ostringstream o;
@@ -230,7 +230,10 @@ std::string export_design_header(const ExportRequest& req, std::string* err) {
     o << "// Scored with (evaluate/metrics.hpp; lower is better for speed, fragmentation, quality):\n";
     for (const auto& [k, v] : req.metrics) o << "//   " << k << " = " << v << "\n";
   }
-  o << "// Thread model: " << req.threads << " (one global lock around one instance; shim.cpp).\n"
+  o << "// Thread model: " << req.threads
+    << (req.threads == "tlh" ? " (thread-local heaps, one instance per thread, remote frees to the owner heap"
+                             : " (one global lock around one instance")
+    << "; shim.cpp). The CMake project's EVOALLOC_THREADS=lock|tlh selects it.\n"
     << "// Read by evoalloc_runtime.hpp, which builds the instance from these constants.\n"
     << "#pragma once\n\n#include <cstddef>\n\n#include \"core/registry.hpp\"\n";
   if (!fc.templ.empty()) o << "#include \"" << fc.include << "\"\n";
@@ -308,7 +311,7 @@ bool write_export(const ExportRequest& req, std::string* err) {
     if (!copy_file(src / "export" / h, out / "include" / h, err)) return false;
   // design.hpp is included as "design.hpp" from include/: keep one copy there too.
   if (!write_text(out / "include" / "design.hpp", header, err)) return false;
-  for (const char* c : {"shim.cpp", "registry_stub.cpp", "replay_driver.cpp"})
+  for (const char* c : {"shim.cpp", "registry_stub.cpp", "replay_driver.cpp", "source_hook.cpp"})
     if (!copy_file(src / "export" / c, out / "src" / c, err)) return false;
   std::string sources;
   for (const std::string& c : export_core_sources(req.spec)) {
@@ -318,6 +321,7 @@ bool write_export(const ExportRequest& req, std::string* err) {
   std::string cmake = read_text(src / "export" / "CMakeLists.txt.in", err);
   if (cmake.empty()) return false;
   replace_all(cmake, "@NAME@", req.name);
+  replace_all(cmake, "@THREADS@", req.threads);
   replace_all(cmake, "@SOURCES@\n", sources);
   return write_text(out / "CMakeLists.txt", cmake, err);
 }

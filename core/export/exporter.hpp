@@ -9,7 +9,7 @@
 //                           that were evaluated), DIR/include/evoalloc_*.hpp and
 //                           ops_replay.hpp (from export/ in the source tree)
 //   DIR/src/...             the core .cpp files the design needs, shim.cpp (the malloc
-//                           family), registry_stub.cpp, replay_driver.cpp
+//                           family), registry_stub.cpp, replay_driver.cpp, source_hook.cpp
 //   DIR/CMakeLists.txt      from export/CMakeLists.txt.in
 // build_export then produces DIR/lib<NAME>.so, DIR/lib<NAME>.a, DIR/lib<NAME>_design.a
 // and DIR/<NAME>_replay (cmake + ninja in DIR/build, log in DIR/build.log).
@@ -43,7 +43,10 @@ struct ExportRequest {
   /// What the design was scored with (column, value), printed in design.hpp's comment.
   std::vector<std::pair<std::string, std::string>> metrics;
   std::string origin;              ///< where the design came from (run dir + pick), for the comment
-  std::string threads = "lock";    ///< thread model: "lock" (global lock; the only one built)
+  /// Thread model of the malloc shim: "lock" (one global lock around one instance,
+  /// the default) or "tlh" (thread-local heaps with remote frees); the CMake
+  /// project's EVOALLOC_THREADS default (defines EVOALLOC_THREADS_TLH for tlh).
+  std::string threads = "lock";
 };
 
 /// True when `name` is a valid library name.

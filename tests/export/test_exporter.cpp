@@ -81,8 +81,11 @@ TEST_CASE("exporter: errors") {
 
   evo::ExportRequest tlh = request("btag");
   tlh.threads = "tlh";
+  const std::string tlh_header = evo::export_design_header(tlh, &err);
+  CHECK(tlh_header.find("Thread model: tlh (thread-local heaps") != std::string::npos);
+  tlh.threads = "percpu";
   CHECK(evo::export_design_header(tlh, &err).empty());
-  CHECK(err.find("not built") != std::string::npos);
+  CHECK(err.find("expected lock") != std::string::npos);
 
   evo::ExportRequest bad_name = request("btag");
   bad_name.name = "no good";
@@ -106,8 +109,9 @@ TEST_CASE("cli: export usage and runtime errors") {
   CHECK(out.find("--allocator:") != std::string::npos);
   out = cli("--allocator btag --name 9x --out /tmp/evoalloc-export-none", &rc);
   CHECK(rc == 2);
-  out = cli("--allocator btag --name x --out /tmp/evoalloc-export-none --threads tlh", &rc);
+  out = cli("--allocator btag --name x --out /tmp/evoalloc-export-none --threads percpu", &rc);
   CHECK(rc == 2);
+  CHECK(out.find("expected lock") != std::string::npos);
   out = cli("--run /nonexistent-run --pick knee --name x --out /tmp/evoalloc-export-none", &rc);
   CHECK(rc == 1);
   CHECK(out.find("front.csv: cannot open") != std::string::npos);
@@ -124,4 +128,11 @@ TEST_CASE("cli: export usage and runtime errors") {
   CHECK(h.find("Scored with") != std::string::npos);
   CHECK(h.find("--pick knee") != std::string::npos);
   CHECK(std::filesystem::exists(dir + "/CMakeLists.txt"));
+  CHECK(export_test::slurp(dir + "/CMakeLists.txt").find("set(knee_THREADS \"lock\")") != std::string::npos);
+  // --threads tlh: the project's default model is tlh.
+  const std::string dir2 = export_test::libs_dir() + "/cli_tlh";
+  out = cli("--allocator btag --name tl --out " + dir2 + " --threads tlh --no-build", &rc);
+  CHECK_MESSAGE(rc == 0, out);
+  CHECK(export_test::slurp(dir2 + "/CMakeLists.txt").find("set(tl_THREADS \"tlh\")") != std::string::npos);
+  CHECK(std::filesystem::exists(dir2 + "/src/source_hook.cpp"));
 }

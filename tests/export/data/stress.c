@@ -2,8 +2,8 @@
  * (run with an exported library in LD_PRELOAD). Each of T threads (argv[1], default 8)
  * runs N steps (argv[2], default 200000) over 256 private slots with a fixed seed per
  * thread: malloc, calloc, realloc, memalign, posix_memalign, aligned_alloc, valloc,
- * reallocarray, free, and frees of blocks handed over by other threads through a shared
- * mailbox (remote frees). Every block is filled with a pattern derived from its
+ * reallocarray, free, and frees and reallocs of blocks handed over by other threads
+ * through a shared mailbox (remote frees, remote reallocs). Every block is filled with a pattern derived from its
  * address and checked before it is freed or reallocated; alignment, calloc zeroing and
  * malloc_usable_size >= size are checked. Exit 0 on success; 1 with one line on stderr
  * naming the broken guarantee. */
@@ -28,7 +28,8 @@ static void fail(const char* what, size_t n) {
   exit(1);
 }
 static uint64_t next(uint64_t* s) { *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17; return *s; }
-static unsigned char pat(const unsigned char* p, size_t i) { return (unsigned char)(((uintptr_t)p >> 4) + i * 31); }
+static unsigned char pat_at(uintptr_t a, size_t i) { return (unsigned char)((a >> 4) + i * 31); }
+static unsigned char pat(const unsigned char* p, size_t i) { return pat_at((uintptr_t)p, i); }
 static void fill(unsigned char* p, size_t n) { for (size_t i = 0; i < n; ++i) p[i] = pat(p, i); }
 static void check(const unsigned char* p, size_t n) {
   for (size_t i = 0; i < n; ++i) if (p[i] != pat(p, i)) fail("block contents changed", n);
@@ -64,8 +65,23 @@ static void* worker(void* arg) {
         Block old = *m;
         *m = *x;
         pthread_mutex_unlock(&mail_lock);
-        if (old.p != NULL) { check(old.p, old.n); free(old.p); }
         x->p = NULL;
+        if (old.p != NULL) {
+          check(old.p, old.n);
+          if (next(&s) % 2) { /* realloc of a block another thread allocated (remote realloc) */
+            size_t n = rand_size(&s) + 1;
+            uintptr_t was = (uintptr_t)old.p;
+            unsigned char* q = realloc(old.p, n);
+            if (q == NULL) fail("remote realloc failed", n);
+            size_t keep = n < old.n ? n : old.n;
+            for (size_t i = 0; i < keep; ++i) if (q[i] != pat_at(was, i)) fail("remote realloc lost contents", n);
+            if (malloc_usable_size(q) < n) fail("usable size below the request", n);
+            fill(q, n);
+            x->p = q, x->n = n;
+          } else {
+            free(old.p);
+          }
+        }
       } else {
         free(x->p);
         x->p = NULL;
