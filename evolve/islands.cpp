@@ -597,7 +597,11 @@ RunOutcome run_islands_mpi(const Config& cfg, const RunOptions& opt, int rank, i
     write_file_atomic(fs::path(dir) / "migrations.csv", m);
   }
   std::string warning;
-  if (!write_report(dir, cfg, merged, &warning) && opt.progress) *opt.progress << "warning: " << warning << "\n";
+  const std::string resume_hint =
+      "`sync.txt` + `island-I/ckpt-G/` (resume under mpirun with the same number of ranks: `evoalloc evolve "
+      "--resume DIR`)";
+  if (!write_report(dir, cfg, merged, &warning, resume_hint) && opt.progress)
+    *opt.progress << "warning: " << warning << "\n";
   {
     std::ofstream rep(dir + "/report.md", std::ios::app);
     rep << "\n## Islands\n\n" << size << " islands (MPI ranks), topology " << cfg.islands.topology << ", "

@@ -67,7 +67,8 @@ void write_tables(const std::string& dir, const RunState& s) {
   write_file(dir + "/history.csv", hist);
 }
 
-bool write_report(const std::string& dir, const Config& cfg, const RunState& s, std::string* warning) {
+bool write_report(const std::string& dir, const Config& cfg, const RunState& s, std::string* warning,
+                  const std::string& resume_hint) {
   const auto front = sorted_front(s);
   const auto& E = s.archive.entries();
   const char* speed_unit = cfg.speed_mode == SpeedMode::Measured ? "ns/op" : "modeled cycles/op";
@@ -190,7 +191,8 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
       << fmt(lean.speed, 2) << " " << speed_unit << ".\n";
   }
   r << "\n## Files\n\n`config.yaml` (effective config), `front.csv`, `archive.csv`, `history.csv`, `front.png`/`front.svg` "
-       "(`front.gp` re-draws them), `checkpoint.txt` (resume with `evoalloc evolve --resume DIR`).\n";
+       "(`front.gp` re-draws them), "
+    << resume_hint << ".\n";
   write_file(dir + "/report.md", r.str());
   return pic || front.empty();
 }

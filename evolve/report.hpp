@@ -25,8 +25,13 @@ namespace evo {
 
 /// Writes front.csv, archive.csv, history.csv (cheap: called after every generation).
 void write_tables(const std::string& dir, const RunState& s);
+/// How report.md's "Files" section tells the reader to resume a single-process run.
+inline constexpr const char* kResumeHint = "`checkpoint.txt` (resume with `evoalloc evolve --resume DIR`)";
+
 /// Writes the picture (via gnuplot) and report.md. Returns false when gnuplot failed
-/// (the report is written anyway, without the picture).
-bool write_report(const std::string& dir, const Config& cfg, const RunState& s, std::string* warning = nullptr);
+/// (the report is written anyway, without the picture). `resume_hint` names the
+/// checkpoint file(s) and the resume command in the report's "Files" section.
+bool write_report(const std::string& dir, const Config& cfg, const RunState& s, std::string* warning = nullptr,
+                  const std::string& resume_hint = kResumeHint);
 
 }  // namespace evo

@@ -121,6 +121,14 @@ bool dominated_by_any(const evo::ArchiveEntry& e, const std::vector<evo::Archive
 
 // Checks the folder of a K-island run: per-island history, migrations, merged front.
 void check_island_run(const fs::path& dir, int k, const std::string& topology, int generations) {
+  // report.md points at the island checkpoints, not a single-process checkpoint.txt.
+  {
+    std::ifstream in(dir / "report.md");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    CHECK(ss.str().find("`sync.txt`") != std::string::npos);
+    CHECK(ss.str().find("`checkpoint.txt`") == std::string::npos);
+  }
   // islands.csv: one row per island and generation.
   std::map<int, int> rows_per_island;
   auto isl = lines(dir / "islands.csv");
