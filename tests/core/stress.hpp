@@ -11,7 +11,8 @@
 //
 // Usage (doctest):   StressResult r = run_stress(inst, cfg);  CHECK_MESSAGE(r.ok, r.error);
 // Other families' tests include this header (it has no doctest dependency of its
-// own). Shared helpers of the family tests: with_keys (swap keys of a row name);
+// own). Shared helpers of the family tests: with_keys (swap keys of a row name),
+// with_harden, heap_noise (scramble the process heap);
 // when doctest is included first, make (create or REQUIRE-fail with the error) and
 // full_ok (validate(Full), printing the error).
 #pragma once
@@ -232,6 +233,27 @@ inline std::string with_keys(const std::string& name, const std::string& extra) 
     i = j + 1;
   }
   return out + extra;
+}
+
+/// `name` (a canonical row text) with harden=off replaced by harden=MODE.
+inline std::string with_harden(const std::string& name, const char* mode) {
+  std::string out = name;
+  std::size_t at = out.find("harden=off");
+  if (at != std::string::npos) out.replace(at, 10, std::string("harden=") + mode);
+  return out;
+}
+
+/// Allocates and frees `rounds` pieces of junk (16 .. 16+max_bytes bytes) on the
+/// process heap, keeping about a third in `keep`, so that whatever the heap hands
+/// out next sits at other addresses (the determinism tests of issue #6).
+inline void heap_noise(std::uint64_t seed, std::vector<std::vector<char>>& keep, int rounds = 64,
+                       std::size_t max_bytes = 3000) {
+  std::uint64_t s = seed;
+  for (int i = 0; i < rounds; ++i) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    std::vector<char> junk(16 + (s >> 33) % max_bytes, 'j');
+    if ((s >> 20) % 3 == 0) keep.push_back(std::move(junk));
+  }
 }
 
 #ifdef DOCTEST_LIBRARY_INCLUDED

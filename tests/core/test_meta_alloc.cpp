@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/instance.hpp"
+#include "tests/core/stress.hpp"
 
 namespace {
 thread_local bool t_counting = false;
@@ -114,6 +115,9 @@ int posix_memalign(void** out, std::size_t a, std::size_t n) {
 
 namespace {
 
+using evo::test::heap_noise;
+using evo::test::with_harden;
+
 #ifdef EVOALLOC_SANITIZE
 constexpr std::size_t kOps = 3000;
 #else
@@ -203,13 +207,6 @@ bool replay(evo::Instance& inst, std::uint64_t seed, std::vector<void*>& slots, 
   return true;
 }
 
-std::string with_harden(const std::string& name, const char* mode) {
-  std::string out = name;
-  std::size_t at = out.find("harden=off");
-  if (at != std::string::npos) out.replace(at, 10, std::string("harden=") + mode);
-  return out;
-}
-
 /// Every row's canonical text, plus harden=canary and harden=checked variants of
 /// the first row of each family.
 std::vector<std::string> designs() {
@@ -224,17 +221,6 @@ std::vector<std::string> designs() {
     }
   }
   return v;
-}
-
-/// Allocates and frees junk of random sizes on the process heap, leaving some of it
-/// allocated, so that whatever the heap hands out next sits at other addresses.
-void heap_noise(std::uint64_t seed, std::vector<std::vector<char>>& keep) {
-  std::uint64_t s = seed;
-  for (int i = 0; i < 64; ++i) {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    std::vector<char> junk(16 + (s >> 33) % 3000, 'j');
-    if ((s >> 20) % 3 == 0) keep.push_back(std::move(junk));
-  }
 }
 
 }  // namespace
