@@ -1,6 +1,6 @@
 // End-to-end tests of `evoalloc evolve` (the real CLI on the real espresso trace,
-// shortened by configs/smoke.yaml): outputs, reproducibility, resume after SIGKILL,
-// bad configs.
+// shortened by configs/smoke.yaml, over the whole grammar/allocator.bnf): outputs,
+// reproducibility, resume after SIGKILL, bad configs.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -82,6 +83,16 @@ TEST_CASE("the smoke config end to end, and a seed reproduces the run") {
   std::string front = slurp(a / "front.csv");
   CHECK(std::count(front.begin(), front.end(), '\n') >= 2);
   CHECK(slurp(a / "report.md").find("## The front") != std::string::npos);
+  // The run explores the whole grammar: its archive holds designs of several families
+  // (the first word of each sentence; archive.csv starts with a header line).
+  std::set<std::string> families;
+  {
+    std::istringstream in(slurp(a / "archive.csv"));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) families.insert(line.substr(0, line.find_first_of(" ,")));
+  }
+  CHECK_MESSAGE(families.size() >= 3, families.size());
   // Same seed, modeled speed, 1 thread instead of 2: identical fronts and archives.
   CHECK(without_last_column(front) == without_last_column(slurp(b / "front.csv")));
   CHECK(without_last_column(slurp(a / "archive.csv")) == without_last_column(slurp(b / "archive.csv")));
