@@ -18,6 +18,9 @@
 // it is not in the index and is carved when the index has no fit, then grown by
 // at least `grow` bytes. Requests >= `large` (0 = never) are mapped one each:
 // header word at p-8 = mapped bytes | kMapped | kInUse, word at p-16 = p - base.
+// The index's own tables (list heads, bitmaps, class limits, trees) come from the
+// same source through a MetaArena (arena()), so the footprint counts them and the
+// heap never calls malloc once built.
 //
 // Coalescing: Immediate merges a freed chunk with free neighbours at once (O(1)
 // through footers, or through the address-ordered list for AddrList); Deferred
