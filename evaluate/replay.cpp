@@ -376,8 +376,9 @@ void hot_loop(Env& env, const Op* op, const Op* const end, void** const slots, c
   for (; op != end; ++op) {
     if (op->kind == OpKind::Free) {
       void** const s = slots + op->object;
-      h.deallocate(*s);
-      *s = nullptr;
+      void* const p = *s;
+      *s = nullptr;  // before the call: nothing to hold across it
+      h.deallocate(p);
     } else if (op->kind == OpKind::Malloc && op->size != kBigSize) [[likely]] {
       void* const p = h.allocate(op->size);
       // object and size re-read after the call: fewer values held across it
