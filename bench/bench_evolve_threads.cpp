@@ -1,12 +1,21 @@
-// bench_evolve_threads — OpenMP speed-up of evaluation: 2 threads against 1.
+// bench_evolve_threads [TRACE] [N] [BACKING] — OpenMP speed-up of evaluation: 2 threads against 1.
 //
 // Evaluates the same batch of designs (the first valid ones of a fixed-seed sample of
 // grammar/allocator.bnf, argv[2] of them, default 16) on the espresso trace (or
 // argv[1]) with the evolution's own parallel evaluation pattern (OpenMP dynamic
 // schedule, one instance per design, the one shared read-only trace), first with 1
 // thread, then with 2; three rounds each, alternating. Prints the median wall time of
-// each and the speed-up (median 1-thread / median 2-thread).
+// each and the speed-up (median 1-thread / median 2-thread). BACKING (argv[3]) is the
+// MemorySource backing of the evaluation replays: simulated (evaluation's default) or
+// real (a system call per page commit/decommit; for comparison).
+//
+// Also printed, to read a run on a busy machine: the process CPU time of each run
+// (user + system, getrusage; "work inflation" = 2-thread CPU / 1-thread CPU — 1.00
+// means the threads do not slow each other down, whatever the load) and the
+// batch's own bound on the speed-up ("schedule bound": total 1-thread time over
+// the makespan of the dynamic schedule on 2 threads, from the per-design times).
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -37,6 +46,14 @@ int main(int argc, char** argv) {
   EvalOptions opt;
   opt.time_limit_s = 4;
   opt.memory_limit = std::uint64_t{1} << 30;
+  if (argc > 3) {
+    const std::string b = argv[3];
+    if (b != "real" && b != "simulated") {
+      std::fprintf(stderr, "bench_evolve_threads: BACKING must be real or simulated, not '%s'\n", b.c_str());
+      return 2;
+    }
+    opt.backing = b == "real" ? SourceBacking::Real : SourceBacking::Simulated;
+  }
 
   // The batch: valid designs that replay in under a second (so the batch is balanced enough).
   std::vector<std::string> batch;
@@ -48,24 +65,54 @@ int main(int argc, char** argv) {
     Metrics m = evaluate_design(s, trace, hist, opt);
     if (m.feasible && m.eval_seconds < 1.0) batch.push_back(s);
   }
-  std::printf("batch: %zu designs on %s (%zu ops); cores: %d\n", batch.size(), trace_path.c_str(), trace.ops.size(),
-              omp_get_num_procs());
+  std::printf("batch: %zu designs on %s (%zu ops); cores: %d; backing: %s\n", batch.size(), trace_path.c_str(),
+              trace.ops.size(), omp_get_num_procs(), source_backing_name(opt.backing));
+  auto cpu_now = [] {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+  };
+  std::vector<double> last_times(batch.size());
+  struct Run {
+    double wall, cpu;
+  };
   auto run = [&](int threads) {
     std::vector<Metrics> out(batch.size());
+    const double c0 = cpu_now();
     auto t0 = std::chrono::steady_clock::now();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (std::size_t i = 0; i < batch.size(); ++i) out[i] = evaluate_design(batch[i], trace, hist, opt);
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (threads == 1)
+      for (std::size_t i = 0; i < batch.size(); ++i) last_times[i] = out[i].eval_seconds;
+    return Run{wall, cpu_now() - c0};
   };
-  std::vector<double> t1, t2;
+  std::vector<double> t1, t2, c1, c2;
   for (int round = 0; round < 3; ++round) {
-    t1.push_back(run(1));
-    t2.push_back(run(2));
-    std::printf("round %d: 1 thread %.2f s, 2 threads %.2f s\n", round + 1, t1.back(), t2.back());
+    const Run a = run(1);
+    const Run b = run(2);
+    t1.push_back(a.wall);
+    t2.push_back(b.wall);
+    c1.push_back(a.cpu);
+    c2.push_back(b.cpu);
+    std::printf("round %d: 1 thread %.2f s (cpu %.2f s), 2 threads %.2f s (cpu %.2f s)\n", round + 1, a.wall, a.cpu,
+                b.wall, b.cpu);
     std::fflush(stdout);
   }
+  // The dynamic schedule's makespan on 2 threads with the last 1-thread per-design times.
+  double busy[2] = {0, 0}, total = 0;
+  for (double t : last_times) {
+    busy[busy[1] < busy[0] ? 1 : 0] += t;
+    total += t;
+  }
+  const double bound = total / std::max(std::max(busy[0], busy[1]), 1e-9);
   std::sort(t1.begin(), t1.end());
   std::sort(t2.begin(), t2.end());
+  std::sort(c1.begin(), c1.end());
+  std::sort(c2.begin(), c2.end());
   std::printf("median: 1 thread %.2f s, 2 threads %.2f s, speed-up %.2fx\n", t1[1], t2[1], t1[1] / t2[1]);
+  std::printf("median cpu: 1 thread %.2f s, 2 threads %.2f s, work inflation %.2f; schedule bound %.2fx\n", c1[1],
+              c2[1], c2[1] / c1[1], bound);
   return 0;
 }
