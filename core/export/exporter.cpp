@@ -2,6 +2,8 @@
 // See core/export/exporter.hpp for the layout and the contract.
 #include "core/export/exporter.hpp"
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -197,9 +199,12 @@ bool valid_export_name(const std::string& name) {
   return true;
 }
 
+std::vector<std::string> export_common_sources() {
+  return {"core/source/memory_source.cpp", "core/spec.cpp", "core/sizeclass/size_classes.cpp", "core/block/classes.cpp"};
+}
+
 std::vector<std::string> export_core_sources(const AllocatorSpec& spec) {
-  std::vector<std::string> v = {"core/source/memory_source.cpp", "core/spec.cpp", "core/sizeclass/size_classes.cpp",
-                                "core/block/classes.cpp"};
+  std::vector<std::string> v = export_common_sources();
   if (const std::string* h = spec.get("harden"); h != nullptr && *h != "off") v.push_back("core/layers/harden.cpp");
   FamilyCode fc;
   std::string err;
@@ -313,15 +318,18 @@ bool write_export(const ExportRequest& req, std::string* err) {
   if (!write_text(out / "include" / "design.hpp", header, err)) return false;
   for (const char* c : {"shim.cpp", "registry_stub.cpp", "replay_driver.cpp", "source_hook.cpp"})
     if (!copy_file(src / "export" / c, out / "src" / c, err)) return false;
-  std::string sources;
+  std::string sources, common;
+  const std::vector<std::string> shared = export_common_sources();
   for (const std::string& c : export_core_sources(req.spec)) {
     if (!copy_file(src / c, out / "src" / c, err)) return false;
-    sources += "  src/" + c + "\n";
+    const bool is_common = std::find(shared.begin(), shared.end(), c) != shared.end();
+    (is_common ? common : sources) += (is_common ? "    src/" : "  src/") + c + "\n";
   }
   std::string cmake = read_text(src / "export" / "CMakeLists.txt.in", err);
   if (cmake.empty()) return false;
   replace_all(cmake, "@NAME@", req.name);
   replace_all(cmake, "@THREADS@", req.threads);
+  replace_all(cmake, "@COMMON_SOURCES@)", common.substr(0, common.size() - 1) + ")");
   replace_all(cmake, "@SOURCES@\n", sources);
   return write_text(out / "CMakeLists.txt", cmake, err);
 }

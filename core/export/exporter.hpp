@@ -58,6 +58,11 @@ std::string export_design_header(const ExportRequest& req, std::string* err);
 /// The core .cpp files (paths relative to the source tree) the design needs.
 std::vector<std::string> export_core_sources(const AllocatorSpec& spec);
 
+/// The ones every design needs, compiled the same way for every design (they do not
+/// include design.hpp): the generated CMakeLists.txt compiles them as one OBJECT
+/// library, or uses `evoalloc_export_common` when an enclosing project provides it.
+std::vector<std::string> export_common_sources();
+
 /// Writes the project into req.out_dir.
 bool write_export(const ExportRequest& req, std::string* err);
 

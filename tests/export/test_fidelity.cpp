@@ -79,26 +79,21 @@ TEST_CASE("fidelity: exported libraries replay espresso exactly like the runtime
   std::filesystem::create_directories(export_test::libs_dir());
   REQUIRE(evo_export::write_ops(ops_file, ops));
 
-  // Designs of every family, numeric parameters off their defaults, a fitted class
-  // table, hardening: 11 libraries.
-  const export_test::Design designs[] = {
-      export_test::kFamilyDesigns[0], export_test::kFamilyDesigns[1], export_test::kFamilyDesigns[2],
-      export_test::kFamilyDesigns[3],
-      {"f_sb_fitted", "superblock classes=fitted:16 sb=256K bins=fullness-mtf alg=reap pagemap=flat cache=lazy large=64K align=64"},
-      {"f_sb_radix", "superblock classes=pow2 sb=16K bins=unordered alg=bitmap pagemap=radix3 cache=eager large=4K harden=checked"},
-      {"f_block_first", "block classes=linear:32 fit=first coalesce=deferred split=always search=own top=64K large=64K source=region"},
-      {"f_buddy_small", "buddy sb=64K min=32 bins=mtf pagemap=radix2 cache=none large=16K"},
-      {"f_freelist", "freelist chunk=16K"},
-      {"f_fixed", "fixed fallback=dlbins"},
-      {"f_slab", "slab"},
-  };
+  // Designs of every family (lock and tlh thread models: the replay driver links the
+  // malloc shim statically, so its own mallocs go through either model), numeric
+  // parameters off their defaults, a fitted class table, hardening: 13 libraries.
+  std::vector<export_test::Design> designs;
+  for (const export_test::Design& d : export_test::kFamilyDesigns) designs.push_back(d);
+  for (const export_test::Design& d : export_test::kTlhDesigns) designs.push_back(d);
+  for (const export_test::Design& d : export_test::kFidelityDesigns) designs.push_back(d);
   for (const export_test::Design& d : designs) {
     CAPTURE(d.sentence);
     evo::AllocatorSpec spec;
     std::string err;
     REQUIRE_MESSAGE(evo::parse_spec(d.sentence, spec, &err), err);
     const bool fitted = spec.get("classes") != nullptr && spec.get("classes")->starts_with("fitted:");
-    const std::string dir = build(d.name, d.sentence, &err, fitted ? hist : std::vector<evo::SizeCount>{});
+    const std::string dir =
+        build(d.name, d.sentence, &err, fitted ? hist : std::vector<evo::SizeCount>{}, export_test::threads_of(d.name));
     REQUIRE_MESSAGE(!dir.empty(), err);
     const std::string out = dir + "/replay.out";
     REQUIRE(export_test::run(dir + "/" + d.name + "_replay " + ops_file + " " + out) == 0);

@@ -1,14 +1,21 @@
 // tests/export/test_programs.cpp — exported libraries replace glibc's malloc in
 // real Debian programs: one design of each family (superblock, block, buddy,
-// textbook btag) under LD_PRELOAD runs python3 (dicts and strings, threads), perl
-// (text processing), sqlite3 (3000 inserts + a query), sort (300k lines, also with
-// --parallel=4 threads) and the randomized multi-threaded stress of the C API
-// (tests/export/data/stress.c); every output equals the same program's output under
-// glibc. Skipped in the sanitizer build: ASan owns malloc and cannot host a
-// preloaded allocator.
+// textbook btag) with the global lock, and superblock and btag with thread-local
+// heaps (--threads tlh), under LD_PRELOAD run python3 (dicts and strings, threads),
+// perl (text processing), sqlite3 (3000 inserts + a query), sort (300k lines, also
+// with --parallel=4 threads), gs (renders tests/export/data/figures.ps: paths, text,
+// fills, loops, two pages; skipped with a message if gs is missing), the randomized
+// multi-threaded stress of the C API (tests/export/data/stress.c: remote frees and
+// remote reallocs) and fork while threads allocate (tests/export/data/forks.c);
+// every output equals the same program's output under glibc. A second case checks
+// the tlh heap pool (threads that exit give their heap to the next thread) and the
+// summed EVOALLOC_STATS line. Skipped in the sanitizer build: ASan owns malloc and
+// cannot host a preloaded allocator.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "export_lib.hpp"
 
@@ -18,6 +25,16 @@ struct Program {
   const char* what;
   std::string cmd;  ///< shell command; stdout is compared
 };
+
+/// `cmd` quoted for sh -c '...'.
+std::string sh_quote(const std::string& cmd) {
+  std::string c;
+  for (char ch : cmd) {
+    if (ch == '\'') c += "'\\''";
+    else c += ch;
+  }
+  return c;
+}
 
 }  // namespace
 
@@ -58,8 +75,10 @@ TEST_CASE("programs: real Debian programs give glibc's output under each exporte
          "print(len(d), len(s), len(words), sum(words.values()), out)\n";
   }
   const std::string stress = export_test::binary_dir() + "/tests/export/evoalloc_test_export_stress";
+  const std::string forks = export_test::binary_dir() + "/tests/export/evoalloc_test_export_forks";
   REQUIRE(fs::exists(stress));
-  const std::vector<Program> programs = {
+  REQUIRE(fs::exists(forks));
+  std::vector<Program> programs = {
       {"python3", "/usr/bin/python3 " + py},
       {"perl", "/usr/bin/perl -ne '@w = split; $c{$w[1]} .= substr($w[0], 0, 3); END { for (sort keys %c) { "
                "$n++; $l += length $c{$_} } print \"$n $l\\n\" }' " + text},
@@ -70,7 +89,15 @@ TEST_CASE("programs: real Debian programs give glibc's output under each exporte
       {"sort", "/usr/bin/sort -k2,2 -k1,1n " + text + " | /usr/bin/md5sum"},
       {"sort --parallel=4", "/usr/bin/sort --parallel=4 -S 20M -n " + text + " | /usr/bin/md5sum"},
       {"stress (8 threads)", stress + " 8 60000"},
+      {"fork (4 threads, 12 forks)", forks + " 4 12"},
   };
+  if (fs::exists("/usr/bin/gs")) {
+    // Both pages as raw PPM on stdout: the bytes of the rendering are compared.
+    programs.push_back({"gs", "/usr/bin/gs -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=ppmraw -r100 -sOutputFile=- " +
+                                  export_test::source_dir() + "/tests/export/data/figures.ps | /usr/bin/md5sum"});
+  } else {
+    MESSAGE("gs (ghostscript) not installed: the gs rendering is skipped (scripts/install-deps.sh installs it)");
+  }
   std::vector<std::string> expected;
   for (const Program& p : programs) {
     const std::string out = work + "/glibc.out";
@@ -78,26 +105,76 @@ TEST_CASE("programs: real Debian programs give glibc's output under each exporte
     expected.push_back(export_test::slurp(out));
     REQUIRE(!expected.back().empty());
   }
-  for (const export_test::Design& d : export_test::kFamilyDesigns) {
+  std::vector<export_test::Design> designs(std::begin(export_test::kFamilyDesigns), std::end(export_test::kFamilyDesigns));
+  designs.insert(designs.end(), std::begin(export_test::kTlhDesigns), std::end(export_test::kTlhDesigns));
+  for (const export_test::Design& d : designs) {
     std::string err;
-    const std::string dir = export_test::build(d.name, d.sentence, &err);
+    const std::string dir = export_test::build(d.name, d.sentence, &err, {}, export_test::threads_of(d.name));
     REQUIRE_MESSAGE(!dir.empty(), err);
     const std::string lib = dir + "/lib" + d.name + ".so";
     for (std::size_t i = 0; i < programs.size(); ++i) {
+      CAPTURE(d.name);
       CAPTURE(d.sentence);
       CAPTURE(programs[i].what);
       const std::string out = work + "/" + d.name + ".out";
       // LD_PRELOAD applies to every process of the pipeline (sort and md5sum).
-      CHECK(export_test::run("LD_PRELOAD=" + lib + " sh -c '" + [&] {
-              std::string c;
-              for (char ch : programs[i].cmd) {
-                if (ch == '\'') c += "'\\''";
-                else c += ch;
-              }
-              return c;
-            }() + "' > " + out) == 0);
+      CHECK(export_test::run("LD_PRELOAD=" + lib + " sh -c '" + sh_quote(programs[i].cmd) + "' > " + out) == 0);
       CHECK(export_test::slurp(out) == expected[i]);
     }
   }
+#endif
+}
+
+TEST_CASE("programs: tlh reuses the heaps of exited threads and sums the stats over heaps") {
+#ifdef EVOALLOC_SANITIZE
+  MESSAGE("skipped under EVOALLOC_SANITIZE: LD_PRELOAD allocators and ASan cannot share a process");
+  return;
+#else
+  namespace fs = std::filesystem;
+  const std::string work = export_test::libs_dir() + "/programs";
+  fs::create_directories(work);
+  std::string err;
+  const export_test::Design& d = export_test::kTlhDesigns[0];
+  const std::string dir = export_test::build(d.name, d.sentence, &err, {}, "tlh");
+  REQUIRE_MESSAGE(!dir.empty(), err);
+  const std::string lib = dir + "/lib" + d.name + ".so";
+  // 40 threads one after another (each allocates, frees and exits), then 4 at once;
+  // each allocates 3000 strings of > 512 bytes (past pymalloc: real malloc calls).
+  const std::string py = work + "/pool.py";
+  {
+    std::ofstream f(py);
+    f << "import threading\n"
+         "def work(k):\n"
+         "    acc = ['x' * (600 + (i + k) % 50) for i in range(3000)]\n"
+         "    return len(''.join(acc))\n"
+         "for k in range(40):\n"
+         "    t = threading.Thread(target=work, args=(k,)); t.start(); t.join()\n"
+         "ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]\n"
+         "[t.start() for t in ts]; [t.join() for t in ts]\n"
+         "print('done')\n";
+  }
+  const std::string log = work + "/pool.stats";
+  REQUIRE(export_test::run("EVOALLOC_STATS=1 LD_PRELOAD=" + lib + " /usr/bin/python3 " + py + " > " + work +
+                           "/pool.out 2> " + log) == 0);
+  CHECK(export_test::slurp(work + "/pool.out") == "done\n");
+  const std::string line = export_test::slurp(log);
+  CAPTURE(line);
+  unsigned long long allocs = 0, frees = 0;
+  long heaps = -1;
+  const auto at = line.find("allocs ");
+  REQUIRE(at != std::string::npos);
+  REQUIRE(std::sscanf(line.c_str() + at, "allocs %llu, frees %llu", &allocs, &frees) == 2);
+  const auto h = line.find(", heaps ");
+  REQUIRE(h != std::string::npos);
+  REQUIRE(std::sscanf(line.c_str() + h, ", heaps %ld", &heaps) == 1);
+  // The main thread's heap plus about one per concurrent worker: the 40 sequential
+  // threads reuse pooled heaps (python's join may return just before the exiting
+  // thread's key destructor pools its heap, so a few extra heaps are allowed), never
+  // one heap per thread.
+  CHECK(heaps >= 2);
+  CHECK(heaps <= 10);
+  CHECK(allocs > 40 * 3000);  // summed over every heap, not just the main thread's
+  CHECK(frees > 40 * 3000);
+  CHECK(frees <= allocs);
 #endif
 }
