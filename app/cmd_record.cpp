@@ -55,7 +55,9 @@ int cmd_record(const std::vector<std::string>& args) {
   if (!parse(opts, desc, pos, vm, "evoalloc record -o OUT [--children] [--keep-raw] -- PROGRAM [ARGS...]",
              "Runs PROGRAM with the LD_PRELOAD recorder (libevoalloc_recorder.so) and writes its malloc\n"
              "trace to OUT. Processes it forks or execs are recorded to their own raw files; by default\n"
-             "only the program's own process becomes OUT (--children converts the others too)."))
+             "only the program's own process becomes OUT (--children converts the others too).\n"
+             "Call sites are stored as module + offset and named by the function holding them when\n"
+             "the module's ELF symbol table (.symtab, else .dynsym) has it (see `evoalloc trace info`)."))
     return kExitOk;
   if (cmd.empty()) throw UsageError("missing '-- PROGRAM [ARGS...]'");
   if (level < 1 || level > 22) throw UsageError("--level must be in 1..22");

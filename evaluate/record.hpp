@@ -8,7 +8,8 @@
 // (unresolved: module "" and the absolute address), names the function holding
 // each call site from the module's ELF symbol tables where it can
 // (evaluate/elf_symbols.hpp: .symtab, else .dynsym, demangled; "" when the module
-// is stripped, missing or changed since), and writes a trace.
+// is stripped or missing; read after the run, so a module rebuilt meanwhile gives
+// stale names), and writes a trace.
 // Mapping of calls to ops and counters (names: evaluate/trace.hpp):
 //   allocation returning NULL            failed_allocs, no op
 //   free(NULL)                           free_null, no op
