@@ -3,8 +3,10 @@
 # glibc, jemalloc, tcmalloc and mimalloc (Debian packages libjemalloc2,
 # libtcmalloc-minimal4, libmimalloc2.0; scripts/install-deps.sh installs them).
 #
-#   bench/compare.sh [--runs K] [--name LABEL] LIB.so -- PROGRAM [ARGS...]
+#   bench/compare.sh [--runs K] [--name LABEL] [--also LABEL2=LIB2.so]... LIB.so -- PROGRAM [ARGS...]
 #
+# --also adds more libraries to the table (e.g. the same design exported with
+# --threads lock and --threads tlh), each run like the others.
 # Runs PROGRAM K times (default 5) under each allocator (LD_PRELOAD; glibc = none),
 # interleaved round-robin so machine noise spreads evenly, and prints a Markdown
 # table: median whole-process wall time (s) and median peak RSS (MiB, from
@@ -14,17 +16,25 @@
 set -euo pipefail
 runs=5
 label=evoalloc
+also_names=()
+also_libs=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --name) label="$2"; shift 2 ;;
+    --also)
+      case "$2" in
+        *=*) also_names+=("${2%%=*}"); also_libs+=("${2#*=}") ;;
+        *) echo "compare: --also needs LABEL=LIB.so" >&2; exit 2 ;;
+      esac
+      shift 2 ;;
     --) shift; break ;;
     -*) echo "compare: unknown option $1" >&2; exit 2 ;;
     *) lib="$1"; shift ;;
   esac
 done
 if [ -z "${lib:-}" ] || [ $# -eq 0 ]; then
-  echo "usage: bench/compare.sh [--runs K] [--name LABEL] LIB.so -- PROGRAM [ARGS...]" >&2
+  echo "usage: bench/compare.sh [--runs K] [--name LABEL] [--also LABEL2=LIB2.so]... LIB.so -- PROGRAM [ARGS...]" >&2
   exit 2
 fi
 [ -f "$lib" ] || { echo "compare: $lib: no such library" >&2; exit 1; }
@@ -32,6 +42,11 @@ fi
 ml=/usr/lib/x86_64-linux-gnu
 names=(glibc jemalloc tcmalloc mimalloc "$label")
 preload=("" "$ml/libjemalloc.so.2" "$ml/libtcmalloc_minimal.so.4" "$ml/libmimalloc.so.2" "$(readlink -f "$lib")")
+for i in "${!also_names[@]}"; do
+  [ -f "${also_libs[$i]}" ] || { echo "compare: ${also_libs[$i]}: no such library" >&2; exit 1; }
+  names+=("${also_names[$i]}")
+  preload+=("$(readlink -f "${also_libs[$i]}")")
+done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for ((r = 0; r < runs; r++)); do
