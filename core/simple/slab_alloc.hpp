@@ -6,7 +6,6 @@
 #include <cstring>
 #include <new>
 #include <string>
-#include <vector>
 
 #include "core/adapter.hpp"
 #include "core/block/make.hpp"
@@ -20,6 +19,7 @@ inline constexpr std::uint64_t kSlabMagic = 0x534c4142534c4142ull;   // "SLABSLA
 inline constexpr std::uint64_t kLargeMagic = 0x4c41524745424c4bull;  // "LARGEBLK"
 inline constexpr std::size_t kSlabHeader = 64;
 inline constexpr std::size_t kSlabMaxRequest = std::size_t{1} << 46;
+inline constexpr std::size_t kSlabMaxClasses = 64;  // slab <= 1M gives at most 48
 
 
 /// Lives in the first 64 bytes of every slab.
@@ -43,22 +43,26 @@ class Slab {
     min_align_ = common_params(spec).min_align;
     slab_ = spec.get_size("slab");
     std::size_t max_obj = slab_ / 8;
-    std::vector<std::size_t> sizes;
-    for (std::size_t s = 16; s <= 128 && s <= max_obj; s += 16) sizes.push_back(s);
+    // The class sizes, built without the heap (slab <= 1M: at most 8 + 4 x 10 classes).
+    std::size_t sizes[kSlabMaxClasses];
+    std::size_t n = 0;
+    auto add = [&](std::size_t s) {
+      s = align_up(s, min_align_);
+      if (n < kSlabMaxClasses && (n == 0 || sizes[n - 1] != s)) sizes[n++] = s;
+    };
+    for (std::size_t s = 16; s <= 128 && s <= max_obj; s += 16) add(s);
     for (std::size_t base = 128; base < max_obj; base *= 2)
       for (std::size_t i = 1; i <= 4; ++i)
-        if (base + i * base / 4 <= max_obj) sizes.push_back(base + i * base / 4);
-    for (std::size_t& s : sizes) s = align_up(s, min_align_);
-    sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
-    nclasses_ = sizes.size();
-    max_small_ = sizes.back();
+        if (base + i * base / 4 <= max_obj) add(base + i * base / 4);
+    nclasses_ = n;
+    max_small_ = sizes[n - 1];
     sizes_ = arena_.alloc_array<std::size_t>(nclasses_);
     partial_ = arena_.alloc_array<SlabHeader*>(nclasses_);
     lookup_ = arena_.alloc_array<std::uint16_t>(max_small_ / 16 + 1);
     if (sizes_ == nullptr || partial_ == nullptr || lookup_ == nullptr) return;
-    std::copy(sizes.begin(), sizes.end(), sizes_);
+    std::copy(sizes, sizes + n, sizes_);
     for (std::size_t q = 0; q <= max_small_ / 16; ++q)
-      lookup_[q] = static_cast<std::uint16_t>(std::lower_bound(sizes.begin(), sizes.end(), q * 16) - sizes.begin());
+      lookup_[q] = static_cast<std::uint16_t>(std::lower_bound(sizes_, sizes_ + n, q * 16) - sizes_);
   }
   ~Slab() = default;
   /// The reservation succeeded and the class tables found room in the arena.
