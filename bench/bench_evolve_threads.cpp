@@ -13,7 +13,12 @@
 // (user + system, getrusage; "work inflation" = 2-thread CPU / 1-thread CPU — 1.00
 // means the threads do not slow each other down, whatever the load) and the
 // batch's own bound on the speed-up ("schedule bound": total 1-thread time over
-// the makespan of the dynamic schedule on 2 threads, from the per-design times).
+// the makespan of the dynamic schedule on 2 threads, from the per-design times),
+// and a calibration: the speed-up of a trivially parallel arithmetic loop (no memory,
+// no syscalls) measured in each round next to the batch. On a shared machine the
+// scheduler may give the process less than two cores whatever its threads do
+// (another session's jobs get an equal share, nice or not), which the calibration
+// shows; "relative" = batch speed-up / calibration speed-up.
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -88,16 +93,27 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < batch.size(); ++i) last_times[i] = out[i].eval_seconds;
     return Run{wall, cpu_now() - c0};
   };
-  std::vector<double> t1, t2, c1, c2;
+  auto calibrate = [](int threads) {
+    auto t0 = std::chrono::steady_clock::now();
+    double acc = 0;
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : acc)
+    for (long i = 0; i < 600000000L; ++i) acc += static_cast<double>(i % 7) * 1e-9;
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return acc > 0 ? wall : 0.0;  // acc keeps the loop alive
+  };
+  std::vector<double> t1, t2, c1, c2, k;
   for (int round = 0; round < 3; ++round) {
+    const double k1 = calibrate(1);
+    const double k2 = calibrate(2);
+    k.push_back(k1 / k2);
     const Run a = run(1);
     const Run b = run(2);
     t1.push_back(a.wall);
     t2.push_back(b.wall);
     c1.push_back(a.cpu);
     c2.push_back(b.cpu);
-    std::printf("round %d: 1 thread %.2f s (cpu %.2f s), 2 threads %.2f s (cpu %.2f s)\n", round + 1, a.wall, a.cpu,
-                b.wall, b.cpu);
+    std::printf("round %d: 1 thread %.2f s (cpu %.2f s), 2 threads %.2f s (cpu %.2f s); calibration %.2fx\n",
+                round + 1, a.wall, a.cpu, b.wall, b.cpu, k.back());
     std::fflush(stdout);
   }
   // The dynamic schedule's makespan on 2 threads with the last 1-thread per-design times.
@@ -111,8 +127,11 @@ int main(int argc, char** argv) {
   std::sort(t2.begin(), t2.end());
   std::sort(c1.begin(), c1.end());
   std::sort(c2.begin(), c2.end());
+  std::sort(k.begin(), k.end());
   std::printf("median: 1 thread %.2f s, 2 threads %.2f s, speed-up %.2fx\n", t1[1], t2[1], t1[1] / t2[1]);
   std::printf("median cpu: 1 thread %.2f s, 2 threads %.2f s, work inflation %.2f; schedule bound %.2fx\n", c1[1],
               c2[1], c2[1] / c1[1], bound);
+  std::printf("calibration (parallel arithmetic loop) median speed-up %.2fx; relative %.2f\n", k[1],
+              (t1[1] / t2[1]) / k[1]);
   return 0;
 }
