@@ -54,8 +54,11 @@
 // exit: design name, footprint, peak footprint, allocations, frees, OS calls and
 // bootstrap bytes; under tlh the counters are summed over every heap (peak = the sum
 // of the heaps' peaks, an upper bound of the process's peak) and ", heaps N" ends
-// the line. (EVOALLOC_STATS is read once, at initialisation.)
+// the line. (EVOALLOC_STATS is read once, at initialisation, when the library also
+// keeps a duplicate of stderr: the line appears even for programs, such as coreutils,
+// that close stderr before exit.)
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -125,10 +128,21 @@ void write_err(const char* s) {
 }
 
 bool g_stats = false;
+int g_stats_fd = 2;  // a duplicate of stderr taken at init (programs may close fd 2 before exit)
 
 bool stats_env() {
   const char* st = getenv("EVOALLOC_STATS");
   return st != nullptr && st[0] != '\0' && st[0] != '0';
+}
+
+/// Reads EVOALLOC_STATS and, when set, keeps its own copy of stderr: coreutils and
+/// others close fd 2 at exit, before the library's destructor prints the line.
+void stats_init() {
+  g_stats = stats_env();
+  if (g_stats) {
+    int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    g_stats_fd = fd >= 0 ? fd : 2;
+  }
 }
 
 void print_stats_line(const evo::AllocStats& s, long heaps) {
@@ -143,7 +157,8 @@ void print_stats_line(const evo::AllocStats& s, long heaps) {
     n += snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ", heaps %ld", heaps);
   if (n > 0 && static_cast<std::size_t>(n) < sizeof buf - 1) buf[n++] = '\n';
   if (n > 0) {
-    ssize_t r = ::write(2, buf, static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1);
+    ssize_t r = ::write(g_stats_fd, buf,
+                        static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1);
     (void)r;
   }
 }
@@ -188,7 +203,7 @@ void init_slow() {
   if (!g_ready.load(std::memory_order_acquire)) {
     g_init_owner = pthread_self();
     g_initializing.store(true, std::memory_order_release);
-    g_stats = stats_env();
+    stats_init();
     auto* h = new (g_heap_storage) evo_export::Heap();
     std::string err;
     if (!h->init(&err)) die_init(err);
@@ -349,7 +364,7 @@ void init_slow() {
   pthread_mutex_lock(&g_init_lock);
   if (!g_ready.load(std::memory_order_acquire)) {
     t_busy = true;  // pthread_key_create/pthread_atfork may call malloc
-    g_stats = stats_env();
+    stats_init();
     evo_export_on_reserve = &on_reserve;
     if (pthread_key_create(&g_key, &on_thread_exit) != 0) die_init("pthread_key_create failed");
     pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child);

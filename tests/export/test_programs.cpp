@@ -121,6 +121,11 @@ TEST_CASE("programs: real Debian programs give glibc's output under each exporte
       CHECK(export_test::run("LD_PRELOAD=" + lib + " sh -c '" + sh_quote(programs[i].cmd) + "' > " + out) == 0);
       CHECK(export_test::slurp(out) == expected[i]);
     }
+    // EVOALLOC_STATS survives a program that closes stderr before exit (coreutils' close_stdout).
+    const std::string log = work + "/" + d.name + ".stats";
+    CHECK(export_test::run("EVOALLOC_STATS=1 LD_PRELOAD=" + lib + " /usr/bin/sort " + text + " > /dev/null 2> " + log) ==
+          0);
+    CHECK(export_test::slurp(log).find(std::string("evoalloc ") + d.name + ": footprint ") != std::string::npos);
   }
 #endif
 }
