@@ -10,6 +10,7 @@ namespace evo {
 namespace {
 
 constexpr std::size_t kReserveGranule = std::size_t{2} << 20;
+constexpr std::size_t kBaseAlign = std::size_t{1} << 30;  // see the constructor
 
 std::size_t round_up(std::size_t n, std::size_t a) { return (n + a - 1) & ~(a - 1); }
 
@@ -29,10 +30,19 @@ MemorySource::MemorySource(std::size_t reserve, std::size_t limit, SourceBacking
   // of alignment for the base, which first-fit placement depends on) is the same
   // kind as the real backing's: offsets from base() match across backings.
   const std::size_t map_bytes = sim ? round_up((reserve >> kPageShift) / 8, kReserveGranule) : 0;
-  void* p = ::mmap(nullptr, reserve + map_bytes, sim ? PROT_READ | PROT_WRITE : PROT_NONE,
+  // The base is aligned to kBaseAlign (map more, unmap the excess head and tail), so
+  // a chunk aligned in absolute terms (superblocks at their size) lies at the same
+  // offset from base() wherever the kernel put the mapping: layouts, and with them
+  // the modeled metrics, do not depend on mmap's choice.
+  const std::size_t len = reserve + map_bytes;
+  void* p = ::mmap(nullptr, len + kBaseAlign, sim ? PROT_READ | PROT_WRITE : PROT_NONE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return;
-  base_ = static_cast<char*>(p);
+  const auto raw = reinterpret_cast<std::uintptr_t>(p);
+  const std::uintptr_t aligned = round_up(raw, kBaseAlign);
+  if (aligned > raw) ::munmap(p, aligned - raw);
+  if (raw + kBaseAlign > aligned) ::munmap(reinterpret_cast<void*>(aligned + len), raw + kBaseAlign - aligned);
+  base_ = reinterpret_cast<char*>(aligned);
   reserved_ = reserve;
   if (sim) {
     dirty_ = reinterpret_cast<std::uint64_t*>(base_ + reserve);

@@ -37,8 +37,9 @@
 //   footprint + budget. Costs: a memset per re-committed dirty page instead of
 //   a fault + kernel zeroing; no protection of decommitted memory.
 //
-// Keeping all of an instance's memory inside one known range makes offsets
-// reproducible run to run (the fidelity test compares offsets from base()) and
+// Keeping all of an instance's memory inside one known range, its base aligned to
+// 1 GiB (so absolute and base-relative alignment agree), makes offsets reproducible
+// run to run (the fidelity test compares offsets from base()) and
 // lets a flat pagemap cover everything the instance can ever hand out.
 //
 // Allocation-free: the source never calls malloc (the exported library replaces
