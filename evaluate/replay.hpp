@@ -21,7 +21,8 @@
 //                     allocation ("op N: malloc(S) failed"), or in check mode a
 //                     broken guarantee. ok == error.empty(). Replay continues after
 //                     a failed allocation (the slot stays empty) and counts them.
-//   seconds           wall time of the op loop only (steady_clock).
+//   seconds           wall time of the op loop only (steady_clock; replay_system's
+//                     footprint samples between chunks are not timed).
 //   peak_footprint    for an Instance: AllocStats::peak_footprint after the loop
 //                     (the instance tracks its own peak exactly, so the loop needs
 //                     no per-op stats call). For replay_system: the peak of glibc's
@@ -90,8 +91,5 @@ ReplayResult replay_system(const Trace& t, const ReplayOptions& opt = {});
 /// lines, frees do nothing) called through the same function-pointer path as an
 /// Instance: the loop's own overhead. Ignores check/validate_every.
 ReplayResult replay_null(const Trace& t, const ReplayOptions& opt = {});
-/// A fresh Instance of the null allocator (for the speed metric's overhead
-/// baseline; one per thread). Its blocks hold only the first byte replay touches.
-Instance null_instance();
 
 }  // namespace evo
