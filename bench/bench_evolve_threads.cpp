@@ -1,7 +1,8 @@
 // bench_evolve_threads [TRACE] [N] [BACKING] — OpenMP speed-up of evaluation: 2 threads against 1.
 //
 // Evaluates the same batch of designs (the first valid ones of a fixed-seed sample of
-// grammar/allocator.bnf, argv[2] of them, default 16) on the espresso trace (or
+// grammar/allocator.bnf, argv[2] of them, default 32: about one generation of the
+// main job, population 28) on the espresso trace (or
 // argv[1]) with the evolution's own parallel evaluation pattern (OpenMP dynamic
 // schedule, one instance per design, the one shared read-only trace), first with 1
 // thread, then with 2; three rounds each, alternating. Prints the median wall time of
@@ -41,7 +42,7 @@ using namespace evo;
 int main(int argc, char** argv) {
   const std::string src = EVOALLOC_SOURCE_DIR;
   const std::string trace_path = argc > 1 ? argv[1] : src + "/traces/espresso.trace";
-  const std::size_t want = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 16;
+  const std::size_t want = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 32;
   const Trace trace = read_trace(trace_path);
   const auto hist = size_histogram(trace);
   const Grammar g = load_grammar(src + "/grammar/allocator.bnf");
