@@ -252,9 +252,51 @@ std::uint64_t system_footprint() {
 // run over chunks of kSystemSampleOps ops; Env::chunk_done() runs between chunks
 // (glibc samples its footprint there; the instance does nothing).
 
-/// Handles one op through an instance (any kind): the cold path of the instance
-/// loop, same semantics as the check-mode loop without its checks.
-struct InstanceEnv {
+/// What both back-ends share (CRTP): the trace, the result, the slot array, the
+/// probe, and the cold path, which handles one op of any kind with the same
+/// semantics as the check-mode loop minus its checks. The back-end supplies
+/// release(p), resize(p, size) (realloc) and obtain(op, size) (every allocating kind).
+template <class Env>
+struct EnvBase {
+  const Trace* t;
+  ReplayResult* r;
+  void** slots;
+  const Probe* probe;
+
+  [[gnu::noinline]] void failed(const Op* op) {
+    const std::uint64_t i = static_cast<std::uint64_t>(op - t->ops.data());
+    ++r->failed_allocs;
+    if (r->error.empty()) r->error = fail_text(i, *op, t->size_of(i));
+  }
+  [[gnu::noinline]] void cold(const Op* op) {
+    Env& env = static_cast<Env&>(*this);
+    const std::uint64_t size = t->size_of(static_cast<std::uint64_t>(op - t->ops.data()));
+    void*& s = slots[op->object];
+    if (op->kind == OpKind::Free) {
+      env.release(s);
+      s = nullptr;
+      return;
+    }
+    if (op->kind == OpKind::Realloc) {
+      void* p = env.resize(s, size);
+      if (p == nullptr) {
+        if (size != 0) failed(op);  // the old block stays in its slot
+        else s = nullptr;
+        return;
+      }
+      s = p;
+      first_touch(probe, p, size);
+      return;
+    }
+    void* p = env.obtain(*op, size);
+    s = p;
+    if (p == nullptr) failed(op);
+    else first_touch(probe, p, size);
+  }
+};
+
+/// Through an instance's AllocatorOps.
+struct InstanceEnv : EnvBase<InstanceEnv> {
   struct Hot {
     void* (*alloc)(void*, std::size_t, std::size_t);
     void (*dealloc)(void*, void*);
@@ -264,65 +306,29 @@ struct InstanceEnv {
   };
   Hot hot_calls;
   void* (*realloc_fn)(void*, void*, std::size_t);
-  const Trace* t;
-  ReplayResult* r;
-  void** slots;
-  const Probe* probe;
   bool zero_calloc;  ///< false for the null allocator: its blocks are one byte deep
 
   Hot hot() const { return hot_calls; }
   void chunk_done() {}
-  [[gnu::noinline]] void failed(const Op* op) {
-    const std::uint64_t i = static_cast<std::uint64_t>(op - t->ops.data());
-    ++r->failed_allocs;
-    if (r->error.empty()) r->error = fail_text(i, *op, t->size_of(i));
-  }
-  [[gnu::noinline]] void cold(const Op* op) {
-    const std::uint64_t i = static_cast<std::uint64_t>(op - t->ops.data());
-    const std::uint64_t size = t->size_of(i);
-    void*& s = slots[op->object];
-    void* p;
-    switch (op->kind) {
-      case OpKind::Free:
-        hot_calls.deallocate(s);
-        s = nullptr;
-        return;
-      case OpKind::Realloc:
-        p = realloc_fn(hot_calls.state, s, size);
-        if (p == nullptr) {
-          if (size != 0) failed(op);  // the old block stays in its slot
-          else s = nullptr;
-          return;
-        }
-        s = p;
-        first_touch(probe, p, size);
-        return;
-      case OpKind::Malloc: p = hot_calls.alloc(hot_calls.state, size, 16); break;
-      case OpKind::Calloc:
-        p = hot_calls.alloc(hot_calls.state, size, 16);
-        if (p != nullptr && zero_calloc) std::memset(p, 0, size);
-        break;
-      default: {
-        std::uint64_t sz = op->kind == OpKind::Pvalloc ? (size + 4095) & ~std::uint64_t{4095} : size;
-        p = hot_calls.alloc(hot_calls.state, sz, align_of(*op));
-      }
+  void release(void* p) { hot_calls.deallocate(p); }
+  void* resize(void* p, std::size_t size) { return realloc_fn(hot_calls.state, p, size); }
+  void* obtain(const Op& op, std::uint64_t size) {
+    if (op.kind == OpKind::Calloc) {
+      void* p = hot_calls.alloc(hot_calls.state, size, 16);
+      if (p != nullptr && zero_calloc) std::memset(p, 0, size);
+      return p;
     }
-    s = p;
-    if (p == nullptr) failed(op);
-    else first_touch(probe, p, size);
+    if (op.kind == OpKind::Pvalloc) size = (size + 4095) & ~std::uint64_t{4095};
+    return hot_calls.alloc(hot_calls.state, size, op.kind == OpKind::Malloc ? 16 : align_of(op));
   }
 };
 
-/// The same through the process's malloc; samples glibc's footprint per chunk.
-struct SystemEnv {
+/// Through the process's malloc; samples glibc's footprint per chunk.
+struct SystemEnv : EnvBase<SystemEnv> {
   struct Hot {
     static void* allocate(std::size_t size) { return std::malloc(size); }
     static void deallocate(void* p) { std::free(p); }
   };
-  const Trace* t;
-  ReplayResult* r;
-  void** slots;
-  const Probe* probe;
   std::uint64_t base = 0, peak = 0;
 
   Hot hot() const { return {}; }
@@ -330,44 +336,24 @@ struct SystemEnv {
     std::uint64_t f = system_footprint();
     peak = std::max(peak, f > base ? f - base : 0);
   }
-  [[gnu::noinline]] void failed(const Op* op) {
-    const std::uint64_t i = static_cast<std::uint64_t>(op - t->ops.data());
-    ++r->failed_allocs;
-    if (r->error.empty()) r->error = fail_text(i, *op, t->size_of(i));
-  }
-  [[gnu::noinline]] void cold(const Op* op) {
-    const std::uint64_t i = static_cast<std::uint64_t>(op - t->ops.data());
-    const std::uint64_t size = t->size_of(i);
-    void*& s = slots[op->object];
+  void release(void* p) { std::free(p); }
+  void* resize(void* p, std::size_t size) { return std::realloc(p, size); }
+  void* obtain(const Op& op, std::uint64_t size) {
     void* p = nullptr;
-    switch (op->kind) {
-      case OpKind::Free:
-        std::free(s);
-        s = nullptr;
-        return;
-      case OpKind::Realloc:
-        p = std::realloc(s, size);
-        if (p == nullptr) {
-          if (size != 0) failed(op);  // the old block stays in its slot
-          else s = nullptr;
-          return;
-        }
-        s = p;
-        first_touch(probe, p, size);
-        return;
+    switch (op.kind) {
       case OpKind::Malloc: p = std::malloc(size); break;
       case OpKind::Calloc: p = std::calloc(1, size); break;
-      case OpKind::Memalign: p = memalign(align_of(*op), size); break;
+      case OpKind::Memalign: p = memalign(align_of(op), size); break;
       case OpKind::PosixMemalign:
-        if (posix_memalign(&p, std::max<std::size_t>(align_of(*op), sizeof(void*)), size) != 0) p = nullptr;
+        if (posix_memalign(&p, std::max<std::size_t>(align_of(op), sizeof(void*)), size) != 0) p = nullptr;
         break;
-      case OpKind::AlignedAlloc: p = aligned_alloc(align_of(*op), size); break;
+      case OpKind::AlignedAlloc: p = aligned_alloc(align_of(op), size); break;
       case OpKind::Valloc: p = valloc(size); break;
       case OpKind::Pvalloc: p = pvalloc(size); break;
+      case OpKind::Realloc:
+      case OpKind::Free: break;  // handled by EnvBase::cold
     }
-    s = p;
-    if (p == nullptr) failed(op);
-    else first_touch(probe, p, size);
+    return p;
   }
 };
 
@@ -419,8 +405,10 @@ ReplayResult run_fast(const Trace& t, Instance& inst, const ReplayOptions& opt, 
   ReplayResult r;
   const std::uint64_t n = op_limit(t, opt);
   std::vector<void*> slot(t.objects, nullptr);
-  InstanceEnv env{{inst.ops().allocate, inst.ops().deallocate, inst.state()},
-                  inst.ops().reallocate, &t, &r, slot.data(), opt.program_touch, zero_calloc};
+  InstanceEnv env{{&t, &r, slot.data(), opt.program_touch},
+                  {inst.ops().allocate, inst.ops().deallocate, inst.state()},
+                  inst.ops().reallocate,
+                  zero_calloc};
   r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch);
   r.ops = n;
   r.final_stats = inst.stats();
@@ -487,7 +475,7 @@ ReplayResult replay_system(const Trace& t, const ReplayOptions& opt) {
   ReplayResult r;
   const std::uint64_t n = op_limit(t, opt);
   std::vector<void*> slot(t.objects, nullptr);
-  SystemEnv env{&t, &r, slot.data(), opt.program_touch};
+  SystemEnv env{{&t, &r, slot.data(), opt.program_touch}};
   env.base = system_footprint();
   r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch);
   for (void* p : slot) std::free(p);
