@@ -88,7 +88,9 @@ void MemorySource::decommit(char* p, std::size_t bytes) {
 // decommitted and may hold old contents. Only words in [dirty_lo_, dirty_hi_] can
 // hold set bits, so an empty or sparse bitmap is never scanned whole.
 
-void MemorySource::clean_pages(char* p, std::size_t bytes) {
+void MemorySource::clean_pages(char* p, std::size_t bytes) { drop_dirty(p, bytes, true); }
+
+void MemorySource::drop_dirty(char* p, std::size_t bytes, bool zero) {
   if (dirty_bytes_ == 0 || bytes < kPageSize) return;
   const std::size_t first = static_cast<std::size_t>(p - base_) >> kPageShift;
   const std::size_t last = first + (bytes >> kPageShift);  // exclusive
@@ -103,7 +105,7 @@ void MemorySource::clean_pages(char* p, std::size_t bytes) {
     if (hit == 0) continue;
     dirty_[w] &= ~hit;
     dirty_bytes_ -= static_cast<std::size_t>(std::popcount(hit)) * kPageSize;
-    while (hit != 0) {
+    while (zero && hit != 0) {
       const unsigned b = static_cast<unsigned>(std::countr_zero(hit));
       const unsigned run = static_cast<unsigned>(std::countr_one(hit >> b));
       std::memset(base_ + ((w * 64 + b) << kPageShift), 0, std::size_t{run} << kPageShift);
@@ -236,6 +238,94 @@ void* MemorySource::map(std::size_t bytes, std::size_t align) {
     return nullptr;
   }
   return reinterpret_cast<void*>(start);
+}
+
+bool MemorySource::take_range_at(std::uintptr_t start, std::size_t bytes) {
+  // Free ranges are coalesced, so a free range holding `start` just past a chunk
+  // begins exactly there.
+  std::size_t lo = 0, hi = nranges_;
+  while (lo < hi) {
+    const std::size_t mid = (lo + hi) / 2;
+    if (ranges_[mid].start < start) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo == nranges_ || ranges_[lo].start != start || ranges_[lo].len < bytes) return false;
+  Range& r = ranges_[lo];
+  if (r.len == bytes) {
+    std::memmove(&ranges_[lo], &ranges_[lo + 1], (nranges_ - lo - 1) * sizeof(Range));
+    --nranges_;
+  } else {
+    r = {start + bytes, r.len - bytes};
+  }
+  return true;
+}
+
+int MemorySource::move_pages(char* src, std::size_t old, char* dst, std::size_t len) {
+  // The kernel moves the page table entries (no copy) and extends the mapping with
+  // zero-fill pages up to len; dst's reserved pages are replaced. The hole left at
+  // src is mapped again so the reservation stays whole.
+  constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED;
+  const bool sim = dirty_ != nullptr;
+  if (!remap_by_copy_ && ::mremap(src, old, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == dst) {
+    if (sim) drop_dirty(dst, len, false);  // replaced by the moved pages and fresh zero pages
+    // Simulated: fresh read/write pages (they read as zero, nothing dirty to remember).
+    return ::mmap(src, old, sim ? PROT_READ | PROT_WRITE : PROT_NONE, kFlags, -1, 0) == src ? 1 : 2;
+  }
+  // mremap refused (src spans two kernel mappings, or too many mappings): copy.
+  if (sim) {
+    clean_pages(dst + old, len - old);
+    drop_dirty(dst, old, false);  // overwritten below
+    std::memcpy(dst, src, old);
+    mark_dirty(src, old);
+    return 1;
+  }
+  if (::mprotect(dst, len, PROT_READ | PROT_WRITE) != 0) return 0;
+  std::memcpy(dst, src, old);
+  ::mmap(src, old, PROT_NONE, kFlags, -1, 0);
+  return 1;
+}
+
+void* MemorySource::remap(void* p, std::size_t old_bytes, std::size_t new_bytes, std::size_t align,
+                          RemapPrepare prepare, void* ctx) {
+  if (base_ == nullptr || p == nullptr || new_bytes == 0) return nullptr;
+  const std::size_t old = round_up(old_bytes, kPageSize);
+  const std::size_t len = round_up(new_bytes, kPageSize);
+  char* c = static_cast<char*>(p);
+  const auto start = reinterpret_cast<std::uintptr_t>(c);
+  if (len == old) return p;
+  if (len < old) {
+    decommit(c + len, old - len);
+    add_free_range(start + len, old - len);
+    return p;
+  }
+  if (len > half_) return nullptr;
+  const std::size_t extra = len - old;
+  if (limit_ != 0 && footprint_ + extra > limit_) return nullptr;
+  if (take_range_at(start + old, extra)) {  // grow in place
+    if (commit(c + old, extra)) return p;
+    add_free_range(start + old, extra);
+    return nullptr;
+  }
+  if (align < kPageSize) align = kPageSize;
+  const std::uintptr_t to = take_range(len, align);
+  if (to == 0) return nullptr;
+  char* dst = reinterpret_cast<char*>(to);
+  if ((prepare != nullptr && !prepare(ctx, dst)) || (limit_ != 0 && footprint_ + extra > limit_)) {
+    add_free_range(to, len);
+    return nullptr;
+  }
+  const int moved = move_pages(c, old, dst, len);
+  if (moved == 0) {
+    add_free_range(to, len);
+    return nullptr;
+  }
+  // 2: the hole at the old range could not be mapped again; like a full range
+  // table, its addresses are dropped (never handed out again).
+  if (moved == 1) add_free_range(start, old);
+  os_calls_ += 2;
+  footprint_ += extra;
+  if (footprint_ > peak_) peak_ = footprint_;
+  return dst;
 }
 
 void* MemorySource::reserve(std::size_t bytes, std::size_t align) {

@@ -11,6 +11,22 @@
 // * Chunks (map/unmap): page-granular blocks anywhere in the high half, at any
 //   power-of-two alignment, committed on map and returned to the OS on unmap.
 //   Freshly mapped or grown memory reads as zero.
+// * remap: resizes a mapped chunk, like mremap. Shrinking decommits the tail and
+//   returns it to the free ranges; growing takes the free range right after the
+//   chunk when it is long enough (in place), else moves the chunk to a new range
+//   (first fit at `align`) and gives the old range back. A move does not copy
+//   bytes through user space when the kernel can move the pages: the page table
+//   entries are moved by mremap(MREMAP_MAYMOVE | MREMAP_FIXED) into the new range
+//   (inside the reservation), the hole left behind is mapped again as reserved
+//   address space (PROT_NONE for Real, fresh read/write pages for Simulated, so
+//   the old range reads as zero and holds no dirty pages). When mremap refuses
+//   (the chunk spans two kernel mappings that could not merge, or the process ran
+//   out of mappings), the bytes are copied with memcpy and the old range is
+//   decommitted as unmap would: same result, same accounting. Accounting of a
+//   remap: footprint changes by new - old; shrink and grow in place count one
+//   os_call (the decommit or commit of the tail); a move counts two (the move and
+//   the re-reservation of the old range); the limit applies to the grown
+//   footprint, and a remap that fails (limit, no range) leaves the chunk intact.
 //
 // Footprint is exact: the number of bytes currently committed (region rounded up
 // to whole pages + mapped chunks). Every commit/decommit counts one os_call. A
@@ -97,6 +113,20 @@ class MemorySource {
   void* map(std::size_t bytes, std::size_t align = kPageSize);
   /// Returns a chunk (or a page-aligned tail/head part of one) to the OS.
   void unmap(void* p, std::size_t bytes);
+  /// Called by a moving remap once the destination `dst` is chosen and before any
+  /// page moves: the owner sets up its metadata for dst (it may map from this
+  /// source). false cancels the remap (it then fails, the chunk intact).
+  using RemapPrepare = bool (*)(void* ctx, void* dst);
+  /// Resizes the chunk [p, p + old_bytes) (from map(), both sizes rounded up to
+  /// pages, new_bytes > 0) to new_bytes, preserving min(old, new) bytes; bytes past
+  /// the old size read as zero. Returns p (shrunk or grown in place) or the chunk's
+  /// new address (moved, aligned to `align`; p is then no longer mapped), or
+  /// nullptr with the chunk untouched (limit, no free range, prepare refused).
+  /// If prepare ran (it was given dst) and the remap still failed, *ctx's owner
+  /// must undo what prepare did for dst; remap fails after prepare only when
+  /// prepare's own mappings pushed the footprint past the limit.
+  void* remap(void* p, std::size_t old_bytes, std::size_t new_bytes, std::size_t align = kPageSize,
+              RemapPrepare prepare = nullptr, void* ctx = nullptr);
   char* chunk_base() const { return base_ + half_; }
   std::size_t chunk_capacity() const { return reserved_ - half_; }
 
@@ -130,6 +160,10 @@ class MemorySource {
   /// Test hook: lowers (or raises) the dirty budget; takes effect at the next decommit.
   void set_dirty_budget(std::size_t bytes) { dirty_budget_ = bytes; }
 
+  /// Test hook (both backings): moving remaps take the memcpy path that is used
+  /// when mremap refuses, so both paths can be compared.
+  void set_remap_by_copy(bool on) { remap_by_copy_ = on; }
+
  private:
   struct Range {
     std::uintptr_t start;
@@ -139,6 +173,15 @@ class MemorySource {
 
   bool commit(char* p, std::size_t bytes);
   std::uintptr_t take_range(std::size_t bytes, std::size_t align);  // 0 if none
+  bool take_range_at(std::uintptr_t start, std::size_t bytes);      // exactly there, or false
+  // Moves the committed pages [src, src+old) to dst and commits [dst+old, dst+len);
+  // src's range becomes reserved, uncommitted address space. No accounting.
+  // 0: nothing moved (the OS refused); 1: moved; 2: moved, but src's range could
+  // not be reserved again (it must never be handed out).
+  int move_pages(char* src, std::size_t old, char* dst, std::size_t len);
+  // Simulated backing: forgets the dirty pages of [p, p+bytes), zeroing them first
+  // when `zero` (clean_pages) or not (their contents were replaced by a move).
+  void drop_dirty(char* p, std::size_t bytes, bool zero);
   void decommit(char* p, std::size_t bytes);
   void add_free_range(std::uintptr_t start, std::size_t len);
   // Simulated backing: zero + forget the dirty pages in [p, p+bytes); remember them.
@@ -163,6 +206,7 @@ class MemorySource {
   std::size_t dirty_bytes_ = 0;
   std::size_t dirty_budget_ = kDefaultDirtyBudget;
   std::uint64_t dirty_releases_ = 0;
+  bool remap_by_copy_ = false;
   // Free address ranges of the chunk half, sorted by address, coalesced.
   Range ranges_[kMaxRanges];
   std::size_t nranges_ = 0;

@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/source/memory_source.hpp"
@@ -247,4 +249,302 @@ TEST_CASE("simulated backing: dirty pages past the budget are released in one ba
   REQUIRE(q == p[0]);
   for (std::size_t i = 0; i < 5 * kPageSize; i += 127) CHECK(q[i] == 0);
   CHECK(src.footprint() == 6 * kPageSize);
+}
+
+// ---- remap: resize a mapped chunk in place, or move its pages ----
+
+namespace {
+
+// The byte a test writes at offset i of a chunk tagged `tag`.
+char pattern(std::size_t i, unsigned tag) { return static_cast<char>((i * 131 + tag * 7 + 1) % 251); }
+
+void fill(char* p, std::size_t n, unsigned tag) {
+  for (std::size_t i = 0; i < n; ++i) p[i] = pattern(i, tag);
+}
+
+bool holds(const char* p, std::size_t n, unsigned tag) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (p[i] != pattern(i, tag)) return false;
+  return true;
+}
+
+bool zero(const char* p, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (p[i] != 0) return false;
+  return true;
+}
+
+// Every way a move can be done: both backings, mremap or the copy fallback.
+struct Flavour {
+  SourceBacking backing;
+  bool by_copy;
+};
+constexpr Flavour kFlavours[] = {{SourceBacking::Real, false},
+                                 {SourceBacking::Real, true},
+                                 {SourceBacking::Simulated, false},
+                                 {SourceBacking::Simulated, true}};
+
+}  // namespace
+
+TEST_CASE("remap grows in place when the range after the chunk is free") {
+  for (const Flavour f : kFlavours) {
+    CAPTURE(evo::source_backing_name(f.backing));
+    CAPTURE(f.by_copy);
+    MemorySource src(std::size_t{64} << 20, 0, f.backing);
+    src.set_remap_by_copy(f.by_copy);
+    char* a = static_cast<char*>(src.map(2 * kPageSize));
+    REQUIRE(a != nullptr);
+    fill(a, 2 * kPageSize, 1);
+    const auto calls = src.os_calls();
+    char* b = static_cast<char*>(src.remap(a, 2 * kPageSize, 5 * kPageSize - 100));
+    CHECK(b == a);
+    CHECK(src.footprint() == 5 * kPageSize);
+    CHECK(src.peak_footprint() == 5 * kPageSize);
+    CHECK(src.os_calls() == calls + 1);
+    CHECK(holds(b, 2 * kPageSize, 1));
+    CHECK(zero(b + 2 * kPageSize, 3 * kPageSize));
+    // The grown pages are no longer free: the next chunk comes after them.
+    CHECK(src.map(kPageSize) == a + 5 * kPageSize);
+  }
+}
+
+TEST_CASE("remap moves a chunk whose neighbour is taken, keeps its bytes, frees the old range") {
+  for (const Flavour f : kFlavours) {
+    CAPTURE(evo::source_backing_name(f.backing));
+    CAPTURE(f.by_copy);
+    MemorySource src(std::size_t{64} << 20, 0, f.backing);
+    src.set_remap_by_copy(f.by_copy);
+    char* a = static_cast<char*>(src.map(3 * kPageSize));
+    char* wall = static_cast<char*>(src.map(kPageSize));
+    REQUIRE(wall == a + 3 * kPageSize);
+    fill(a, 3 * kPageSize, 2);
+    fill(wall, kPageSize, 3);
+    const auto calls = src.os_calls();
+    char* b = static_cast<char*>(src.remap(a, 3 * kPageSize, 64 * kPageSize, std::size_t{1} << 16));
+    REQUIRE(b != nullptr);
+    CHECK(b != a);
+    CHECK(reinterpret_cast<std::uintptr_t>(b) % (std::size_t{1} << 16) == 0);
+    CHECK(src.footprint() == 65 * kPageSize);
+    CHECK(src.peak_footprint() == 65 * kPageSize);
+    CHECK(src.os_calls() == calls + 2);
+    CHECK(holds(b, 3 * kPageSize, 2));
+    CHECK(zero(b + 3 * kPageSize, 61 * kPageSize));
+    CHECK(holds(wall, kPageSize, 3));
+    // The old range is free address space again, and reads zero when mapped again.
+    char* c = static_cast<char*>(src.map(3 * kPageSize));
+    CHECK(c == a);
+    CHECK(zero(c, 3 * kPageSize));
+    CHECK(src.dirty_bytes() == 0);
+  }
+}
+
+TEST_CASE("remap shrinks in place and gives the tail back") {
+  for (const Flavour f : kFlavours) {
+    CAPTURE(evo::source_backing_name(f.backing));
+    MemorySource src(std::size_t{64} << 20, 0, f.backing);
+    src.set_remap_by_copy(f.by_copy);
+    char* a = static_cast<char*>(src.map(8 * kPageSize));
+    fill(a, 8 * kPageSize, 4);
+    const auto calls = src.os_calls();
+    CHECK(src.remap(a, 8 * kPageSize, 3 * kPageSize) == a);
+    CHECK(src.footprint() == 3 * kPageSize);
+    CHECK(src.peak_footprint() == 8 * kPageSize);
+    CHECK(src.os_calls() == calls + 1);
+    CHECK(holds(a, 3 * kPageSize, 4));
+    CHECK(src.remap(a, 3 * kPageSize, 3 * kPageSize - 10) == a);  // same pages: nothing to do
+    CHECK(src.os_calls() == calls + 1);
+    // The tail is free again: a 5-page chunk fits right after, and reads zero.
+    char* t = static_cast<char*>(src.map(5 * kPageSize));
+    CHECK(t == a + 3 * kPageSize);
+    CHECK(zero(t, 5 * kPageSize));
+  }
+}
+
+TEST_CASE("remap past the limit fails and leaves the chunk intact") {
+  for (const Flavour f : kFlavours) {
+    CAPTURE(evo::source_backing_name(f.backing));
+    MemorySource src(std::size_t{64} << 20, 8 * kPageSize, f.backing);
+    src.set_remap_by_copy(f.by_copy);
+    char* a = static_cast<char*>(src.map(4 * kPageSize));
+    fill(a, 4 * kPageSize, 5);
+    const auto calls = src.os_calls();
+    // In place (the range after is free) and by move (a wall after it): both refused.
+    CHECK(src.remap(a, 4 * kPageSize, 9 * kPageSize) == nullptr);
+    char* wall = static_cast<char*>(src.map(kPageSize));
+    REQUIRE(wall == a + 4 * kPageSize);
+    CHECK(src.remap(a, 4 * kPageSize, 8 * kPageSize) == nullptr);
+    CHECK(src.footprint() == 5 * kPageSize);
+    CHECK(src.os_calls() == calls + 1);  // the wall's commit only
+    CHECK(holds(a, 4 * kPageSize, 5));
+    // Up to the limit it moves.
+    char* b = static_cast<char*>(src.remap(a, 4 * kPageSize, 7 * kPageSize));
+    REQUIRE(b != nullptr);
+    CHECK(src.footprint() == 8 * kPageSize);
+    CHECK(holds(b, 4 * kPageSize, 5));
+  }
+}
+
+TEST_CASE("remap: a prepare hook that refuses cancels the move") {
+  MemorySource src(std::size_t{64} << 20);
+  char* a = static_cast<char*>(src.map(kPageSize));
+  src.map(kPageSize);  // wall
+  fill(a, kPageSize, 6);
+  void* seen = nullptr;
+  auto refuse = [](void* ctx, void* dst) {
+    *static_cast<void**>(ctx) = dst;
+    return false;
+  };
+  CHECK(src.remap(a, kPageSize, 4 * kPageSize, kPageSize, refuse, &seen) == nullptr);
+  CHECK(seen != nullptr);
+  CHECK(holds(a, kPageSize, 6));
+  CHECK(src.footprint() == 2 * kPageSize);
+  // The destination it was offered is free again.
+  CHECK(src.map(4 * kPageSize) == seen);
+}
+
+TEST_CASE("simulated backing: a move onto dirty pages reads zero past the old size") {
+  for (bool by_copy : {false, true}) {
+    MemorySource src(std::size_t{64} << 20, 0, SourceBacking::Simulated);
+    src.set_remap_by_copy(by_copy);
+    char* a = static_cast<char*>(src.map(kPageSize));
+    src.map(kPageSize);  // wall
+    char* d = static_cast<char*>(src.map(6 * kPageSize));
+    std::memset(d, 0x6d, 6 * kPageSize);
+    src.unmap(d, 6 * kPageSize);
+    CHECK(src.dirty_bytes() == 6 * kPageSize);
+    fill(a, kPageSize, 7);
+    char* b = static_cast<char*>(src.remap(a, kPageSize, 6 * kPageSize));
+    CHECK(b == d);
+    CHECK(holds(b, kPageSize, 7));
+    CHECK(zero(b + kPageSize, 5 * kPageSize));
+    // The moved pages are not dirty; the copy fallback leaves the old page dirty.
+    CHECK(src.dirty_bytes() == (by_copy ? kPageSize : 0));
+  }
+}
+
+namespace {
+
+// A fixed-seed mix of map/unmap/remap checking contents after every remap.
+// Counts what the remaps did: kinds[0] in place, [1] moved, [2] failed.
+std::vector<Step> remap_script(MemorySource& s, std::uint64_t seed, int calls, std::size_t kinds[3]) {
+  std::vector<Step> out;
+  struct Chunk {
+    char* p;
+    std::size_t bytes;
+    unsigned tag;
+  };
+  std::vector<Chunk> chunks;
+  std::uint64_t x = seed;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  unsigned tags = 0;
+  for (int c = 0; c < calls; ++c) {
+    const void* got = nullptr;
+    const std::uint64_t op = next() % 6;
+    if (op < 2 || chunks.empty()) {
+      const std::size_t n = (1 + next() % 6) * kPageSize;
+      char* p = static_cast<char*>(s.map(n));
+      got = p;
+      if (p != nullptr) {
+        CHECK(zero(p, n));
+        fill(p, n, ++tags);
+        chunks.push_back({p, n, tags});
+      }
+    } else if (op == 2) {
+      const std::size_t i = next() % chunks.size();
+      s.unmap(chunks[i].p, chunks[i].bytes);
+      chunks.erase(chunks.begin() + static_cast<long>(i));
+    } else {
+      Chunk& ch = chunks[next() % chunks.size()];
+      const std::size_t n = (1 + next() % 24) * kPageSize;
+      char* p = static_cast<char*>(s.remap(ch.p, ch.bytes, n, std::size_t{1} << (12 + next() % 3)));
+      got = p;
+      ++kinds[p == nullptr ? 2 : p == ch.p ? 0 : 1];
+      if (p != nullptr) {
+        const std::size_t kept = n < ch.bytes ? n : ch.bytes;
+        CHECK(holds(p, kept, ch.tag));
+        CHECK(zero(p + kept, n - kept));
+        fill(p, n, ch.tag);
+        ch = {p, n, ch.tag};
+      } else {
+        CHECK(holds(ch.p, ch.bytes, ch.tag));
+      }
+    }
+    out.push_back({offset_of(s, got), s.footprint(), s.peak_footprint(), s.os_calls()});
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("remap: the same addresses, footprint, peak and os_calls in every backing and path") {
+  for (std::uint64_t seed : {3ull, 99ull}) {
+    std::vector<std::vector<Step>> runs;
+    for (const Flavour f : kFlavours) {
+      MemorySource src(std::size_t{64} << 20, 160 * kPageSize, f.backing);
+      src.set_remap_by_copy(f.by_copy);
+      src.set_dirty_budget(16 * kPageSize);  // batch releases happen too
+      std::size_t kinds[3] = {};
+      runs.push_back(remap_script(src, seed, 300, kinds));
+      CHECK(kinds[0] > 10);  // the script exercises every outcome
+      CHECK(kinds[1] > 10);
+      CHECK(kinds[2] > 0);
+    }
+    for (std::size_t r = 1; r < runs.size(); ++r) {
+      REQUIRE(runs[r].size() == runs[0].size());
+      std::size_t first_diff = runs[0].size();
+      for (std::size_t i = 0; i < runs[0].size(); ++i)
+        if (!(runs[r][i] == runs[0][i])) {
+          first_diff = i;
+          break;
+        }
+      CHECK_MESSAGE(first_diff == runs[0].size(), "seed " << seed << ", flavour " << r << " differs at call " << first_diff);
+    }
+  }
+}
+
+namespace {
+
+// Permissions ("rw-p", "---p") of the kernel mapping holding p, "" if none.
+std::string perms_of(const void* p) {
+  std::FILE* f = std::fopen("/proc/self/maps", "r");
+  if (f == nullptr) return "?";
+  char line[512];
+  std::string out;
+  const auto a = reinterpret_cast<unsigned long>(p);
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned long lo = 0, hi = 0;
+    char perm[5] = {};
+    if (std::sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) == 3 && a >= lo && a < hi) {
+      out = perm;
+      break;
+    }
+  }
+  std::fclose(f);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("real backing: after a move the old range is reserved again (PROT_NONE), the new one read/write") {
+  for (bool by_copy : {false, true}) {
+    CAPTURE(by_copy);
+    MemorySource src(std::size_t{64} << 20);
+    src.set_remap_by_copy(by_copy);
+    char* a = static_cast<char*>(src.map(2 * kPageSize));
+    src.map(kPageSize);  // wall
+    char* b = static_cast<char*>(src.remap(a, 2 * kPageSize, 6 * kPageSize));
+    REQUIRE(b != nullptr);
+    CHECK(perms_of(a) == "---p");
+    CHECK(perms_of(a + kPageSize) == "---p");
+    CHECK(perms_of(b) == "rw-p");
+    CHECK(perms_of(b + 5 * kPageSize) == "rw-p");
+    // Shrinking gives the tail back the same way.
+    CHECK(src.remap(b, 6 * kPageSize, 2 * kPageSize) == b);
+    CHECK(perms_of(b + 2 * kPageSize) == "---p");
+  }
 }
