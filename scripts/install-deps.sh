@@ -21,6 +21,7 @@ test_pkgs=(
   openmpi-bin libopenmpi-dev                   # MPI island model
   slurm-wlm munge                              # Slurm sweep test (tests/scale, scripts/slurm/local-cluster.sh)
   perl python3 sqlite3 coreutils               # real programs under the recorder / exported allocators
+  heaptrack                                    # heaptrack -r recordings (tests/evaluate/test_heaptrack.cpp)
   ghostscript                                  # gs rendering a PostScript file under the exported allocators (tests/export)
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0  # allocators compared in bench/compare
   clang libclang-rt-14-dev                     # libFuzzer run of fuzz/ (fuzz/run.sh, CTest fuzz_grammar_libfuzzer)

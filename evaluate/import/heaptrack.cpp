@@ -1,0 +1,359 @@
+// evaluate/import/heaptrack.cpp — heaptrack raw data importer (see heaptrack.hpp).
+#include "evaluate/import/heaptrack.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "evaluate/import/line_source.hpp"
+
+namespace evo {
+
+namespace {
+
+/// Where imported ops, sites and meta go (a TraceWriter or an in-memory Trace).
+struct Sink {
+  virtual ~Sink() = default;
+  virtual std::uint32_t site(const CallSite& s) = 0;
+  virtual void op(OpKind k, std::uint32_t object, std::uint64_t size, std::uint32_t site) = 0;
+  virtual void meta(const std::string& key, std::string_view value) = 0;
+};
+
+struct WriterSink : Sink {
+  TraceWriter& w;
+  explicit WriterSink(TraceWriter& w) : w(w) {}
+  std::uint32_t site(const CallSite& s) override { return w.add_site(s); }
+  void op(OpKind k, std::uint32_t object, std::uint64_t size, std::uint32_t site) override {
+    w.op(k, object, size, 0, 0, site);
+  }
+  void meta(const std::string& key, std::string_view value) override { w.meta(key, value); }
+};
+
+struct TraceSink : Sink {
+  Trace& t;
+  explicit TraceSink(Trace& t) : t(t) {
+    if (t.sites.empty()) t.sites.push_back(CallSite{});
+  }
+  std::uint32_t site(const CallSite& s) override {
+    t.sites.push_back(s);
+    return static_cast<std::uint32_t>(t.sites.size() - 1);
+  }
+  void op(OpKind k, std::uint32_t object, std::uint64_t size, std::uint32_t site) override {
+    t.push(k, object, size, 0, 0, site);
+  }
+  void meta(const std::string& key, std::string_view value) override { t.meta.emplace_back(key, std::string(value)); }
+};
+
+constexpr std::uint32_t kNoModule = std::numeric_limits<std::uint32_t>::max();
+
+class Importer {
+ public:
+  Importer(const std::string& path, Sink& sink) : path_(path), sink_(sink) {}
+
+  HeaptrackStats run() {
+    import_detail::LineSource src(path_);
+    std::string_view line;
+    while (src.next(line)) {
+      ++st_.lines;
+      parse(line);
+    }
+    st_.objects = next_id_;
+    st_.trace_nodes = nodes_.size();
+    return st_;
+  }
+
+ private:
+  /// A backtrace node, its IP already resolved against the modules of its time.
+  struct Node {
+    std::uint32_t module;  ///< index into module_paths_, or kNoModule (offset = absolute IP)
+    std::uint64_t offset;
+  };
+  /// One loaded segment [start, end) of module `module` loaded at `base`.
+  struct Segment {
+    std::uint64_t start, end, base;
+    std::uint32_t module;
+  };
+  struct SiteKey {
+    std::uint32_t module;
+    std::uint64_t offset;
+    bool operator==(const SiteKey&) const = default;
+  };
+  struct SiteKeyHash {
+    std::size_t operator()(const SiteKey& k) const {
+      return std::hash<std::uint64_t>{}(k.offset * 0x9e3779b97f4a7c15ULL ^ k.module);
+    }
+  };
+
+  [[noreturn]] void malformed(std::string_view line, const std::string& expected) const {
+    throw std::runtime_error(path_ + ":" + std::to_string(st_.lines) + ": malformed heaptrack line, expected " +
+                             expected + ", got \"" + std::string(line.substr(0, 80)) + "\"");
+  }
+
+  /// Next space-separated field ("" at the end).
+  static std::string_view field(std::string_view& s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    std::size_t e = s.find(' ');
+    std::string_view f = s.substr(0, e);
+    s.remove_prefix(e == std::string_view::npos ? s.size() : e);
+    return f;
+  }
+  /// A hexadecimal number of 1..16 digits (an optional 0x is accepted).
+  static bool hex(std::string_view f, std::uint64_t& v) {
+    if (f.starts_with("0x") || f.starts_with("0X")) f.remove_prefix(2);
+    if (f.empty() || f.size() > 16) return false;
+    v = 0;
+    for (char c : f) {
+      int d;
+      if (c >= '0' && c <= '9') d = c - '0';
+      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+      else return false;
+      v = v << 4 | static_cast<std::uint64_t>(d);
+    }
+    return true;
+  }
+  /// Reads exactly `n` hex fields from `s` and requires the line to end there.
+  bool fields(std::string_view s, std::uint64_t* out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (!hex(field(s), out[i])) return false;
+    return field(s).empty();
+  }
+
+  std::uint32_t module_index(std::string_view path) {
+    std::string p(path);
+    if (p == "x" && !exe_.empty()) p = exe_;  // "x" names the main executable
+    auto [it, fresh] = module_ids_.try_emplace(p, static_cast<std::uint32_t>(module_paths_.size()));
+    if (fresh) module_paths_.push_back(p);
+    return it->second;
+  }
+
+  /// Heaptrack's IPs are return addresses minus one (inside the call instruction):
+  /// the module is found with the IP itself, the site keeps the return address.
+  Node resolve(std::uint64_t ip) const {
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), ip,
+                               [](std::uint64_t a, const Segment& s) { return a < s.start; });
+    if (it != segments_.begin()) {
+      --it;
+      if (ip < it->end) return {it->module, ip + 1 - it->base};
+    }
+    return {kNoModule, ip + 1};
+  }
+
+  std::uint32_t site_of(std::uint64_t trace) {
+    if (trace == 0) return 0;
+    const Node& n = nodes_[trace - 1];
+    SiteKey key{n.module, n.offset};
+    auto it = sites_.find(key);
+    if (it != sites_.end()) return it->second;
+    CallSite cs;
+    cs.offset = n.offset;
+    if (n.module != kNoModule) cs.module = module_paths_[n.module];
+    else ++st_.unresolved_sites;
+    std::uint32_t id = sink_.site(cs);
+    sites_.emplace(key, id);
+    ++st_.sites;
+    return id;
+  }
+
+  std::uint32_t new_id() {
+    if (!free_ids_.empty()) {
+      std::uint32_t id = free_ids_.back();
+      free_ids_.pop_back();
+      return id;
+    }
+    return next_id_++;
+  }
+
+  void parse_module(std::string_view line, std::string_view s) {
+    const char* form = "'m LEN PATH BASE [VADDR MEMSZ]...' or 'm 1 -'";
+    std::uint64_t len = 0;
+    if (!hex(field(s), len) || s.empty() || s.front() != ' ' || len == 0 || len > s.size() - 1) malformed(line, form);
+    std::string_view path = s.substr(1, len);
+    s.remove_prefix(1 + len);
+    if (!s.empty() && s.front() != ' ') malformed(line, form);
+    if (path == "-") {
+      if (!field(s).empty()) malformed(line, "nothing after 'm 1 -'");
+      segments_.clear();
+      ++st_.module_resets;
+      return;
+    }
+    std::uint64_t base = 0;
+    if (!hex(field(s), base)) malformed(line, form);
+    const std::uint32_t m = module_index(path);
+    for (std::string_view f = field(s); !f.empty(); f = field(s)) {
+      std::uint64_t vaddr = 0, memsz = 0;
+      if (!hex(f, vaddr) || !hex(field(s), memsz)) malformed(line, form);
+      Segment seg{base + vaddr, base + vaddr + memsz, base, m};
+      if (seg.start < base || seg.end < seg.start) malformed(line, "segments inside the address space");
+      auto at = std::upper_bound(segments_.begin(), segments_.end(), seg.start,
+                                 [](std::uint64_t a, const Segment& x) { return a < x.start; });
+      segments_.insert(at, seg);
+    }
+  }
+
+  void parse(std::string_view line) {
+    if (line.empty()) return;
+    if (line.size() > 1 && line[1] != ' ') malformed(line, "a one-character line kind followed by a space");
+    const char kind = line[0];
+    std::string_view s = line.substr(1);
+    std::uint64_t v[3] = {0, 0, 0};
+    switch (kind) {
+      case '+': {
+        if (!fields(s, v, 3)) {
+          std::string_view probe = s;
+          std::uint64_t one = 0;
+          if (hex(field(probe), one) && field(probe).empty())
+            malformed(line, "'+ SIZE TRACE PTR' (this looks like an interpreted heaptrack file: record with heaptrack -r)");
+          malformed(line, "'+ SIZE TRACE PTR'");
+        }
+        const std::uint64_t size = v[0], trace = v[1], ptr = v[2];
+        if (trace > nodes_.size()) malformed(line, "TRACE naming a 't' node defined earlier (at most " + std::to_string(nodes_.size()) + ")");
+        if (ptr == 0) {
+          ++st_.failed_allocs;
+          return;
+        }
+        const std::uint32_t site = site_of(trace);
+        const std::uint32_t id = new_id();
+        auto [it, fresh] = live_.try_emplace(ptr, id);
+        if (!fresh) {
+          ++st_.address_reuse;  // missed free: the old object's slot is leaked
+          it->second = id;
+        }
+        sink_.op(OpKind::Malloc, id, size, site);
+        ++st_.allocs;
+        ++st_.ops;
+        return;
+      }
+      case '-': {
+        if (!fields(s, v, 1)) malformed(line, "'- PTR'");
+        if (v[0] == 0) {
+          ++st_.free_null;
+          return;
+        }
+        auto it = live_.find(v[0]);
+        if (it == live_.end()) {
+          ++st_.unmatched_frees;
+          return;
+        }
+        const std::uint32_t id = it->second;
+        live_.erase(it);
+        free_ids_.push_back(id);
+        sink_.op(OpKind::Free, id, 0, 0);
+        ++st_.frees;
+        ++st_.ops;
+        return;
+      }
+      case 't': {
+        if (!fields(s, v, 2)) malformed(line, "'t IP PARENT'");
+        if (v[1] > nodes_.size()) malformed(line, "PARENT naming an earlier 't' node or 0");
+        nodes_.push_back(resolve(v[0]));
+        return;
+      }
+      case 'm':
+        parse_module(line, s);
+        return;
+      case 'x': {
+        std::uint64_t len = 0;
+        if (!hex(field(s), len) || s.size() != len + 1 || len == 0) malformed(line, "'x LEN EXE' (LEN = length of EXE)");
+        exe_ = std::string(s.substr(1));
+        sink_.meta("program", exe_);
+        return;
+      }
+      case 'X':
+        sink_.meta("command", s.empty() ? s : s.substr(1));
+        return;
+      case 'v':
+        if (!fields(s, v, 2)) malformed(line, "'v VERSION FILEVERSION'");
+        return;
+      case 'I':
+        if (!fields(s, v, 2)) malformed(line, "'I PAGESIZE PAGES'");
+        return;
+      case 'c':
+        if (!fields(s, v, 1)) malformed(line, "'c TIMESTAMP'");
+        return;
+      case 'R':
+        if (!fields(s, v, 1)) malformed(line, "'R RSS'");
+        return;
+      case 'A':
+        if (!field(s).empty()) malformed(line, "'A' alone");
+        return;
+      default:
+        if (kind == ' ') malformed(line, "a line kind in the first column");
+        ++st_.unknown_lines;
+        return;
+    }
+  }
+
+  std::string path_;
+  Sink& sink_;
+  HeaptrackStats st_;
+  std::string exe_;
+  std::vector<Node> nodes_;
+  std::vector<Segment> segments_;  ///< modules in effect, sorted by start
+  std::vector<std::string> module_paths_;
+  std::unordered_map<std::string, std::uint32_t> module_ids_;
+  std::unordered_map<SiteKey, std::uint32_t, SiteKeyHash> sites_;
+  std::unordered_map<std::uint64_t, std::uint32_t> live_;
+  std::vector<std::uint32_t> free_ids_;
+  std::uint32_t next_id_ = 0;
+};
+
+template <class Put>
+void put_counters(const HeaptrackStats& st, Put put) {
+  put("unmatched_frees", st.unmatched_frees);
+  put("free_null", st.free_null);
+  put("realloc_null", 0);
+  put("realloc_zero", 0);
+  put("failed_allocs", st.failed_allocs);
+  put("address_reuse", st.address_reuse);
+}
+
+std::string base_name(const std::string& p) {
+  std::size_t s = p.rfind('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+}  // namespace
+
+HeaptrackStats import_heaptrack(const std::string& in, const std::string& out, int level) {
+  // Write to a temporary name first so a failed import never leaves a half file.
+  const std::string tmp = out + ".tmp";
+  HeaptrackStats st;
+  try {
+    TraceWriter w(tmp, false, level);
+    w.meta("source", "heaptrack:" + base_name(in));
+    WriterSink sink(w);
+    Importer imp(in, sink);
+    st = imp.run();
+    put_counters(st, [&](const char* k, std::uint64_t v) { w.counter(k, v); });
+    w.close();
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (std::rename(tmp.c_str(), out.c_str()) != 0)
+    throw std::runtime_error(out + ": cannot rename from " + tmp + ": " + std::strerror(errno));
+  return st;
+}
+
+Trace import_heaptrack(const std::string& in, HeaptrackStats* stats) {
+  Trace t;
+  t.meta.emplace_back("source", "heaptrack:" + base_name(in));
+  TraceSink sink(t);
+  Importer imp(in, sink);
+  HeaptrackStats st = imp.run();
+  put_counters(st, [&](const char* k, std::uint64_t v) { t.counters.emplace_back(k, v); });
+  t.objects = std::max(t.objects, st.objects);
+  t.finish();
+  if (stats != nullptr) *stats = st;
+  return t;
+}
+
+}  // namespace evo
