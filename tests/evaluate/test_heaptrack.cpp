@@ -245,6 +245,30 @@ TEST_CASE("heaptrack: malformed lines are named by number") {
   CHECK(!fs::exists(out.string() + ".tmp"));
 }
 
+TEST_CASE("heaptrack: evoalloc import --format heaptrack") {
+  if (!fs::exists(kBin)) {
+    MESSAGE("evoalloc binary not built: CLI not tested");
+    return;
+  }
+  fs::path in = write("cli.raw", kLog);
+  fs::path out = scratch("cli.trace");
+  std::string log;
+  CHECK(run(quote(kBin) + " import --format heaptrack " + quote(in.string()) + " -o " + quote(out.string()), &log) == 0);
+  CHECK(log.find("33 lines, 11 ops (9 allocations, 2 frees, 0 reallocs), 7 object slots, 5 call sites") !=
+        std::string::npos);
+  CHECK(log.find("2 lines of unknown kinds skipped") != std::string::npos);
+  HeaptrackStats st;
+  st.lines = 33, st.ops = 11, st.allocs = 9, st.frees = 2, st.sites = 5, st.objects = 7;
+  st.unknown_lines = 2, st.module_resets = 2, st.trace_nodes = 5, st.unresolved_sites = 2;
+  check(read_trace(out.string()), st);
+  // A malformed line: exit code 1 and the line named; an unknown format: usage error.
+  fs::path bad = write("cli_bad.raw", "v 10400 3\n- 10 20\n");
+  CHECK(run(quote(kBin) + " import --format heaptrack " + quote(bad.string()) + " -o " + quote(out.string()), &log) == 1);
+  CHECK(log.find("cli_bad.raw:2: malformed heaptrack line") != std::string::npos);
+  CHECK(run(quote(kBin) + " import --format heaptrak " + quote(in.string()) + " -o " + quote(out.string()), &log) == 2);
+  CHECK(log.find("expected: mtrace, record_allocs, heaptrack") != std::string::npos);
+}
+
 TEST_CASE("heaptrack: a real recording imports, replays and matches evoalloc record") {
   if (!have("heaptrack") || !have("zstd")) {
     MESSAGE("heaptrack (or zstd) not installed: real recording not tested");
