@@ -55,8 +55,11 @@
 // ordinarily linked modules; it is not checked against the file. An IP no module
 // covers becomes module "" and the absolute address IP + 1 (shown "[0x...]").
 // Symbols are left empty. Each distinct (module, offset) is one site.
-// Threads: the raw data has no thread ids; every op is on thread 0 (ops of
-// several threads appear in the order heaptrack serialised them).
+// Threads: the raw data has no thread ids; every op is on thread 0, the threads'
+// ops in the order heaptrack serialised them (it writes under a lock: a 5-thread
+// python3 recording imports with no unmatched frees and no address reuse).
+// Attached runs (`A`, heaptrack -p): frees of blocks allocated before the attach
+// count as unmatched_frees.
 // Timestamps: `c` lines are read and ignored (the trace carries no times).
 // Unknown kinds: a well-formed line (one character, then nothing or a space) of
 // another kind is skipped and counted (HeaptrackStats::unknown_lines), so a newer
