@@ -261,7 +261,8 @@ class Importer {
         return;
       case 'x': {
         std::uint64_t len = 0;
-        if (!hex(field(s), len) || s.size() != len + 1 || len == 0) malformed(line, "'x LEN EXE' (LEN = length of EXE)");
+        if (!hex(field(s), len) || len == 0 || s.size() < 2 || s.size() - 1 != len)
+          malformed(line, "'x LEN EXE' (LEN = length of EXE)");
         exe_ = std::string(s.substr(1));
         sink_.meta("program", exe_);
         return;

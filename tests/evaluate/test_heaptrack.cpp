@@ -218,6 +218,8 @@ TEST_CASE("heaptrack: malformed lines are named by number") {
   CHECK(error_of("m 5 /a.so 1000 0\n").find("expected 'm LEN PATH BASE") != std::string::npos);  // odd segment
   CHECK(error_of("m 1 - 5\n").find("nothing after 'm 1 -'") != std::string::npos);
   CHECK(error_of("x 5 /bin/prog\n").find("expected 'x LEN EXE'") != std::string::npos);
+  CHECK(error_of("x ffffffffffffffff\n").find("expected 'x LEN EXE'") != std::string::npos);  // LEN + 1 wraps
+  CHECK(error_of("m ffffffffffffffff /a.so 0\n").find("expected 'm LEN PATH BASE") != std::string::npos);
   CHECK(error_of("v 1\n").find("expected 'v VERSION FILEVERSION'") != std::string::npos);
   CHECK(error_of("I 1000\n").find("expected 'I PAGESIZE PAGES'") != std::string::npos);
   CHECK(error_of("c\n").find("expected 'c TIMESTAMP'") != std::string::npos);
