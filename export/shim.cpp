@@ -36,9 +36,11 @@
 //   owner's lock, and (4) blocks freed to an exited thread's pooled heap are
 //   reusable at once instead of waiting for a drain; measured in README "Export".
 //   realloc of a remote block = allocate in the caller's heap + copy + remote free.
-//   malloc_usable_size works for any block. Threads past 1024 heaps, and calls a
+//   malloc_usable_size works for any block. Threads past 1024 heaps (or past the
+//   point where a new heap cannot be built: address space or memory exhausted), and calls a
 //   thread makes after its heap went back to the pool (later TLS destructors),
-//   share heap 0 (safe: every operation takes the heap's mutex). Fork: prepare takes
+//   share an existing heap (picked by address; safe: every operation takes the
+//   heap's mutex). Fork: prepare takes
 //   the table lock and every heap's mutex; the parent releases them; the child
 //   re-initialises them and returns the heaps of the threads that do not exist in
 //   the child to the pool.
@@ -47,7 +49,7 @@
 // global state. Calls made while an instance is being built, or re-entrant calls
 // made from inside the allocator (by the thread holding the lock; in tlh by a thread
 // inside its heap, building a heap, or registering its exit hook), are served from a
-// 16 MiB static bootstrap arena (bump allocation, 16-byte header holding the size,
+// 1 GiB bootstrap arena, mapped on first use (bump allocation, 16-byte header holding the size,
 // frees ignored); the design itself never calls malloc after init.
 //
 // Statistics: EVOALLOC_STATS=1 in the environment prints one line to stderr at
@@ -60,6 +62,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,26 +86,45 @@ extern "C" void (*evo_export_on_reserve)(void* base, size_t len);
 namespace {
 
 // ---- bootstrap arena ----
-constexpr std::size_t kBootBytes = std::size_t{16} << 20;
-alignas(64) char g_boot[kBootBytes];
+// 1 GiB of address space mapped on first use (MAP_NORESERVE: only the pages bump
+// allocation reaches are ever touched). Under tlh every heap's instance object is
+// built here (heaps are pooled, so the arena holds one per heap ever alive at
+// once: ~20-30 KiB each, 1024 heaps at most).
+constexpr std::size_t kBootBytes = std::size_t{1} << 30;
+std::atomic<char*> g_boot{nullptr};
 std::atomic<std::size_t> g_boot_used{0};
+
+char* boot_base() {
+  char* b = g_boot.load(std::memory_order_acquire);
+  if (b != nullptr) return b;
+  void* p = ::mmap(nullptr, kBootBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  if (!g_boot.compare_exchange_strong(b, static_cast<char*>(p), std::memory_order_acq_rel)) {
+    ::munmap(p, kBootBytes);  // another thread mapped it first
+    return b;
+  }
+  return static_cast<char*>(p);
+}
 
 bool is_boot(const void* p) {
   auto a = static_cast<const char*>(p);
-  return a >= g_boot && a < g_boot + kBootBytes;
+  const char* b = g_boot.load(std::memory_order_acquire);
+  return b != nullptr && a >= b && a < b + kBootBytes;
 }
 
 void* boot_alloc(std::size_t size, std::size_t align) {
   if (align < 16) align = 16;
   if (size > kBootBytes) return nullptr;
+  char* const base = boot_base();
+  if (base == nullptr) return nullptr;
   std::size_t cur = g_boot_used.load(std::memory_order_relaxed);
   for (;;) {
     std::size_t start = (cur + 16 + align - 1) & ~(align - 1);  // room for the header
     std::size_t end = start + ((size + 15) & ~std::size_t{15});
     if (end > kBootBytes) return nullptr;
     if (g_boot_used.compare_exchange_weak(cur, end, std::memory_order_relaxed)) {
-      std::memcpy(g_boot + start - 16, &size, sizeof size);
-      return g_boot + start;
+      std::memcpy(base + start - 16, &size, sizeof size);
+      return base + start;
     }
   }
 }
@@ -381,10 +403,14 @@ inline bool use_boot() {
   return false;
 }
 
-/// A new heap in the table (under g_table_lock, t_busy set); nullptr when full.
+bool g_heaps_exhausted = false;  // a heap could not be built: later threads share (under g_table_lock)
+
+/// A new heap in the table (under g_table_lock, t_busy set); nullptr when the
+/// table is full or a heap cannot be built (address space or memory exhausted:
+/// the caller then shares an existing heap; only the first heap failing is fatal).
 Tlh* new_heap() {
   std::size_t n = g_nheaps.load(std::memory_order_relaxed);
-  if (n == kMaxHeaps) return nullptr;
+  if (n == kMaxHeaps || (g_heaps_exhausted && n != 0)) return nullptr;
   auto* h = new (g_tlh_storage + n * sizeof(Tlh)) Tlh();
   g_res_lo = g_res_hi = 0;
   g_res_count = 0;
@@ -392,7 +418,11 @@ Tlh* new_heap() {
   t_building = true;
   bool ok = h->heap.init(&err);
   t_building = false;
-  if (!ok) die_init(err);
+  if (!ok) {
+    if (n == 0) die_init(err);
+    g_heaps_exhausted = true;
+    return nullptr;
+  }
   if (g_res_count != 1)
     die_init("thread-local heaps need the design to reserve exactly one address range (it reserved " +
              std::to_string(g_res_count) + ")");

@@ -183,3 +183,38 @@ TEST_CASE("programs: tlh reuses the heaps of exited threads and sums the stats o
   CHECK(frees <= allocs);
 #endif
 }
+
+TEST_CASE("programs: tlh with more threads alive at once than heaps (threads past the table share heaps)") {
+#ifdef EVOALLOC_SANITIZE
+  MESSAGE("skipped under EVOALLOC_SANITIZE: LD_PRELOAD allocators and ASan cannot share a process");
+  return;
+#else
+  namespace fs = std::filesystem;
+  const std::string work = export_test::libs_dir() + "/programs";
+  fs::create_directories(work);
+  const std::string prog = export_test::binary_dir() + "/tests/export/evoalloc_test_export_many_threads";
+  REQUIRE(fs::exists(prog));
+  for (const export_test::Design& d : export_test::kTlhDesigns) {
+    CAPTURE(d.sentence);
+    std::string err;
+    const std::string dir = export_test::build(d.name, d.sentence, &err, {}, "tlh");
+    REQUIRE_MESSAGE(!dir.empty(), err);
+    const std::string out = work + "/many_" + d.name + ".out", log = work + "/many_" + d.name + ".stats";
+    // 1100 threads each hold 4 blocks until all of them do: 1024 heaps, the rest
+    // share. Every heap's instance object is built in the bootstrap arena, which
+    // must hold them all (it once ran out at ~600 heaps and aborted the process).
+    const int rc = export_test::run("EVOALLOC_STATS=1 LD_PRELOAD=" + dir + "/lib" + d.name + ".so " + prog +
+                                    " 1100 > " + out + " 2> " + log);
+    const std::string line = export_test::slurp(log);
+    CAPTURE(line);
+    CHECK(rc == 0);
+    CHECK(export_test::slurp(out) == "done 1100\n");
+    long heaps = -1;
+    const auto h = line.find(", heaps ");
+    REQUIRE(h != std::string::npos);
+    REQUIRE(std::sscanf(line.c_str() + h, ", heaps %ld", &heaps) == 1);
+    CHECK(heaps > 512);
+    CHECK(heaps <= 1024);
+  }
+#endif
+}
