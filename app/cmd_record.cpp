@@ -24,14 +24,14 @@ std::string self_exe() {
 }
 
 void report(const std::string& out, const RawConvertStats& st) {
-  std::cout << "  " << out << ": " << st.ops << " ops, " << st.threads << " threads, " << st.objects
+  std::cerr << "  " << out << ": " << st.ops << " ops, " << st.threads << " threads, " << st.objects
             << " object slots, " << st.sites << " call sites (" << st.sites_with_symbol << " named)"
             << (st.have_maps ? "" : " (unresolved: no module map, the process did not exit normally)") << '\n';
-  std::cout << "    free(NULL) " << st.free_null << ", realloc(NULL,n) " << st.realloc_null << ", realloc(p,0) "
+  std::cerr << "    free(NULL) " << st.free_null << ", realloc(NULL,n) " << st.realloc_null << ", realloc(p,0) "
             << st.realloc_zero << ", unmatched frees " << st.unmatched_frees << ", failed allocations "
             << st.failed_allocs << '\n';
   if (!st.ended)
-    std::cout << "    note: the process did not reach exit (abort, signal, exec or _exit from libc): "
+    std::cerr << "    note: the process did not reach exit (abort, signal, exec or _exit from libc): "
                  "ops still buffered then are missing"
               << (st.truncated_tail ? "; a partial block at the end was dropped" : "") << '\n';
 }
@@ -57,7 +57,10 @@ int cmd_record(const std::vector<std::string>& args) {
              "trace to OUT. Processes it forks or execs are recorded to their own raw files; by default\n"
              "only the program's own process becomes OUT (--children converts the others too).\n"
              "Call sites are stored as module + offset and named by the function holding them when\n"
-             "the module's ELF symbol table (.symtab, else .dynsym) has it (see `evoalloc trace info`)."))
+             "the module's ELF symbol table (.symtab, else .dynsym) has it (see `evoalloc trace info`).\n"
+             "The program's stdin, stdout and stderr are its own; record's report (the program's exit\n"
+             "status, op counts) goes to stderr after it. Exit code 0 once the trace is written, even\n"
+             "if the program failed (its status is in the report); 1 if no trace could be written."))
     return kExitOk;
   if (cmd.empty()) throw UsageError("missing '-- PROGRAM [ARGS...]'");
   if (level < 1 || level > 22) throw UsageError("--level must be in 1..22");
@@ -73,7 +76,7 @@ int cmd_record(const std::vector<std::string>& args) {
   const std::string abs_dir = std::filesystem::absolute(dir).string();
   const std::string abs_lib = std::filesystem::absolute(lib).string();
 
-  std::cout.flush();
+  std::cerr.flush();
   pid_t child = fork();
   if (child < 0) throw RuntimeError(std::string("fork failed: ") + std::strerror(errno));
   if (child == 0) {
@@ -109,10 +112,10 @@ int cmd_record(const std::vector<std::string>& args) {
   }
   std::string program;
   for (const std::string& a : cmd) program += (program.empty() ? "" : " ") + a;
-  std::cout << "recorded " << program << " (";
-  if (WIFEXITED(status)) std::cout << "exit status " << WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) std::cout << "killed by signal " << WTERMSIG(status);
-  std::cout << ")\n";
+  std::cerr << "recorded " << program << " (";
+  if (WIFEXITED(status)) std::cerr << "exit status " << WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) std::cerr << "killed by signal " << WTERMSIG(status);
+  std::cerr << ")\n";
   report(out, convert_raw(root->path, out, program, level));
   std::size_t others = 0;
   std::map<std::uint32_t, int> seen;
@@ -125,7 +128,7 @@ int cmd_record(const std::vector<std::string>& args) {
     }
   }
   if (others != 0 && !vm.count("children"))
-    std::cout << "  " << others << " other process image(s) recorded (forks/execs); --children converts them\n";
+    std::cerr << "  " << others << " other process image(s) recorded (forks/execs); --children converts them\n";
   if (!vm.count("keep-raw")) std::filesystem::remove_all(dir, ec);
   return kExitOk;
 }

@@ -127,6 +127,16 @@ TEST_CASE("record: sort (single thread, real Debian program)") {
   bool libc = false;
   for (const CallSite& cs : t.sites) libc |= cs.module.find("libc.so") != std::string::npos;
   CHECK(libc);
+  // The program's standard output is its own: record reports on stderr, so
+  // `evoalloc record -o T -- sort FILE > sorted` gives the same bytes as sort alone.
+  fs::path piped = scratch("sorted-stdout.txt");
+  fs::path t2 = scratch("sort2.trace");
+  CHECK(std::system((quote(kBin) + " record -o " + quote(t2.string()) + " -- sort -n " + quote(in.string()) + " >" +
+                     quote(piped.string()) + " 2>/dev/null")
+                        .c_str()) == 0);
+  std::ifstream ps(piped);
+  const std::string c(std::istreambuf_iterator<char>(ps), {});
+  CHECK(c == a);
 }
 
 TEST_CASE("record: perl, with _exit and abort cutting the run short") {
