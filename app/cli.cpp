@@ -23,6 +23,19 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
   return true;
 }
 
+void validate(boost::any& out, const std::vector<std::string>& values, Count*, int) {
+  po::validators::check_first_occurrence(out);
+  const std::string& s = po::validators::get_single_string(values);
+  std::uint64_t v = 0;
+  bool ok = !s.empty() && s.size() <= 19;
+  for (char c : s) {
+    ok = ok && c >= '0' && c <= '9';
+    if (ok) v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (!ok) throw po::invalid_option_value(s);  // "the argument ('-5') for option '--x' is invalid"
+  out = Count{v};
+}
+
 std::string source_dir() {
   if (const char* env = std::getenv("EVOALLOC_SOURCE_DIR"); env != nullptr && *env != '\0') return env;
   return EVOALLOC_SOURCE_DIR;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -35,6 +36,15 @@ struct RuntimeError : std::runtime_error {
 bool parse(const std::vector<std::string>& args, const po::options_description& desc,
            const po::positional_options_description& pos, po::variables_map& vm,
            const std::string& usage, const std::string& about);
+
+/// A non-negative count option: `po::value<Count>(&c)`. Boost's own parsing of an
+/// unsigned type accepts "-5" and wraps it to 2^64 - 5; this one accepts only
+/// decimal digits (a usage error names the option otherwise).
+struct Count {
+  std::uint64_t value = 0;
+};
+/// Boost.Program_options hook for Count (found by argument-dependent lookup).
+void validate(boost::any& out, const std::vector<std::string>& values, Count*, int);
 
 /// The source tree this binary was built from (for embedded defaults such as
 /// configs/espresso.yaml and traces/); EVOALLOC_SOURCE_DIR in the environment wins.

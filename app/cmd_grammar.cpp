@@ -28,7 +28,10 @@ void add_grammar_option(po::options_description& desc, std::string& path) {
 }
 
 void add_enum_options(po::options_description& desc, EnumOptions& eo) {
-  desc.add_options()("max-range-values", po::value(&eo.max_range_values)->default_value(0),
+  desc.add_options()("max-range-values",
+                     po::value<Count>()
+                         ->default_value(Count{}, "0")
+                         ->notifier([&eo](const Count& c) { eo.max_range_values = static_cast<std::size_t>(c.value); }),
                      "sample each integer range to at most N evenly spaced values (0 = every value)")(
       "max-depth", po::value(&eo.max_depth)->default_value(30), "derivation depth limit");
 }
@@ -128,11 +131,11 @@ int run_enumerate(const std::vector<std::string>& args) {
   po::options_description desc("options");
   std::string path;
   EnumOptions eo;
-  std::uint64_t limit = 0;
+  Count limit;
   add_grammar_option(desc, path);
   add_enum_options(desc, eo);
   desc.add_options()("count", "print only the number of sentences")(
-      "limit", po::value(&limit)->default_value(0), "list at most N sentences (0 = all)")(
+      "limit", po::value(&limit)->default_value(Count{}, "0"), "list at most N sentences (0 = all)")(
       "genomes", "print each sentence's genome after a tab (codons = production indices)");
   po::positional_options_description pos;
   po::variables_map vm;
@@ -150,7 +153,7 @@ int run_enumerate(const std::vector<std::string>& args) {
   }
   if (en.saturated()) throw RuntimeError(path + ": too many sentences to list (>= 2^64); use --max-range-values");
   const bool genomes = vm.count("genomes") != 0;
-  std::uint64_t n = limit == 0 ? en.count() : std::min(limit, en.count());
+  std::uint64_t n = limit.value == 0 ? en.count() : std::min(limit.value, en.count());
   std::vector<std::uint32_t> genome;
   std::string line;
   for (std::uint64_t i = 0; i < n; ++i) {

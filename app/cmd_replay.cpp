@@ -15,12 +15,12 @@ int cmd_replay(const std::vector<std::string>& args) {
   po::options_description desc("options");
   std::string path, allocator;
   int repeat = 5;
-  std::uint64_t max_ops = 0;
+  Count max_ops;
   desc.add_options()("system", "replay through the process's malloc (glibc) [default]")(
       "null", "replay through the null allocator (measures the loop's own overhead)")(
       "allocator,a", po::value(&allocator), "replay through an instance of this design (canonical spec text)")(
       "repeat,k", po::value(&repeat)->default_value(5), "replays (fresh instance each); prints median and best")(
-      "max-ops", po::value(&max_ops)->default_value(0), "replay only the first N ops (0 = all)")(
+      "max-ops", po::value(&max_ops)->default_value(Count{}, "0"), "replay only the first N ops (0 = all)")(
       "check", "verify every block (alignment, usable size, overlap, contents) and validate() every 100000 ops")(
       "json", "print one JSON object")("trace", po::value(&path)->required(), "trace file (evoalloc format)");
   po::positional_options_description pos;
@@ -47,7 +47,7 @@ int cmd_replay(const std::vector<std::string>& args) {
     if (!probe) throw UsageError("--allocator: " + err);
   }
   ReplayOptions ro;
-  ro.max_ops = max_ops;
+  ro.max_ops = max_ops.value;
   if (vm.count("check")) {
     ro.check = true;
     ro.validate_every = 100000;
@@ -71,26 +71,38 @@ int cmd_replay(const std::vector<std::string>& args) {
   std::sort(secs.begin(), secs.end());
   const double median = secs[secs.size() / 2], best = secs.front();
   const double n = static_cast<double>(std::max<std::uint64_t>(last.ops, 1));
-  const double frag = last.peak_live_requested ? static_cast<double>(last.peak_footprint) /
-                                                         static_cast<double>(last.peak_live_requested) - 1.0
-                                               : 0.0;
+  // Undefined figures (no ops, nothing timed, nothing live) print as null / n/a.
+  const bool timed = last.ops != 0 && best > 0;
+  const bool has_live = last.peak_live_requested != 0;
+  const double frag = has_live ? static_cast<double>(last.peak_footprint) /
+                                         static_cast<double>(last.peak_live_requested) - 1.0
+                               : 0.0;
   const std::string name = mode == "allocator" ? allocator : mode;
+  auto num = [](bool ok, double v) {
+    if (!ok) return std::string("null");
+    std::ostringstream o;
+    o << v;
+    return o.str();
+  };
   if (vm.count("json")) {
     std::cout << "{\"trace\":" << json_string(path) << ",\"allocator\":" << json_string(name) << ",\"ops\":" << last.ops
-              << ",\"repeat\":" << repeat << ",\"ns_per_op_median\":" << median * 1e9 / n
-              << ",\"ns_per_op_best\":" << best * 1e9 / n << ",\"ops_per_second_best\":" << n / best
+              << ",\"repeat\":" << repeat << ",\"ns_per_op_median\":" << num(timed, median * 1e9 / n)
+              << ",\"ns_per_op_best\":" << num(timed, best * 1e9 / n) << ",\"ops_per_second_best\":" << num(timed, n / best)
               << ",\"peak_footprint\":" << last.peak_footprint << ",\"peak_live_bytes\":" << last.peak_live_requested
-              << ",\"fragmentation\":" << frag << ",\"failed_allocs\":" << last.failed_allocs << "}\n";
+              << ",\"fragmentation\":" << num(has_live, frag) << ",\"failed_allocs\":" << last.failed_allocs << "}\n";
   } else {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "%.2f ns/op median, %.2f ns/op best of %d (%.3g ops/s)", median * 1e9 / n,
-                  best * 1e9 / n, repeat, n / best);
+    if (timed)
+      std::snprintf(buf, sizeof buf, "%.2f ns/op median, %.2f ns/op best of %d (%.3g ops/s)", median * 1e9 / n,
+                    best * 1e9 / n, repeat, n / best);
+    else
+      std::snprintf(buf, sizeof buf, "n/a (no ops replayed)");
     std::cout << "replay " << path << " through " << name << ": " << last.ops << " ops\n"
               << "  time: " << buf << '\n'
               << "  peak footprint: " << last.peak_footprint << " bytes"
               << (mode == "system" ? " (glibc in-use chunk bytes, sampled: a lower bound)" : "") << '\n'
               << "  peak live requested: " << last.peak_live_requested << " bytes\n"
-              << "  fragmentation (footprint/live - 1): " << frag << '\n';
+              << "  fragmentation (footprint/live - 1): " << (has_live ? num(true, frag) : "n/a (nothing live)") << '\n';
   }
   return kExitOk;
 }

@@ -157,7 +157,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
       ("config,c", po::value<std::string>(), "sweep file (YAML, see app/cmd_sweep.cpp; e.g. configs/sweep-smoke.yaml)")
       ("partition", po::value<std::string>(), "Slurm partition (overrides the file)")
       ("time", po::value<std::string>(), "time limit per task, e.g. 00:30:00 (overrides the file)")
-      ("cpus-per-task", po::value<unsigned>(), "CPUs and OpenMP threads per task (overrides the file)")
+      ("cpus-per-task", po::value<Count>(), "CPUs and OpenMP threads per task (overrides the file)")
       ("out,o", po::value<std::string>(), "root of sweep folders (overrides the file)")
       ("dry-run", "write the sweep folder and print the sbatch commands, submit nothing")
       ("wait", "wait for the merge job; exit 1 when any task failed");
@@ -172,7 +172,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
   if (vm.count("partition")) s.partition = vm["partition"].as<std::string>();
   if (vm.count("time")) s.time = vm["time"].as<std::string>();
   if (vm.count("cpus-per-task")) {
-    s.cpus = vm["cpus-per-task"].as<unsigned>();
+    s.cpus = vm["cpus-per-task"].as<Count>().value;
     if (s.cpus == 0) throw UsageError("--cpus-per-task must be >= 1");
   }
   if (vm.count("out")) s.out = vm["out"].as<std::string>();

@@ -249,8 +249,9 @@ std::uint64_t system_footprint() {
 // (Env::Hot, copied into locals). Everything rare — realloc, calloc, the aligned
 // kinds, big sizes, failed allocations — goes to the Env's noinline cold path,
 // which keeps the rest of the state (trace, result, probe) in memory. The loop is
-// run over chunks of kSystemSampleOps ops; Env::chunk_done() runs between chunks
-// (glibc samples its footprint there; the instance does nothing).
+// run over chunks of kSystemSampleOps ops; Env::chunk_done() runs between chunks,
+// untimed (glibc samples its footprint there, also right after the op where the
+// live bytes peak; the instance does nothing).
 
 /// What both back-ends share (CRTP): the trace, the result, the slot array, the
 /// probe, and the cold path, which handles one op of any kind with the same
@@ -383,14 +384,20 @@ void hot_loop(Env& env, const Op* op, const Op* const end, void** const slots, c
   }
 }
 
-/// Runs hot_loop over the first `n` ops in chunks; returns the loop's seconds.
+/// Runs hot_loop over the first `n` ops in chunks of kSystemSampleOps, plus a chunk
+/// boundary after op `extra_stop` (0: none); returns the loop's seconds (the
+/// chunk_done() calls between chunks are not timed).
 template <class Env>
-double timed_loops(Env& env, const Trace& t, std::uint64_t n, void** slots, const Probe* probe) {
-  const Op* op = t.ops.data();
+double timed_loops(Env& env, const Trace& t, std::uint64_t n, void** slots, const Probe* probe,
+                   std::uint64_t extra_stop = 0) {
+  const Op* const begin = t.ops.data();
+  const Op* op = begin;
   const Op* const end = op + n;
+  const Op* const extra = extra_stop != 0 && extra_stop < n ? begin + extra_stop : nullptr;
   Clock::duration loop{};
   while (op != end) {
     const Op* stop = static_cast<std::uint64_t>(end - op) > kSystemSampleOps ? op + kSystemSampleOps : end;
+    if (extra != nullptr && op < extra && extra < stop) stop = extra;
     const auto t0 = Clock::now();
     if (probe != nullptr) hot_loop<true>(env, op, stop, slots, probe);
     else hot_loop<false>(env, op, stop, slots, nullptr);
@@ -399,6 +406,22 @@ double timed_loops(Env& env, const Trace& t, std::uint64_t n, void** slots, cons
     env.chunk_done();  // not timed: glibc's mallinfo2 walks its bins (~ms on a big heap)
   }
   return std::chrono::duration<double>(loop).count();
+}
+
+/// The number of ops after which the live requested bytes of the first `n` ops
+/// first reach their peak (0 for no ops).
+std::uint64_t live_peak_at(const Trace& t, std::uint64_t n) {
+  std::vector<std::uint64_t> live_size(t.objects, 0);
+  std::uint64_t live = 0, peak = 0, at = 0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const Op& op = t.ops[i];
+    std::uint64_t& slot = live_size[op.object];
+    live -= slot;
+    slot = op.kind == OpKind::Free ? 0 : t.size_of(i);
+    live += slot;
+    if (live > peak) peak = live, at = i + 1;
+  }
+  return at;
 }
 
 ReplayResult run_fast(const Trace& t, Instance& inst, const ReplayOptions& opt, bool zero_calloc = true) {
@@ -476,8 +499,9 @@ ReplayResult replay_system(const Trace& t, const ReplayOptions& opt) {
   const std::uint64_t n = op_limit(t, opt);
   std::vector<void*> slot(t.objects, nullptr);
   SystemEnv env{{&t, &r, slot.data(), opt.program_touch}};
+  const std::uint64_t peak_at = live_peak_at(t, n);  // one footprint sample right there
   env.base = system_footprint();
-  r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch);
+  r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch, peak_at);
   for (void* p : slot) std::free(p);
   r.ops = n;
   r.peak_footprint = env.peak;

@@ -30,8 +30,9 @@
 //                     chunk headers + rounding; free holes NOT counted, as glibc's
 //                     arena totals cannot separate the replay's holes from the
 //                     process's earlier ones) above its value before the loop,
-//                     sampled every kSystemSampleOps ops and at the end: a lower
-//                     bound, not comparable with an Instance's exact footprint.
+//                     sampled every kSystemSampleOps ops, right after the live
+//                     peak (so it is at least the live bytes) and at the end: a
+//                     lower bound, not comparable with an Instance's exact footprint.
 //   peak_live_requested  the trace's own property: the peak sum of requested
 //                     sizes live at once over the replayed ops (Trace::peak_live
 //                     when the whole trace is replayed; recomputed for max_ops).
@@ -45,7 +46,9 @@
 // null/glibc measures the loop's own overhead fairly (bench/bench_replay):
 // changing one means changing the other (evaluate/replay.cpp, InstanceEnv and
 // SystemEnv). replay_system samples glibc's footprint between chunks of
-// kSystemSampleOps ops (and after the last one).
+// kSystemSampleOps ops, right after the op where the trace's live bytes peak, and
+// after the last op (the samples are not timed; mallinfo2 walks glibc's bins and
+// takes milliseconds on a big heap).
 // check = true verifies, per op: alignment (>= max(16, requested)), usable_size
 // >= size, no overlap with any live block, and block contents (a pattern written
 // on allocation is verified on free/realloc, up to 256 bytes at each end);
@@ -80,7 +83,7 @@ struct ReplayResult {
   AllocStats final_stats{};
 };
 
-inline constexpr std::uint64_t kSystemSampleOps = 4096;
+inline constexpr std::uint64_t kSystemSampleOps = 65536;
 
 /// Replays `t` through `inst` (a fresh instance gives a fresh footprint peak).
 ReplayResult replay(const Trace& t, Instance& inst, const ReplayOptions& opt = {});

@@ -138,6 +138,24 @@ TEST_CASE("bad logs and bad command lines") {
   Out r = run("replay " + good.string() + " --allocator 'nosuchfamily'");
   CHECK(r.code == 2);
   CHECK(r.err.find("unknown allocator family") != std::string::npos);
+  // Counts are digits only (Boost would wrap "-5" to 2^64 - 5 and replay everything).
+  r = run("replay " + good.string() + " --max-ops -5");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("max-ops") != std::string::npos);
+  CHECK(run("grammar enumerate --limit -1").code == 2);
+  CHECK(run("grammar enumerate --max-range-values 2x --count").code == 2);
+  // A trace without ops replays; its undefined figures are null in JSON, not inf/nan.
+  fs::path empty_log = scratch("empty.mtrace"), empty = scratch("empty.trace");
+  put(empty_log, "= Start\n= End\n");
+  REQUIRE(run("import " + empty_log.string() + " -o " + empty.string()).code == 0);
+  r = run("replay " + empty.string() + " --json -k 1");
+  CAPTURE(r.out);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("\"ops\":0") != std::string::npos);
+  CHECK(r.out.find("\"ns_per_op_best\":null") != std::string::npos);
+  CHECK(r.out.find("\"fragmentation\":null") != std::string::npos);
+  CHECK(r.out.find("inf") == std::string::npos);
+  CHECK(r.out.find("nan") == std::string::npos);
   CHECK(run("trace info --help").code == 0);
   CHECK(run("replay --help").code == 0);
   CHECK(run("import --help").code == 0);
