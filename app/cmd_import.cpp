@@ -45,7 +45,9 @@ int cmd_import(const std::vector<std::string>& args) {
   if (format == "heaptrack")
     std::cout << "  heaptrack: " << ht.trace_nodes << " backtrace nodes, " << ht.module_resets << " module list resets, "
               << ht.unresolved_sites << " call sites outside every module, " << ht.unknown_lines
-              << " lines of unknown kinds skipped\n";
+              << " lines of unknown kinds skipped\n"
+              << "  " << ht.sites_with_symbol << " call sites named; " << ht.modules_not_matched
+              << " modules missing here or not the recorded build (their sites unnamed)\n";
   return kExitOk;
 }
 

@@ -1,6 +1,10 @@
 // evaluate/import/heaptrack.cpp — heaptrack raw data importer (see heaptrack.hpp).
 #include "evaluate/import/heaptrack.hpp"
 
+#include <elf.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -12,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "evaluate/elf_symbols.hpp"
 #include "evaluate/import/line_source.hpp"
 
 namespace evo {
@@ -52,6 +57,34 @@ struct TraceSink : Sink {
 };
 
 constexpr std::uint32_t kNoModule = std::numeric_limits<std::uint32_t>::max();
+
+/// One PT_LOAD program header: [vaddr, vaddr + memsz) in memory, file bytes
+/// [offset, offset + filesz).
+struct LoadSegment {
+  std::uint64_t vaddr, memsz, offset, filesz;
+};
+
+/// The PT_LOAD headers of the ELF64 little-endian file `path`; empty when it
+/// cannot be read or is not one.
+std::vector<LoadSegment> read_load_segments(const std::string& path) {
+  std::vector<LoadSegment> out;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  auto read_at = [fd](void* p, std::size_t n, std::uint64_t off) {
+    return ::pread(fd, p, n, static_cast<off_t>(off)) == static_cast<ssize_t>(n);
+  };
+  Elf64_Ehdr eh{};
+  if (read_at(&eh, sizeof eh, 0) && std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+      eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_ident[EI_DATA] == ELFDATA2LSB &&
+      eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum < 4096) {
+    std::vector<Elf64_Phdr> ph(eh.e_phnum);
+    if (read_at(ph.data(), ph.size() * sizeof(Elf64_Phdr), eh.e_phoff))
+      for (const Elf64_Phdr& h : ph)
+        if (h.p_type == PT_LOAD) out.push_back({h.p_vaddr, h.p_memsz, h.p_offset, h.p_filesz});
+  }
+  ::close(fd);
+  return out;
+}
 
 class Importer {
  public:
@@ -130,8 +163,32 @@ class Importer {
     std::string p(path);
     if (p == "x" && !exe_.empty()) p = exe_;  // "x" names the main executable
     auto [it, fresh] = module_ids_.try_emplace(p, static_cast<std::uint32_t>(module_paths_.size()));
-    if (fresh) module_paths_.push_back(p);
+    if (fresh) {
+      module_paths_.push_back(p);
+      modules_.emplace_back();
+    }
     return it->second;
+  }
+
+  /// The function containing virtual address `vaddr` of module `m`, from the
+  /// module's ELF file, but only when the file's PT_LOAD segments are exactly
+  /// those heaptrack listed (same vaddr and memsz): a file rebuilt since, or
+  /// another machine's, gives "" rather than a wrong name.
+  std::string symbol_at(std::uint32_t m, std::uint64_t vaddr) {
+    ModuleInfo& mi = modules_[m];
+    if (!mi.checked) {
+      mi.checked = true;
+      std::vector<LoadSegment> file = read_load_segments(module_paths_[m]);
+      mi.matches = !file.empty() && file.size() == mi.listed.size();
+      for (std::size_t i = 0; mi.matches && i < file.size(); ++i)
+        mi.matches = file[i].vaddr == mi.listed[i].first && file[i].memsz == mi.listed[i].second;
+      if (mi.matches) mi.load = std::move(file);
+      else ++st_.modules_not_matched;
+    }
+    if (!mi.matches) return {};
+    for (const LoadSegment& l : mi.load)
+      if (vaddr >= l.vaddr && vaddr - l.vaddr < l.filesz) return symbols_.function_at(module_paths_[m], l.offset + (vaddr - l.vaddr));
+    return {};
   }
 
   /// Heaptrack's IPs are return addresses minus one (inside the call instruction):
@@ -154,8 +211,14 @@ class Importer {
     if (it != sites_.end()) return it->second;
     CallSite cs;
     cs.offset = n.offset;
-    if (n.module != kNoModule) cs.module = module_paths_[n.module];
-    else ++st_.unresolved_sites;
+    if (n.module != kNoModule) {
+      cs.module = module_paths_[n.module];
+      // The call instruction lies before the return address.
+      if (n.offset > 0) cs.symbol = symbol_at(n.module, n.offset - 1);
+      st_.sites_with_symbol += !cs.symbol.empty();
+    } else {
+      ++st_.unresolved_sites;
+    }
     std::uint32_t id = sink_.site(cs);
     sites_.emplace(key, id);
     ++st_.sites;
@@ -187,15 +250,18 @@ class Importer {
     std::uint64_t base = 0;
     if (!hex(field(s), base)) malformed(line, form);
     const std::uint32_t m = module_index(path);
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> listed;
     for (std::string_view f = field(s); !f.empty(); f = field(s)) {
       std::uint64_t vaddr = 0, memsz = 0;
       if (!hex(f, vaddr) || !hex(field(s), memsz)) malformed(line, form);
+      listed.emplace_back(vaddr, memsz);
       Segment seg{base + vaddr, base + vaddr + memsz, base, m};
       if (seg.start < base || seg.end < seg.start) malformed(line, "segments inside the address space");
       auto at = std::upper_bound(segments_.begin(), segments_.end(), seg.start,
                                  [](std::uint64_t a, const Segment& x) { return a < x.start; });
       segments_.insert(at, seg);
     }
+    if (!modules_[m].checked) modules_[m].listed = std::move(listed);
   }
 
   void parse(std::string_view line) {
@@ -298,7 +364,15 @@ class Importer {
   std::string exe_;
   std::vector<Node> nodes_;
   std::vector<Segment> segments_;  ///< modules in effect, sorted by start
+  /// What is known of a module's file (symbols are read lazily, once).
+  struct ModuleInfo {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> listed;  ///< heaptrack's (VADDR, MEMSZ)
+    std::vector<LoadSegment> load;                                ///< the file's, when they match
+    bool checked = false, matches = false;
+  };
   std::vector<std::string> module_paths_;
+  std::vector<ModuleInfo> modules_;  ///< by module index
+  SymbolResolver symbols_;
   std::unordered_map<std::string, std::uint32_t> module_ids_;
   std::unordered_map<SiteKey, std::uint32_t, SiteKeyHash> sites_;
   std::unordered_map<std::uint64_t, std::uint32_t> live_;

@@ -54,7 +54,14 @@
 // address, which equals the file offset the recorder stores for the code of
 // ordinarily linked modules; it is not checked against the file. An IP no module
 // covers becomes module "" and the absolute address IP + 1 (shown "[0x...]").
-// Symbols are left empty. Each distinct (module, offset) is one site.
+// Each distinct (module, offset) is one site.
+// Symbols: each site is named by the function containing its call instruction,
+// from the module's own ELF file read at import time (evaluate/elf_symbols.hpp:
+// .symtab, else .dynsym; the virtual address is mapped to a file offset through
+// the file's PT_LOAD headers), but only when those headers list exactly the
+// segments heaptrack recorded for the module (same VADDR and MEMSZ): a module
+// that is missing, not ELF64, rebuilt since or from another machine keeps ""
+// (counted in HeaptrackStats::modules_not_matched).
 // Threads: the raw data has no thread ids; every op is on thread 0, the threads'
 // ops in the order heaptrack serialised them (it writes under a lock: a 5-thread
 // python3 recording imports with no unmatched frees and no address reuse).
@@ -87,6 +94,8 @@ struct HeaptrackStats : ImportStats {
   std::uint64_t module_resets = 0;   ///< "m 1 -" lines
   std::uint64_t trace_nodes = 0;     ///< `t` lines
   std::uint64_t unresolved_sites = 0;///< sites whose IP no module covered (module "")
+  std::uint64_t sites_with_symbol = 0;   ///< sites whose function was named
+  std::uint64_t modules_not_matched = 0; ///< modules holding sites whose file is missing or differs
 };
 
 /// Imports `in` (heaptrack raw data, plain or .zst) into the trace file `out`.

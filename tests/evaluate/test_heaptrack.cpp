@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -144,6 +145,8 @@ void check(const Trace& t, const HeaptrackStats& st) {
   CHECK(st.module_resets == 2);
   CHECK(st.trace_nodes == 5);
   CHECK(st.unresolved_sites == 2);
+  CHECK(st.sites_with_symbol == 0);
+  CHECK(st.modules_not_matched == 3);  // no such files here
 }
 
 fs::path write(const std::string& name, const std::string& text) {
@@ -259,9 +262,10 @@ TEST_CASE("heaptrack: evoalloc import --format heaptrack") {
   CHECK(log.find("33 lines, 11 ops (9 allocations, 2 frees, 0 reallocs), 7 object slots, 5 call sites") !=
         std::string::npos);
   CHECK(log.find("2 lines of unknown kinds skipped") != std::string::npos);
+  CHECK(log.find("0 call sites named; 3 modules missing here") != std::string::npos);
   HeaptrackStats st;
   st.lines = 33, st.ops = 11, st.allocs = 9, st.frees = 2, st.sites = 5, st.objects = 7;
-  st.unknown_lines = 2, st.module_resets = 2, st.trace_nodes = 5, st.unresolved_sites = 2;
+  st.unknown_lines = 2, st.module_resets = 2, st.trace_nodes = 5, st.unresolved_sites = 2, st.modules_not_matched = 3;
   check(read_trace(out.string()), st);
   // A malformed line: exit code 1 and the line named; an unknown format: usage error.
   fs::path bad = write("cli_bad.raw", "v 10400 3\n- 10 20\n");
@@ -365,4 +369,30 @@ TEST_CASE("heaptrack: a real recording imports, replays and matches evoalloc rec
   }
   CHECK(ht_sites.size() >= 6);
   CHECK(ht_sites == rec_sites);
+
+  // Named alike: the program is not stripped, every allocation in it is in main.
+  std::map<std::uint64_t, std::string> ht_names, rec_names;
+  for (const CallSite& cs : t.sites)
+    if (in_prog(cs)) ht_names[cs.offset] = cs.symbol;
+  for (const CallSite& cs : e.sites)
+    if (in_prog(cs) && ht_names.count(cs.offset) != 0) rec_names[cs.offset] = cs.symbol;
+  CHECK(ht_names == rec_names);
+  for (const auto& [offset, name] : ht_names) CHECK(name == "main");
+  CHECK(st.sites_with_symbol >= ht_names.size());
+  CHECK(st.modules_not_matched == 0);
+}
+
+TEST_CASE("heaptrack: a module whose file differs from the recording is not named") {
+  REQUIRE(fs::exists(kProg));
+  char len[32];
+  std::snprintf(len, sizeof len, "%zx", kProg.size());
+  // The real program's file, but segments it does not have: another build.
+  fs::path p = write("other_build.raw", std::string("m ") + len + " " + kProg + " 400000 0 10 1000 20\n" +
+                                            "t 40100f 0\n+ 10 1 1000\n");
+  HeaptrackStats st;
+  Trace t = import_heaptrack(p.string(), &st);
+  REQUIRE(t.sites.size() == 2);
+  CHECK(t.sites[1] == CallSite{kProg, 0x1010, ""});
+  CHECK(st.modules_not_matched == 1);
+  CHECK(st.sites_with_symbol == 0);
 }
