@@ -19,6 +19,7 @@
 #include <string>
 #include <utility>
 
+#include "core/probe.hpp"
 #include "core/registry.hpp"
 #include "core/source/memory_source.hpp"
 
@@ -81,6 +82,39 @@ inline std::size_t effective_align(std::size_t min_align, std::size_t align) {
 
 inline std::size_t align_up(std::size_t n, std::size_t a) { return (n + a - 1) & ~(a - 1); }
 inline std::uintptr_t align_up_addr(std::uintptr_t n, std::size_t a) { return (n + a - 1) & ~std::uintptr_t(a - 1); }
+
+/// Resizes a large block that is a chunk mapped directly from `src` and marked in
+/// the pagemap `pm` as (pages << 1) | 1 on its first page (the superblock and
+/// buddy families), with MemorySource::remap: shrunk or grown in place, or moved
+/// without copying (to an `align`-aligned range). The entry follows: rewritten in
+/// place, or set for the destination before the pages move (a pagemap that cannot
+/// get a node for it cancels the move) and cleared at the old address. Returns
+/// the block's address, or nullptr with the block and its entry untouched.
+/// old_bytes, new_bytes: multiples of the page size.
+template <class Pagemap>
+void* remap_marked_chunk(MemorySource& src, Pagemap& pm, const Probe* probe, void* p, std::size_t old_bytes,
+                         std::size_t new_bytes, std::size_t align) {
+  struct Prep {
+    Pagemap* pm;
+    const Probe* probe;
+    std::uintptr_t entry;
+    void* dst;
+  };
+  const std::uintptr_t entry = ((new_bytes / kPageSize) << 1) | 1;
+  Prep prep{&pm, probe, entry, nullptr};
+  MemorySource::RemapPrepare prepare = [](void* ctx, void* dst) {
+    auto* m = static_cast<Prep*>(ctx);
+    m->dst = dst;
+    return m->pm->set(dst, m->entry, m->probe);
+  };
+  void* q = src.remap(p, old_bytes, new_bytes, align, prepare, &prep);
+  if (q == nullptr) {
+    if (prep.dst != nullptr) pm.set(prep.dst, 0, probe);  // clearing never allocates
+    return nullptr;
+  }
+  pm.set(p, q == p ? entry : 0, probe);  // p's entry exists: cannot fail
+  return q;
+}
 
 /// Generic reallocate on top of allocate/usable_size/deallocate: for classes whose
 /// blocks cannot grow in place. Preserves min(old usable, size) bytes.

@@ -18,6 +18,9 @@
 // it is not in the index and is carved when the index has no fit, then grown by
 // at least `grow` bytes. Requests >= `large` (0 = never) are mapped one each:
 // header word at p-8 = mapped bytes | kMapped | kInUse, word at p-16 = p - base.
+// reallocate of a mapped block to a size that is mapped too resizes its chunk with
+// MemorySource::remap (in place, or moved without copying; the header words move
+// with it), unless the block may stay (new size within [usable/2, usable]).
 // The index's own tables (list heads, bitmaps, class limits, trees) come from the
 // same source through a MetaArena (arena()), so the footprint counts them and the
 // heap never calls malloc once built.
@@ -146,6 +149,7 @@ class TagHeap {
     } else if (word(c) & kMapped) {
       std::size_t usable = usable_size(p);
       if (size <= usable && size >= usable / 2) return p;
+      if (cfg_.large != 0 && size >= cfg_.large) return remap_large(static_cast<char*>(p), size);
     }
     void* q = allocate(size, 16);
     if (q == nullptr) return nullptr;
@@ -542,6 +546,18 @@ class TagHeap {
     word(p - 16) = off;
     touch(cfg_.probe, p - 16, 16);
     return p;
+  }
+  void* remap_large(char* p, std::size_t size) {
+    const std::size_t len = word(p - 8) & ~kFlagMask;
+    const std::size_t off = word(p - 16);
+    touch(cfg_.probe, p - 16, 16);
+    const std::size_t want = round_page(size + off);
+    char* base = static_cast<char*>(src_.remap(p - off, len, want, kPageSize));
+    if (base == nullptr) return nullptr;
+    char* q = base + off;  // off is a multiple of min_align: q stays aligned
+    word(q - 8) = want | kMapped | kInUse;
+    touch(cfg_.probe, q - 8, 8);
+    return q;
   }
   void unmap_large(char* p) {
     std::size_t len = word(p - 8) & ~kFlagMask;

@@ -21,6 +21,9 @@
 //     back the superblock is one free block of order K (empty) and goes to the
 //     cache policy.
 //   live/capacity (for fullness bins and caches) count min-sized units.
+//   reallocate: a mapped block to a size that is mapped too is resized with
+//     MemorySource::remap (in place or moved without copying, sb-aligned; the
+//     pagemap mark follows); anything else is allocate + copy + free.
 // usable_size = the block size. Failure (no memory, limit) returns nullptr.
 #pragma once
 
@@ -159,7 +162,18 @@ class BuddyHeap {
     if (n->live == 0) Cache::on_empty(cache_, *this, n);
   }
 
-  void* reallocate(void* p, std::size_t size) { return realloc_by_copy(*this, p, size); }
+  void* reallocate(void* p, std::size_t size) {
+    if (p != nullptr && size != 0 && size <= (std::size_t{1} << 46)) {
+      const std::size_t need = std::max<std::size_t>({size, cfg_.min_align, cfg_.min});
+      if (std::bit_ceil(need) > cfg_.large) {
+        const std::uintptr_t e = pagemap_.get(sb_base(p), cfg_.probe);
+        if (e & 1)  // mapped blocks start at their sb-aligned base
+          return remap_marked_chunk(src_, pagemap_, cfg_.probe, p, (e >> 1) * kPageSize, align_up(need, kPageSize),
+                                    cfg_.sb);
+      }
+    }
+    return realloc_by_copy(*this, p, size);
+  }
 
   std::size_t usable_size(const void* vp) const {
     const char* p = static_cast<const char*>(vp);

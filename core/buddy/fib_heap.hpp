@@ -21,7 +21,10 @@
 // free block of a fitting order (a per-superblock mask of non-empty orders). An
 // entirely free superblock is unmapped unless it is the only one. Blocks above
 // `large`, or aligned above the unit, are mapped one each ((pages << 1) | 1 in the
-// pagemap). unit = max(min, align key); usable_size = the block size.
+// pagemap). unit = max(min, align key); usable_size = the block size. reallocate
+// of a mapped block to a size that is mapped too: MemorySource::remap (in place or
+// moved without copying, sb_align-aligned; the pagemap mark follows); otherwise
+// allocate + copy + free.
 #pragma once
 
 #include <algorithm>
@@ -164,7 +167,15 @@ class FibBuddyHeap {
     if (n->live == 0 && all_ != nullptr && all_->anext != nullptr) release(n);
   }
 
-  void* reallocate(void* p, std::size_t size) { return realloc_by_copy(*this, p, size); }
+  void* reallocate(void* p, std::size_t size) {
+    if (p != nullptr && size <= (std::size_t{1} << 46) && (size > cfg_.large || (size + unit_ - 1) / unit_ > units_)) {
+      const std::uintptr_t e = pagemap_.get(sb_base(p), cfg_.probe);
+      if (e & 1)  // mapped blocks start at their sb_align-aligned base
+        return remap_marked_chunk(src_, pagemap_, cfg_.probe, p, (e >> 1) * kPageSize, align_up(size, kPageSize),
+                                  sb_align_);
+    }
+    return realloc_by_copy(*this, p, size);
+  }
 
   std::size_t usable_size(const void* vp) const {
     const char* p = static_cast<const char*>(vp);

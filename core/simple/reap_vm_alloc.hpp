@@ -203,7 +203,23 @@ class Vm {
     ++frees_;
     --live_;
   }
-  void* reallocate(void* p, std::size_t size) { return realloc_by_copy(*this, p, size); }
+  /// Every block is a chunk: resized with MemorySource::remap (in place, or moved
+  /// without copying; the header moves with it).
+  void* reallocate(void* vp, std::size_t size) {
+    if (vp == nullptr || size == 0 || size > kReapMaxRequest) return realloc_by_copy(*this, vp, size);
+    char* p = static_cast<char*>(vp);
+    std::uint64_t h[2];
+    std::memcpy(h, p - 16, 16);
+    touch(probe_, p - 16, 16);
+    const std::size_t len = page_round(size + h[1]);
+    char* base = static_cast<char*>(src_.remap(p - h[1], h[0], len, kPageSize));
+    if (base == nullptr) return nullptr;
+    p = base + h[1];
+    h[0] = len;
+    std::memcpy(p - 16, h, 8);
+    touch(probe_, p - 16, 8);
+    return p;
+  }
   std::size_t usable_size(const void* vp) const {
     const char* p = static_cast<const char*>(vp);
     std::uint64_t h[2];

@@ -108,7 +108,25 @@ class Slab {
     }
   }
 
-  void* reallocate(void* p, std::size_t size) { return realloc_by_copy(*this, p, size); }
+  /// A large block to a large size: its chunk resized with MemorySource::remap (in
+  /// place, or moved without copying to a slab-aligned range, so is_large still
+  /// finds its magic word). Anything else: allocate + copy + free.
+  void* reallocate(void* vp, std::size_t size) {
+    char* p = static_cast<char*>(vp);
+    if (p == nullptr || size <= max_small_ || size > kSlabMaxRequest || !is_large(p))
+      return realloc_by_copy(*this, vp, size);
+    std::uint64_t h[2];
+    std::memcpy(h, p - 16, 16);
+    touch(probe_, p - 16, 16);
+    const std::size_t len = align_up(size + h[1], kPageSize);
+    char* base = static_cast<char*>(src_.remap(p - h[1], h[0], len, slab_));
+    if (base == nullptr) return nullptr;
+    p = base + h[1];
+    h[0] = len;
+    std::memcpy(p - 16, h, 8);
+    touch(probe_, p - 16, 8);
+    return p;
+  }
 
   std::size_t usable_size(const void* vp) const {
     char* p = const_cast<char*>(static_cast<const char*>(vp));

@@ -19,8 +19,10 @@
 // deallocate(p): the pagemap gives the superblock; the block index is (p-begin)/size
 //   (so interior pointers of aligned blocks resolve). The bin is updated; a
 //   superblock whose live count reaches 0 goes to the cache policy.
-// reallocate: in place when the new size fits the usable size and is at least half
-//   of it; else allocate + copy + free.
+// reallocate: a large chunk to a large size is resized with MemorySource::remap
+//   (in place, or its pages moved without copying; the pagemap mark follows).
+//   Otherwise in place when the new size fits the usable size and is at least
+//   half of it; else allocate + copy + free.
 // validate(Cheap): counters agree. validate(Full): every superblock's pagemap
 //   entries, header, algorithm state, bin membership, bin order and the cache.
 #pragma once
@@ -143,7 +145,13 @@ class SuperblockHeap {
     if (sb->live == 0) Cache::on_empty(cache_, *this, sb);
   }
 
-  void* reallocate(void* p, std::size_t size) { return realloc_by_copy(*this, p, size); }
+  void* reallocate(void* p, std::size_t size) {
+    if (p != nullptr && size > large_) {
+      const std::uintptr_t e = pagemap_.get(p, probe_);
+      if (e & 1) return realloc_large(p, (e >> 1) * kPageSize, size);
+    }
+    return realloc_by_copy(*this, p, size);
+  }
 
   std::size_t usable_size(const void* p) const {
     std::uintptr_t e = pagemap_.get(p, probe_);
@@ -245,6 +253,15 @@ class SuperblockHeap {
     ++live_large_;
     large_bytes_ += bytes;
     return p;
+  }
+
+  /// A large chunk of `old` bytes resized for `size` (> large) bytes.
+  void* realloc_large(void* p, std::size_t old, std::size_t size) {
+    if (size > src_.chunk_capacity()) return nullptr;
+    const std::size_t bytes = align_up(size, kPageSize);
+    void* q = remap_marked_chunk(src_, pagemap_, probe_, p, old, bytes, kPageSize);
+    if (q != nullptr) large_bytes_ = large_bytes_ - old + bytes;
+    return q;
   }
 
   /// A superblock set up for class `cls`: from the cache, else freshly mapped.
