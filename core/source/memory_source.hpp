@@ -79,8 +79,12 @@ const char* source_backing_name(SourceBacking b);
 
 class MemorySource {
  public:
-  /// Default reservation: 8 GiB (4 GiB region + 4 GiB of chunk space).
-  static constexpr std::size_t kDefaultReserve = std::size_t{8} << 30;
+  /// Default reservation: 64 GiB (32 GiB region + 32 GiB of chunk space): the
+  /// largest heap (and block) an instance can serve, in evaluation and in the
+  /// exported library alike. Address space only (MAP_NORESERVE, untouched pages
+  /// cost nothing); designs with a flat or radix pagemap over the chunk space keep
+  /// ~16-32 KiB more metadata than at 8 GiB (which capped programs at 4 GiB).
+  static constexpr std::size_t kDefaultReserve = std::size_t{64} << 30;
 
   /// Simulated backing: decommitted-but-resident bytes allowed before a batch release.
   static constexpr std::size_t kDefaultDirtyBudget = std::size_t{128} << 20;
