@@ -1,6 +1,8 @@
 // app/cmd_evolve.cpp — `evoalloc evolve`: the main job (see evolve/run.hpp).
 #include <filesystem>
+#include <algorithm>
 #include <iostream>
+#include <map>
 
 #include "app/cli.hpp"
 #include "evolve/config.hpp"
@@ -99,6 +101,28 @@ int cmd_evolve(const std::vector<std::string>& args) {
                        "-DEVOALLOC_WITH_MPI=ON)");
   RunOutcome out = cfg.islands.enabled ? run_islands(cfg, ro) : run_config(cfg, ro);
   if (!out.dir.empty()) std::cout << out.dir << '\n';  // island runs: rank 0 only
+  // A run without one feasible design has nothing to export: say why, exit 1 (the
+  // run folder, archive included, is written all the same).
+  const auto& entries = out.state.archive.entries();
+  if (!cfg.islands.enabled && !entries.empty() && out.state.archive.front().empty()) {
+    // Reasons grouped with their numbers blanked ("op #: malloc(#) failed"); valid designs' first.
+    std::map<std::string, std::pair<std::size_t, std::string>> why;  // group -> (designs, an example)
+    bool any_valid = false;
+    for (const ArchiveEntry& e : entries) any_valid |= e.metrics.valid;
+    for (const ArchiveEntry& e : entries) {
+      if (any_valid && !e.metrics.valid) continue;
+      std::string g;
+      for (char c : e.metrics.reason)
+        if (!(c >= '0' && c <= '9') || g.empty() || g.back() != '#') g += (c >= '0' && c <= '9') ? '#' : c;
+      auto& w = why[g];
+      if (w.first++ == 0) w.second = e.metrics.reason;
+    }
+    auto top = std::max_element(why.begin(), why.end(),
+                                [](const auto& a, const auto& b) { return a.second.first < b.second.first; });
+    throw RuntimeError("no feasible design among the " + std::to_string(entries.size()) + " evaluated (most often, " +
+                       std::to_string(top->second.first) + " designs: '" + top->second.second + "'; all in " +
+                       out.dir + "/archive.csv); raise memory_limit or time_limit_s, or check the trace");
+  }
   return kExitOk;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <functional>
 #include <sstream>
 
@@ -202,9 +203,13 @@ Config parse_config(std::string_view yaml, const std::string& source, Config bas
   }
   if (root.IsNull()) return c;
   if (!root.IsMap()) throw ConfigError(where(source, root) + ": expected a mapping of key: value");
+  std::map<std::string, std::string> seen;  // key -> where it was first set
   for (const auto& kv : root) {
     const std::string loc = where(source, kv.first);
     if (!kv.first.IsScalar()) throw ConfigError(loc + ": expected a plain key");
+    // yaml-cpp keeps both entries of a repeated key; one of them would be ignored silently.
+    if (auto [it, fresh] = seen.emplace(kv.first.Scalar(), loc); !fresh)
+      throw ConfigError(loc + ": duplicate key '" + kv.first.Scalar() + "' (first set at " + it->second + ")");
     set_key(c, kv.first.Scalar(), kv.second, loc);
   }
   return c;

@@ -5,7 +5,7 @@
 // is written into the run folder (write_config) in the same YAML form, so a run
 // folder can be resumed (`evolve --resume DIR`) and re-run exactly.
 //
-// YAML file: one flat mapping. Every key is optional; unknown keys, wrong types and
+// YAML file: one flat mapping. Every key is optional; unknown or repeated keys, wrong types and
 // out-of-range values are errors: ConfigError with one line
 //   "FILE:LINE: key 'KEY': expected WHAT, got 'VALUE'"
 // (LINE is 1-based, from yaml-cpp marks; for a command-line override FILE:LINE is

@@ -180,5 +180,23 @@ TEST_CASE("bad configs: one line naming the key and the line, exit 1; bad flags 
   CHECK(run("--config '" + src() + "/configs/smoke.yaml' --trace /nonexistent.trace --out '" + out.string() + "' -q",
             out / "e7") == 1);
   CHECK(slurp(out / "e7").find("/nonexistent.trace") != std::string::npos);
+  // A repeated key is an error naming both lines (yaml-cpp would keep one silently).
+  const fs::path dup = out / "dup.yaml";
+  std::ofstream(dup) << "seed: 3\npopulation: 8\nseed: 4\n";
+  CHECK(run("--config '" + dup.string() + "' -q", out / "e8") == 1);
+  CHECK(slurp(out / "e8").find(dup.string() + ":3: duplicate key 'seed' (first set at " + dup.string() + ":1)") !=
+        std::string::npos);
+  // No feasible design (a 64 KiB cap): exit 1 with the commonest reason; the run folder is kept.
+  const fs::path nf = out / "nf";
+  CHECK(run("--config '" + src() + "/configs/smoke.yaml' --set trace_max_ops=" + kOps +
+                " --set memory_limit=64K --generations 1 --out '" + nf.string() + "' -q",
+            out / "e9") == 1);
+  const std::string e9 = slurp(out / "e9");
+  CAPTURE(e9);
+  CHECK(e9.find("no feasible design among the") != std::string::npos);
+  CHECK(e9.find("failed") != std::string::npos);
+  bool archive = false;
+  for (const auto& d : fs::recursive_directory_iterator(nf)) archive |= d.path().filename() == "archive.csv";
+  CHECK(archive);
   fs::remove_all(out);
 }
