@@ -171,7 +171,8 @@ int cmd_export(const std::vector<std::string>& args) {
   if (vm.count("run") == vm.count("allocator")) throw UsageError("give exactly one of --run (with --pick) or --allocator");
   if (vm.count("run") && !vm.count("pick")) throw UsageError("--run needs --pick fastest|leanest|best-quality|knee|N");
   if (vm.count("pick") && !vm.count("run")) throw UsageError("--pick needs --run");
-  if (!valid_export_name(name)) throw UsageError("--name '" + name + "' must match [A-Za-z_][A-Za-z0-9_]* (at most 64 chars)");
+  if (!valid_export_name(name))
+    throw UsageError("--name '" + name + "' must match [A-Za-z_][A-Za-z0-9_]* (at most 64 chars) and not be a system library's name (c, m, dl, pthread, ...)");
   if (threads != "lock" && threads != "tlh")
     throw UsageError("--threads " + threads + ": expected lock (one global lock) or tlh (thread-local heaps)");
   if (jobs < 1) throw UsageError("--jobs must be >= 1");
@@ -207,6 +208,8 @@ int cmd_export(const std::vector<std::string>& args) {
       path = (std::filesystem::path(req.source_dir) / trace).string();
     Trace t = read_trace(path);
     req.histogram = size_histogram(t);
+    if (req.histogram.empty())
+      throw RuntimeError(path + ": the trace has no allocations, so classes=" + *cls + " has nothing to fit");
   }
   if (!write_export(req, &err)) throw RuntimeError(err);
   std::cout << "wrote " << (std::filesystem::path(out) / "design.hpp").string() << " for: " << req.spec.text() << "\n";

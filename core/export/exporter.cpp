@@ -196,6 +196,12 @@ bool valid_export_name(const std::string& name) {
   if (!(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
   for (char c : name)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  // libNAME.so / libNAME.a must not shadow a system library in `-L DIR -lNAME` links
+  // (`-lc` would pick the export and lose __libc_start_main).
+  static const char* const kSystem[] = {"c",     "m",      "dl",  "rt",     "pthread", "util", "resolv", "crypt",
+                                        "gcc",   "gcc_s",  "atomic", "anl", "nsl",  "mvec",    "BrokenLocale"};
+  for (const char* r : kSystem)
+    if (name == r) return false;
   return true;
 }
 
@@ -289,7 +295,7 @@ std::string export_design_header(const ExportRequest& req, std::string* err) {
 
 bool write_export(const ExportRequest& req, std::string* err) {
   if (!valid_export_name(req.name)) {
-    if (err) *err = "export: --name '" + req.name + "' must match [A-Za-z_][A-Za-z0-9_]* (at most 64 chars)";
+    if (err) *err = "export: --name '" + req.name + "' must match [A-Za-z_][A-Za-z0-9_]* (at most 64 chars) and not be a system library's name (c, m, dl, pthread, ...)";
     return false;
   }
   std::string header = export_design_header(req, err);

@@ -49,7 +49,8 @@ struct ExportRequest {
   std::string threads = "lock";
 };
 
-/// True when `name` is a valid library name.
+/// True when `name` is a valid library name: [A-Za-z_][A-Za-z0-9_]*, at most 64
+/// chars, not a system library's (c, m, dl, rt, pthread, gcc_s, ...).
 bool valid_export_name(const std::string& name);
 
 /// The generated design.hpp text; empty + *err when the design cannot be exported.

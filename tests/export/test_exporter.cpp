@@ -36,6 +36,12 @@ TEST_CASE("exporter: library names") {
   CHECK_FALSE(evo::valid_export_name("a-b"));
   CHECK_FALSE(evo::valid_export_name("a/b"));
   CHECK_FALSE(evo::valid_export_name(std::string(65, 'a')));
+  // System libraries: `-L DIR -lc` would link the export instead of libc.
+  CHECK_FALSE(evo::valid_export_name("c"));
+  CHECK_FALSE(evo::valid_export_name("m"));
+  CHECK_FALSE(evo::valid_export_name("pthread"));
+  CHECK(evo::valid_export_name("cc"));
+  CHECK(evo::valid_export_name("mylibc"));
 }
 
 TEST_CASE("exporter: the superblock design reads as its template, one layer a line") {
@@ -109,6 +115,17 @@ TEST_CASE("cli: export usage and runtime errors") {
   CHECK(out.find("--allocator:") != std::string::npos);
   out = cli("--allocator btag --name 9x --out /tmp/evoalloc-export-none", &rc);
   CHECK(rc == 2);
+  out = cli("--allocator btag --name c --out /tmp/evoalloc-export-none", &rc);
+  CHECK(rc == 2);
+  CHECK(out.find("system library") != std::string::npos);
+  // A fitted class table needs allocations to fit: a trace without any is an error saying so.
+  const std::string empty_log = export_test::libs_dir() + "/empty.mtrace", empty = export_test::libs_dir() + "/empty.trace";
+  std::ofstream(empty_log) << "= Start\n= End\n";
+  REQUIRE(std::system(("'" + export_test::binary_dir() + "/app/evoalloc' import " + empty_log + " -o " + empty +
+                       " >/dev/null 2>&1").c_str()) == 0);
+  out = cli("--allocator 'superblock classes=fitted:8' --trace " + empty + " --name e --out /tmp/evoalloc-export-none", &rc);
+  CHECK(rc == 1);
+  CHECK(out.find("has no allocations") != std::string::npos);
   out = cli("--allocator btag --name x --out /tmp/evoalloc-export-none --threads percpu", &rc);
   CHECK(rc == 2);
   CHECK(out.find("expected lock") != std::string::npos);
