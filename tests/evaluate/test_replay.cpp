@@ -153,8 +153,12 @@ TEST_CASE("replay_system samples glibc's footprint at the live peak, even a shor
   ReplayResult s = replay_system(t);
   REQUIRE(s.ok);
   CHECK(s.peak_live_requested == (std::uint64_t{64} << 20));
+#ifdef EVOALLOC_SANITIZE
+  MESSAGE("footprint not checked under EVOALLOC_SANITIZE: ASan's malloc reports zeros to mallinfo2");
+#else
   CHECK(s.peak_footprint >= s.peak_live_requested);
   CHECK(s.peak_footprint < 2 * s.peak_live_requested);
+#endif
 }
 
 TEST_CASE("replay_null takes callocs and reallocs of any size (its blocks are one byte deep)") {
