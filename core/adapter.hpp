@@ -10,6 +10,8 @@
 //   std::size_t usable_size(const void* p) const;
 //   void stats(AllocStats* out) const;
 //   bool validate(ValidateLevel level, std::string* err) const;
+// and optionally
+//   std::size_t good_size(std::size_t size) const;   // its rounding (core/ops.hpp)
 // and is destroyed with `delete` (its destructor returns every byte to the OS).
 // The same class is what the exporter instantiates directly, so the table and the
 // compiled export run the same code (the table adds one indirect call).
@@ -42,6 +44,10 @@ struct RowAdapter {
     return static_cast<const A*>(s)->validate(l, err);
   }
   static void destroy(void* s) { delete static_cast<A*>(s); }
+  static std::size_t good_size(const void* s, std::size_t n) {
+    if constexpr (requires(const A& a) { a.good_size(n); }) return static_cast<const A*>(s)->good_size(n);
+    else return (n == 0 ? 16 : (n + 15) & ~std::size_t{15});
+  }
   static void* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
     return A::create(spec, opt, err);
   }
@@ -57,7 +63,7 @@ RegistryRow make_row(std::string name, Traits traits) {
   row.name = std::move(name);
   row.traits = traits;
   row.ops = AllocatorOps{&R::allocate, &R::deallocate, &R::reallocate, &R::usable_size,
-                         &R::stats,    &R::validate,   &R::destroy};
+                         &R::stats,    &R::validate,   &R::destroy, &R::good_size};
   row.create = &R::create;
   return row;
 }
@@ -66,12 +72,14 @@ RegistryRow make_row(std::string name, Traits traits) {
 struct CommonParams {
   std::size_t min_align = 16;  ///< align=16|32|64
   bool region = false;         ///< source=region (else mmap chunks)
+  std::size_t retain = 0;      ///< retain=0|256K|1M|4M: unmapped chunks kept committed (MemorySource::set_retain)
 };
 
 inline CommonParams common_params(const AllocatorSpec& spec) {
   CommonParams c;
   if (const std::string* a = spec.get("align")) c.min_align = static_cast<std::size_t>(std::stoul(*a));
   if (const std::string* s = spec.get("source")) c.region = (*s == "region");
+  if (spec.get("retain") != nullptr) c.retain = static_cast<std::size_t>(spec.get_size("retain"));
   return c;
 }
 

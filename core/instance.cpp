@@ -1,6 +1,7 @@
-// core/instance.cpp — Instance::create: parse -> find_row -> row.create -> hardening.
+// core/instance.cpp — Instance::create: parse -> find_row -> row.create -> front cache -> hardening.
 #include "core/instance.hpp"
 
+#include "core/layers/front.hpp"
 #include "core/layers/harden.hpp"
 
 namespace evo {
@@ -12,6 +13,13 @@ Instance Instance::create(const AllocatorSpec& spec, const InstanceOptions& opt,
   if (state == nullptr) {
     if (err != nullptr && err->empty()) *err = "cannot create '" + spec.text() + "'";
     return {};
+  }
+  const std::string* front = spec.get("front");
+  if (front != nullptr && *front != "none") {
+    if (!wrap_front(*front, row, state, err, static_cast<std::size_t>(spec.get_size("align")), opt.probe)) {
+      row->ops.destroy(state);
+      return {};
+    }
   }
   const std::string* harden = spec.get("harden");
   if (harden != nullptr && *harden != "off") {

@@ -25,6 +25,13 @@
 //                             walks everything. Returns false and writes a one-line
 //                             reason into err (if non-null) on a broken invariant.
 //   destroy(s)                returns every byte to the OS and frees the state.
+//   good_size(s, size)        the usable size a request of `size` bytes (default
+//                             alignment) would get: the design's rounding (its size
+//                             class, page rounding, ...), >= size and monotone in
+//                             size; no allocation happens (like jemalloc's nallocx).
+//                             The cache front end (core/layers/front.hpp) builds its
+//                             classes from it. Families that do not round say
+//                             align_up(size, 16) (core/adapter.hpp's default).
 // Units are bytes throughout. Single-threaded: an instance is used by one thread
 // at a time (the export adds locking or thread-local heaps around it).
 #pragma once
@@ -56,6 +63,7 @@ struct AllocatorOps {
   void (*stats)(const void* self, AllocStats* out);
   bool (*validate)(const void* self, ValidateLevel level, std::string* err);
   void (*destroy)(void* self);
+  std::size_t (*good_size)(const void* self, std::size_t size);
 };
 
 /// What a row declares about itself; decoding rejects inconsistent compositions

@@ -21,10 +21,16 @@ struct Probe {
   void* ctx = nullptr;
 };
 
-/// Report a metadata touch to an optional probe. Cheap when no probe is attached.
+/// Report a metadata touch to an optional probe. Cheap when no probe is attached;
+/// nothing at all in the exported library, which never has one (its CMake project
+/// defines EVOALLOC_NO_PROBE: the probe only observes, so behaviour is unchanged).
 inline void touch(const Probe* probe, const void* addr, std::size_t bytes) {
+#ifdef EVOALLOC_NO_PROBE
+  (void)probe, (void)addr, (void)bytes;
+#else
   if (probe != nullptr) [[unlikely]]
     probe->on_touch(probe->ctx, addr, static_cast<std::uint32_t>(bytes));
+#endif
 }
 
 }  // namespace evo

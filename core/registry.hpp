@@ -23,7 +23,8 @@
 // Row selection: a spec selects the row whose family and *discrete* keys
 // (KeySchema::discrete) match; the other keys (sizes, class scheme, and the common
 // keys align/source) are numeric parameters read by row.create from the spec. The
-// common key harden is applied by Instance::create around the row (core/layers/).
+// common keys front and harden are applied by Instance::create around the row, in
+// that order (core/layers/: the cache front end wraps the row, hardening wraps both).
 //
 // Schema-level validation: KeySchema gives each key's kind, range and choices;
 // FamilySchema::sources restricts the common key `source`; FamilySchema::check
@@ -105,7 +106,7 @@ struct RegistryRow {
 std::span<const RegistryRow> rows();
 /// All family schemas.
 std::span<const FamilySchema> families();
-/// The common keys every family accepts after its own: align, source, harden
+/// The common keys every family accepts after its own: align, source, harden, front
 /// (the `source` default and choices are per family, see FamilySchema::sources).
 std::span<const KeySchema> common_keys();
 const FamilySchema* find_family(std::string_view family);

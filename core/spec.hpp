@@ -18,12 +18,13 @@
 //     (fitted = K classes chosen from the trace's size histogram at instantiation);
 //   * the common keys every family accepts come last, in this order:
 //     align=16|32|64 (minimum alignment), source=region|mmap (memory source),
-//     harden=off|canary|checked (the hardening layer, core/layers/).
+//     harden=off|canary|checked (the hardening layer, core/layers/harden.hpp),
+//     front=none|tcache:B (the cache front end, core/layers/front.hpp).
 // Canonical text = FAMILY then every key of the schema in schema order, including
 // the defaults, so two equal designs always have equal text (the fitness-cache key).
 //
 // Example:
-//   superblock classes=jemalloc sb=64K bins=fullness-list alg=bitmap pagemap=radix2 cache=lazy large=16K align=16 source=mmap harden=off
+//   superblock classes=jemalloc sb=64K bins=fullness-list alg=bitmap pagemap=radix2 cache=lazy large=16K align=16 source=mmap harden=off front=none
 #pragma once
 
 #include <cstdint>

@@ -19,6 +19,9 @@
 //   kName, kSentence, kFamily, kParams[] / kParamCount, kHarden,
 //   kHistogram[] / kHistogramSize (the trace's size histogram for fitted classes),
 //   EVO_EXPORT_HARDEN when harden != off (the hardening layer wraps the row),
+//   EVO_EXPORT_FRONT + kFrontBound when front=tcache:B (typed: Design is already
+//   FrontCache<TypedBack<...>>, one inlined pipeline; row route: the cache is put
+//   around the row here, calling it through its function pointers, as evaluation does),
 //   and either EVO_EXPORT_TYPED + `using Design = <the composed template>` (the
 //   allocator class is named directly and called without any indirection) or
 //   EVO_EXPORT_ROW_ROUTE + kAddRows/kRowName (families whose allocator class is
@@ -31,6 +34,7 @@
 #include <string>
 
 #include "core/adapter.hpp"
+#include "core/layers/front.hpp"
 #include "core/layers/harden.hpp"
 #include "core/ops.hpp"
 #include "core/registry.hpp"
@@ -56,6 +60,23 @@ class Heap {
       if (err != nullptr && err->empty()) *err = std::string("cannot create the design '") + kSentence + "'";
       return false;
     }
+#if defined(EVO_EXPORT_FRONT) && !defined(EVO_EXPORT_TYPED)
+    {
+      static const evo::RegistryRow front_row = [row] {
+        evo::RegistryRow r = *row;
+        r.ops = evo::ops_front_row_ops();
+        return r;
+      }();
+      void* fc = evo::make_ops_front(&row->ops, state, kFrontBound, static_cast<std::size_t>(spec.get_size("align")),
+                                     nullptr, err);
+      if (fc == nullptr) {
+        row->ops.destroy(state);
+        return false;
+      }
+      row = &front_row;
+      state = fc;
+    }
+#endif
 #ifdef EVO_EXPORT_HARDEN
     if (!evo::wrap_hardening(kHarden, row, state, err, static_cast<std::size_t>(spec.get_size("align")))) {
       row->ops.destroy(state);
@@ -72,16 +93,12 @@ class Heap {
 
   bool ok() const { return state_ != nullptr; }
 
-#ifdef EVO_EXPORT_TYPED
-  void* allocate(std::size_t n, std::size_t a) {
-    return direct_ ? direct_->allocate(n, a) : ops_->allocate(state_, n, a);
-  }
-  void deallocate(void* p) {
-    if (direct_) direct_->deallocate(p);
-    else ops_->deallocate(state_, p);
-  }
-  void* reallocate(void* p, std::size_t n) { return direct_ ? direct_->reallocate(p, n) : ops_->reallocate(state_, p, n); }
-  std::size_t usable_size(const void* p) const { return direct_ ? direct_->usable_size(p) : ops_->usable_size(state_, p); }
+#if defined(EVO_EXPORT_TYPED) && !defined(EVO_EXPORT_HARDEN)
+  // The composed class called directly (the shim calls these only after init()).
+  void* allocate(std::size_t n, std::size_t a) { return direct_->allocate(n, a); }
+  void deallocate(void* p) { direct_->deallocate(p); }
+  void* reallocate(void* p, std::size_t n) { return direct_->reallocate(p, n); }
+  std::size_t usable_size(const void* p) const { return direct_->usable_size(p); }
 #else
   void* allocate(std::size_t n, std::size_t a) { return ops_->allocate(state_, n, a); }
   void deallocate(void* p) { ops_->deallocate(state_, p); }

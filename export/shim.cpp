@@ -13,8 +13,14 @@
 // Thread models (chosen at build time: EVOALLOC_THREADS=lock|tlh in the export's
 // CMake project, which defines EVOALLOC_THREADS_TLH for tlh; the default is lock):
 //
-// * lock (default): one global instance behind one mutex. Fork: pthread_atfork takes
-//   the lock before fork and releases it in both parent and child.
+// * lock (default): one global instance behind one mutex. While the process has one
+//   thread (glibc's __libc_single_threaded, which pthread_create clears before the
+//   second thread starts and which glibc's own malloc consults the same way) the
+//   mutex is not taken at all: the single thread cannot race with anybody, and no
+//   other thread can appear while it is inside the allocator. Fork: pthread_atfork
+//   takes the lock before fork and releases it in both parent and child. (A program
+//   that starts threads with a raw clone(CLONE_VM) bypasses the flag, as it bypasses
+//   glibc's malloc locking.)
 //
 // * tlh (thread-local heaps): each thread gets its own instance of the design on its
 //   first call; when a thread exits (pthread key destructor) its heap goes to a pool
@@ -40,7 +46,8 @@
 //   point where a new heap cannot be built: address space or memory exhausted), and calls a
 //   thread makes after its heap went back to the pool (later TLS destructors),
 //   share an existing heap (picked by address; safe: every operation takes the
-//   heap's mutex). Fork: prepare takes
+//   heap's mutex). While the process has one thread (__libc_single_threaded) the
+//   heap mutex is not taken (there can be no remote free). Fork: prepare takes
 //   the table lock and every heap's mutex; the parent releases them; the child
 //   re-initialises them and returns the heaps of the threads that do not exist in
 //   the child to the pool.
@@ -69,6 +76,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/single_threaded.h>
+
 #include <atomic>
 #include <new>
 
@@ -84,6 +93,11 @@ extern "C" void (*evo_export_on_reserve)(void* base, size_t len);
 #endif
 
 namespace {
+
+#define EVO_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/// True while the process has one thread (see "Thread models" above).
+inline bool single_threaded() { return __libc_single_threaded != 0; }
 
 // ---- bootstrap arena ----
 // 1 GiB of address space mapped on first use (MAP_NORESERVE: only the pages bump
@@ -214,7 +228,7 @@ std::atomic<bool> g_initializing{false};
 pthread_t g_init_owner;
 pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-std::atomic<pthread_t> g_lock_owner{};  // thread holding g_lock (0 when free)
+EVO_TLS bool t_inside;  // this thread holds g_lock (re-entrant calls go to the bootstrap arena)
 
 void atfork_prepare() { pthread_mutex_lock(&g_lock); }
 void atfork_parent() { pthread_mutex_unlock(&g_lock); }
@@ -237,6 +251,9 @@ void init_slow() {
   pthread_mutex_unlock(&g_init_lock);
 }
 
+/// The fast path: the heap is built and the process has one thread (no lock needed).
+inline bool fast_path() { return g_ready.load(std::memory_order_acquire) && single_threaded(); }
+
 /// True when the call must be served by the bootstrap arena (init in progress on
 /// this thread, or re-entry from inside the allocator on the thread holding the lock).
 inline bool use_boot() {
@@ -244,21 +261,23 @@ inline bool use_boot() {
     if (g_initializing.load(std::memory_order_acquire) && pthread_equal(g_init_owner, pthread_self())) return true;
     init_slow();
   }
-  return pthread_equal(g_lock_owner.load(std::memory_order_relaxed), pthread_self());
+  return t_inside;
 }
 
+/// Holds g_lock, unless the process has one thread.
 struct Guard {
+  bool locked = !single_threaded();
   Guard() {
-    pthread_mutex_lock(&g_lock);
-    g_lock_owner.store(pthread_self(), std::memory_order_relaxed);
+    if (locked) pthread_mutex_lock(&g_lock);
+    t_inside = true;
   }
   ~Guard() {
-    g_lock_owner.store(pthread_t{}, std::memory_order_relaxed);
-    pthread_mutex_unlock(&g_lock);
+    t_inside = false;
+    if (locked) pthread_mutex_unlock(&g_lock);
   }
 };
 
-void* do_alloc(std::size_t size, std::size_t align) {
+[[gnu::noinline]] void* alloc_slow(std::size_t size, std::size_t align) {
   if (use_boot()) return boot_alloc(size, align);
   void* p;
   {
@@ -269,11 +288,28 @@ void* do_alloc(std::size_t size, std::size_t align) {
   return p;
 }
 
-void do_free(void* p) {
-  if (p == nullptr || is_boot(p)) return;
+inline void* do_alloc(std::size_t size, std::size_t align) {
+  if (fast_path()) [[likely]] {
+    void* p = g_heap->allocate(size, align);
+    if (p == nullptr) [[unlikely]] errno = ENOMEM;
+    return p;
+  }
+  return alloc_slow(size, align);
+}
+
+[[gnu::noinline]] void free_slow(void* p) {
   if (use_boot()) return;  // re-entrant free from inside the allocator: cannot happen for its own blocks
   Guard g;
   g_heap->deallocate(p);
+}
+
+inline void do_free(void* p) {
+  if (p == nullptr || is_boot(p)) return;
+  if (fast_path()) [[likely]] {
+    g_heap->deallocate(p);
+    return;
+  }
+  free_slow(p);
 }
 
 std::size_t do_usable(const void* p) {
@@ -334,7 +370,6 @@ pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
 std::uintptr_t g_res_lo = 0, g_res_hi = 0;
 int g_res_count = 0;
 
-#define EVO_TLS __thread __attribute__((tls_model("initial-exec")))
 EVO_TLS Tlh* t_heap;     // this thread's heap (adopted on its first call)
 EVO_TLS bool t_busy;     // inside the allocator: re-entrant calls go to the bootstrap arena
 EVO_TLS bool t_exited;   // the heap went back to the pool; later calls share a heap
@@ -475,15 +510,17 @@ inline Tlh* owner_of(const void* p) {
   return nullptr;
 }
 
+/// Holds a heap's mutex (not taken while the process has one thread: no remote frees).
 struct HeapGuard {
   Tlh* h;
+  bool locked = !single_threaded();
   explicit HeapGuard(Tlh* x) : h(x) {
-    pthread_mutex_lock(&h->lock);
+    if (locked) pthread_mutex_lock(&h->lock);
     t_busy = true;
   }
   ~HeapGuard() {
     t_busy = false;
-    pthread_mutex_unlock(&h->lock);
+    if (locked) pthread_mutex_unlock(&h->lock);
   }
 };
 

@@ -22,6 +22,7 @@ inline HeapConfig heap_config(const AllocatorSpec& spec, const InstanceOptions& 
   hc.limit = opt.memory_limit;
   hc.backing = opt.backing;
   hc.probe = opt.probe;
+  hc.retain = c.retain;
   return hc;
 }
 

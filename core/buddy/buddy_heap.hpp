@@ -75,6 +75,7 @@ struct BuddyConfig {
   std::size_t reserve = 0, limit = 0;
   SourceBacking backing = SourceBacking::Real;
   const Probe* probe = nullptr;
+  std::size_t retain = 0;  ///< MemorySource::set_retain
 };
 
 template <template <class> class BinT, class Pagemap, template <class> class CacheT>
@@ -85,6 +86,7 @@ class BuddyHeap {
 
   explicit BuddyHeap(const BuddyConfig& c)
       : src_(c.reserve != 0 ? c.reserve : MemorySource::kDefaultReserve, c.limit, c.backing), arena_(src_), cfg_(c) {
+    src_.set_retain(cfg_.retain);
     min_shift_ = static_cast<unsigned>(std::countr_zero(cfg_.min));
     top_order_ = static_cast<int>(std::countr_zero(cfg_.sb)) - static_cast<int>(min_shift_);
     units_ = cfg_.sb >> min_shift_;

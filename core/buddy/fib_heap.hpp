@@ -61,12 +61,14 @@ struct FibConfig {
   std::size_t reserve = 0, limit = 0;
   SourceBacking backing = SourceBacking::Real;
   const Probe* probe = nullptr;
+  std::size_t retain = 0;  ///< MemorySource::set_retain
 };
 
 class FibBuddyHeap {
  public:
   explicit FibBuddyHeap(const FibConfig& c)
       : src_(c.reserve != 0 ? c.reserve : MemorySource::kDefaultReserve, c.limit, c.backing), arena_(src_), cfg_(c) {
+    src_.set_retain(cfg_.retain);
     unit_ = std::max(cfg_.min, cfg_.min_align);
     len_[0] = len_[1] = 1;
     top_ = 1;
@@ -100,6 +102,7 @@ class FibBuddyHeap {
     c.limit = opt.memory_limit;
     c.backing = opt.backing;
     c.probe = opt.probe;
+    c.retain = common_params(spec).retain;
     auto* h = new (std::nothrow) FibBuddyHeap(c);
     if (h == nullptr || !h->init(err)) {
       if (h == nullptr && err) *err = "out of memory for the instance";

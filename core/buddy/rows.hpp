@@ -25,6 +25,7 @@ class BuddyAlloc : public BuddyHeap<Bin, Pm, Cache> {
     c.limit = opt.memory_limit;
     c.backing = opt.backing;
     c.probe = opt.probe;
+    c.retain = common_params(spec).retain;
     auto* a = new (std::nothrow) BuddyAlloc(c);
     if (a == nullptr || !a->init(err)) {
       if (a == nullptr && err) *err = "out of memory for the instance";

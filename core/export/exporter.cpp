@@ -2,6 +2,8 @@
 // See core/export/exporter.hpp for the layout and the contract.
 #include "core/export/exporter.hpp"
 
+#include "core/layers/front.hpp"
+
 #include <algorithm>
 
 #include <cstdlib>
@@ -248,6 +250,13 @@ std::string export_design_header(const ExportRequest& req, std::string* err) {
     << "// Read by evoalloc_runtime.hpp, which builds the instance from these constants.\n"
     << "#pragma once\n\n#include <cstddef>\n\n#include \"core/registry.hpp\"\n";
   if (!fc.templ.empty()) o << "#include \"" << fc.include << "\"\n";
+  const std::string front = s.get("front") ? *s.get("front") : "none";
+  std::uint32_t front_bound = 0;
+  if (!parse_front(front, front_bound)) {
+    if (err) *err = "export: front=" + front + ": expected none or tcache:B";
+    return {};
+  }
+  if (front_bound != 0) o << "#include \"core/layers/front.hpp\"\n";
   o << "\nnamespace evo_export {\n\n";
   o << "inline constexpr const char* kName = " << cpp_string(req.name) << ";\n";
   o << "inline constexpr const char* kSentence = " << cpp_string(s.text()) << ";\n";
@@ -255,10 +264,14 @@ std::string export_design_header(const ExportRequest& req, std::string* err) {
   if (!fc.templ.empty()) {
     o << "#define EVO_EXPORT_TYPED 1\n"
       << "// The composed allocator, one layer a line, in derivation order.\n"
-      << "using Design = " << fc.templ << (fc.layers.empty() ? ";\n" : "<\n");
+      << "using " << (front_bound != 0 ? "Backend" : "Design") << " = " << fc.templ
+      << (fc.layers.empty() ? ";\n" : "<\n");
     for (std::size_t i = 0; i < fc.layers.size(); ++i)
       o << "    " << fc.layers[i].cpp << (i + 1 < fc.layers.size() ? "," : ">;") << "  // " << fc.layers[i].key
         << "\n";
+    if (front_bound != 0)
+      o << "using Design = evo::FrontCache<evo::TypedBack<Backend>>;  // front=" << front
+        << " (core/layers/front.hpp)\n";
   } else {
     o << "#define EVO_EXPORT_ROW_ROUTE 1\n"
       << "// The allocator class is private to " << fc.row_file << " (compiled into this library):\n"
@@ -277,6 +290,9 @@ std::string export_design_header(const ExportRequest& req, std::string* err) {
   const std::string harden = s.get("harden") ? *s.get("harden") : "off";
   o << "inline constexpr const char* kHarden = " << cpp_string(harden) << ";\n";
   if (harden != "off") o << "#define EVO_EXPORT_HARDEN 1  // the hardening layer wraps the design (core/layers/harden.hpp)\n";
+  if (front_bound != 0)
+    o << "#define EVO_EXPORT_FRONT 1  // the cache front end (core/layers/front.hpp)\n"
+      << "inline constexpr std::uint32_t kFrontBound = " << front_bound << ";  // front=" << front << "\n";
   o << "\n";
   o << "// The trace's request-size histogram {size, count}"
     << (fitted ? " (classes=" + classes + " are fitted to it)" : " (unused: no fitted classes)") << ".\n"

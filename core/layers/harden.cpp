@@ -247,6 +247,7 @@ void* h_reallocate(void* self, void* vp, std::size_t size) {
 }
 
 std::size_t h_usable_size(const void*, const void* p) { return read_header(static_cast<const char*>(p)).size; }
+std::size_t h_good_size(const void*, std::size_t n) { return n; }  // usable = the requested size
 
 void h_stats(const void* self, AllocStats* out) {
   auto* s = static_cast<const HardenState*>(self);
@@ -300,7 +301,7 @@ const WrapperTable& wrappers() {
         if (at != std::string::npos) w.name.replace(at, 10, "harden=" + std::string(mode));
         w.traits.needs_header = true;
         w.ops = AllocatorOps{&h_allocate, &h_deallocate, &h_reallocate, &h_usable_size,
-                             &h_stats,    &h_validate,   &h_destroy};
+                             &h_stats,    &h_validate,   &h_destroy, &h_good_size};
         w.create = &h_create;
         (m == 0 ? t.canary : t.checked).push_back(std::move(w));
       }

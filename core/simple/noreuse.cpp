@@ -43,6 +43,7 @@ class Bump {
       delete b;
       return nullptr;
     }
+    b->src_.set_retain(c.retain);
     return b;
   }
 

@@ -27,6 +27,7 @@ class Reap {
   Reap(const AllocatorSpec& spec, const InstanceOptions& opt)
       : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit, opt.backing), probe_(opt.probe) {
     CommonParams c = common_params(spec);
+    src_.set_retain(c.retain);
     min_align_ = c.min_align;
     region_ = c.region;
     chunk_ = page_round(spec.get_size("chunk"));
@@ -172,6 +173,7 @@ class Vm {
   Vm(const AllocatorSpec& spec, const InstanceOptions& opt)
       : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit, opt.backing), probe_(opt.probe) {
     min_align_ = common_params(spec).min_align;
+    src_.set_retain(common_params(spec).retain);
   }
   bool ok() const { return src_.ok(); }
   static Vm* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {

@@ -41,6 +41,7 @@ class Slab {
   Slab(const AllocatorSpec& spec, const InstanceOptions& opt)
       : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit, opt.backing), probe_(opt.probe) {
     min_align_ = common_params(spec).min_align;
+    src_.set_retain(common_params(spec).retain);
     slab_ = spec.get_size("slab");
     std::size_t max_obj = slab_ / 8;
     // The class sizes, built without the heap (slab <= 1M: at most 8 + 4 x 10 classes).
@@ -128,6 +129,13 @@ class Slab {
     return p;
   }
 
+  /// The class size of a small request; large ones get their mapping less the offset.
+  std::size_t good_size(std::size_t n) const {
+    if (n <= max_small_) return sizes_[lookup_[(n + 15) / 16]];
+    const std::size_t off = 32;
+    return align_up((n == 0 ? 1 : n) + off, kPageSize) - off;
+  }
+
   std::size_t usable_size(const void* vp) const {
     char* p = const_cast<char*>(static_cast<const char*>(vp));
     if (is_large(p)) {
@@ -212,7 +220,7 @@ class Slab {
       empty_ = s->next;
       --n_empty_;
     } else {
-      s = static_cast<SlabHeader*>(src_.map(slab_, slab_));
+      s = static_cast<SlabHeader*>(src_.map(slab_, slab_, false));  // every header field is written below
       if (s == nullptr) return nullptr;
     }
     s->magic = kSlabMagic;

@@ -29,14 +29,24 @@ MemorySource::MemorySource(std::size_t reserve, std::size_t limit, SourceBacking
   // Rounded to the granule so the mapping's length (and with it the kernel's choice
   // of alignment for the base, which first-fit placement depends on) is the same
   // kind as the real backing's: offsets from base() match across backings.
-  const std::size_t map_bytes = sim ? round_up((reserve >> kPageShift) / 8, kReserveGranule) : 0;
   // The base is aligned to kBaseAlign (map more, unmap the excess head and tail), so
   // a chunk aligned in absolute terms (superblocks at their size) lies at the same
   // offset from base() wherever the kernel put the mapping: layouts, and with them
   // the modeled metrics, do not depend on mmap's choice.
-  const std::size_t len = reserve + map_bytes;
-  void* p = ::mmap(nullptr, len + kBaseAlign, sim ? PROT_READ | PROT_WRITE : PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  // The default reservation falls back to halves of itself (down to kMinFallbackReserve)
+  // when the process's address space is capped (ulimit -v, valgrind's address space
+  // manager); any other size is all or nothing.
+  const bool may_shrink = reserve == round_up(kDefaultReserve, 2 * kReserveGranule);
+  std::size_t map_bytes = 0, len = 0;
+  void* p = MAP_FAILED;
+  for (;;) {
+    map_bytes = sim ? round_up((reserve >> kPageShift) / 8, kReserveGranule) : 0;
+    len = reserve + map_bytes;
+    p = ::mmap(nullptr, len + kBaseAlign, sim ? PROT_READ | PROT_WRITE : PROT_NONE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED || !may_shrink || reserve / 2 < kMinFallbackReserve) break;
+    reserve /= 2;
+  }
   if (p == MAP_FAILED) return;
   const auto raw = reinterpret_cast<std::uintptr_t>(p);
   const std::uintptr_t aligned = round_up(raw, kBaseAlign);
@@ -225,11 +235,53 @@ std::uintptr_t MemorySource::take_range(std::size_t bytes, std::size_t align) {
   return 0;
 }
 
-void* MemorySource::map(std::size_t bytes, std::size_t align) {
+void MemorySource::set_retain(std::size_t bytes) {
+  retain_limit_ = bytes & ~(kPageSize - 1);
+  while (kept_bytes_ > retain_limit_) drop_oldest_kept();
+}
+
+std::uintptr_t MemorySource::take_kept(std::size_t bytes, std::size_t align) {
+  std::size_t best = kMaxKept;
+  for (std::size_t i = nkept_; i-- > 0;) {
+    const Range& r = kept_[i];
+    if (r.len < bytes || r.start % align != 0) continue;
+    if (best == kMaxKept || r.len < kept_[best].len) best = i;
+    if (r.len == bytes) break;
+  }
+  if (best == kMaxKept) return 0;
+  const std::uintptr_t start = kept_[best].start;
+  if (kept_[best].len == bytes) {
+    std::memmove(&kept_[best], &kept_[best + 1], (nkept_ - best - 1) * sizeof(Range));
+    --nkept_;
+  } else {
+    kept_[best] = {start + bytes, kept_[best].len - bytes};
+  }
+  kept_bytes_ -= bytes;
+  return start;
+}
+
+void MemorySource::drop_oldest_kept() {
+  const Range r = kept_[0];
+  std::memmove(&kept_[0], &kept_[1], (nkept_ - 1) * sizeof(Range));
+  --nkept_;
+  kept_bytes_ -= r.len;
+  decommit(reinterpret_cast<char*>(r.start), r.len);
+  add_free_range(r.start, r.len);
+}
+
+void* MemorySource::map(std::size_t bytes, std::size_t align, bool zero) {
   if (base_ == nullptr || bytes == 0) return nullptr;
   bytes = round_up(bytes, kPageSize);
   if (align < kPageSize) align = kPageSize;
   if (bytes > half_) return nullptr;
+  if (nkept_ != 0) {
+    if (const std::uintptr_t k = take_kept(bytes, align); k != 0) {
+      if (zero) std::memset(reinterpret_cast<void*>(k), 0, bytes);
+      return reinterpret_cast<void*>(k);
+    }
+  }
+  // Under a footprint limit, kept chunks go back before a fresh map fails.
+  while (limit_ != 0 && footprint_ + bytes > limit_ && nkept_ != 0) drop_oldest_kept();
   if (limit_ != 0 && footprint_ + bytes > limit_) return nullptr;
   std::uintptr_t start = take_range(bytes, align);
   if (start == 0) return nullptr;
@@ -328,12 +380,20 @@ void* MemorySource::remap(void* p, std::size_t old_bytes, std::size_t new_bytes,
   return dst;
 }
 
-void* MemorySource::reserve(std::size_t bytes, std::size_t align) {
+void* MemorySource::reserve(std::size_t bytes, std::size_t align, bool readable) {
   if (base_ == nullptr || bytes == 0) return nullptr;
   bytes = round_up(bytes, kPageSize);
   if (align < kPageSize) align = kPageSize;
   if (bytes > half_) return nullptr;
-  return reinterpret_cast<void*>(take_range(bytes, align));
+  const std::uintptr_t p = take_range(bytes, align);
+  if (p == 0) return nullptr;
+  // Readable: untouched pages read as the kernel's shared zero page (no memory).
+  if (readable && dirty_ != nullptr) clean_pages(reinterpret_cast<char*>(p), bytes);  // simulated: reads as zero
+  if (readable && dirty_ == nullptr && ::mprotect(reinterpret_cast<void*>(p), bytes, PROT_READ) != 0) {
+    add_free_range(p, bytes);
+    return nullptr;
+  }
+  return reinterpret_cast<void*>(p);
 }
 
 bool MemorySource::commit_pages(void* p, std::size_t bytes) {
@@ -346,6 +406,12 @@ bool MemorySource::commit_pages(void* p, std::size_t bytes) {
 void MemorySource::unmap(void* p, std::size_t bytes) {
   if (p == nullptr || bytes == 0) return;
   bytes = round_up(bytes, kPageSize);
+  if (bytes <= retain_limit_) {
+    while (nkept_ != 0 && (nkept_ == kMaxKept || kept_bytes_ + bytes > retain_limit_)) drop_oldest_kept();
+    kept_[nkept_++] = {reinterpret_cast<std::uintptr_t>(p), bytes};
+    kept_bytes_ += bytes;
+    return;
+  }
   decommit(static_cast<char*>(p), bytes);
   add_free_range(reinterpret_cast<std::uintptr_t>(p), bytes);
 }

@@ -28,6 +28,16 @@
 //   the re-reservation of the old range); the limit applies to the grown
 //   footprint, and a remap that fails (limit, no range) leaves the chunk intact.
 //
+// * Retention (set_retain, the spec's common key retain=): unmapped chunks, up to
+//   `retain` bytes in all, stay committed and are handed out again by map() (best
+//   fit by size, at the requested alignment, most recent first; the rest of a larger
+//   kept chunk stays kept): no system call and no page fault for a chunk freed and
+//   mapped again, as jemalloc's and mimalloc's delayed purging do. Kept bytes stay in
+//   the footprint (they are resident), so the fragmentation metric pays for them.
+//   When a chunk does not fit in the budget, the oldest kept chunks are returned
+//   first. map(.., zero = false) lets a caller that writes everything it reads
+//   (superblock and slab pages, large blocks) skip zeroing a reused chunk.
+//
 // Footprint is exact: the number of bytes currently committed (region rounded up
 // to whole pages + mapped chunks). Every commit/decommit counts one os_call. A
 // `limit` caps the footprint (0 = no cap): past it, grow/map fail (return
@@ -85,6 +95,9 @@ class MemorySource {
   /// cost nothing); designs with a flat or radix pagemap over the chunk space keep
   /// ~16-32 KiB more metadata than at 8 GiB (which capped programs at 4 GiB).
   static constexpr std::size_t kDefaultReserve = std::size_t{64} << 30;
+  /// When the default reservation cannot be mapped (an address-space cap: ulimit -v,
+  /// valgrind), halves of it are tried down to this size.
+  static constexpr std::size_t kMinFallbackReserve = std::size_t{1} << 30;
 
   /// Simulated backing: decommitted-but-resident bytes allowed before a batch release.
   static constexpr std::size_t kDefaultDirtyBudget = std::size_t{128} << 20;
@@ -114,7 +127,9 @@ class MemorySource {
   // ---- chunks (mmap-style) ----
   /// Commits a chunk of `bytes` (rounded up to pages) aligned to `align` (a power
   /// of two; < page size means page aligned). nullptr on failure.
-  void* map(std::size_t bytes, std::size_t align = kPageSize);
+  /// zero = false: the caller does not need the memory to read as zero (a reused
+  /// kept chunk is then handed out as it was; fresh pages read as zero anyway).
+  void* map(std::size_t bytes, std::size_t align = kPageSize, bool zero = true);
   /// Returns a chunk (or a page-aligned tail/head part of one) to the OS.
   void unmap(void* p, std::size_t bytes);
   /// Called by a moving remap once the destination `dst` is chosen and before any
@@ -138,7 +153,10 @@ class MemorySource {
   /// Takes `bytes` (rounded up to pages) of chunk address space aligned to `align`
   /// WITHOUT committing it (it costs no footprint and faults if touched). Commit
   /// parts with commit_pages. A reservation is never returned before the source dies.
-  void* reserve(std::size_t bytes, std::size_t align = kPageSize);
+  /// readable: the range can be read before it is committed (it reads as zero and
+  /// costs no memory: the kernel maps its shared zero page), so a table over it can
+  /// be looked up without first checking which of its pages are committed.
+  void* reserve(std::size_t bytes, std::size_t align = kPageSize, bool readable = false);
   /// Commits the pages covering [p, p+bytes) of a reserve()d range (counted in the
   /// footprint like any commit); false past the limit. Committing twice is a bug.
   bool commit_pages(void* p, std::size_t bytes);
@@ -153,6 +171,12 @@ class MemorySource {
   std::uint64_t footprint() const { return footprint_; }
   std::uint64_t peak_footprint() const { return peak_; }
   std::uint64_t os_calls() const { return os_calls_; }
+  /// Keeps up to `bytes` (rounded down to pages) of unmapped chunks committed for
+  /// reuse (see "Retention" above); 0 (the default) returns every chunk at once.
+  void set_retain(std::size_t bytes);
+  std::size_t retain() const { return retain_limit_; }
+  /// Bytes of unmapped chunks kept committed for reuse now.
+  std::size_t kept_bytes() const { return kept_bytes_; }
   std::size_t limit() const { return limit_; }
   SourceBacking backing() const { return backing_; }
 
@@ -174,6 +198,7 @@ class MemorySource {
     std::size_t len;
   };
   static constexpr std::size_t kMaxRanges = 1024;
+  static constexpr std::size_t kMaxKept = 64;
 
   bool commit(char* p, std::size_t bytes);
   std::uintptr_t take_range(std::size_t bytes, std::size_t align);  // 0 if none
@@ -192,6 +217,10 @@ class MemorySource {
   void clean_pages(char* p, std::size_t bytes);
   void mark_dirty(char* p, std::size_t bytes);
   void release_dirty();
+  // Retention: a kept chunk of >= bytes at `align` (best fit, newest first), or 0.
+  std::uintptr_t take_kept(std::size_t bytes, std::size_t align);
+  // Returns the oldest kept chunk to the OS and the free ranges.
+  void drop_oldest_kept();
 
   char* base_ = nullptr;
   std::size_t reserved_ = 0;
@@ -214,6 +243,11 @@ class MemorySource {
   // Free address ranges of the chunk half, sorted by address, coalesced.
   Range ranges_[kMaxRanges];
   std::size_t nranges_ = 0;
+  // Retention: unmapped chunks kept committed, oldest first.
+  Range kept_[kMaxKept];
+  std::size_t nkept_ = 0;
+  std::size_t kept_bytes_ = 0;
+  std::size_t retain_limit_ = 0;
 };
 
 }  // namespace evo

@@ -73,6 +73,7 @@ class SuperblockHeap {
       return false;
     }
     CommonParams c = common_params(spec);
+    src_.set_retain(c.retain);
     quantum_ = c.min_align;
     sb_size_ = spec.get_size("sb");
     large_ = spec.get_size("large");
@@ -117,7 +118,10 @@ class SuperblockHeap {
     else Bin::on_alloc(bin, sb, probe_);
     ++allocs_;
     ++live_small_;
-    if (a > quantum_) blk = reinterpret_cast<char*>(align_up_addr(reinterpret_cast<std::uintptr_t>(blk), a));
+    if (a > quantum_) {
+      blk = reinterpret_cast<char*>(align_up_addr(reinterpret_cast<std::uintptr_t>(blk), a));
+      carved_ = true;
+    }
     return blk;
   }
 
@@ -159,7 +163,17 @@ class SuperblockHeap {
     if (e & 1) return (e >> 1) * kPageSize;
     const Superblock* sb = reinterpret_cast<const Superblock*>(e);
     touch(probe_, sb, 64);
+    // Until an aligned request has been carved inside a block, every pointer handed
+    // out is a block start: its usable size is the block size.
+    if (!carved_) [[likely]] return sb->size;
     return static_cast<std::size_t>(sb->block(sb->index_of(p)) + sb->size - static_cast<const char*>(p));
+  }
+
+  /// The class size a request of n bytes gets (page-rounded above the large threshold).
+  std::size_t good_size(std::size_t n) const {
+    const std::size_t need = n == 0 ? 1 : n;
+    if (need > large_) return align_up(need, kPageSize);
+    return classes_.size(classes_.lookup(need, nullptr));
   }
 
   void stats(AllocStats* out) const {
@@ -243,7 +257,7 @@ class SuperblockHeap {
   void* alloc_large(std::size_t size, std::size_t align) {
     if (size > src_.chunk_capacity()) return nullptr;
     std::size_t bytes = align_up(size, kPageSize);
-    void* p = src_.map(bytes, align);
+    void* p = src_.map(bytes, align, false);  // the program's bytes: calloc zeroes its own
     if (p == nullptr) return nullptr;
     if (!pagemap_.set(p, ((bytes / kPageSize) << 1) | 1, probe_)) {
       src_.unmap(p, bytes);
@@ -268,7 +282,7 @@ class SuperblockHeap {
   Superblock* new_superblock(std::uint32_t cls) {
     Superblock* sb = Cache::take(cache_, *this);
     if (sb == nullptr) {
-      void* mem = src_.map(sb_size_);
+      void* mem = src_.map(sb_size_, kPageSize, false);  // the header and Alg::init write what is read
       if (mem == nullptr) return nullptr;
       sb = static_cast<Superblock*>(mem);
       for (std::size_t off = 0; off < sb_size_; off += kPageSize) {
@@ -322,6 +336,7 @@ class SuperblockHeap {
   std::uint64_t allocs_ = 0, frees_ = 0;
   std::uint64_t live_small_ = 0, live_large_ = 0;
   std::uint64_t large_bytes_ = 0;
+  bool carved_ = false;  // an aligned block was carved inside a larger one (interior pointers exist)
 };
 
 }  // namespace evo

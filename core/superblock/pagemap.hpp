@@ -13,8 +13,9 @@
 //   (set(p, 0) clears; clearing never allocates.)
 //   std::size_t pages() const;                                  // pages covered
 // Metadata comes from the instance's source, so it counts in the footprint:
-//   flat    one entry per page over the whole chunk space, reserved at init and
-//           committed one 4 KiB page of entries (2 MiB of address space) at a time;
+//   flat    one entry per page over the whole chunk space, reserved (readable: an
+//           entry never set reads 0 without a check) at init and committed one 4 KiB
+//           page of entries (2 MiB of address space) at a time;
 //   radix2  root + leaves, the index split in two halves; leaves made on demand;
 //   radix3  root + mid + leaves, split in three; nodes made on demand.
 // Each level read is reported to the probe (it is a memory touch the cache sees).
@@ -64,15 +65,16 @@ class FlatPagemap : public PagemapBase {
   bool init(MemorySource& src, MetaArena& arena, std::string* err) {
     src_ = &src;
     if (!init_base(src)) return fail(err);
-    entries_ = static_cast<std::uintptr_t*>(src.reserve(pages_ * sizeof(std::uintptr_t)));
+    entries_ = static_cast<std::uintptr_t*>(src.reserve(pages_ * sizeof(std::uintptr_t), kPageSize, true));
     std::size_t epages = (pages_ * sizeof(std::uintptr_t) + kPageSize - 1) / kPageSize;
     committed_ = static_cast<std::uint64_t*>(arena.alloc((epages + 63) / 64 * 8));
     if (entries_ == nullptr || committed_ == nullptr) return fail(err);
     return true;
   }
   std::uintptr_t get(const void* p, const Probe* probe) const {
-    std::size_t i = index(p);
-    if (i == pages_ || !is_committed(i)) return 0;
+    const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p) - base_;  // wraps for p < base
+    const std::size_t i = a / kPageSize;
+    if (i >= pages_) [[unlikely]] return 0;
     touch(probe, &entries_[i], sizeof(std::uintptr_t));
     return entries_[i];
   }

@@ -2,6 +2,10 @@
 // break, chunk placement and reuse, the limit.
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -547,4 +551,82 @@ TEST_CASE("real backing: after a move the old range is reserved again (PROT_NONE
     CHECK(src.remap(b, 6 * kPageSize, 2 * kPageSize) == b);
     CHECK(perms_of(b + 2 * kPageSize) == "---p");
   }
+}
+
+TEST_CASE("retention: an unmapped chunk is kept committed and handed out again without a system call") {
+  for (evo::SourceBacking backing : {evo::SourceBacking::Real, evo::SourceBacking::Simulated}) {
+    CAPTURE(evo::source_backing_name(backing));
+    MemorySource src(std::size_t{64} << 20, 0, backing);
+    src.set_retain(64 * kPageSize);
+    void* a = src.map(16 * kPageSize, 16 * kPageSize);
+    REQUIRE(a != nullptr);
+    std::memset(a, 0x5a, 16 * kPageSize);
+    const std::uint64_t calls = src.os_calls();
+    src.unmap(a, 16 * kPageSize);
+    CHECK(src.os_calls() == calls);                   // nothing returned to the OS
+    CHECK(src.footprint() == 16 * kPageSize);         // kept bytes stay in the footprint
+    CHECK(src.kept_bytes() == 16 * kPageSize);
+    void* b = src.map(16 * kPageSize, 16 * kPageSize, false);
+    CHECK(b == a);
+    CHECK(src.os_calls() == calls);
+    CHECK(static_cast<unsigned char*>(b)[5] == 0x5a);  // zero = false: contents as they were
+    src.unmap(b, 16 * kPageSize);
+    void* c = src.map(4 * kPageSize);                  // best fit: a piece of the kept chunk, zeroed
+    CHECK(c == a);
+    CHECK(static_cast<unsigned char*>(c)[5] == 0);
+    CHECK(src.kept_bytes() == 12 * kPageSize);
+    CHECK(src.footprint() == 16 * kPageSize);
+  }
+}
+
+TEST_CASE("retention: the budget returns the oldest kept chunks first; 0 keeps nothing") {
+  MemorySource src(std::size_t{64} << 20);
+  src.set_retain(8 * kPageSize);
+  void* a = src.map(4 * kPageSize);
+  void* b = src.map(4 * kPageSize);
+  void* c = src.map(4 * kPageSize);
+  src.unmap(a, 4 * kPageSize);
+  src.unmap(b, 4 * kPageSize);
+  CHECK(src.kept_bytes() == 8 * kPageSize);
+  src.unmap(c, 4 * kPageSize);  // a goes back to the OS
+  CHECK(src.kept_bytes() == 8 * kPageSize);
+  CHECK(src.footprint() == 8 * kPageSize);
+  src.unmap(src.map(16 * kPageSize), 16 * kPageSize);  // bigger than the budget: returned at once
+  CHECK(src.footprint() == 8 * kPageSize);
+  src.set_retain(0);
+  CHECK(src.kept_bytes() == 0);
+  CHECK(src.footprint() == 0);
+}
+
+TEST_CASE("retention: under a limit, kept chunks go back before a map fails") {
+  MemorySource src(std::size_t{64} << 20, 8 * kPageSize);
+  src.set_retain(8 * kPageSize);
+  void* a = src.map(6 * kPageSize);
+  REQUIRE(a != nullptr);
+  src.unmap(a, 6 * kPageSize);
+  CHECK(src.footprint() == 6 * kPageSize);
+  void* b = src.map(8 * kPageSize);  // does not fit beside the kept chunk
+  CHECK(b != nullptr);
+  CHECK(src.footprint() == 8 * kPageSize);
+  CHECK(src.kept_bytes() == 0);
+}
+
+TEST_CASE("the default reservation falls back to a smaller one under an address-space cap") {
+  // A child process with RLIMIT_AS at 8 GiB: 64 GiB cannot be reserved, a half of a
+  // half of... can (valgrind caps address space the same way).
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    rlimit lim{std::size_t{8} << 30, std::size_t{8} << 30};
+    if (setrlimit(RLIMIT_AS, &lim) != 0) _exit(3);
+    MemorySource src;
+    if (!src.ok()) _exit(1);
+    if (src.reserved() >= MemorySource::kDefaultReserve || src.reserved() < MemorySource::kMinFallbackReserve) _exit(2);
+    MemorySource strict(std::size_t{32} << 30);  // another explicit size is all or nothing
+    _exit(strict.ok() ? 4 : 0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }

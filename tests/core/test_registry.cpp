@@ -50,7 +50,7 @@ TEST_CASE("every family has rows, and numeric keys do not change the row") {
   REQUIRE(evo::parse_spec("pad chunk=1M align=64", b, &err));
   CHECK(evo::find_row(a, &err) == evo::find_row(b, &err));
   CHECK(evo::find_family("nope") == nullptr);
-  CHECK(evo::common_keys().size() == 3);
+  CHECK(evo::common_keys().size() == 5);  // align source harden front retain
 }
 
 TEST_CASE("Instance::create reports errors in one line") {
@@ -62,7 +62,7 @@ TEST_CASE("Instance::create reports errors in one line") {
   if (!hard) CHECK(err.find("harden=canary") != std::string::npos);  // until the layer lands
   evo::Instance ok = evo::Instance::create("minimal", {}, &err);
   REQUIRE(ok);
-  CHECK(ok.row().name == "minimal align=16 source=region harden=off");
+  CHECK(ok.row().name == "minimal align=16 source=region harden=off front=none retain=0");
   void* p = ok.allocate(0);
   void* q = ok.allocate(0);
   CHECK(p != nullptr);

@@ -31,13 +31,13 @@ TEST_CASE("parse fills defaults in schema order, common keys last") {
   AllocatorSpec s;
   std::string err;
   REQUIRE(parse_spec("pad", s, &err));
-  CHECK(s.text() == "pad chunk=64K align=16 source=region harden=off");
+  CHECK(s.text() == "pad chunk=64K align=16 source=region harden=off front=none retain=0");
   REQUIRE(parse_spec("pad  harden=off chunk=131072", s, &err));  // any order, extra spaces
-  CHECK(s.text() == "pad chunk=128K align=16 source=region harden=off");
+  CHECK(s.text() == "pad chunk=128K align=16 source=region harden=off front=none retain=0");
   CHECK(s.get_size("chunk") == 131072);
   CHECK(s.get("nope") == nullptr);
   REQUIRE(parse_spec("minimal align=64", s, &err));
-  CHECK(s.text() == "minimal align=64 source=region harden=off");
+  CHECK(s.text() == "minimal align=64 source=region harden=off front=none retain=0");
 }
 
 TEST_CASE("canonical text is a fixed point") {
@@ -90,7 +90,7 @@ TEST_CASE("superblock schema: kinds, ranges and cross-key checks") {
   REQUIRE(parse_spec("superblock", s, &err));
   CHECK(s.text() ==
         "superblock classes=jemalloc sb=64K bins=fullness-list alg=bumpstack pagemap=flat cache=lazy large=16K "
-        "align=16 source=mmap harden=off");
+        "align=16 source=mmap harden=off front=none retain=0");
   REQUIRE(parse_spec("superblock classes=linear:32 sb=1048576 large=524288", s, &err));
   CHECK(*s.get("classes") == "linear:32");
   CHECK(*s.get("sb") == "1M");

@@ -48,6 +48,7 @@ inline constexpr Design kFamilyDesigns[] = {
     {"x_block", "block fit=best coalesce=immediate split=selective search=larger"},
     {"x_buddy", "buddy bins=fullness-list"},
     {"x_btag", "btag"},
+    {"x_fast", "superblock front=tcache:64 retain=1M"},  // the cache front end + retention, typed
 };
 /// The same family designs exported with thread-local heaps (--threads tlh): a typed
 /// design (superblock) and a row-routed one over the region source (btag).
@@ -65,6 +66,8 @@ inline constexpr Design kFidelityDesigns[] = {
     {"f_freelist", "freelist chunk=16K"},
     {"f_fixed", "fixed fallback=dlbins"},
     {"f_slab", "slab"},
+    {"f_slab_front", "slab front=tcache:16 retain=256K"},  // the cache front end around a row
+    {"f_sb_front", "superblock classes=fitted:32 alg=stack front=tcache:256 retain=4M harden=canary"},
 };
 
 inline std::string threads_of(const std::string& name) { return name.starts_with("t_") ? "tlh" : "lock"; }
@@ -111,6 +114,7 @@ inline bool build_test_set(std::string* err) {
       have_common = true;
       cmake += "set(CMAKE_CXX_STANDARD 20)\nset(CMAKE_POSITION_INDEPENDENT_CODE ON)\n"
                "set(CMAKE_CXX_VISIBILITY_PRESET hidden)\nset(CMAKE_VISIBILITY_INLINES_HIDDEN ON)\n"
+               "add_compile_definitions(EVOALLOC_NO_PROBE=1)\n"
                "add_library(evoalloc_export_common OBJECT";
       for (const std::string& c : evo::export_common_sources()) cmake += " \"" + dir + "/src/" + c + "\"";
       cmake += ")\ntarget_include_directories(evoalloc_export_common PRIVATE \"" + dir +

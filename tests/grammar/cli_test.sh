@@ -19,8 +19,8 @@ expect() {  # expect NAME WANT_RC REGEX -- CMD...
 expect check-verify 0 '^verified: [0-9]+ sentences parse canonically' -- "$evo" grammar check --verify
 expect check-counts 0 '^designs: [0-9]+ ' -- "$evo" grammar check
 expect enumerate-count 0 '^[0-9]+$' -- "$evo" grammar enumerate --count
-expect enumerate-limit 0 '^minimal align=16 source=region harden=off	0 0 0 0$' -- "$evo" grammar enumerate --limit 1 --genomes
-sentence="superblock classes=fitted:16 sb=256K bins=mtf alg=bitmap pagemap=radix2 cache=eager large=64K align=32 source=mmap harden=canary"
+expect enumerate-limit 0 '^minimal align=16 source=region harden=off front=none retain=0	0 0 0 0 0 0$' -- "$evo" grammar enumerate --limit 1 --genomes
+sentence="superblock classes=fitted:16 sb=256K bins=mtf alg=bitmap pagemap=radix2 cache=eager large=64K align=32 source=mmap harden=canary front=tcache:64 retain=1M"
 genome="$("$evo" grammar encode "$sentence")"
 expect encode-decode 0 "^sentence: $sentence\$" -- "$evo" decode $genome
 expect decode-core 0 '^core: accepted, row [0-9]+ \(superblock ' -- "$evo" decode $genome

@@ -90,7 +90,7 @@ TEST_CASE("allocator.bnf: the count matches the listing (sampled prefix) and sen
     distinct.insert(s);
   }
   CHECK(distinct.size() == (e.count() + step - 1) / step);
-  CHECK(e.at(0) == "minimal align=16 source=region harden=off");
+  CHECK(e.at(0) == "minimal align=16 source=region harden=off front=none retain=0");
 }
 
 TEST_CASE("ranges wider than 2^32: enumeration stays within what GE reaches") {

@@ -1,0 +1,407 @@
+// core/layers/front.hpp — the cache front end (common key front=none|tcache:B):
+// per size-class LIFO lists of free blocks in front of any back end (any family).
+//
+// FrontCache<Back> keeps, for each of its classes (block sizes up to kFrontMaxSmall
+// bytes), a singly linked LIFO list of blocks the program freed, threaded through
+// each block's first word, with at most B blocks per class:
+//
+//   allocate(n, a)  1 <= n <= kFrontMaxSmall and a <= the design's alignment: class of n by
+//                   one table lookup; pop the list head (the hot path: no back-end
+//                   call); an empty list is refilled in one batch from the back end
+//                   (bump order: the first block is returned, the next ones come off
+//                   the list in address order). Otherwise the back end serves it.
+//   deallocate(p)   the block's size comes from the back end's own metadata
+//                   (usable_size: the superblock/slab families keep no header, the
+//                   size is found from the page's superblock or slab); a block of a
+//                   cached size is pushed on its class list, and a list past B
+//                   blocks gives its colder half back to the back end in one batch.
+//   reallocate      a cached-size block is kept when the new size fits and is at
+//                   least half its size, else allocate + copy + free through the
+//                   cache; larger blocks go to the back end's reallocate (remap).
+//
+// Classes: the back end's own rounding (good_size, see core/ops.hpp) of every
+// 16-byte step up to kFrontMaxSmall, so a freed block comes back to the list its
+// size was allocated from. A block is cached in the largest class whose size is
+// <= its usable size (an aligned block carved inside a larger one is cached by
+// what is usable from its address on).
+//
+// Accounting: footprint, peak and os_calls are the back end's (cached blocks are
+// live to it: the memory they hold is in the footprint, as it is in the exported
+// library); allocs/frees count the program's calls. Probe: list heads, table
+// entries and block links are reported as metadata touches.
+//
+// Back is a handle with the allocator contract (core/adapter.hpp) plus
+// good_size(n) and release() (destroys the back end): TypedBack<A> calls a class
+// directly (the exported library: one inlined pipeline), OpsBack calls a registry
+// row through its function pointers (evaluation: front=tcache:B is applied by
+// Instance::create around the row, as harden is). The same template runs in both.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <type_traits>
+#include <string>
+#include <string_view>
+
+#include "core/adapter.hpp"
+#include "core/ops.hpp"
+#include "core/probe.hpp"
+#include "core/registry.hpp"
+
+namespace evo {
+
+/// Largest request served from the cache (bytes).
+inline constexpr std::size_t kFrontMaxSmall = 1024;
+inline constexpr std::uint32_t kFrontSteps = kFrontMaxSmall / 16;  // table entries 1..kFrontSteps
+inline constexpr std::uint8_t kFrontNone = 0xFF;                   // "no class" in the tables
+
+/// Parses a `front` value: "none" -> 0, "tcache:B" -> B (1..65535). false on anything else.
+inline bool parse_front(std::string_view value, std::uint32_t& bound) {
+  if (value == "none") {
+    bound = 0;
+    return true;
+  }
+  constexpr std::string_view kPrefix = "tcache:";
+  if (!value.starts_with(kPrefix) || value.size() == kPrefix.size() || value.size() > kPrefix.size() + 5) return false;
+  std::uint32_t v = 0;
+  for (char c : value.substr(kPrefix.size())) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (v == 0 || v > 65535) return false;
+  bound = v;
+  return true;
+}
+
+/// A registry row's state called through its function pointers (evaluation).
+struct OpsBack {
+  const AllocatorOps* ops = nullptr;
+  void* state = nullptr;
+  void* allocate(std::size_t n, std::size_t a) { return ops->allocate(state, n, a); }
+  void deallocate(void* p) { ops->deallocate(state, p); }
+  void* reallocate(void* p, std::size_t n) { return ops->reallocate(state, p, n); }
+  std::size_t usable_size(const void* p) const { return ops->usable_size(state, p); }
+  std::size_t good_size(std::size_t n) const {
+    return ops->good_size != nullptr ? ops->good_size(state, n) : align_up(n == 0 ? 1 : n, 16);
+  }
+  void stats(AllocStats* out) const { ops->stats(state, out); }
+  bool validate(ValidateLevel l, std::string* err) const { return ops->validate(state, l, err); }
+  void release() {
+    if (state != nullptr) ops->destroy(state);
+    state = nullptr;
+  }
+};
+
+/// A class called directly (the export).
+template <class A>
+struct TypedBack {
+  A* a = nullptr;
+  void* allocate(std::size_t n, std::size_t al) { return a->allocate(n, al); }
+  void deallocate(void* p) { a->deallocate(p); }
+  void* reallocate(void* p, std::size_t n) { return a->reallocate(p, n); }
+  std::size_t usable_size(const void* p) const { return a->usable_size(p); }
+  std::size_t good_size(std::size_t n) const { return RowAdapter<A>::good_size(a, n); }
+  void stats(AllocStats* out) const { a->stats(out); }
+  bool validate(ValidateLevel l, std::string* err) const { return a->validate(l, err); }
+  void release() {
+    delete a;
+    a = nullptr;
+  }
+};
+
+template <class Back>
+class FrontCache {
+ public:
+  FrontCache(Back back, std::uint32_t bound, std::size_t min_align, const Probe* probe)
+      : back_(back), bound_(bound), min_align_(min_align < 16 ? 16 : min_align), probe_(probe) {}
+  ~FrontCache() {
+    back_.release();  // cached blocks go with the back end's memory
+  }
+  FrontCache(const FrontCache&) = delete;
+  FrontCache& operator=(const FrontCache&) = delete;
+
+  /// The export's entry (Back = TypedBack<A>): builds the back end A, then the cache
+  /// around it. With OpsBack the cache is made by make_ops_front instead.
+  static FrontCache* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
+    if constexpr (requires { Back{}.a; }) {
+      std::uint32_t bound = 0;
+      const std::string* f = spec.get("front");
+      if (f == nullptr || !parse_front(*f, bound) || bound == 0) {
+        if (err) *err = "front: the design has no front=tcache:B";
+        return nullptr;
+      }
+      using A = std::remove_pointer_t<decltype(Back{}.a)>;
+      A* a = A::create(spec, opt, err);
+      if (a == nullptr) return nullptr;
+      auto* fc = new (std::nothrow) FrontCache(Back{a}, bound, common_params(spec).min_align, opt.probe);
+      if (fc == nullptr) {
+        delete a;
+        if (err) *err = "front: out of memory";
+        return nullptr;
+      }
+      if (!fc->init(err)) {
+        delete fc;
+        return nullptr;
+      }
+      return fc;
+    } else {
+      (void)spec, (void)opt;
+      if (err) *err = "front: a row's cache is made by make_ops_front";
+      return nullptr;
+    }
+  }
+
+  /// Builds the class tables from the back end's rounding. false + *err when the
+  /// back end rounds a size down (broken good_size).
+  bool init(std::string* err) {
+    std::memset(lut_, kFrontNone, sizeof lut_);
+    std::memset(floor_, kFrontNone, sizeof floor_);
+    nclasses_ = 0;
+    for (std::uint32_t k = 1; k <= kFrontSteps; ++k) {
+      const std::size_t g = back_.good_size(std::size_t{k} * 16);
+      if (g < std::size_t{k} * 16) {
+        if (err) *err = "front: the back end's good_size(" + std::to_string(k * 16) + ") is smaller than the request";
+        return false;
+      }
+      if (g > kFrontMaxSmall) break;  // the rest are not cached
+      if (nclasses_ == 0 || sizes_[nclasses_ - 1] != g) {
+        if (nclasses_ != 0 && g < sizes_[nclasses_ - 1]) {
+          if (err) *err = "front: the back end's good_size is not monotone";
+          return false;
+        }
+        sizes_[nclasses_] = static_cast<std::uint32_t>(g);
+        batch_[nclasses_] = refill_count(g);
+        ++nclasses_;
+      }
+      lut_[k] = static_cast<std::uint8_t>(nclasses_ - 1);
+    }
+    lut_[0] = lut_[1];
+    max_cached_ = nclasses_ == 0 ? 0 : sizes_[nclasses_ - 1];
+    max_request_ = 0;
+    while (max_request_ < kFrontSteps && lut_[max_request_ + 1] != kFrontNone) ++max_request_;
+    max_request_ *= 16;
+    for (std::uint32_t k = 0; k <= kFrontSteps; ++k) {
+      std::uint8_t c = kFrontNone;
+      for (std::uint32_t i = 0; i < nclasses_ && sizes_[i] <= k * 16; ++i) c = static_cast<std::uint8_t>(i);
+      floor_[k] = c;
+    }
+    return true;
+  }
+
+  // ---- the allocator contract ----
+  void* allocate(std::size_t n, std::size_t a) {
+    if (n - 1 < max_request_ && a <= min_align_) [[likely]] {  // 1 <= n <= max_request_
+      const std::uint8_t* e = &lut_[(n + 15) >> 4];
+      touch(probe_, e, 1);
+      List& l = lists_[*e];
+      touch(probe_, &l, sizeof l);
+      if (void* b = l.head) [[likely]] {
+        touch(probe_, b, sizeof(void*));
+        l.head = *static_cast<void**>(b);
+        --l.count;
+        ++allocs_;
+        return b;
+      }
+      return refill(*e);
+    }
+    void* p = back_.allocate(n, a);
+    if (p != nullptr) ++allocs_;
+    return p;
+  }
+
+  void deallocate(void* p) {
+    if (p == nullptr) return;
+    const std::uint8_t c = class_of(back_.usable_size(p));
+    ++frees_;
+    if (c == kFrontNone) {
+      back_.deallocate(p);
+      return;
+    }
+    List& l = lists_[c];
+    touch(probe_, &l, sizeof l);
+    touch(probe_, p, sizeof(void*));
+    *static_cast<void**>(p) = l.head;
+    l.head = p;
+    if (++l.count > bound_) [[unlikely]] flush(l);
+  }
+
+  void* reallocate(void* p, std::size_t n) {
+    if (p == nullptr) return allocate(n, 16);
+    if (n == 0) {
+      deallocate(p);
+      return nullptr;
+    }
+    const std::size_t u = back_.usable_size(p);
+    if (class_of(u) == kFrontNone) return back_.reallocate(p, n);
+    if (n <= u && n >= u / 2) return p;
+    void* q = allocate(n, 16);
+    if (q == nullptr) return nullptr;
+    std::memcpy(q, p, u < n ? u : n);
+    deallocate(p);
+    return q;
+  }
+
+  std::size_t usable_size(const void* p) const { return back_.usable_size(p); }
+  std::size_t good_size(std::size_t n) const { return back_.good_size(n); }
+
+  void stats(AllocStats* out) const {
+    back_.stats(out);
+    out->allocs = allocs_;
+    out->frees = frees_;
+  }
+
+  bool validate(ValidateLevel level, std::string* err) const {
+    if (allocs_ < frees_) return fail(err, "front: more frees than allocations");
+    if (level == ValidateLevel::Full) {
+      for (std::uint32_t c = 0; c < nclasses_; ++c) {
+        std::uint32_t n = 0;
+        for (void* b = lists_[c].head; b != nullptr; b = *static_cast<void**>(b)) {
+          if (++n > lists_[c].count) return fail(err, "front: a class list is longer than its count (cycle?)");
+          if (reinterpret_cast<std::uintptr_t>(b) % min_align_ != 0) return fail(err, "front: misaligned cached block");
+          if (back_.usable_size(b) < sizes_[c]) return fail(err, "front: a cached block is smaller than its class");
+        }
+        if (n != lists_[c].count) return fail(err, "front: a class list is shorter than its count");
+        if (n > bound_) return fail(err, "front: a class list holds more than the bound");
+      }
+    }
+    return back_.validate(level, err);
+  }
+
+  /// Forgets the back end without destroying it (make_ops_front's failure path).
+  void detach() { back_ = Back{}; }
+
+  // For tests.
+  std::uint32_t classes() const { return nclasses_; }
+  std::uint32_t class_size(std::uint32_t c) const { return sizes_[c]; }
+  std::uint32_t cached(std::uint32_t c) const { return lists_[c].count; }
+  std::uint32_t bound() const { return bound_; }
+
+ private:
+  struct List {
+    void* head = nullptr;
+    std::uint32_t count = 0;
+    std::uint32_t pad = 0;
+  };
+
+  static bool fail(std::string* err, const char* m) {
+    if (err) *err = m;
+    return false;
+  }
+
+  /// Blocks taken from the back end per refill: half the bound, at most 8 KiB worth.
+  std::uint32_t refill_count(std::size_t size) const {
+    std::size_t n = (bound_ + 1) / 2;
+    const std::size_t cap = 8192 / size;
+    if (n > cap) n = cap;
+    return static_cast<std::uint32_t>(n == 0 ? 1 : n);
+  }
+
+  /// The class a free block of usable size u is cached in, or kFrontNone.
+  std::uint8_t class_of(std::size_t u) const {
+    if (u > max_cached_ || u < 16) return kFrontNone;
+    const std::uint8_t* e = &floor_[u >> 4];
+    touch(probe_, e, 1);
+    return *e;
+  }
+
+  [[gnu::noinline]] void* refill(std::uint8_t c) {
+    const std::size_t size = sizes_[c];
+    void* first = back_.allocate(size, 16);
+    if (first == nullptr) return nullptr;
+    ++allocs_;
+    List& l = lists_[c];
+    // Take the batch, then push it in reverse so the list hands blocks out in the
+    // order the back end produced them (address order for bump allocation).
+    void* got[64];
+    std::uint32_t n = 0;
+    const std::uint32_t want = batch_[c] > 64 ? 64 : batch_[c];
+    while (n + 1 < want) {
+      void* b = back_.allocate(size, 16);
+      if (b == nullptr) break;
+      got[n++] = b;
+    }
+    while (n > 0) {
+      void* b = got[--n];
+      touch(probe_, b, sizeof(void*));
+      *static_cast<void**>(b) = l.head;
+      l.head = b;
+      ++l.count;
+    }
+    return first;
+  }
+
+  /// Keeps the hottest half of the list, gives the rest back to the back end.
+  [[gnu::noinline]] void flush(List& l) {
+    const std::uint32_t keep = bound_ / 2;
+    void* cut = l.head;
+    for (std::uint32_t i = 1; i < keep; ++i) {
+      touch(probe_, cut, sizeof(void*));
+      cut = *static_cast<void**>(cut);
+    }
+    void* rest;
+    if (keep == 0) {
+      rest = l.head;
+      l.head = nullptr;
+    } else {
+      rest = *static_cast<void**>(cut);
+      *static_cast<void**>(cut) = nullptr;
+    }
+    l.count = keep;
+    while (rest != nullptr) {
+      touch(probe_, rest, sizeof(void*));
+      void* next = *static_cast<void**>(rest);
+      back_.deallocate(rest);
+      rest = next;
+    }
+  }
+
+  Back back_;
+  std::uint32_t bound_;
+  std::size_t min_align_;
+  const Probe* probe_;
+  std::size_t max_cached_ = 0;   // largest class size (frees of blocks up to it are cached)
+  std::size_t max_request_ = 0;  // largest request served by the cache (16 * last table step)
+  std::uint32_t nclasses_ = 0;
+  std::uint64_t allocs_ = 0, frees_ = 0;
+  std::uint8_t lut_[kFrontSteps + 1];    // ceil(n/16) -> class
+  std::uint8_t floor_[kFrontSteps + 1];  // floor(u/16) -> largest class <= 16*floor(u/16)
+  std::uint32_t sizes_[kFrontSteps];
+  std::uint32_t batch_[kFrontSteps];
+  List lists_[kFrontSteps];
+};
+
+/// The cache around a row's state, called through the row's function pointers.
+using OpsFront = FrontCache<OpsBack>;
+
+/// The function-pointer row of OpsFront.
+inline AllocatorOps ops_front_row_ops() {
+  using R = RowAdapter<OpsFront>;
+  return AllocatorOps{&R::allocate, &R::deallocate, &R::reallocate, &R::usable_size,
+                      &R::stats,    &R::validate,   &R::destroy,    &R::good_size};
+}
+
+/// A cache of bound B around (ops, state); nullptr + *err on failure (the inner
+/// state then stays the caller's).
+inline OpsFront* make_ops_front(const AllocatorOps* ops, void* state, std::uint32_t bound, std::size_t min_align,
+                                const Probe* probe, std::string* err) {
+  auto* fc = new (std::nothrow) OpsFront(OpsBack{ops, state}, bound, min_align, probe);
+  if (fc == nullptr) {
+    if (err) *err = "front: out of memory";
+    return nullptr;
+  }
+  if (!fc->init(err)) {
+    fc->detach();
+    delete fc;
+    return nullptr;
+  }
+  return fc;
+}
+
+/// Instance::create's step for front=tcache:B: replaces (row, state) by a wrapper
+/// row whose state is a FrontCache<OpsBack> owning the inner (row, state).
+/// "none" leaves them untouched. false + *err (row and state untouched) on failure.
+bool wrap_front(std::string_view value, const RegistryRow*& row, void*& state, std::string* err,
+                std::size_t min_align = 16, const Probe* probe = nullptr);
+
+}  // namespace evo

@@ -1,0 +1,182 @@
+// Tests of core/layers/front.hpp (front=tcache:B) and of good_size (core/ops.hpp):
+// the cache's classes follow the back end's rounding, a freed block comes back LIFO
+// without reaching the back end, lists stay within their bound, accounting is the
+// back end's footprint with the program's counts, and every registry row with the
+// cache in front survives the shadow-checked stress.
+#include <doctest/doctest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/instance.hpp"
+#include "core/layers/front.hpp"
+#include "core/layers/harden.hpp"
+#include "tests/core/stress.hpp"
+
+namespace {
+
+#ifdef EVOALLOC_SANITIZE
+constexpr std::size_t kOps = 3000;
+#else
+constexpr std::size_t kOps = 20000;
+#endif
+
+const char* kSb = "superblock classes=jemalloc sb=64K bins=unordered alg=stack pagemap=flat cache=lazy large=16K";
+
+evo::Instance make(const std::string& text) {
+  std::string err;
+  evo::Instance inst = evo::Instance::create(text, {}, &err);
+  REQUIRE_MESSAGE(inst, err);
+  return inst;
+}
+
+}  // namespace
+
+TEST_CASE("parse_front accepts none and tcache:B only") {
+  std::uint32_t b = 7;
+  CHECK(evo::parse_front("none", b));
+  CHECK(b == 0);
+  CHECK(evo::parse_front("tcache:64", b));
+  CHECK(b == 64);
+  for (const char* bad : {"", "tcache", "tcache:", "tcache:0", "tcache:x", "tcache:70000", "lifo:4", "tcache:-1"})
+    CHECK_FALSE(evo::parse_front(bad, b));
+}
+
+TEST_CASE("good_size is the design's rounding: superblock classes, slab classes, page-rounded large blocks") {
+  evo::Instance sb = make(kSb);
+  for (std::size_t n : {1, 16, 17, 100, 129, 1000, 16384}) {
+    const std::size_t g = sb.ops().good_size(sb.state(), n);
+    CHECK(g >= n);
+    void* p = sb.allocate(n);
+    REQUIRE(p != nullptr);
+    CHECK(sb.usable_size(p) == g);  // what the request really gets
+    sb.deallocate(p);
+  }
+  CHECK(sb.ops().good_size(sb.state(), 16385) == 20480);  // above large: whole pages
+  evo::Instance slab = make("slab");
+  for (std::size_t n : {1, 48, 200, 900}) {
+    void* p = slab.allocate(n);
+    CHECK(slab.usable_size(p) == slab.ops().good_size(slab.state(), n));
+    slab.deallocate(p);
+  }
+  // Families without a rounding of their own say align_up(n, 16).
+  evo::Instance bt = make("btag");
+  CHECK(bt.ops().good_size(bt.state(), 20) == 32);
+}
+
+TEST_CASE("front: a freed block is handed out again, LIFO, without reaching the back end") {
+  evo::Instance inst = make(std::string(kSb) + " front=tcache:64");
+  void* a = inst.allocate(40);
+  void* b = inst.allocate(40);
+  REQUIRE(a != nullptr);
+  REQUIRE(b != nullptr);
+  inst.deallocate(a);
+  inst.deallocate(b);
+  CHECK(inst.allocate(40) == b);  // last in, first out
+  CHECK(inst.allocate(48) == a);  // 40 and 48 share the back end's class 48
+  const evo::AllocStats s = inst.stats();
+  CHECK(s.allocs == 4);  // the program's calls
+  CHECK(s.frees == 2);
+  std::string err;
+  CHECK_MESSAGE(inst.validate(evo::ValidateLevel::Full, &err), err);
+}
+
+TEST_CASE("front: lists stay within the bound, the rest goes back to the back end") {
+  std::string err;
+  evo::AllocatorSpec spec;
+  REQUIRE(evo::parse_spec(std::string(kSb) + " front=tcache:16", spec, &err));
+  const evo::RegistryRow* row = evo::find_row(spec, &err);
+  REQUIRE(row != nullptr);
+  void* state = row->create(spec, {}, &err);
+  REQUIRE(state != nullptr);
+  evo::OpsFront* fc = evo::make_ops_front(&row->ops, state, 16, 16, nullptr, &err);
+  REQUIRE_MESSAGE(fc != nullptr, err);
+  CHECK(fc->bound() == 16);
+  // Classes are the superblock's (jemalloc spacing) up to 1 KiB.
+  CHECK(fc->class_size(0) == 16);
+  CHECK(fc->class_size(fc->classes() - 1) == 1024);
+  std::vector<void*> blocks;
+  for (int i = 0; i < 200; ++i) blocks.push_back(fc->allocate(64, 16));
+  std::set<void*> distinct(blocks.begin(), blocks.end());
+  CHECK(distinct.size() == blocks.size());
+  evo::AllocStats before;
+  row->ops.stats(state, &before);
+  for (void* p : blocks) fc->deallocate(p);
+  std::uint32_t c64 = 0;
+  while (fc->class_size(c64) != 64) ++c64;
+  CHECK(fc->cached(c64) <= 16);
+  CHECK(fc->cached(c64) >= 8);  // a flush keeps the hotter half
+  evo::AllocStats back;
+  row->ops.stats(state, &back);
+  CHECK(back.frees - before.frees == 200 - fc->cached(c64));  // the rest reached the back end
+  CHECK_MESSAGE(fc->validate(evo::ValidateLevel::Full, &err), err);
+  // A block above 1 KiB is never cached.
+  void* big = fc->allocate(4000, 16);
+  fc->deallocate(big);
+  evo::AllocStats after;
+  row->ops.stats(state, &after);
+  CHECK(after.frees == back.frees + 1);
+  delete fc;  // destroys the back end too
+}
+
+TEST_CASE("front: footprint is the back end's, exact") {
+  evo::Instance plain = make(kSb);
+  evo::Instance cached = make(std::string(kSb) + " front=tcache:256");
+  std::vector<void*> a, b;
+  for (int i = 0; i < 3000; ++i) {
+    a.push_back(plain.allocate(24 + i % 200));
+    b.push_back(cached.allocate(24 + i % 200));
+  }
+  CHECK(cached.stats().footprint >= plain.stats().footprint);
+  for (void* p : a) plain.deallocate(p);
+  for (void* p : b) cached.deallocate(p);
+  // Cached blocks keep their superblocks: footprint stays at least the plain heap's.
+  CHECK(cached.stats().footprint >= plain.stats().footprint);
+  CHECK(cached.stats().peak_footprint >= plain.stats().peak_footprint);
+}
+
+TEST_CASE("front: aligned requests bypass the cache and their blocks are cached by what is usable") {
+  evo::Instance inst = make(std::string(kSb) + " front=tcache:64");
+  void* p = inst.allocate(100, 64);
+  REQUIRE(p != nullptr);
+  CHECK(reinterpret_cast<std::uintptr_t>(p) % 64 == 0);
+  const std::size_t u = inst.usable_size(p);
+  CHECK(u >= 100);
+  inst.deallocate(p);
+  void* q = inst.allocate(u);  // fits in what p had from its address on
+  CHECK(inst.usable_size(q) >= u);
+  std::string err;
+  CHECK_MESSAGE(inst.validate(evo::ValidateLevel::Full, &err), err);
+}
+
+TEST_CASE("front + harden=checked: the double free is still caught") {
+  evo::Instance inst = make(std::string(kSb) + " harden=checked front=tcache:16");
+  struct Got {
+    std::string kind;
+  } got;
+  void* prev_ctx = nullptr;
+  evo::HardenHook prev = evo::set_harden_hook(
+      [](void* ctx, const evo::HardenReport& r) { static_cast<Got*>(ctx)->kind = std::string(r.kind); }, &got,
+      &prev_ctx);
+  void* p = inst.allocate(32);
+  inst.deallocate(p);
+  inst.deallocate(p);
+  evo::set_harden_hook(prev, prev_ctx);
+  CHECK(got.kind == "double-free");
+}
+
+TEST_CASE("every registry row with the cache front end survives the randomized stress test") {
+  for (const evo::RegistryRow& row : evo::rows()) {
+    CAPTURE(row.name);
+    const std::string text = evo::test::with_keys(row.name, " front=tcache:16 retain=256K");
+    std::string err;
+    evo::AllocatorSpec spec;
+    REQUIRE(evo::parse_spec(text, spec, &err));
+    evo::Instance inst = evo::Instance::create(spec, {}, &err);
+    REQUIRE_MESSAGE(inst, err);
+    evo::test::StressConfig cfg = evo::test::stress_config_for(spec, 777 + row.id, kOps);
+    evo::test::StressResult r = evo::test::run_stress(inst, cfg);
+    CHECK_MESSAGE(r.ok, r.error);
+  }
+}
