@@ -21,6 +21,7 @@ int cmd_taxonomy(const std::vector<std::string>& args);
 int cmd_merge(const std::vector<std::string>& args);
 int cmd_sweep(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
 }  // namespace evo::cli
 
 namespace {
@@ -45,6 +46,7 @@ const Command kCommands[] = {
     {"merge", evo::cli::cmd_merge, "merge the fronts of several run folders into one, compare the runs"},
     {"sweep", evo::cli::cmd_sweep, "run configs x traces x seeds as a Slurm job array, then merge"},
     {"export", evo::cli::cmd_export, "export a design as a drop-in malloc library (libNAME.so / libNAME.a)"},
+    {"bench", evo::cli::cmd_bench, "run a real program under glibc, jemalloc, tcmalloc, mimalloc and exports"},
 };
 
 void print_usage(std::ostream& os) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "evaluate/metrics.hpp"
+#include "evaluate/program_bench.hpp"
 #include "evaluate/replay.hpp"
 #include "evaluate/trace.hpp"
 #include "evolve/rng.hpp"
@@ -27,32 +28,6 @@
 using namespace evo;
 
 namespace {
-
-std::vector<double> ranks(const std::vector<double>& v) {
-  std::vector<std::size_t> idx(v.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
-  std::vector<double> r(v.size());
-  for (std::size_t i = 0; i < idx.size();) {
-    std::size_t j = i;
-    while (j + 1 < idx.size() && v[idx[j + 1]] == v[idx[i]]) ++j;
-    for (std::size_t k = i; k <= j; ++k) r[idx[k]] = (static_cast<double>(i + j) / 2.0) + 1;
-    i = j + 1;
-  }
-  return r;
-}
-
-double pearson(const std::vector<double>& a, const std::vector<double>& b) {
-  const double n = static_cast<double>(a.size());
-  const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n, mb = std::accumulate(b.begin(), b.end(), 0.0) / n;
-  double sab = 0, saa = 0, sbb = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) * (a[i] - ma);
-    sbb += (b[i] - mb) * (b[i] - mb);
-  }
-  return sab / std::sqrt(saa * sbb);
-}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -99,7 +74,7 @@ int main(int argc, char** argv) {
                 s.c_str());
     std::fflush(stdout);
   }
-  const double rho = pearson(ranks(modeled), ranks(measured));
+  const double rho = spearman(modeled, measured);
   std::printf("\ndesigns: %zu\nSpearman rank correlation (modeled vs measured speed): %.3f\n", modeled.size(), rho);
   std::printf("median probed replay (metrics): %.3f s; median plain replay: %.3f s; overhead ratio %.2fx\n",
               median(probed_s), median(plain_s), median(probed_s) / median(plain_s));

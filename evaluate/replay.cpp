@@ -463,11 +463,12 @@ std::size_t null_usable(const void*, const void*) { return 64; }
 void null_stats(const void*, AllocStats* out) { *out = AllocStats{}; }
 bool null_validate(const void*, ValidateLevel, std::string*) { return true; }
 void null_destroy(void* self) { delete static_cast<NullState*>(self); }
+std::size_t null_good_size(const void*, std::size_t) { return 64; }
 
 const RegistryRow& null_row() {
   static const RegistryRow row{UINT32_MAX, "null", "null", Traits{16, false, false, false, false},
                                AllocatorOps{null_allocate, null_deallocate, null_reallocate, null_usable,
-                                            null_stats, null_validate, null_destroy},
+                                            null_stats, null_validate, null_destroy, null_good_size},
                                nullptr};
   return row;
 }

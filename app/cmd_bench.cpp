@@ -1,0 +1,119 @@
+// app/cmd_bench.cpp — `evoalloc bench [options] -- PROGRAM [ARGS...]`: a real program
+// under glibc, jemalloc, tcmalloc, mimalloc and any exported libraries, side by side
+// (evaluate/program_bench.hpp). Exit 0 ok; 1 when a run fails or an allocator's output
+// differs from glibc's; 2 usage error.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "app/cli.hpp"
+#include "evaluate/program_bench.hpp"
+
+namespace evo::cli {
+
+namespace {
+
+std::vector<std::pair<std::string, std::string>> parse_pairs(const std::vector<std::string>& items, const char* opt) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& s : items) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError(std::string("--") + opt + " " + s + ": expected NAME=VALUE");
+    out.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+int cmd_bench(const std::vector<std::string>& args) {
+  auto dash = std::find(args.begin(), args.end(), std::string("--"));
+  std::vector<std::string> opts(args.begin(), dash);
+  std::vector<std::string> cmd = dash == args.end() ? std::vector<std::string>{} : std::vector<std::string>(dash + 1, args.end());
+  po::options_description desc("options");
+  Count runs{5}, warmup{1};
+  double timeout = 0;
+  std::string out, stdin_path = "/dev/null";
+  desc.add_options()
+      ("runs,n", po::value(&runs), "counted rounds (each runs every allocator once), default 5")
+      ("warmup", po::value(&warmup), "uncounted rounds first, default 1")
+      ("lib,l", po::value<std::vector<std::string>>()->composing(),
+       "LABEL=PATH: one more allocator library to preload (an `evoalloc export` libNAME.so); repeatable")
+      ("no-references", "only glibc and the --lib libraries (not jemalloc, tcmalloc, mimalloc)")
+      ("env,e", po::value<std::vector<std::string>>()->composing(),
+       "NAME=VALUE set for every run (e.g. PYTHONMALLOC=malloc); repeatable")
+      ("stdin", po::value(&stdin_path), "file given to the program as stdin (default /dev/null)")
+      ("timeout", po::value(&timeout), "seconds a run may take before it is killed (default: no limit)")
+      ("no-check-output", "do not compare each allocator's stdout with glibc's (programs whose output varies)")
+      ("out,o", po::value(&out), "folder for bench.csv, bench.md, bench.png (default: bench-out)")
+      ("quiet,q", "no progress line on stderr");
+  po::positional_options_description pos;
+  po::variables_map vm;
+  if (!parse(opts, desc, pos, vm, "evoalloc bench [--runs K] [--lib LABEL=LIB.so]... [options] -- PROGRAM [ARGS...]",
+             "Runs PROGRAM under glibc (the baseline), jemalloc, tcmalloc and mimalloc (those installed:\n"
+             "Debian libjemalloc2, libtcmalloc-minimal4, libmimalloc2.0) and every --lib library, through\n"
+             "LD_PRELOAD, in K interleaved rounds (each round runs every allocator once, the order rotated),\n"
+             "after --warmup uncounted rounds. Prints a Markdown table: median wall time, its ratio to glibc's\n"
+             "in the same round (median [min-max]), user and system CPU time, median max RSS and its ratio,\n"
+             "and whether the program's stdout equals glibc's. Writes OUT/bench.csv (every run), bench.md and\n"
+             "bench.png (gnuplot). The program's output goes to OUT/runs/. A failed run (exit status, signal,\n"
+             "--timeout) stops the bench with exit code 1, naming the allocator and the end of its stderr.\n"
+             "See README, \"Measure on the real program\"."))
+    return kExitOk;
+  if (cmd.empty()) throw UsageError("missing '-- PROGRAM [ARGS...]'");
+  if (runs.value < 1) throw UsageError("--runs must be at least 1");
+  if (timeout < 0) throw UsageError("--timeout must be >= 0");
+  if (out.empty()) out = "bench-out";
+
+  std::vector<std::string> missing;
+  std::vector<Contender> who = vm.count("no-references") ? std::vector<Contender>{{"glibc", ""}}
+                                                          : reference_allocators(&missing);
+  if (vm.count("lib")) {
+    for (const auto& [label, path] : parse_pairs(vm["lib"].as<std::vector<std::string>>(), "lib")) {
+      if (!std::filesystem::exists(path)) throw RuntimeError("--lib " + label + "=" + path + ": no such file");
+      for (const Contender& c : who)
+        if (c.label == label) throw UsageError("--lib " + label + ": that label is taken");
+      who.push_back({label, std::filesystem::absolute(path).string()});
+    }
+  }
+  for (const std::string& m : missing)
+    std::cerr << "evoalloc bench: " << m << " is not installed (scripts/install-deps.sh installs it); skipped\n";
+
+  BenchOptions bo;
+  bo.runs = static_cast<int>(runs.value);
+  bo.warmup = static_cast<int>(warmup.value);
+  bo.timeout_s = timeout;
+  if (vm.count("env")) bo.env = parse_pairs(vm["env"].as<std::vector<std::string>>(), "env");
+  bo.stdin_path = stdin_path;
+  bo.work_dir = out + "/runs";
+  bo.check_output = !vm.count("no-check-output");
+  const bool quiet = vm.count("quiet") > 0;
+  if (!quiet)
+    bo.progress = [&](int round, int rounds, const std::string& label) {
+      std::cerr << "\revoalloc bench: round " << (round + 1) << "/" << rounds
+                << (round < bo.warmup ? " (warm-up)" : "") << ": " << label << "          " << std::flush;
+    };
+  BenchReport rep;
+  try {
+    rep = run_bench(cmd, who, bo);
+  } catch (const std::exception& e) {
+    if (!quiet) std::cerr << '\n';
+    throw RuntimeError(e.what());
+  }
+  if (!quiet) std::cerr << '\n';
+  std::string err, warning;
+  if (!write_bench_files(rep, out, &err, &warning)) throw RuntimeError(err);
+  if (!warning.empty()) std::cerr << "evoalloc bench: warning: " << warning << '\n';
+  std::cout << bench_markdown(rep) << "\n(files: " << out << "/bench.csv, bench.md, bench.png)\n";
+  for (const BenchRow& r : rep.rows)
+    if (!r.same_output) {
+      if (&r == &rep.rows.front())
+        std::cerr << "evoalloc bench: the program's output varies from run to run under glibc: use --no-check-output\n";
+      else
+        std::cerr << "evoalloc bench: the program's output under " << r.label
+                  << " differs from its output under glibc (use --no-check-output if it varies run to run)\n";
+      return kExitFailure;
+    }
+  return kExitOk;
+}
+
+}  // namespace evo::cli

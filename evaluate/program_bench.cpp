@@ -1,0 +1,268 @@
+// evaluate/program_bench.cpp — interleaved rounds, ratios, tables and a picture.
+#include "evaluate/program_bench.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+
+namespace evo {
+namespace fs = std::filesystem;
+
+std::vector<Contender> reference_allocators(std::vector<std::string>* missing) {
+  struct Ref {
+    const char* label;
+    const char* file;
+  };
+  static const Ref kRefs[] = {{"jemalloc", "libjemalloc.so.2"},
+                              {"tcmalloc", "libtcmalloc_minimal.so.4"},
+                              {"mimalloc", "libmimalloc.so.2"}};
+  static const char* const kDirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
+                                      "/usr/lib"};
+  std::vector<Contender> out{{"glibc", ""}};
+  for (const Ref& r : kRefs) {
+    std::string found;
+    for (const char* d : kDirs) {
+      const std::string p = std::string(d) + "/" + r.file;
+      if (fs::exists(p)) {
+        found = p;
+        break;
+      }
+    }
+    if (!found.empty()) out.push_back({r.label, found});
+    else if (missing != nullptr) missing->push_back(r.label);
+  }
+  return out;
+}
+
+const BenchRow* BenchReport::find(const std::string& label) const {
+  for (const BenchRow& r : rows)
+    if (r.label == label) return &r;
+  return nullptr;
+}
+
+Spread spread_of(std::vector<double> v) {
+  Spread s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  s.min = v.front();
+  s.max = v.back();
+  return s;
+}
+
+namespace {
+
+std::vector<double> ranks(const std::vector<double>& v) {
+  std::vector<std::size_t> idx(v.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
+  std::vector<double> r(v.size());
+  for (std::size_t i = 0; i < idx.size();) {
+    std::size_t j = i;
+    while (j + 1 < idx.size() && v[idx[j + 1]] == v[idx[i]]) ++j;
+    for (std::size_t k = i; k <= j; ++k) r[idx[k]] = static_cast<double>(i + j) / 2.0 + 1;
+    i = j + 1;
+  }
+  return r;
+}
+
+std::string tail_of(const std::string& path, std::size_t lines) {
+  std::ifstream f(path);
+  std::vector<std::string> all;
+  for (std::string l; std::getline(f, l);) all.push_back(l);
+  std::string out;
+  for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += "  | " + all[i] + "\n";
+  return out;
+}
+
+std::string command_line(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const std::string& a : argv) {
+    if (!s.empty()) s += ' ';
+    s += a;
+  }
+  return s;
+}
+
+}  // namespace
+
+double spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  const std::size_t n = a.size();
+  if (n < 3 || b.size() != n) return std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> ra = ranks(a), rb = ranks(b);
+  const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n, mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    sab += (ra[i] - ma) * (rb[i] - mb);
+    saa += (ra[i] - ma) * (ra[i] - ma);
+    sbb += (rb[i] - mb) * (rb[i] - mb);
+  }
+  if (saa == 0 || sbb == 0) return std::numeric_limits<double>::quiet_NaN();
+  return sab / std::sqrt(saa * sbb);
+}
+
+BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Contender>& who, const BenchOptions& opt) {
+  if (argv.empty()) throw std::runtime_error("no program to run");
+  if (who.empty() || !who.front().preload.empty())
+    throw std::runtime_error("the first contender must be glibc (no preload): it is the baseline");
+  if (opt.runs < 1) throw std::runtime_error("runs must be at least 1");
+  for (const Contender& c : who)
+    if (!c.preload.empty() && !fs::exists(c.preload))
+      throw std::runtime_error(c.label + ": no such library: " + c.preload);
+  std::error_code ec;
+  fs::create_directories(opt.work_dir, ec);
+  BenchReport rep;
+  rep.argv = argv;
+  rep.runs = opt.runs;
+  const int rounds = opt.warmup + opt.runs;
+  const std::size_t k = who.size();
+  std::vector<std::vector<BenchRun>> by(k);  // counted runs per contender, by round
+  std::uint64_t baseline_hash = 0;
+  bool have_baseline_hash = false;
+  for (int round = 0; round < rounds; ++round) {
+    const bool counted = round >= opt.warmup;
+    std::vector<BenchRun> this_round(k);
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::size_t i = (j + static_cast<std::size_t>(round)) % k;  // rotated order
+      const Contender& c = who[i];
+      if (opt.progress) opt.progress(round, rounds, c.label);
+      ProgramSpec ps;
+      ps.argv = argv;
+      ps.preload = c.preload;
+      ps.env = opt.env;
+      ps.stdin_path = opt.stdin_path;
+      ps.stdout_path = opt.work_dir + "/stdout";
+      ps.stderr_path = opt.work_dir + "/stderr";
+      ps.timeout_s = opt.timeout_s;
+      BenchRun run;
+      run.round = round - opt.warmup;
+      run.label = c.label;
+      run.result = run_program(ps);
+      if (!run.result.ok()) {
+        std::string msg = "'" + command_line(argv) + "' under " + c.label + " (round " + std::to_string(round + 1) +
+                          "): " + run.result.status();
+        const std::string t = tail_of(ps.stderr_path, 5);
+        if (!t.empty()) msg += "; its stderr ends:\n" + t;
+        throw std::runtime_error(msg);
+      }
+      run.output_hash = hash_file(ps.stdout_path);
+      if (i == 0 && !have_baseline_hash) {
+        baseline_hash = run.output_hash;
+        have_baseline_hash = true;
+      }
+      this_round[i] = run;
+    }
+    if (!counted) continue;
+    const double bw = this_round[0].result.wall_s;
+    const double bc = this_round[0].result.user_s + this_round[0].result.sys_s;
+    const double bm = static_cast<double>(this_round[0].result.max_rss_kib);
+    for (std::size_t i = 0; i < k; ++i) {
+      BenchRun& r = this_round[i];
+      r.wall_ratio = bw > 0 ? r.result.wall_s / bw : 0;
+      r.cpu_ratio = bc > 0 ? (r.result.user_s + r.result.sys_s) / bc : 0;
+      r.rss_ratio = bm > 0 ? static_cast<double>(r.result.max_rss_kib) / bm : 0;
+      by[i].push_back(r);
+    }
+    // The log keeps the order the runs were made in.
+    for (std::size_t j = 0; j < k; ++j) rep.log.push_back(this_round[(j + static_cast<std::size_t>(round)) % k]);
+  }
+  for (std::size_t i = 0; i < k; ++i) {
+    BenchRow row;
+    row.label = who[i].label;
+    row.preload = who[i].preload;
+    std::vector<double> w, wr, u, s, cr, m, mr;
+    for (const BenchRun& r : by[i]) {
+      w.push_back(r.result.wall_s);
+      wr.push_back(r.wall_ratio);
+      u.push_back(r.result.user_s);
+      s.push_back(r.result.sys_s);
+      cr.push_back(r.cpu_ratio);
+      m.push_back(static_cast<double>(r.result.max_rss_kib));
+      mr.push_back(r.rss_ratio);
+      if (opt.check_output && r.output_hash != baseline_hash) row.same_output = false;
+    }
+    row.wall_s = spread_of(w);
+    row.wall_ratio = spread_of(wr);
+    row.user_s = spread_of(u);
+    row.sys_s = spread_of(s);
+    row.cpu_ratio = spread_of(cr);
+    row.rss_kib = spread_of(m);
+    row.rss_ratio = spread_of(mr);
+    rep.rows.push_back(row);
+  }
+  return rep;
+}
+
+std::string bench_markdown(const BenchReport& r) {
+  std::ostringstream o;
+  char buf[512];
+  o << "program: `" << command_line(r.argv) << "`  (" << r.runs
+    << " interleaved rounds; medians, [min-max]; ratios against glibc in the same round)\n\n";
+  o << "| allocator | wall s | wall vs glibc | user s | sys s | cpu vs glibc | max RSS MiB | RSS vs glibc | output |\n";
+  o << "|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
+  for (const BenchRow& row : r.rows) {
+    std::snprintf(buf, sizeof buf, "| %s | %.3f | %.3f [%.3f-%.3f] | %.3f | %.3f | %.3f [%.3f-%.3f] | %.1f | %.2f | %s |\n",
+                  row.label.c_str(), row.wall_s.median, row.wall_ratio.median, row.wall_ratio.min,
+                  row.wall_ratio.max, row.user_s.median, row.sys_s.median, row.cpu_ratio.median,
+                  row.cpu_ratio.min, row.cpu_ratio.max, row.rss_kib.median / 1024.0, row.rss_ratio.median,
+                  row.same_output ? "same" : "DIFFERS");
+    o << buf;
+  }
+  return o.str();
+}
+
+bool write_bench_files(const BenchReport& r, const std::string& dir, std::string* err, std::string* warning) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  auto open = [&](const std::string& name, std::ofstream& f) {
+    f.open(dir + "/" + name);
+    if (!f && err) *err = "cannot write " + dir + "/" + name;
+    return static_cast<bool>(f);
+  };
+  std::ofstream csv, md, dat, gp;
+  if (!open("bench.csv", csv) || !open("bench.md", md) || !open("bench.dat", dat) || !open("bench.gp", gp)) return false;
+  csv << "round,label,wall_s,user_s,sys_s,max_rss_kib,wall_ratio,cpu_ratio,rss_ratio,output_hash\n";
+  for (const BenchRun& b : r.log) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "%d,%s,%.6f,%.6f,%.6f,%llu,%.6f,%.6f,%.6f,%016llx\n", b.round, b.label.c_str(),
+                  b.result.wall_s, b.result.user_s, b.result.sys_s,
+                  static_cast<unsigned long long>(b.result.max_rss_kib), b.wall_ratio, b.cpu_ratio, b.rss_ratio,
+                  static_cast<unsigned long long>(b.output_hash));
+    csv << buf;
+  }
+  md << bench_markdown(r);
+  dat << "# label wall_ratio_median min max rss_ratio_median\n";
+  for (const BenchRow& row : r.rows)
+    dat << '"' << row.label << "\" " << row.wall_ratio.median << ' ' << row.wall_ratio.min << ' '
+        << row.wall_ratio.max << ' ' << row.rss_ratio.median << '\n';
+  gp << "# gnuplot script of bench.png (run: gnuplot bench.gp)\n"
+     << "set terminal pngcairo size 900,480 noenhanced\nset output 'bench.png'\n"
+     << "set multiplot layout 1,2 title 'wall time and max RSS vs glibc (same rounds; bars: median, whiskers: "
+        "min-max)'\n"
+     << "set style fill solid 0.6\nset boxwidth 0.6\nset xtics rotate by -30\nset grid ytics\n"
+     << "set title 'wall time / glibc'\nset yrange [0:*]\n"
+     << "plot 'bench.dat' using 0:2:xtic(1) with boxes notitle, '' using 0:2:3:4 with yerrorbars lc rgb 'black' "
+        "pt -1 notitle, 1 with lines dt 2 lc rgb 'gray' notitle\n"
+     << "set title 'max RSS / glibc'\n"
+     << "plot 'bench.dat' using 0:5:xtic(1) with boxes lc rgb '#d08020' notitle, 1 with lines dt 2 lc rgb 'gray' "
+        "notitle\n"
+     << "unset multiplot\n";
+  csv.close(), md.close(), dat.close(), gp.close();
+  if (!csv || !md || !dat || !gp) {
+    if (err) *err = "cannot write the bench files in " + dir;
+    return false;
+  }
+  const std::string cmd = "cd '" + dir + "' && gnuplot bench.gp >gnuplot.log 2>&1";
+  if (std::system(cmd.c_str()) != 0 && warning != nullptr)
+    *warning = "gnuplot failed (see " + dir + "/gnuplot.log); bench.png not drawn";
+  return true;
+}
+
+}  // namespace evo

@@ -1,0 +1,101 @@
+// evaluate/program_bench.hpp — one real program under several allocators, side by side.
+//
+// run_bench(argv, contenders, options) runs the program `runs` times under every
+// contender (LD_PRELOAD of its library; the first contender must be glibc, i.e. no
+// preload: it is the baseline), in interleaved rounds: each round runs every
+// contender once, the order rotated by one each round, so that machine noise and
+// position effects spread evenly. `warmup` extra rounds run first and are not
+// counted (file cache, CPU frequency). Per round, a contender's wall time and
+// max RSS are divided by the baseline's of the same round; the report gives, per
+// contender, the median and min-max of wall time, of that ratio, of user and
+// system CPU time, of the CPU-time (user + sys) ratio and of max RSS (KiB). On a
+// shared machine the CPU-time ratio of a single-threaded program is the steadier
+// figure (time spent descheduled is not in it); wall time is the judge. The program's stdout in every run is
+// hashed and compared with the baseline's first run ("same output"), unless
+// check_output is off (programs whose output varies run to run).
+// A run that fails (cannot start, non-zero exit, signal, timeout) stops the bench
+// with std::runtime_error naming the contender, the round, the status and the
+// last lines of its stderr.
+//
+// Files (write_bench_files, DIR): bench.csv (one row per run: round, label,
+// wall_s, user_s, sys_s, max_rss_kib, wall_ratio, cpu_ratio, rss_ratio, output_hash),
+// bench.md (the table and the command), bench.dat + bench.gp + bench.png (a bar
+// per contender: median wall ratio with its min-max, and the RSS ratio; gnuplot,
+// skipped with a warning when it is missing).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "evaluate/program_run.hpp"
+
+namespace evo {
+
+struct Contender {
+  std::string label;
+  std::string preload;  ///< library path for LD_PRELOAD; "" = glibc (the baseline)
+};
+
+/// glibc plus the general-purpose allocators a user could preload instead (Debian
+/// packages libjemalloc2, libtcmalloc-minimal4, libmimalloc2.0), those installed;
+/// the labels of missing ones are appended to *missing.
+std::vector<Contender> reference_allocators(std::vector<std::string>* missing = nullptr);
+
+struct BenchOptions {
+  int runs = 5;            ///< counted rounds
+  int warmup = 1;          ///< uncounted rounds first
+  double timeout_s = 0;    ///< per run; 0 = none
+  std::vector<std::pair<std::string, std::string>> env;  ///< extra environment for every run
+  std::string stdin_path = "/dev/null";
+  std::string work_dir;    ///< scratch folder for the runs' stdout/stderr (required)
+  bool check_output = true;
+  /// Called before each run: (round, rounds in all incl. warm-up, label).
+  std::function<void(int, int, const std::string&)> progress;
+};
+
+struct BenchRun {
+  int round = 0;  ///< 0-based among counted rounds
+  std::string label;
+  ProgramResult result;
+  std::uint64_t output_hash = 0;
+  double wall_ratio = 0;  ///< vs the baseline's run of the same round
+  double cpu_ratio = 0;   ///< (user + sys) vs the baseline's of the same round
+  double rss_ratio = 0;
+};
+
+struct Spread {
+  double median = 0, min = 0, max = 0;
+};
+
+struct BenchRow {
+  std::string label, preload;
+  Spread wall_s, wall_ratio, user_s, sys_s, cpu_ratio, rss_kib, rss_ratio;
+  bool same_output = true;
+};
+
+struct BenchReport {
+  std::vector<std::string> argv;
+  int runs = 0;
+  std::vector<BenchRun> log;   ///< every counted run, in the order they ran
+  std::vector<BenchRow> rows;  ///< one per contender, in the contenders' order
+  const BenchRow* find(const std::string& label) const;
+};
+
+BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Contender>& contenders,
+                      const BenchOptions& opt);
+
+/// The Markdown table (and the command line above it).
+std::string bench_markdown(const BenchReport& r);
+/// Writes bench.csv, bench.md, bench.dat, bench.gp and (gnuplot) bench.png into dir.
+/// False + *err when a file cannot be written; a gnuplot failure is only *warning.
+bool write_bench_files(const BenchReport& r, const std::string& dir, std::string* err, std::string* warning);
+
+Spread spread_of(std::vector<double> v);
+/// Spearman's rank correlation (average ranks for ties); NaN for fewer than 3
+/// points or a constant series.
+double spearman(const std::vector<double>& a, const std::vector<double>& b);
+
+}  // namespace evo

@@ -1,0 +1,182 @@
+// Tests of evaluate/program_run (one real program, measured) and
+// evaluate/program_bench (side by side under several allocators), and of the
+// `evoalloc bench` command on small real programs (coreutils).
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "evaluate/program_bench.hpp"
+
+using namespace evo;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("evoalloc_test_bench_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  return dir / name;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// A file of `n` shuffled numbers (deterministic), the input of `sort -n`.
+fs::path numbers(int n) {
+  fs::path p = scratch("numbers.txt");
+  std::ofstream f(p);
+  std::uint64_t x = 12345;
+  for (int i = 0; i < n; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    f << (x >> 33) % 1000000 << '\n';
+  }
+  return p;
+}
+
+struct Out {
+  int code;
+  std::string out, err;
+};
+
+Out evoalloc(const std::string& args) {
+  const std::string bin = std::string(EVOALLOC_BINARY_DIR) + "/app/evoalloc";
+  fs::path o = scratch("stdout"), e = scratch("stderr");
+  int st = std::system((bin + " " + args + " >" + o.string() + " 2>" + e.string()).c_str());
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), slurp(o), slurp(e)};
+}
+
+}  // namespace
+
+TEST_CASE("run_program: exit status, output, environment, preload, timing") {
+  ProgramSpec ps;
+  ps.argv = {"sh", "-c", "echo \"$EVO_X:$LD_PRELOAD\"; exit 3"};
+  ps.env = {{"EVO_X", "yes"}};
+  ps.preload = "";  // no preload: the variable is unset for the child
+  ps.stdout_path = scratch("o").string();
+  ProgramResult r = run_program(ps);
+  CHECK(r.error.empty());
+  CHECK(r.exit_code == 3);
+  CHECK_FALSE(r.ok());
+  CHECK(r.status() == "exit 3");
+  CHECK(slurp(ps.stdout_path) == "yes:\n");
+  CHECK(r.wall_s > 0);
+  CHECK(r.max_rss_kib > 0);
+
+  ps.argv = {"sh", "-c", "kill -SEGV $$"};
+  r = run_program(ps);
+  CHECK(r.signal == SIGSEGV);
+  CHECK(r.status().find("signal 11") != std::string::npos);
+
+  ps.argv = {"sleep", "5"};
+  ps.timeout_s = 0.2;
+  r = run_program(ps);
+  CHECK(r.timed_out);
+  CHECK(r.wall_s < 4);
+  ps.timeout_s = 0;
+
+  ps.argv = {"/nonexistent/program"};
+  r = run_program(ps);
+  CHECK(r.error == "cannot run /nonexistent/program: No such file or directory");
+}
+
+TEST_CASE("spearman: rank correlation with ties") {
+  CHECK(spearman({1, 2, 3, 4}, {10, 20, 30, 40}) == doctest::Approx(1.0));
+  CHECK(spearman({1, 2, 3, 4}, {4, 3, 2, 1}) == doctest::Approx(-1.0));
+  CHECK(spearman({1, 2, 3, 4, 5}, {5, 6, 7, 8, 7}) == doctest::Approx(0.8207826817));  // ties: average ranks
+  CHECK(std::isnan(spearman({1, 2}, {1, 2})));
+  CHECK(std::isnan(spearman({1, 1, 1}, {1, 2, 3})));
+}
+
+TEST_CASE("run_bench: sort under glibc and the installed references, interleaved, ratios against glibc") {
+  const fs::path in = numbers(60000);
+  std::vector<Contender> who = reference_allocators();
+  REQUIRE(who.front().label == "glibc");
+  BenchOptions bo;
+  bo.runs = 3;
+  bo.warmup = 0;
+  bo.work_dir = scratch("bench").string();
+  int calls = 0;
+  bo.progress = [&](int, int, const std::string&) { ++calls; };
+  BenchReport rep = run_bench({"sort", "-n", in.string()}, who, bo);
+  CHECK(calls == 3 * static_cast<int>(who.size()));
+  REQUIRE(rep.rows.size() == who.size());
+  CHECK(rep.log.size() == 3 * who.size());
+  const BenchRow& g = rep.rows[0];
+  CHECK(g.wall_ratio.median == doctest::Approx(1.0));
+  CHECK(g.rss_ratio.median == doctest::Approx(1.0));
+  for (const BenchRow& row : rep.rows) {
+    CAPTURE(row.label);
+    CHECK(row.same_output);  // every allocator sorts the same
+    CHECK(row.wall_s.min <= row.wall_s.median);
+    CHECK(row.wall_s.median <= row.wall_s.max);
+    CHECK(row.rss_kib.median > 1024);  // sort holds the file
+  }
+  // Each round runs every contender once, rotated.
+  CHECK(rep.log[0].label == who[0].label);
+  if (who.size() > 1) CHECK(rep.log[who.size()].label == who[1].label);
+  std::string err, warning;
+  const fs::path out = scratch("bench-files");
+  REQUIRE(write_bench_files(rep, out.string(), &err, &warning));
+  const std::string csv = slurp(out / "bench.csv");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + static_cast<long>(rep.log.size()));
+  CHECK(slurp(out / "bench.md").find("| glibc | ") != std::string::npos);
+  CHECK(fs::exists(out / "bench.gp"));
+}
+
+TEST_CASE("run_bench: a failing run names the allocator, the round and the end of stderr") {
+  BenchOptions bo;
+  bo.runs = 1;
+  bo.warmup = 0;
+  bo.work_dir = scratch("bench-fail").string();
+  try {
+    run_bench({"sh", "-c", "echo broken input >&2; exit 2"}, {{"glibc", ""}}, bo);
+    FAIL("no exception");
+  } catch (const std::runtime_error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("under glibc (round 1): exit 2") != std::string::npos);
+    CHECK(m.find("broken input") != std::string::npos);
+  }
+  CHECK_THROWS_WITH_AS(run_bench({"true"}, {{"x", "/no/such/lib.so"}}, bo),
+                       "the first contender must be glibc (no preload): it is the baseline", std::runtime_error);
+  CHECK_THROWS_WITH_AS(run_bench({"true"}, {{"glibc", ""}, {"x", "/no/such/lib.so"}}, bo),
+                       "x: no such library: /no/such/lib.so", std::runtime_error);
+}
+
+TEST_CASE("evoalloc bench: table and files; a bad command, a missing program, a varying output") {
+  const fs::path in = numbers(20000);
+  const fs::path out = scratch("cli");
+  Out r = evoalloc("bench --runs 2 --warmup 0 -q --no-references -o " + out.string() + " -- sort -n " + in.string());
+  CHECK_MESSAGE(r.code == 0, r.err);
+  CHECK(r.out.find("| glibc | ") != std::string::npos);
+  CHECK(r.out.find("| same |") != std::string::npos);
+  CHECK(fs::exists(out / "bench.csv"));
+
+  r = evoalloc("bench --runs 1 -q --no-references -o " + out.string() + " -- /nonexistent/prog");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("cannot run /nonexistent/prog: No such file or directory") != std::string::npos);
+
+  r = evoalloc("bench --runs 1 -q");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("missing '-- PROGRAM") != std::string::npos);
+
+  r = evoalloc("bench --runs 1 -q --lib x=/no/lib.so -- true");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("--lib x=/no/lib.so: no such file") != std::string::npos);
+
+  // Output that differs run to run is reported (exit 1) unless --no-check-output.
+  r = evoalloc("bench --runs 2 --warmup 0 -q --no-references -o " + out.string() + " -- sh -c 'date +%N'");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("the program's output varies from run to run") != std::string::npos);
+  r = evoalloc("bench --runs 2 --warmup 0 -q --no-references --no-check-output -o " + out.string() +
+               " -- sh -c 'date +%N'");
+  CHECK(r.code == 0);
+}
