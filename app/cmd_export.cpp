@@ -3,10 +3,10 @@
 //
 //   evoalloc export (--run RUN_DIR --pick fastest|leanest|best-quality|knee|N | --allocator TEXT)
 //                   --name NAME --out DIR [--trace TRACE] [--threads lock|tlh] [--no-build] [--jobs J]
-// Picks from RUN_DIR/front.csv (rows that are valid and feasible): fastest = least
-// speed, leanest = least fragmentation, best-quality = least quality (locality
-// misses), knee = least Euclidean distance to the ideal point after scaling each
-// objective to [0,1] over the front, N = the N-th row of front.csv (0-based).
+// Picks from RUN_DIR/front.csv (rows that are valid and feasible) as evolve/pick.hpp
+// says: fastest = least measured replay speed (ties within 3%: the smallest
+// footprint), leanest = least fragmentation, best-quality = least quality
+// (locality), knee = nearest the ideal point, N = the N-th row (0-based).
 // Fitted class schemes need the trace: --trace, else the `trace:` of
 // RUN_DIR/config.yaml (relative paths: from the current folder, then the source tree).
 #include <cmath>
@@ -19,114 +19,10 @@
 #include "app/cli.hpp"
 #include "core/export/exporter.hpp"
 #include "evaluate/trace.hpp"
+#include "evolve/pick.hpp"
 
 namespace evo::cli {
 namespace {
-
-/// Splits one CSV line (fields may be quoted with "", as evolve writes sentences).
-std::vector<std::string> csv_fields(const std::string& line) {
-  std::vector<std::string> f(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') f.back() += '"', ++i;
-      else if (c == '"') quoted = false;
-      else f.back() += c;
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      f.emplace_back();
-    } else if (c != '\r') {
-      f.back() += c;
-    }
-  }
-  return f;
-}
-
-struct FrontRow {
-  std::vector<std::string> fields;
-  double obj[3];
-};
-
-/// The chosen row of RUN_DIR/front.csv; fills header.
-FrontRow pick_from_front(const std::string& run, const std::string& pick, std::vector<std::string>& header) {
-  const std::string path = (std::filesystem::path(run) / "front.csv").string();
-  std::ifstream in(path);
-  if (!in) throw RuntimeError(path + ": cannot open (is --run an evolve run folder?)");
-  std::string line;
-  if (!std::getline(in, line)) throw RuntimeError(path + ":1: empty file, expected a CSV header");
-  header = csv_fields(line);
-  auto col = [&](const char* name) -> std::size_t {
-    for (std::size_t i = 0; i < header.size(); ++i)
-      if (header[i] == name) return i;
-    throw RuntimeError(path + ":1: no column '" + name + "' in the header");
-  };
-  const std::size_t c_sent = col("sentence"), c_valid = col("valid"), c_feas = col("feasible");
-  const std::size_t c_obj[3] = {col("speed"), col("fragmentation"), col("quality")};
-  std::vector<FrontRow> rows;
-  std::vector<std::size_t> index_of;  // front.csv row index of each candidate
-  std::size_t lineno = 1;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.empty()) continue;
-    FrontRow r;
-    r.fields = csv_fields(line);
-    if (r.fields.size() != header.size())
-      throw RuntimeError(path + ":" + std::to_string(lineno) + ": " + std::to_string(r.fields.size()) +
-                         " fields, expected " + std::to_string(header.size()));
-    for (int k = 0; k < 3; ++k) {
-      try {
-        r.obj[k] = std::stod(r.fields[c_obj[k]]);
-      } catch (const std::exception&) {
-        throw RuntimeError(path + ":" + std::to_string(lineno) + ": column " + header[c_obj[k]] + " is not a number");
-      }
-    }
-    index_of.push_back(lineno - 2);
-    if (r.fields[c_valid] == "1" && r.fields[c_feas] == "1") rows.push_back(std::move(r));
-    else rows.push_back(FrontRow{{}, {0, 0, 0}});  // placeholder: keeps N aligned with the file
-  }
-  std::vector<std::size_t> ok;
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    if (!rows[i].fields.empty()) ok.push_back(i);
-  if (ok.empty()) throw RuntimeError(path + ": no valid, feasible design on the front");
-  (void)c_sent;
-  if (!pick.empty() && std::isdigit(static_cast<unsigned char>(pick[0]))) {
-    std::size_t n = 0;
-    try {
-      n = std::stoul(pick);
-    } catch (const std::exception&) {
-      throw UsageError("--pick " + pick + ": expected fastest|leanest|best-quality|knee|N");
-    }
-    if (n >= rows.size()) throw UsageError("--pick " + pick + ": front.csv has " + std::to_string(rows.size()) + " rows");
-    if (rows[n].fields.empty()) throw RuntimeError("--pick " + pick + ": that row is not valid and feasible");
-    return rows[n];
-  }
-  int k = pick == "fastest" ? 0 : pick == "leanest" ? 1 : pick == "best-quality" ? 2 : pick == "knee" ? 3 : -1;
-  if (k < 0) throw UsageError("--pick " + pick + ": expected fastest|leanest|best-quality|knee|N");
-  std::size_t best = ok[0];
-  if (k < 3) {
-    for (std::size_t i : ok)
-      if (rows[i].obj[k] < rows[best].obj[k]) best = i;
-    return rows[best];
-  }
-  double lo[3], hi[3];
-  for (int j = 0; j < 3; ++j) {
-    lo[j] = std::numeric_limits<double>::infinity();
-    hi[j] = -lo[j];
-    for (std::size_t i : ok) lo[j] = std::min(lo[j], rows[i].obj[j]), hi[j] = std::max(hi[j], rows[i].obj[j]);
-  }
-  double best_d = std::numeric_limits<double>::infinity();
-  for (std::size_t i : ok) {
-    double d = 0;
-    for (int j = 0; j < 3; ++j) {
-      double x = hi[j] > lo[j] ? (rows[i].obj[j] - lo[j]) / (hi[j] - lo[j]) : 0;
-      d += x * x;
-    }
-    if (d < best_d) best_d = d, best = i;
-  }
-  return rows[best];
-}
 
 /// The `trace:` value of RUN_DIR/config.yaml ("" if absent).
 std::string run_trace(const std::string& run) {
@@ -184,13 +80,19 @@ int cmd_export(const std::vector<std::string>& args) {
   req.threads = threads;
   std::string sentence = allocator;
   if (!run.empty()) {
-    std::vector<std::string> header;
-    FrontRow row = pick_from_front(run, pick, header);
-    for (std::size_t i = 0; i < header.size(); ++i) {
-      if (header[i] == "sentence") sentence = row.fields[i];
-      else if (header[i] != "genome") req.metrics.emplace_back(header[i], row.fields[i]);
+    const MetricsTable front = read_metrics_table((std::filesystem::path(run) / "front.csv").string());
+    std::size_t at = 0;
+    try {
+      at = pick_row(front, pick);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
     }
-    req.origin = run + " --pick " + pick;
+    const TableRow& row = front.rows[at];
+    sentence = row.entry.sentence;
+    for (std::size_t i = 0; i < front.header.size() && i < row.fields.size(); ++i)
+      if (front.header[i] != "sentence" && front.header[i] != "genome")
+        req.metrics.emplace_back(front.header[i], row.fields[i]);
+    req.origin = run + " --pick " + pick + " (front.csv row " + std::to_string(at) + ")";
     if (trace.empty()) trace = run_trace(run);
   } else {
     req.origin = "--allocator";

@@ -1,0 +1,115 @@
+// evolve/pick.cpp — see evolve/pick.hpp.
+#include "evolve/pick.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+
+namespace evo {
+
+MetricsTable read_metrics_table(const std::string& path) {
+  MetricsTable t;
+  t.path = path;
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open (is it an evolve run folder?)");
+  std::string line;
+  if (!std::getline(in, line)) throw std::runtime_error(path + ":1: empty file, expected a CSV header");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  t.header = csv_split(line);
+  if (line != metrics_csv_header())
+    throw std::runtime_error(path + ":1: not the header evolve writes (" + std::to_string(t.header.size()) +
+                             " columns; written by another version?)");
+  std::size_t lineno = 1;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    TableRow r;
+    std::string err;
+    if (!parse_archive_csv_row(line, r.entry, &err)) throw std::runtime_error(path + ":" + std::to_string(lineno) + ": " + err);
+    r.fields = csv_split(line);
+    t.rows.push_back(std::move(r));
+  }
+  return t;
+}
+
+std::string speed_score_column(const MetricsTable& t) {
+  bool any = false;
+  for (const TableRow& r : t.rows) {
+    if (!r.usable()) continue;
+    any = true;
+    if (!std::isfinite(r.entry.metrics.speed_measured_ns)) return "speed";
+  }
+  return any ? "speed_measured_ns" : "speed";
+}
+
+std::vector<double> speed_scores(const MetricsTable& t) {
+  const bool measured = speed_score_column(t) == "speed_measured_ns";
+  std::vector<double> s;
+  for (const TableRow& r : t.rows)
+    s.push_back(!r.usable() ? std::numeric_limits<double>::quiet_NaN()
+                            : measured ? r.entry.metrics.speed_measured_ns : r.entry.metrics.speed);
+  return s;
+}
+
+std::size_t pick_row(const MetricsTable& t, const std::string& pick) {
+  const std::string usage = "--pick " + pick + ": expected fastest|leanest|best-quality|knee|N";
+  std::vector<std::size_t> ok;
+  for (std::size_t i = 0; i < t.rows.size(); ++i)
+    if (t.rows[i].usable()) ok.push_back(i);
+  if (!pick.empty() && std::isdigit(static_cast<unsigned char>(pick[0]))) {
+    for (char c : pick)
+      if (!std::isdigit(static_cast<unsigned char>(c))) throw std::invalid_argument(usage);
+    const std::size_t n = std::stoul(pick);
+    if (n >= t.rows.size())
+      throw std::invalid_argument("--pick " + pick + ": " + t.path + " has " + std::to_string(t.rows.size()) + " rows");
+    if (!t.rows[n].usable()) throw std::runtime_error("--pick " + pick + ": that row is not valid and feasible");
+    return n;
+  }
+  const int k = pick == "fastest" ? 0 : pick == "leanest" ? 1 : pick == "best-quality" ? 2 : pick == "knee" ? 3 : -1;
+  if (k < 0) throw std::invalid_argument(usage);
+  if (ok.empty()) throw std::runtime_error(t.path + ": no valid, feasible design");
+  const std::vector<double> speed = speed_scores(t);
+  auto obj = [&](std::size_t i, int j) {
+    const Metrics& m = t.rows[i].entry.metrics;
+    return j == 0 ? speed[i] : j == 1 ? m.fragmentation : m.quality;
+  };
+  std::size_t best = ok[0];
+  if (k == 0) {
+    for (std::size_t i : ok)
+      if (speed[i] < speed[best]) best = i;
+    const double limit = speed[best] * (1 + kSpeedTie);
+    std::size_t lean = best;
+    for (std::size_t i : ok) {
+      if (speed[i] > limit) continue;
+      const auto fi = t.rows[i].entry.metrics.peak_footprint, fl = t.rows[lean].entry.metrics.peak_footprint;
+      if (fi < fl || (fi == fl && speed[i] < speed[lean])) lean = i;
+    }
+    return lean;
+  }
+  if (k < 3) {
+    for (std::size_t i : ok)
+      if (obj(i, k) < obj(best, k)) best = i;
+    return best;
+  }
+  double lo[3], hi[3];
+  for (int j = 0; j < 3; ++j) {
+    lo[j] = std::numeric_limits<double>::infinity();
+    hi[j] = -lo[j];
+    for (std::size_t i : ok) lo[j] = std::min(lo[j], obj(i, j)), hi[j] = std::max(hi[j], obj(i, j));
+  }
+  double best_d = std::numeric_limits<double>::infinity();
+  for (std::size_t i : ok) {
+    double d = 0;
+    for (int j = 0; j < 3; ++j) {
+      const double x = hi[j] > lo[j] ? (obj(i, j) - lo[j]) / (hi[j] - lo[j]) : 0;
+      d += x * x;
+    }
+    if (d < best_d) best_d = d, best = i;
+  }
+  return best;
+}
+
+}  // namespace evo

@@ -1,0 +1,57 @@
+// evolve/pick.hpp — a run's designs read back from front.csv / archive.csv, and the
+// choice of one of them (`evoalloc export --pick`, `evoalloc fidelity`).
+//
+// read_metrics_table(path) reads a table written by evolve (columns of
+// metrics_csv_header(), evolve/archive.hpp) and keeps every row both parsed
+// (ArchiveEntry) and as text fields (the export prints them in design.hpp).
+// Errors name the file and line: "PATH:LINE: ...".
+//
+// pick_row(table, pick) chooses among the valid, feasible rows:
+//   fastest       the least speed score (speed_score below); rows within
+//                 kSpeedTie (3%) of it are tied, and among tied rows the one with the
+//                 smallest peak footprint wins (then the faster). Replay speeds are
+//                 wall-clock figures that vary a few percent run to run on a shared
+//                 machine: a difference below that is noise, and must not buy a design
+//                 that holds many times the memory of another as fast.
+//   leanest       the least fragmentation
+//   best-quality  the least quality (locality) value
+//   knee          the least Euclidean distance to the ideal point after scaling the
+//                 speed score, fragmentation and quality to [0, 1] over the rows
+//   N             row N of the table (0-based), which must be valid and feasible
+// speed_score: the measured replay speed (speed_measured_ns: the run's final front
+// is re-measured with the shipped code path, see evolve/run.hpp) when every feasible
+// row has one, else the run's speed objective column `speed`.
+// A bad pick text throws std::invalid_argument; no feasible row, std::runtime_error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "evolve/archive.hpp"
+
+namespace evo {
+
+inline constexpr double kSpeedTie = 0.03;
+
+struct TableRow {
+  ArchiveEntry entry;
+  std::vector<std::string> fields;  ///< the row's text, one field per header column
+  bool usable() const { return entry.metrics.valid && entry.metrics.feasible; }
+};
+
+struct MetricsTable {
+  std::string path;
+  std::vector<std::string> header;
+  std::vector<TableRow> rows;
+};
+
+MetricsTable read_metrics_table(const std::string& path);
+
+/// The speed a pick ranks by (see above), per row (NaN for unusable rows).
+std::vector<double> speed_scores(const MetricsTable& t);
+/// "speed_measured_ns" or "speed": the column speed_scores() reads.
+std::string speed_score_column(const MetricsTable& t);
+
+std::size_t pick_row(const MetricsTable& t, const std::string& pick);
+
+}  // namespace evo
