@@ -24,19 +24,6 @@
 namespace evo::cli {
 namespace {
 
-/// The `trace:` value of RUN_DIR/config.yaml ("" if absent).
-std::string run_trace(const std::string& run) {
-  std::ifstream in(std::filesystem::path(run) / "config.yaml");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.starts_with("trace:")) continue;
-    std::string v = line.substr(6);
-    while (!v.empty() && (v.front() == ' ' || v.front() == '"')) v.erase(v.begin());
-    while (!v.empty() && (v.back() == ' ' || v.back() == '"' || v.back() == '\r')) v.pop_back();
-    return v;
-  }
-  return {};
-}
 
 }  // namespace
 

@@ -22,6 +22,7 @@ int cmd_merge(const std::vector<std::string>& args);
 int cmd_sweep(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_fidelity(const std::vector<std::string>& args);
 }  // namespace evo::cli
 
 namespace {
@@ -47,6 +48,7 @@ const Command kCommands[] = {
     {"sweep", evo::cli::cmd_sweep, "run configs x traces x seeds as a Slurm job array, then merge"},
     {"export", evo::cli::cmd_export, "export a design as a drop-in malloc library (libNAME.so / libNAME.a)"},
     {"bench", evo::cli::cmd_bench, "run a real program under glibc, jemalloc, tcmalloc, mimalloc and exports"},
+    {"fidelity", evo::cli::cmd_fidelity, "do a run's scores predict the real program? (exports, runs, Spearman's rho)"},
 };
 
 void print_usage(std::ostream& os) {

@@ -153,6 +153,11 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
         throw std::runtime_error(msg);
       }
       run.output_hash = hash_file(ps.stdout_path);
+      if (opt.keep_stderr) {
+        std::ifstream f(ps.stderr_path);
+        std::string text((std::istreambuf_iterator<char>(f)), {});
+        run.stderr_text = text.size() > 4096 ? text.substr(text.size() - 4096) : text;
+      }
       if (i == 0 && !have_baseline_hash) {
         baseline_hash = run.output_hash;
         have_baseline_hash = true;

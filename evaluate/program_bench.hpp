@@ -52,6 +52,7 @@ struct BenchOptions {
   std::string stdin_path = "/dev/null";
   std::string work_dir;    ///< scratch folder for the runs' stdout/stderr (required)
   bool check_output = true;
+  bool keep_stderr = false;  ///< keep each counted run's stderr (its last 4 KiB) in BenchRun::stderr_text
   /// Called before each run: (round, rounds in all incl. warm-up, label).
   std::function<void(int, int, const std::string&)> progress;
 };
@@ -64,6 +65,7 @@ struct BenchRun {
   double wall_ratio = 0;  ///< vs the baseline's run of the same round
   double cpu_ratio = 0;   ///< (user + sys) vs the baseline's of the same round
   double rss_ratio = 0;
+  std::string stderr_text;  ///< with BenchOptions::keep_stderr: the end of the run's stderr
 };
 
 struct Spread {

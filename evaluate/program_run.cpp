@@ -2,8 +2,8 @@
 #include "evaluate/program_run.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -12,7 +12,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
 
 extern char** environ;
 
@@ -28,6 +32,14 @@ std::string ProgramResult::status() const {
 namespace {
 
 int open_or(const std::string& path, int flags) { return ::open(path.c_str(), flags | O_CLOEXEC, 0644); }
+
+/// VmHWM of a live process, KiB (0 when unreadable).
+std::uint64_t vm_hwm_kib(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.starts_with("VmHWM:")) return std::stoull(line.substr(6));
+  return 0;
+}
 
 }  // namespace
 
@@ -90,6 +102,10 @@ ProgramResult run_program(const ProgramSpec& spec) {
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    // Traced, so the parent can read the program's peak RSS at its exit (VmHWM of the
+    // program's own address space). ru_maxrss would also count the address space this
+    // child had before exec: a copy of the parent's, which may be large.
+    ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
     ::execvpe(argv[0], argv.data(), envp.data());
     const int e = errno;
     ssize_t w = ::write(pipefd[1], &e, sizeof e);
@@ -101,28 +117,63 @@ ProgramResult run_program(const ProgramSpec& spec) {
   int exec_errno = 0;
   const ssize_t got = ::read(pipefd[0], &exec_errno, sizeof exec_errno);
   ::close(pipefd[0]);
+  bool traced_once = false;
 
-  if (spec.timeout_s > 0) {
-    const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (pfd >= 0) {
-      pollfd p{pfd, POLLIN, 0};
-      const int ms = static_cast<int>(spec.timeout_s * 1000);
-      if (::poll(&p, 1, ms) == 0) {
-        ::kill(pid, SIGKILL);
-        r.timed_out = true;
+  // The timeout: a thread that kills the child through a pidfd (which keeps naming
+  // this process even once it is reaped, so a recycled pid is never hit).
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread killer;
+  const int pfd = spec.timeout_s > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)) : -1;
+  if (pfd >= 0) {
+    killer = std::thread([&] {
+      std::unique_lock<std::mutex> lock(mu);
+      if (!cv.wait_for(lock, std::chrono::duration<double>(spec.timeout_s), [&] { return done; })) {
+        if (::syscall(SYS_pidfd_send_signal, pfd, SIGKILL, nullptr, 0) == 0) r.timed_out = true;
       }
-      ::close(pfd);
-    }
+    });
   }
+  auto stop_killer = [&] {
+    if (!killer.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      done = true;
+    }
+    cv.notify_all();
+    killer.join();
+  };
   int status = 0;
   rusage ru{};
-  while (::wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  std::uint64_t hwm = 0;
+  for (;;) {
+    if (::wait4(pid, &status, 0, &ru) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (!WIFSTOPPED(status)) break;
+    // A ptrace stop: the exec (set the options), the exit event (read VmHWM), or a
+    // signal for the program (deliver it).
+    const int sig = WSTOPSIG(status);
+    const int event = status >> 16;
+    int deliver = 0;
+    if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) {
+      hwm = vm_hwm_kib(pid);
+    } else if (sig == SIGTRAP && event == 0 && !traced_once) {
+      ::ptrace(PTRACE_SETOPTIONS, pid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL));
+    } else if (sig != SIGTRAP || event == 0) {
+      deliver = sig;
+    }
+    traced_once = true;
+    ::ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(deliver)));
   }
+  stop_killer();
+  if (pfd >= 0) ::close(pfd);
   const auto t1 = std::chrono::steady_clock::now();
   r.wall_s = std::chrono::duration<double>(t1 - t0).count();
   r.user_s = static_cast<double>(ru.ru_utime.tv_sec) + ru.ru_utime.tv_usec * 1e-6;
   r.sys_s = static_cast<double>(ru.ru_stime.tv_sec) + ru.ru_stime.tv_usec * 1e-6;
-  r.max_rss_kib = static_cast<std::uint64_t>(ru.ru_maxrss);
+  r.max_rss_kib = hwm != 0 ? hwm : static_cast<std::uint64_t>(ru.ru_maxrss);
   if (got == static_cast<ssize_t>(sizeof exec_errno)) {
     r.error = "cannot run " + spec.argv[0] + ": " + std::strerror(exec_errno);
     return r;

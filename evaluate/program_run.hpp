@@ -6,7 +6,10 @@
 // the given files (default /dev/null), waits for it and returns:
 //   wall_s       wall time from just before fork to the child's exit (steady_clock)
 //   user_s/sys_s the child's CPU time (wait4 rusage)
-//   max_rss_kib  the child's peak resident set (rusage ru_maxrss, KiB)
+//   max_rss_kib  the program's peak resident set, KiB: VmHWM of its own address space,
+//                read at its exit (the child is ptraced for that one event); rusage
+//                ru_maxrss when tracing is not allowed (it also counts the child's
+//                address space before exec, a copy of the caller's)
 //   exit_code    its exit status, or -1 when killed by a signal (signal = its number)
 //   timed_out    killed with SIGKILL after spec.timeout_s (0 = no limit)
 //   error        empty when it ran; else why it could not start (exec failure:

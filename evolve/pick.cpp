@@ -1,8 +1,11 @@
 // evolve/pick.cpp — see evolve/pick.hpp.
 #include "evolve/pick.hpp"
 
+#include "evolve/config.hpp"
+
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <stdexcept>
@@ -110,6 +113,16 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick) {
     if (d < best_d) best_d = d, best = i;
   }
   return best;
+}
+
+std::string run_trace(const std::string& run_dir) {
+  const std::filesystem::path p = std::filesystem::path(run_dir) / "config.yaml";
+  if (!std::filesystem::exists(p)) return {};
+  try {
+    return load_config(p.string()).trace;
+  } catch (const std::exception&) {
+    return {};
+  }
 }
 
 }  // namespace evo

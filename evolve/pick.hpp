@@ -54,4 +54,7 @@ std::string speed_score_column(const MetricsTable& t);
 
 std::size_t pick_row(const MetricsTable& t, const std::string& pick);
 
+/// The `trace:` of RUN_DIR/config.yaml as written ("" when the file or key is missing).
+std::string run_trace(const std::string& run_dir);
+
 }  // namespace evo

@@ -88,6 +88,24 @@ TEST_CASE("run_program: exit status, output, environment, preload, timing") {
   CHECK(r.error == "cannot run /nonexistent/program: No such file or directory");
 }
 
+TEST_CASE("run_program: max RSS is the program's own, not the caller's") {
+  // The caller holds 256 MiB; a program started from it must not inherit that figure.
+  std::vector<char> big(std::size_t{256} << 20);
+  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = 1;
+  ProgramSpec ps;
+  ps.argv = {"true"};
+  ProgramResult r = run_program(ps);
+  REQUIRE(r.ok());
+  CHECK(r.max_rss_kib > 100);
+  CHECK(r.max_rss_kib < 64 * 1024);
+  // A program that touches 100 MiB reports at least that.
+  ps.argv = {"dd", "if=/dev/zero", "of=/dev/null", "bs=100M", "count=1", "status=none"};
+  r = run_program(ps);
+  REQUIRE(r.ok());
+  CHECK(r.max_rss_kib >= 100 * 1024);
+  CHECK(big[4096] == 1);
+}
+
 TEST_CASE("spearman: rank correlation with ties") {
   CHECK(spearman({1, 2, 3, 4}, {10, 20, 30, 40}) == doctest::Approx(1.0));
   CHECK(spearman({1, 2, 3, 4}, {4, 3, 2, 1}) == doctest::Approx(-1.0));

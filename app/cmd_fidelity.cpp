@@ -1,0 +1,302 @@
+// app/cmd_fidelity.cpp — `evoalloc fidelity --run RUN [--top N] -- PROGRAM [ARGS...]`:
+// does the search's score predict the real program?
+//
+// Takes N designs of a run (its front, spread evenly over the speed ranking; when the
+// front is smaller, feasible designs of archive.csv fill up, spread the same way),
+// exports and builds each as a malloc library, re-measures each one's replay speed
+// on the run's trace (measured ns/op, best of --repeats), then runs PROGRAM under
+// glibc and every design (evaluate/program_bench.hpp, interleaved rounds,
+// EVOALLOC_STATS=1 so each library reports its own peak footprint at exit), and
+// reports, over the designs:
+//   rho(modeled, wall)    Spearman's rho between the modeled speed (cycles/op) and the
+//                         real wall time ratio to glibc (median over rounds)
+//   rho(measured, wall)   the same for the measured replay speed (ns/op)
+//   rho(.., cpu)          the same against the CPU-time ratio (user + sys)
+//   footprint             the replay's peak footprint against the library's own peak
+//                         footprint in the real run (ratio real/replay per design, and
+//                         rho(replay footprint, real max RSS))
+// Files in OUT (default RUN/fidelity): fidelity.csv (one row per design: sentence,
+// scores, real medians), fidelity.md (the table and the rhos), fidelity.png
+// (scores against real wall time), bench/ (the bench's own files), libs/ (the
+// exports). Exit 0 when the report is written; 1 when a design cannot be exported,
+// built or run; 2 on usage errors.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "app/cli.hpp"
+#include "core/export/exporter.hpp"
+#include "evaluate/metrics.hpp"
+#include "evaluate/program_bench.hpp"
+#include "evaluate/trace.hpp"
+#include "evolve/pick.hpp"
+
+namespace evo::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Candidate {
+  std::string sentence;
+  std::string origin;  // front.csv or archive.csv
+  double modeled = 0, measured = 0;
+  std::uint64_t replay_peak = 0;
+  std::string label, lib;
+  // Real program (medians over rounds).
+  double wall_ratio = 0, cpu_ratio = 0, wall_s = 0;
+  double rss_kib = 0;
+  std::uint64_t real_peak = 0;
+};
+
+/// `count` indices out of `n` sorted items, evenly spread (first and last included).
+std::vector<std::size_t> spread_pick(std::size_t n, std::size_t count) {
+  std::vector<std::size_t> out;
+  if (count >= n) {
+    for (std::size_t i = 0; i < n; ++i) out.push_back(i);
+    return out;
+  }
+  for (std::size_t k = 0; k < count; ++k)
+    out.push_back(count == 1 ? 0 : static_cast<std::size_t>(std::llround(double(k) * double(n - 1) / double(count - 1))));
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+
+/// The largest "peak N bytes" of the library's EVOALLOC_STATS lines in `text`.
+std::uint64_t stats_peak(const std::string& text, const std::string& name) {
+  static const std::regex re("evoalloc ([A-Za-z0-9_]+): footprint [0-9]+ bytes, peak ([0-9]+) bytes");
+  std::uint64_t best = 0;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
+    if ((*it)[1] == name) best = std::max<std::uint64_t>(best, std::stoull((*it)[2]));
+  return best;
+}
+
+std::string fmt(double x, int prec = 3) {
+  if (!std::isfinite(x)) return "n/a";
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", prec, x);
+  return b;
+}
+
+}  // namespace
+
+int cmd_fidelity(const std::vector<std::string>& args) {
+  auto dash = std::find(args.begin(), args.end(), std::string("--"));
+  std::vector<std::string> opts(args.begin(), dash);
+  std::vector<std::string> cmd = dash == args.end() ? std::vector<std::string>{} : std::vector<std::string>(dash + 1, args.end());
+  po::options_description desc("options");
+  std::string run, out, trace_path, stdin_path = "/dev/null";
+  Count top{12}, runs{5}, warmup{1}, repeats{5}, jobs{2};
+  double timeout = 0;
+  desc.add_options()
+      ("run", po::value(&run), "an evolve run folder (front.csv, archive.csv, config.yaml)")
+      ("top", po::value(&top), "designs to try, spread over the run's speed ranking (default 12)")
+      ("runs,n", po::value(&runs), "counted rounds of the program under every design (default 5)")
+      ("warmup", po::value(&warmup), "uncounted rounds first (default 1)")
+      ("repeats", po::value(&repeats), "timed replays per measured speed, best kept (default 5)")
+      ("trace", po::value(&trace_path), "trace to re-measure replay speed on (default: the run's config trace)")
+      ("jobs,j", po::value(&jobs), "parallel compile jobs per export (default 2)")
+      ("env,e", po::value<std::vector<std::string>>()->composing(), "NAME=VALUE for every program run; repeatable")
+      ("stdin", po::value(&stdin_path), "file given to the program as stdin (default /dev/null)")
+      ("timeout", po::value(&timeout), "seconds a program run may take (default: no limit)")
+      ("no-check-output", "do not compare each design's program output with glibc's")
+      ("out,o", po::value(&out), "output folder (default RUN/fidelity)")
+      ("quiet,q", "no progress on stderr");
+  po::positional_options_description pos;
+  po::variables_map vm;
+  if (!parse(opts, desc, pos, vm, "evoalloc fidelity --run RUN_DIR [--top N] [--runs K] [options] -- PROGRAM [ARGS...]",
+             "Checks that a run's scores predict the real program: exports N designs of the run (its front,\n"
+             "filled up from archive.csv when smaller), re-measures their replay speed on the run's trace, runs\n"
+             "PROGRAM under glibc and every design (interleaved rounds, like `evoalloc bench`), and reports\n"
+             "Spearman's rho between each speed score (modeled, measured) and the real wall-time and CPU-time\n"
+             "ratios to glibc, and the replay's peak footprint against each library's own peak in the real run\n"
+             "(EVOALLOC_STATS). Writes OUT/fidelity.csv, fidelity.md, fidelity.png. See README, \"Fidelity\"."))
+    return kExitOk;
+  if (run.empty()) throw UsageError("--run RUN_DIR is required");
+  if (cmd.empty()) throw UsageError("missing '-- PROGRAM [ARGS...]'");
+  if (top.value < 3) throw UsageError("--top must be at least 3 (a rank correlation needs 3 points)");
+  if (runs.value < 1 || repeats.value < 1 || jobs.value < 1) throw UsageError("--runs, --repeats and --jobs must be >= 1");
+  if (out.empty()) out = (fs::path(run) / "fidelity").string();
+  const bool quiet = vm.count("quiet") > 0;
+  auto say = [&](const std::string& s) {
+    if (!quiet) std::cerr << "evoalloc fidelity: " << s << '\n';
+  };
+
+  // ---- the designs ----
+  const MetricsTable front = read_metrics_table((fs::path(run) / "front.csv").string());
+  std::vector<Candidate> cands;
+  std::set<std::string> seen;
+  auto take = [&](const MetricsTable& t, const char* origin, std::size_t want) {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = 0; i < t.rows.size(); ++i)
+      if (t.rows[i].usable() && !seen.count(t.rows[i].entry.sentence)) idx.push_back(i);
+    std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
+      return t.rows[a].entry.metrics.speed < t.rows[b].entry.metrics.speed;
+    });
+    for (std::size_t k : spread_pick(idx.size(), want)) {
+      const Metrics& m = t.rows[idx[k]].entry.metrics;
+      Candidate c;
+      c.sentence = t.rows[idx[k]].entry.sentence;
+      c.origin = origin;
+      c.modeled = m.speed_modeled;
+      c.replay_peak = m.peak_footprint;
+      seen.insert(c.sentence);
+      cands.push_back(c);
+    }
+  };
+  take(front, "front", top.value);
+  if (cands.size() < top.value && fs::exists(fs::path(run) / "archive.csv")) {
+    const MetricsTable archive = read_metrics_table((fs::path(run) / "archive.csv").string());
+    take(archive, "archive", top.value - cands.size());
+  }
+  if (cands.size() < 3) throw RuntimeError(run + ": fewer than 3 feasible designs to compare");
+
+  if (trace_path.empty()) trace_path = run_trace(run);
+  if (trace_path.empty()) throw UsageError("no --trace and no trace: in " + run + "/config.yaml");
+  if (!fs::exists(trace_path) && fs::path(trace_path).is_relative())
+    trace_path = (fs::path(source_dir()) / trace_path).string();
+  say("reading " + trace_path);
+  const Trace trace = read_trace(trace_path);
+  const std::vector<SizeCount> hist = size_histogram(trace);
+
+  // ---- export, build, measure ----
+  std::vector<Contender> who{{"glibc", ""}};
+  for (std::size_t i = 0; i < cands.size(); ++i) {
+    Candidate& c = cands[i];
+    c.label = "fid" + std::to_string(i);
+    ExportRequest req;
+    req.name = c.label;
+    req.out_dir = (fs::path(out) / "libs" / c.label).string();
+    req.source_dir = source_dir();
+    req.origin = run + " (fidelity, " + c.origin + ")";
+    req.histogram = hist;
+    std::string err;
+    if (!parse_spec(c.sentence, req.spec, &err)) throw RuntimeError(run + ": design '" + c.sentence + "': " + err);
+    say("export " + std::to_string(i + 1) + "/" + std::to_string(cands.size()) + ": " + c.sentence);
+    if (!write_export(req, &err) || !build_export(req.out_dir, static_cast<int>(jobs.value), &err))
+      throw RuntimeError(err);
+    c.lib = fs::absolute(fs::path(req.out_dir) / ("lib" + c.label + ".so")).string();
+    EvalOptions eo;
+    eo.repeats = static_cast<int>(repeats.value);
+    c.measured = measure_speed_ns(c.sentence, trace, hist, eo, &err);
+    if (std::isnan(c.measured)) throw RuntimeError("replay of '" + c.sentence + "' failed: " + err);
+    who.push_back({c.label, c.lib});
+  }
+
+  // ---- the real program ----
+  BenchOptions bo;
+  bo.runs = static_cast<int>(runs.value);
+  bo.warmup = static_cast<int>(warmup.value);
+  bo.timeout_s = timeout;
+  bo.stdin_path = stdin_path;
+  bo.work_dir = (fs::path(out) / "bench" / "runs").string();
+  bo.check_output = !vm.count("no-check-output");
+  bo.keep_stderr = true;
+  if (vm.count("env"))
+    for (const std::string& s : vm["env"].as<std::vector<std::string>>()) {
+      const auto eq = s.find('=');
+      if (eq == std::string::npos || eq == 0) throw UsageError("--env " + s + ": expected NAME=VALUE");
+      bo.env.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    }
+  bo.env.emplace_back("EVOALLOC_STATS", "1");
+  if (!quiet)
+    bo.progress = [&](int round, int rounds, const std::string& label) {
+      std::cerr << "\revoalloc fidelity: program round " << (round + 1) << "/" << rounds << ": " << label
+                << "          " << std::flush;
+    };
+  BenchReport rep;
+  try {
+    rep = run_bench(cmd, who, bo);
+  } catch (const std::exception& e) {
+    if (!quiet) std::cerr << '\n';
+    throw RuntimeError(e.what());
+  }
+  if (!quiet) std::cerr << '\n';
+  std::string err, warning;
+  if (!write_bench_files(rep, (fs::path(out) / "bench").string(), &err, &warning)) throw RuntimeError(err);
+  for (Candidate& c : cands) {
+    const BenchRow* row = rep.find(c.label);
+    c.wall_ratio = row->wall_ratio.median;
+    c.cpu_ratio = row->cpu_ratio.median;
+    c.wall_s = row->wall_s.median;
+    c.rss_kib = row->rss_kib.median;
+    for (const BenchRun& r : rep.log)
+      if (r.label == c.label) c.real_peak = std::max(c.real_peak, stats_peak(r.stderr_text, c.label));
+    if (!row->same_output) throw RuntimeError("the program's output under " + c.sentence + " differs from glibc's");
+  }
+
+  // ---- the report ----
+  std::vector<double> modeled, measured, wall, cpu, rpeak, rss, fp_ratio;
+  for (const Candidate& c : cands) {
+    modeled.push_back(c.modeled);
+    measured.push_back(c.measured);
+    wall.push_back(c.wall_ratio);
+    cpu.push_back(c.cpu_ratio);
+    rpeak.push_back(static_cast<double>(c.replay_peak));
+    rss.push_back(c.rss_kib);
+    if (c.real_peak > 0 && c.replay_peak > 0) fp_ratio.push_back(double(c.real_peak) / double(c.replay_peak));
+  }
+  const double rho_mod_wall = spearman(modeled, wall), rho_meas_wall = spearman(measured, wall);
+  const double rho_mod_cpu = spearman(modeled, cpu), rho_meas_cpu = spearman(measured, cpu);
+  const double rho_fp_rss = spearman(rpeak, rss);
+  const Spread fp = spread_of(fp_ratio);
+
+  fs::create_directories(out);
+  {
+    std::ofstream csv(fs::path(out) / "fidelity.csv");
+    csv << "label,origin,sentence,speed_modeled,speed_measured_ns,replay_peak_footprint,wall_s,wall_ratio,cpu_ratio,"
+           "max_rss_kib,real_peak_footprint\n";
+    for (const Candidate& c : cands)
+      csv << c.label << ',' << c.origin << ",\"" << c.sentence << "\"," << format_double(c.modeled) << ','
+          << format_double(c.measured) << ',' << c.replay_peak << ',' << format_double(c.wall_s) << ','
+          << format_double(c.wall_ratio) << ',' << format_double(c.cpu_ratio) << ',' << format_double(c.rss_kib) << ','
+          << c.real_peak << '\n';
+  }
+  std::ostringstream md;
+  md << "# Fidelity of " << run << "\n\nprogram: `";
+  for (std::size_t i = 0; i < cmd.size(); ++i) md << (i ? " " : "") << cmd[i];
+  md << "`, trace: `" << trace_path << "`, " << cands.size() << " designs, " << runs.value
+     << " rounds (medians; ratios against glibc in the same round)\n\n"
+     << "| score | rho vs real wall time | rho vs real CPU time |\n|---|---:|---:|\n"
+     << "| modeled speed (cycles/op) | " << fmt(rho_mod_wall) << " | " << fmt(rho_mod_cpu) << " |\n"
+     << "| measured replay speed (ns/op) | " << fmt(rho_meas_wall) << " | " << fmt(rho_meas_cpu) << " |\n\n"
+     << "Footprint: real peak (the library's EVOALLOC_STATS) / replay peak, median " << fmt(fp.median, 2) << " ["
+     << fmt(fp.min, 2) << "-" << fmt(fp.max, 2) << "] over " << fp_ratio.size()
+     << " designs; rho(replay peak footprint, real max RSS) = " << fmt(rho_fp_rss) << "\n\n"
+     << "| design | origin | modeled | measured ns/op | wall vs glibc | cpu vs glibc | replay peak KiB | real peak KiB "
+        "| max RSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const Candidate& c : cands)
+    md << "| `" << c.sentence << "` | " << c.origin << " | " << fmt(c.modeled, 2) << " | " << fmt(c.measured, 2) << " | "
+       << fmt(c.wall_ratio) << " | " << fmt(c.cpu_ratio) << " | " << c.replay_peak / 1024 << " | " << c.real_peak / 1024
+       << " | " << fmt(c.rss_kib / 1024, 1) << " |\n";
+  std::ofstream(fs::path(out) / "fidelity.md") << md.str();
+  {
+    std::ofstream dat(fs::path(out) / "fidelity.dat");
+    dat << "# modeled measured wall_ratio cpu_ratio\n";
+    for (const Candidate& c : cands)
+      dat << c.modeled << ' ' << c.measured << ' ' << c.wall_ratio << ' ' << c.cpu_ratio << '\n';
+    std::ofstream gp(fs::path(out) / "fidelity.gp");
+    gp << "# gnuplot script of fidelity.png (run: gnuplot fidelity.gp)\n"
+       << "set terminal pngcairo size 900,420 noenhanced\nset output 'fidelity.png'\n"
+       << "set multiplot layout 1,2 title 'speed scores against the real program (wall time / glibc)'\n"
+       << "set grid\nset ylabel 'real wall time / glibc'\n"
+       << "set title 'modeled (rho " << fmt(rho_mod_wall, 2) << ")'\nset xlabel 'modeled cycles/op'\n"
+       << "plot 'fidelity.dat' using 1:3 with points pt 7 notitle\n"
+       << "set title 'measured replay (rho " << fmt(rho_meas_wall, 2) << ")'\nset xlabel 'replay ns/op'\n"
+       << "plot 'fidelity.dat' using 2:3 with points pt 7 notitle\nunset multiplot\n";
+  }
+  const std::string plot = "cd '" + out + "' && gnuplot fidelity.gp >gnuplot.log 2>&1";
+  if (std::system(plot.c_str()) != 0) std::cerr << "evoalloc fidelity: warning: gnuplot failed (see " << out << "/gnuplot.log)\n";
+  if (!warning.empty()) std::cerr << "evoalloc fidelity: warning: " << warning << '\n';
+  std::cout << md.str() << "\n(files: " << out << "/fidelity.csv, fidelity.md, fidelity.png, bench/)\n";
+  return kExitOk;
+}
+
+}  // namespace evo::cli

@@ -1,0 +1,104 @@
+// `evoalloc fidelity` end to end on a small real program: record `sort -n` with the
+// recorder, evolve the smoke config on that trace, then export 3 designs of the run,
+// run sort under each and glibc, and check the report (rhos, footprints, files);
+// and the command's errors (usage, a missing run, a program that cannot run).
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string exe() { return std::string(EVOALLOC_BINARY_DIR) + "/app/evoalloc"; }
+std::string src() { return EVOALLOC_SOURCE_DIR; }
+
+fs::path scratch() {
+  fs::path p = fs::temp_directory_path() / ("evoalloc_test_fidelity_cmd_" + std::to_string(::getpid()));
+  fs::create_directories(p);
+  return p;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Out {
+  int code;
+  std::string out, err;
+};
+
+Out sh(const std::string& args) {
+  const fs::path o = scratch() / "stdout", e = scratch() / "stderr";
+  int st = std::system(("'" + exe() + "' " + args + " >'" + o.string() + "' 2>'" + e.string() + "'").c_str());
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(o), slurp(e)};
+}
+
+}  // namespace
+
+TEST_CASE("evoalloc fidelity: three designs of a run against sort, report and files") {
+  const fs::path dir = scratch();
+  const fs::path nums = dir / "numbers.txt";
+  {
+    std::ofstream f(nums);
+    std::uint64_t x = 99;
+    for (int i = 0; i < 30000; ++i) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      f << (x >> 35) % 1000003 << " item" << i % 97 << '\n';
+    }
+  }
+  const fs::path trace = dir / "sort.trace";
+  Out r = sh("record -o '" + trace.string() + "' -- sort -n '" + nums.string() + "'");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  r = sh("evolve --config '" + src() + "/configs/smoke.yaml' --set trace='" + trace.string() +
+         "' --set trace_max_ops=0 --out '" + dir.string() + "' --run-id r -q");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const fs::path run = dir / "smoke" / "r";
+  r = sh("fidelity --run '" + run.string() + "' --top 3 --runs 2 --warmup 0 --repeats 1 -q -- sort -n '" +
+         nums.string() + "'");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  CHECK(r.out.find("| modeled speed (cycles/op) | ") != std::string::npos);
+  CHECK(r.out.find("| measured replay speed (ns/op) | ") != std::string::npos);
+  const std::string csv = slurp(run / "fidelity" / "fidelity.csv");
+  CHECK(std::count(csv.begin(), csv.end(), (char)10) == 4);  // header + 3 designs
+  // Every design's library reported its own peak footprint in the real run.
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    const std::string real_peak = line.substr(line.rfind(',') + 1);
+    CHECK_MESSAGE(std::stoull(real_peak) > 0, line);
+  }
+  CHECK(fs::exists(run / "fidelity" / "bench" / "bench.csv"));
+  CHECK(fs::exists(run / "fidelity" / "fidelity.md"));
+
+  r = sh("fidelity --run '" + run.string() + "' --top 3 --runs 1 --repeats 1 -q -o '" + (dir / "f2").string() +
+         "' -- /nonexistent/program");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("cannot run /nonexistent/program") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("evoalloc fidelity: usage errors and a missing run") {
+  Out r = sh("fidelity -- true");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--run RUN_DIR is required") != std::string::npos);
+  r = sh("fidelity --run /nonexistent/run");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("missing '-- PROGRAM") != std::string::npos);
+  r = sh("fidelity --run /nonexistent/run --top 2 -- true");
+  CHECK(r.code == 2);
+  r = sh("fidelity --run /nonexistent/run -- true");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("/nonexistent/run/front.csv: cannot open") != std::string::npos);
+}
