@@ -44,7 +44,7 @@ const std::vector<KeySchema>& common_key_table() {
       {"align", KeyKind::Choice, "16", {"16", "32", "64"}},
       {"source", KeyKind::Choice, "mmap", {"mmap", "region"}},
       {"harden", KeyKind::Choice, "off", {"off", "canary", "checked"}},
-      {"front", KeyKind::Choice, "none", {"none", "tcache:16", "tcache:64", "tcache:256"}},
+      {"front", KeyKind::Choice, "none", {"none", "tcache:16", "tcache:64", "tcache:256", "tcache:1024"}},
       {"retain", KeyKind::Choice, "0", {"0", "256K", "1M", "4M"}},
   };
   return keys;

@@ -107,6 +107,11 @@ inline bool single_threaded() { return __libc_single_threaded != 0; }
 constexpr std::size_t kBootBytes = std::size_t{1} << 30;
 std::atomic<char*> g_boot{nullptr};
 std::atomic<std::size_t> g_boot_used{0};
+// The arena's base for is_boot: a kernel-half address until the arena exists, so that
+// one unsigned comparison says "not in the arena" for every user-space pointer.
+constexpr std::uintptr_t kNoBoot = std::uintptr_t{0xFFFF8} << 44;
+std::atomic<std::uintptr_t> g_boot_lo{kNoBoot};
+
 
 char* boot_base() {
   char* b = g_boot.load(std::memory_order_acquire);
@@ -117,13 +122,12 @@ char* boot_base() {
     ::munmap(p, kBootBytes);  // another thread mapped it first
     return b;
   }
+  g_boot_lo.store(reinterpret_cast<std::uintptr_t>(p), std::memory_order_release);
   return static_cast<char*>(p);
 }
 
-bool is_boot(const void* p) {
-  auto a = static_cast<const char*>(p);
-  const char* b = g_boot.load(std::memory_order_acquire);
-  return b != nullptr && a >= b && a < b + kBootBytes;
+inline bool is_boot(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) - g_boot_lo.load(std::memory_order_relaxed) < kBootBytes;
 }
 
 void* boot_alloc(std::size_t size, std::size_t align) {
@@ -223,6 +227,8 @@ constexpr const char* kThreadModel = "lock";
 
 alignas(evo_export::Heap) char g_heap_storage[sizeof(evo_export::Heap)];
 evo_export::Heap* g_heap = nullptr;  // never destroyed: frees may come after exit handlers
+/// The heap object at its static address (the fast path's one load less than g_heap).
+inline evo_export::Heap& heap() { return *std::launder(reinterpret_cast<evo_export::Heap*>(g_heap_storage)); }
 std::atomic<bool> g_ready{false};
 std::atomic<bool> g_initializing{false};
 pthread_t g_init_owner;
@@ -290,7 +296,7 @@ struct Guard {
 
 inline void* do_alloc(std::size_t size, std::size_t align) {
   if (fast_path()) [[likely]] {
-    void* p = g_heap->allocate(size, align);
+    void* p = heap().allocate(size, align);
     if (p == nullptr) [[unlikely]] errno = ENOMEM;
     return p;
   }
@@ -306,7 +312,7 @@ inline void* do_alloc(std::size_t size, std::size_t align) {
 inline void do_free(void* p) {
   if (p == nullptr || is_boot(p)) return;
   if (fast_path()) [[likely]] {
-    g_heap->deallocate(p);
+    heap().deallocate(p);
     return;
   }
   free_slow(p);
