@@ -6,8 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -17,44 +15,14 @@
 #include <vector>
 
 #include "evaluate/elf_symbols.hpp"
+#include "evaluate/import/import_common.hpp"
 #include "evaluate/import/line_source.hpp"
 
 namespace evo {
 
 namespace {
 
-/// Where imported ops, sites and meta go (a TraceWriter or an in-memory Trace).
-struct Sink {
-  virtual ~Sink() = default;
-  virtual std::uint32_t site(const CallSite& s) = 0;
-  virtual void op(OpKind k, std::uint32_t object, std::uint64_t size, std::uint32_t site) = 0;
-  virtual void meta(const std::string& key, std::string_view value) = 0;
-};
-
-struct WriterSink : Sink {
-  TraceWriter& w;
-  explicit WriterSink(TraceWriter& w) : w(w) {}
-  std::uint32_t site(const CallSite& s) override { return w.add_site(s); }
-  void op(OpKind k, std::uint32_t object, std::uint64_t size, std::uint32_t site) override {
-    w.op(k, object, size, 0, 0, site);
-  }
-  void meta(const std::string& key, std::string_view value) override { w.meta(key, value); }
-};
-
-struct TraceSink : Sink {
-  Trace& t;
-  explicit TraceSink(Trace& t) : t(t) {
-    if (t.sites.empty()) t.sites.push_back(CallSite{});
-  }
-  std::uint32_t site(const CallSite& s) override {
-    t.sites.push_back(s);
-    return static_cast<std::uint32_t>(t.sites.size() - 1);
-  }
-  void op(OpKind k, std::uint32_t object, std::uint64_t size, std::uint32_t site) override {
-    t.push(k, object, size, 0, 0, site);
-  }
-  void meta(const std::string& key, std::string_view value) override { t.meta.emplace_back(key, std::string(value)); }
-};
+using import_detail::Sink;
 
 constexpr std::uint32_t kNoModule = std::numeric_limits<std::uint32_t>::max();
 
@@ -97,7 +65,7 @@ class Importer {
       ++st_.lines;
       parse(line);
     }
-    st_.objects = next_id_;
+    st_.objects = objects_.slots();
     st_.trace_nodes = nodes_.size();
     return st_;
   }
@@ -130,13 +98,7 @@ class Importer {
   }
 
   /// Next space-separated field ("" at the end).
-  static std::string_view field(std::string_view& s) {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    std::size_t e = s.find(' ');
-    std::string_view f = s.substr(0, e);
-    s.remove_prefix(e == std::string_view::npos ? s.size() : e);
-    return f;
-  }
+  static std::string_view field(std::string_view& s) { return import_detail::next_field(s); }
   /// A hexadecimal number of 1..16 digits (an optional 0x is accepted).
   static bool hex(std::string_view f, std::uint64_t& v) {
     if (f.starts_with("0x") || f.starts_with("0X")) f.remove_prefix(2);
@@ -225,15 +187,6 @@ class Importer {
     return id;
   }
 
-  std::uint32_t new_id() {
-    if (!free_ids_.empty()) {
-      std::uint32_t id = free_ids_.back();
-      free_ids_.pop_back();
-      return id;
-    }
-    return next_id_++;
-  }
-
   void parse_module(std::string_view line, std::string_view s) {
     const char* form = "'m LEN PATH BASE [VADDR MEMSZ]...' or 'm 1 -'";
     std::uint64_t len = 0;
@@ -286,13 +239,7 @@ class Importer {
           return;
         }
         const std::uint32_t site = site_of(trace);
-        const std::uint32_t id = new_id();
-        auto [it, fresh] = live_.try_emplace(ptr, id);
-        if (!fresh) {
-          ++st_.address_reuse;  // missed free: the old object's slot is leaked
-          it->second = id;
-        }
-        sink_.op(OpKind::Malloc, id, size, site);
+        sink_.op(OpKind::Malloc, objects_.allocate(ptr, st_.address_reuse), size, 0, 0, site);
         ++st_.allocs;
         ++st_.ops;
         return;
@@ -303,15 +250,12 @@ class Importer {
           ++st_.free_null;
           return;
         }
-        auto it = live_.find(v[0]);
-        if (it == live_.end()) {
+        std::uint32_t id;
+        if (!objects_.release(v[0], id)) {
           ++st_.unmatched_frees;
           return;
         }
-        const std::uint32_t id = it->second;
-        live_.erase(it);
-        free_ids_.push_back(id);
-        sink_.op(OpKind::Free, id, 0, 0);
+        sink_.op(OpKind::Free, id, 0, 0, 0, 0);
         ++st_.frees;
         ++st_.ops;
         return;
@@ -375,60 +319,21 @@ class Importer {
   SymbolResolver symbols_;
   std::unordered_map<std::string, std::uint32_t> module_ids_;
   std::unordered_map<SiteKey, std::uint32_t, SiteKeyHash> sites_;
-  std::unordered_map<std::uint64_t, std::uint32_t> live_;
-  std::vector<std::uint32_t> free_ids_;
-  std::uint32_t next_id_ = 0;
+  import_detail::Objects objects_;
 };
-
-template <class Put>
-void put_counters(const HeaptrackStats& st, Put put) {
-  put("unmatched_frees", st.unmatched_frees);
-  put("free_null", st.free_null);
-  put("realloc_null", 0);
-  put("realloc_zero", 0);
-  put("failed_allocs", st.failed_allocs);
-  put("address_reuse", st.address_reuse);
-}
-
-std::string base_name(const std::string& p) {
-  std::size_t s = p.rfind('/');
-  return s == std::string::npos ? p : p.substr(s + 1);
-}
 
 }  // namespace
 
 HeaptrackStats import_heaptrack(const std::string& in, const std::string& out, int level) {
-  // Write to a temporary name first so a failed import never leaves a half file.
-  const std::string tmp = out + ".tmp";
-  HeaptrackStats st;
-  try {
-    TraceWriter w(tmp, false, level);
-    w.meta("source", "heaptrack:" + base_name(in));
-    WriterSink sink(w);
-    Importer imp(in, sink);
-    st = imp.run();
-    put_counters(st, [&](const char* k, std::uint64_t v) { w.counter(k, v); });
-    w.close();
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::rename(tmp.c_str(), out.c_str()) != 0)
-    throw std::runtime_error(out + ": cannot rename from " + tmp + ": " + std::strerror(errno));
-  return st;
+  return import_detail::import_to_file<HeaptrackStats>(in, out, level, "heaptrack", [&](Sink& sink) {
+    return import_detail::Parsed<HeaptrackStats>{Importer(in, sink).run()};
+  });
 }
 
 Trace import_heaptrack(const std::string& in, HeaptrackStats* stats) {
-  Trace t;
-  t.meta.emplace_back("source", "heaptrack:" + base_name(in));
-  TraceSink sink(t);
-  Importer imp(in, sink);
-  HeaptrackStats st = imp.run();
-  put_counters(st, [&](const char* k, std::uint64_t v) { t.counters.emplace_back(k, v); });
-  t.objects = std::max(t.objects, st.objects);
-  t.finish();
-  if (stats != nullptr) *stats = st;
-  return t;
+  return import_detail::import_to_trace(in, stats, "heaptrack", [&](Sink& sink) {
+    return import_detail::Parsed<HeaptrackStats>{Importer(in, sink).run()};
+  });
 }
 
 }  // namespace evo

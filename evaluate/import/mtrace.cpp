@@ -1,18 +1,13 @@
 // evaluate/import/mtrace.cpp — glibc mtrace log importer (see mtrace.hpp).
 #include "evaluate/import/mtrace.hpp"
 
-#include "evaluate/import/line_source.hpp"
-
-#include <sys/stat.h>
-#include <zstd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <functional>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
-#include <vector>
+
+#include "evaluate/import/import_common.hpp"
+#include "evaluate/import/line_source.hpp"
 
 namespace evo {
 
@@ -23,35 +18,7 @@ struct SvHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-/// Where imported ops go (a TraceWriter or an in-memory Trace).
-struct Sink {
-  virtual ~Sink() = default;
-  virtual std::uint32_t site(const CallSite& s) = 0;
-  virtual void op(OpKind k, std::uint32_t object, std::uint64_t size, std::uint32_t site) = 0;
-};
-
-struct WriterSink : Sink {
-  TraceWriter& w;
-  explicit WriterSink(TraceWriter& w) : w(w) {}
-  std::uint32_t site(const CallSite& s) override { return w.add_site(s); }
-  void op(OpKind k, std::uint32_t object, std::uint64_t size, std::uint32_t site) override {
-    w.op(k, object, size, 0, 0, site);
-  }
-};
-
-struct TraceSink : Sink {
-  Trace& t;
-  explicit TraceSink(Trace& t) : t(t) {
-    if (t.sites.empty()) t.sites.push_back(CallSite{});
-  }
-  std::uint32_t site(const CallSite& s) override {
-    t.sites.push_back(s);
-    return static_cast<std::uint32_t>(t.sites.size() - 1);
-  }
-  void op(OpKind k, std::uint32_t object, std::uint64_t size, std::uint32_t site) override {
-    t.push(k, object, size, 0, 0, site);
-  }
-};
+using import_detail::Sink;
 
 class Importer {
  public:
@@ -65,7 +32,7 @@ class Importer {
       parse(line);
     }
     if (pending_) error("log ends after '<' without the matching '>' line");
-    st_.objects = next_id_;
+    st_.objects = objects_.slots();
     return st_;
   }
 
@@ -138,25 +105,6 @@ class Importer {
     return id;
   }
 
-  std::uint32_t new_id() {
-    if (!free_ids_.empty()) {
-      std::uint32_t id = free_ids_.back();
-      free_ids_.pop_back();
-      return id;
-    }
-    return next_id_++;
-  }
-  /// Binds addr to a new object (forgetting a still-live object at addr).
-  std::uint32_t bind(std::uint64_t addr) {
-    std::uint32_t id = new_id();
-    auto [it, fresh] = live_.try_emplace(addr, id);
-    if (!fresh) {
-      ++st_.address_reuse;  // missed free: the old object's slot is leaked
-      it->second = id;
-    }
-    return id;
-  }
-
   void parse(std::string_view line) {
     if (line.empty()) return;
     std::uint32_t site = 0;
@@ -183,8 +131,7 @@ class Importer {
           ++st_.failed_allocs;
           return;
         }
-        std::uint32_t id = bind(addr);
-        sink_.op(OpKind::Malloc, id, size, site);
+        sink_.op(OpKind::Malloc, objects_.allocate(addr, st_.address_reuse), size, 0, 0, site);
         ++st_.allocs;
         ++st_.ops;
         return;
@@ -195,15 +142,12 @@ class Importer {
           ++st_.free_null;
           return;
         }
-        auto it = live_.find(addr);
-        if (it == live_.end()) {
+        std::uint32_t id;
+        if (!objects_.release(addr, id)) {
           ++st_.unmatched_frees;
           return;
         }
-        std::uint32_t id = it->second;
-        live_.erase(it);
-        free_ids_.push_back(id);
-        sink_.op(OpKind::Free, id, 0, site);
+        sink_.op(OpKind::Free, id, 0, 0, 0, site);
         ++st_.frees;
         ++st_.ops;
         return;
@@ -218,25 +162,16 @@ class Importer {
         if (!pending_) malformed(line, "a '<' line before '> ADDR SIZE'");
         pending_ = false;
         if (!number(s, addr) || !number(s, size) || !at_end(s)) malformed(line, "'> ADDR SIZE'");
-        auto it = live_.find(pending_addr_);
-        if (it == live_.end()) {
+        std::uint32_t id;
+        if (!objects_.find(pending_addr_, id)) {
           ++st_.unmatched_frees;
-          std::uint32_t id = bind(addr);
-          sink_.op(OpKind::Malloc, id, size, site);
+          sink_.op(OpKind::Malloc, objects_.allocate(addr, st_.address_reuse), size, 0, 0, site);
           ++st_.allocs;
           ++st_.ops;
           return;
         }
-        std::uint32_t id = it->second;
-        if (addr != pending_addr_) {
-          live_.erase(it);
-          auto [jt, fresh] = live_.try_emplace(addr, id);
-          if (!fresh) {
-            ++st_.address_reuse;
-            jt->second = id;
-          }
-        }
-        sink_.op(OpKind::Realloc, id, size, site);
+        objects_.move(pending_addr_, addr, id, st_.address_reuse);
+        sink_.op(OpKind::Realloc, id, size, 0, 0, site);
         ++st_.reallocs;
         ++st_.ops;
         return;
@@ -254,62 +189,24 @@ class Importer {
   std::string path_;
   Sink& sink_;
   ImportStats st_;
-  std::unordered_map<std::uint64_t, std::uint32_t> live_;
+  import_detail::Objects objects_;
   std::unordered_map<std::string, std::uint32_t, SvHash, std::equal_to<>> sites_;
-  std::vector<std::uint32_t> free_ids_;
-  std::uint32_t next_id_ = 0;
   bool pending_ = false;
   std::uint64_t pending_addr_ = 0;
 };
 
-void add_counters(const ImportStats& st, const std::function<void(const char*, std::uint64_t)>& put) {
-  put("unmatched_frees", st.unmatched_frees);
-  put("free_null", st.free_null);
-  put("realloc_null", 0);
-  put("realloc_zero", 0);
-  put("failed_allocs", st.failed_allocs);
-  put("address_reuse", st.address_reuse);
-}
-
-std::string base_name(const std::string& p) {
-  std::size_t s = p.rfind('/');
-  return s == std::string::npos ? p : p.substr(s + 1);
-}
-
 }  // namespace
 
 ImportStats import_mtrace(const std::string& in, const std::string& out, int level) {
-  // Write to a temporary name first so a failed import never leaves a half file.
-  const std::string tmp = out + ".tmp";
-  ImportStats st;
-  try {
-    TraceWriter w(tmp, false, level);
-    w.meta("source", "mtrace:" + base_name(in));
-    WriterSink sink(w);
-    Importer imp(in, sink);
-    st = imp.run();
-    add_counters(st, [&](const char* k, std::uint64_t v) { w.counter(k, v); });
-    w.close();
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::rename(tmp.c_str(), out.c_str()) != 0)
-    throw std::runtime_error(out + ": cannot rename from " + tmp + ": " + std::strerror(errno));
-  return st;
+  return import_detail::import_to_file<ImportStats>(in, out, level, "mtrace", [&](Sink& sink) {
+    return import_detail::Parsed<ImportStats>{Importer(in, sink).run()};
+  });
 }
 
 Trace import_mtrace(const std::string& in, ImportStats* stats) {
-  Trace t;
-  t.meta.emplace_back("source", "mtrace:" + base_name(in));
-  TraceSink sink(t);
-  Importer imp(in, sink);
-  ImportStats st = imp.run();
-  add_counters(st, [&](const char* k, std::uint64_t v) { t.counters.emplace_back(k, v); });
-  t.objects = std::max(t.objects, st.objects);
-  t.finish();
-  if (stats != nullptr) *stats = st;
-  return t;
+  return import_detail::import_to_trace(in, stats, "mtrace", [&](Sink& sink) {
+    return import_detail::Parsed<ImportStats>{Importer(in, sink).run()};
+  });
 }
 
 }  // namespace evo

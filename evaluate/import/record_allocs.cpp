@@ -1,49 +1,39 @@
 // evaluate/import/record_allocs.cpp — Android record_allocs importer (see record_allocs.hpp).
 #include "evaluate/import/record_allocs.hpp"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <functional>
 #include <stdexcept>
 #include <unordered_map>
 #include <vector>
 
+#include "evaluate/import/import_common.hpp"
 #include "evaluate/import/line_source.hpp"
 
 namespace evo {
 
 namespace {
 
-using Emit = std::function<void(OpKind, std::uint32_t, std::uint64_t, std::uint8_t, std::uint16_t)>;
+using import_detail::Parsed;
+using import_detail::Sink;
 
 class Importer {
  public:
-  Importer(const std::string& path, Emit emit) : path_(path), emit_(std::move(emit)) {}
+  Importer(const std::string& path, Sink& sink) : path_(path), sink_(sink) {}
 
-  ImportStats run() {
+  Parsed<ImportStats> run() {
     import_detail::LineSource src(path_);
     std::string_view line;
     while (src.next(line)) {
       ++st_.lines;
       parse(line);
     }
-    st_.objects = next_id_;
-    return st_;
+    st_.objects = objects_.slots();
+    return {st_, realloc_null_, realloc_zero_};
   }
-  std::uint32_t threads() const { return static_cast<std::uint32_t>(threads_.size()); }
 
  private:
   [[noreturn]] void malformed(std::string_view line, const std::string& expected) const {
     throw std::runtime_error(path_ + ":" + std::to_string(st_.lines) + ": malformed record_allocs line, expected " +
                              expected + ", got \"" + std::string(line.substr(0, 80)) + "\"");
-  }
-  static std::string_view word(std::string_view& s) {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    std::size_t e = s.find(' ');
-    std::string_view w = s.substr(0, e);
-    s.remove_prefix(e == std::string_view::npos ? s.size() : e);
-    return w;
   }
   static bool number(std::string_view w, std::uint64_t& v) {
     int base = 10;
@@ -66,24 +56,8 @@ class Importer {
     return true;
   }
 
-  std::uint32_t new_id() {
-    if (!free_ids_.empty()) {
-      std::uint32_t id = free_ids_.back();
-      free_ids_.pop_back();
-      return id;
-    }
-    return next_id_++;
-  }
-  std::uint32_t bind(std::uint64_t addr, std::uint32_t id) {
-    auto [it, fresh] = live_.try_emplace(addr, id);
-    if (!fresh) {
-      ++st_.address_reuse;
-      it->second = id;
-    }
-    return id;
-  }
   void op(OpKind k, std::uint32_t id, std::uint64_t size, std::uint8_t align, std::uint16_t thread) {
-    emit_(k, id, size, align, thread);
+    sink_.op(k, id, size, align, thread, 0);
     ++st_.ops;
   }
 
@@ -94,9 +68,9 @@ class Importer {
     if (colon == std::string_view::npos || !number(line.substr(0, colon), tid))
       malformed(line, "'TID: ACTION ...'");
     std::string_view s = line.substr(colon + 1);
-    std::string_view action = word(s);
+    std::string_view action = import_detail::next_field(s);
     std::vector<std::uint64_t> args;
-    for (std::string_view w = word(s); !w.empty(); w = word(s)) {
+    for (std::string_view w = import_detail::next_field(s); !w.empty(); w = import_detail::next_field(s)) {
       std::uint64_t v;
       if (!number(w, v)) malformed(line, "numbers after '" + std::string(action) + "'");
       args.push_back(v);
@@ -113,7 +87,7 @@ class Importer {
         ++st_.failed_allocs;
         return;
       }
-      op(k, bind(ptr, new_id()), size, align, thread);
+      op(k, objects_.allocate(ptr, st_.address_reuse), size, align, thread);
       ++st_.allocs;
     };
     auto log2 = [](std::uint64_t a) {
@@ -143,14 +117,11 @@ class Importer {
         ++st_.free_null;
         return;
       }
-      auto it = live_.find(args[0]);
-      if (it == live_.end()) {
+      std::uint32_t id;
+      if (!objects_.release(args[0], id)) {
         ++st_.unmatched_frees;
         return;
       }
-      std::uint32_t id = it->second;
-      live_.erase(it);
-      free_ids_.push_back(id);
       op(OpKind::Free, id, 0, 0, thread);
       ++st_.frees;
     } else if (action == "realloc") {
@@ -162,33 +133,28 @@ class Importer {
           ++st_.failed_allocs;
           return;
         }
-        op(OpKind::Realloc, bind(nw, new_id()), size, 0, thread);
+        op(OpKind::Realloc, objects_.allocate(nw, st_.address_reuse), size, 0, thread);
         ++st_.reallocs;
         return;
       }
-      auto it = live_.find(old);
-      if (it == live_.end()) {
+      std::uint32_t id;
+      if (!objects_.find(old, id)) {
         ++st_.unmatched_frees;
         if (nw != 0) alloc(OpKind::Malloc, nw, size, 0);
         return;
       }
-      std::uint32_t id = it->second;
       if (nw == 0) {
         if (size != 0) {
           ++st_.failed_allocs;
           return;
         }
         ++realloc_zero_;
-        live_.erase(it);
-        free_ids_.push_back(id);
+        objects_.release(old, id);
         op(OpKind::Realloc, id, 0, 0, thread);
         ++st_.reallocs;
         return;
       }
-      if (nw != old) {
-        live_.erase(it);
-        bind(nw, id);
-      }
+      objects_.move(old, nw, id, st_.address_reuse);
       op(OpKind::Realloc, id, size, 0, thread);
       ++st_.reallocs;
     } else {
@@ -197,68 +163,24 @@ class Importer {
     }
   }
 
- public:
-  std::uint64_t realloc_null_ = 0, realloc_zero_ = 0;
-
- private:
   std::string path_;
-  Emit emit_;
+  Sink& sink_;
   ImportStats st_;
-  std::unordered_map<std::uint64_t, std::uint32_t> live_;
+  std::uint64_t realloc_null_ = 0, realloc_zero_ = 0;
+  import_detail::Objects objects_;
   std::unordered_map<std::uint64_t, std::uint16_t> threads_;
-  std::vector<std::uint32_t> free_ids_;
-  std::uint32_t next_id_ = 0;
 };
-
-template <class Put>
-void put_counters(const ImportStats& st, const Importer& imp, Put put) {
-  put("unmatched_frees", st.unmatched_frees);
-  put("free_null", st.free_null);
-  put("realloc_null", imp.realloc_null_);
-  put("realloc_zero", imp.realloc_zero_);
-  put("failed_allocs", st.failed_allocs);
-  put("address_reuse", st.address_reuse);
-}
-
-std::string base_name(const std::string& p) {
-  std::size_t s = p.rfind('/');
-  return s == std::string::npos ? p : p.substr(s + 1);
-}
 
 }  // namespace
 
 ImportStats import_record_allocs(const std::string& in, const std::string& out, int level) {
-  const std::string tmp = out + ".tmp";
-  ImportStats st;
-  try {
-    TraceWriter w(tmp, false, level);
-    w.meta("source", "record_allocs:" + base_name(in));
-    Importer imp(in, [&](OpKind k, std::uint32_t o, std::uint64_t s, std::uint8_t a, std::uint16_t t) {
-      w.op(k, o, s, a, t, 0);
-    });
-    st = imp.run();
-    put_counters(st, imp, [&](const char* k, std::uint64_t v) { w.counter(k, v); });
-    w.close();
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::rename(tmp.c_str(), out.c_str()) != 0)
-    throw std::runtime_error(out + ": cannot rename from " + tmp + ": " + std::strerror(errno));
-  return st;
+  return import_detail::import_to_file<ImportStats>(in, out, level, "record_allocs",
+                                                    [&](Sink& sink) { return Importer(in, sink).run(); });
 }
 
 Trace import_record_allocs(const std::string& in, ImportStats* stats) {
-  Trace t;
-  t.meta.emplace_back("source", "record_allocs:" + base_name(in));
-  Importer imp(in, [&](OpKind k, std::uint32_t o, std::uint64_t s, std::uint8_t a, std::uint16_t th) {
-    t.push(k, o, s, a, th, 0);
-  });
-  ImportStats st = imp.run();
-  put_counters(st, imp, [&](const char* k, std::uint64_t v) { t.counters.emplace_back(k, v); });
-  t.finish();
-  if (stats != nullptr) *stats = st;
-  return t;
+  return import_detail::import_to_trace(in, stats, "record_allocs",
+                                        [&](Sink& sink) { return Importer(in, sink).run(); });
 }
 
 }  // namespace evo
