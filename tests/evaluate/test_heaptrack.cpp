@@ -3,9 +3,6 @@
 // tests/evaluate/data/heaptrack_prog.c is imported, replayed, and compared with
 // `evoalloc record` of the same program.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -19,6 +16,7 @@
 
 #include "evaluate/import/heaptrack.hpp"
 #include "evaluate/replay.hpp"
+#include "tests/common/cli_helpers.hpp"
 
 using namespace evo;
 namespace fs = std::filesystem;
@@ -28,36 +26,13 @@ namespace {
 const std::string kBin = std::string(EVOALLOC_BINARY_DIR) + "/app/evoalloc";
 const std::string kProg = std::string(EVOALLOC_BINARY_DIR) + "/tests/evaluate/evoalloc_test_heaptrack_prog";
 
-/// A file in this process's scratch folder (removed when the test program ends).
-fs::path scratch(const std::string& name) {
-  struct Dir {
-    fs::path path = fs::temp_directory_path() / ("evoalloc_test_ht_" + std::to_string(getpid()));
-    ~Dir() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  };
-  static Dir dir;
-  fs::create_directories(dir.path);
-  return dir.path / name;
-}
+using test::quote;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+/// A file in this process's scratch folder (removed when the test program ends).
+fs::path scratch(const std::string& name) { return test::scratch_file("ht", name, true); }
 
 /// Runs a shell command; returns its exit status; stdout+stderr go to *out.
-int run(const std::string& cmd, std::string* out = nullptr) {
-  fs::path log = scratch("cmd.log");
-  int st = std::system((cmd + " >" + quote(log.string()) + " 2>&1").c_str());
-  if (out != nullptr) {
-    std::ifstream in(log);
-    *out = std::string(std::istreambuf_iterator<char>(in), {});
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+int run(const std::string& cmd, std::string* out = nullptr) { return test::run_logged(cmd, scratch("cmd.log"), out); }
 
 // Every line form heaptrack 1.4 writes, plus oddities. Comments: what each line
 // becomes (objects are slots: freed ids are reused, most recent first).
@@ -151,26 +126,13 @@ void check(const Trace& t, const HeaptrackStats& st) {
 
 fs::path write(const std::string& name, const std::string& text) {
   fs::path p = scratch(name);
-  std::ofstream(p, std::ios::binary) << text;
+  test::write_file(p, text);
   return p;
-}
-
-std::string compressed(const std::string& text) {
-  std::string z(ZSTD_compressBound(text.size()), '\0');
-  std::size_t n = ZSTD_compress(z.data(), z.size(), text.data(), text.size(), 3);
-  REQUIRE(!ZSTD_isError(n));
-  z.resize(n);
-  return z;
 }
 
 std::string error_of(const std::string& text) {
   fs::path p = write("bad.raw", text);
-  try {
-    import_heaptrack(p.string());
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return {};
+  return test::error_message([&] { import_heaptrack(p.string()); });
 }
 
 bool have(const std::string& prog) { return run("command -v " + prog) == 0; }
@@ -204,7 +166,7 @@ TEST_CASE("heaptrack: every line form, modules and resets, oddities counted") {
   // zstd-compressed (detected by magic, not name), with CRLF line ends.
   std::string crlf;
   for (char c : std::string(kLog)) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
-  fs::path z = write("forms.raw.zst", compressed(crlf));
+  fs::path z = write("forms.raw.zst", test::zstd_compress(crlf));
   HeaptrackStats st3;
   check(import_heaptrack(z.string(), &st3), st3);
 }
@@ -238,7 +200,7 @@ TEST_CASE("heaptrack: malformed lines are named by number") {
   CHECK(error_of("v 10400 3\ns 5 /a.so\na 11c00 4\n+ 0\n").find(":4: ") != std::string::npos);
   CHECK(error_of("+ 0\n").find("interpreted heaptrack file: record with heaptrack -r") != std::string::npos);
   // Truncated zstd: the import stops with a clear error.
-  std::string z = compressed(kLog);
+  std::string z = test::zstd_compress(kLog);
   fs::path cut = write("cut.raw.zst", z.substr(0, z.size() / 2));
   CHECK_THROWS_WITH_AS(import_heaptrack(cut.string()), doctest::Contains("truncated zstd stream"), std::runtime_error);
   CHECK_THROWS_WITH_AS(import_heaptrack(scratch("missing.raw").string()), doctest::Contains("cannot open"),

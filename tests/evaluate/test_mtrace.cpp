@@ -2,17 +2,15 @@
 // lines named by number, zstd input, and the real espresso log checked against an
 // independent count of its lines.
 #include <doctest/doctest.h>
-#include <unistd.h>
-#include <zstd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 #include <string>
 
 #include "evaluate/import/mtrace.hpp"
+#include "tests/common/cli_helpers.hpp"
 
 using namespace evo;
 namespace fs = std::filesystem;
@@ -21,26 +19,12 @@ namespace {
 
 const std::string kData = std::string(EVOALLOC_SOURCE_DIR) + "/tests/evaluate/data/";
 
-fs::path scratch(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("evoalloc_test_mtrace_" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return dir / name;
-}
-
-void write_text(const fs::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << s;
-}
+fs::path scratch(const std::string& name) { return test::scratch_file("mtrace", name); }
 
 std::string import_error(const std::string& text) {
   fs::path p = scratch("bad.mtrace");
-  write_text(p, text);
-  try {
-    import_mtrace(p.string());
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return {};
+  test::write_file(p, text);
+  return test::error_message([&] { import_mtrace(p.string()); });
 }
 
 struct Expect {
@@ -99,17 +83,14 @@ TEST_CASE("mtrace: import to a file, plain and zstd input, gives the same trace"
   ImportStats st = import_mtrace(kData + "all_forms.mtrace", out.string());
   check_all_forms(read_trace(out.string()), st);
 
-  std::ifstream in(kData + "all_forms.mtrace", std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  std::string z(ZSTD_compressBound(text.size()), '\0');
-  z.resize(ZSTD_compress(z.data(), z.size(), text.data(), text.size(), 3));
+  const std::string z = test::zstd_compress(test::slurp(kData + "all_forms.mtrace"));
   fs::path zp = scratch("all_forms.log");  // no .zst suffix: detected by magic
-  write_text(zp, z);
+  test::write_file(zp, z);
   ImportStats zst;
   check_all_forms(import_mtrace(zp.string(), &zst), zst);
 
   // A cut zstd stream is an error, not a silently shorter trace.
-  write_text(zp, z.substr(0, z.size() - 3));
+  test::write_file(zp, z.substr(0, z.size() - 3));
   CHECK_THROWS_WITH_AS(import_mtrace(zp.string()), doctest::Contains("truncated zstd stream"), std::runtime_error);
 }
 

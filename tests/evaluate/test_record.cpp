@@ -2,8 +2,6 @@
 // programs: sort, perl, python3 with threads, programs that fork, _exit and abort,
 // and the op sequence compared with glibc's own mtrace log of the same run.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +12,7 @@
 #include "evaluate/import/mtrace.hpp"
 #include "evaluate/record.hpp"
 #include "evaluate/trace.hpp"
+#include "tests/common/cli_helpers.hpp"
 
 using namespace evo;
 namespace fs = std::filesystem;
@@ -25,28 +24,12 @@ const std::string kRecorder = std::string(EVOALLOC_BINARY_DIR) + "/app/libevoall
 const std::string kHelper = std::string(EVOALLOC_BINARY_DIR) + "/tests/evaluate/libevoalloc_test_mtrace_helper.so";
 const std::string kDebug = "/lib/x86_64-linux-gnu/libc_malloc_debug.so.0";
 
-fs::path scratch(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("evoalloc_test_record_" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return dir / name;
-}
+using test::quote;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+fs::path scratch(const std::string& name) { return test::scratch_file("record", name); }
 
 /// Runs a shell command; returns its exit status; stdout+stderr go to *out.
-int run(const std::string& cmd, std::string* out = nullptr) {
-  fs::path log = scratch("cmd.log");
-  int st = std::system((cmd + " >" + quote(log.string()) + " 2>&1").c_str());
-  if (out != nullptr) {
-    std::ifstream in(log);
-    *out = std::string(std::istreambuf_iterator<char>(in), {});
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+int run(const std::string& cmd, std::string* out = nullptr) { return test::run_logged(cmd, scratch("cmd.log"), out); }
 
 /// `evoalloc record -o OUT [flags] -- program...`; returns the trace.
 Trace record(const std::string& name, const std::string& program, const std::string& flags = "",
@@ -118,10 +101,9 @@ TEST_CASE("record: sort (single thread, real Debian program)") {
   CHECK(t.counter("unmatched_frees") == 0);
   CHECK(t.counter("address_reuse") == 0);
   // The program still did its job under the recorder.
-  std::string a, b;
+  std::string a;
   CHECK(run("sort -n " + quote(in.string()), &a) == 0);
-  std::ifstream s(sorted);
-  b.assign(std::istreambuf_iterator<char>(s), {});
+  const std::string b = test::slurp(sorted);
   CHECK(a == b);
   // Call sites resolve to modules (the maps snapshot at exit).
   bool libc = false;
@@ -134,8 +116,7 @@ TEST_CASE("record: sort (single thread, real Debian program)") {
   CHECK(std::system((quote(kBin) + " record -o " + quote(t2.string()) + " -- sort -n " + quote(in.string()) + " >" +
                      quote(piped.string()) + " 2>/dev/null")
                         .c_str()) == 0);
-  std::ifstream ps(piped);
-  const std::string c(std::istreambuf_iterator<char>(ps), {});
+  const std::string c = test::slurp(piped);
   CHECK(c == a);
 }
 

@@ -1,12 +1,11 @@
 // Tests of evaluate/import/record_allocs: the Android malloc-debug log importer.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 
 #include "evaluate/import/record_allocs.hpp"
+#include "tests/common/cli_helpers.hpp"
 
 using namespace evo;
 namespace fs = std::filesystem;
@@ -14,11 +13,7 @@ namespace fs = std::filesystem;
 namespace {
 const std::string kLog = std::string(EVOALLOC_SOURCE_DIR) + "/tests/evaluate/data/record_allocs.txt";
 
-fs::path scratch(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("evoalloc_test_ra_" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return dir / name;
-}
+fs::path scratch(const std::string& name) { return test::scratch_file("ra", name); }
 
 void check(const Trace& t, const ImportStats& st) {
   struct E {
@@ -54,13 +49,8 @@ void check(const Trace& t, const ImportStats& st) {
 
 std::string error_of(const std::string& text) {
   fs::path p = scratch("bad.txt");
-  std::ofstream(p) << text;
-  try {
-    import_record_allocs(p.string());
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return {};
+  test::write_file(p, text);
+  return test::error_message([&] { import_record_allocs(p.string()); });
 }
 }  // namespace
 

@@ -1,43 +1,27 @@
 // Tests of evaluate/trace: the file format round trip, the streaming reader and
 // writer, and every kind of bad input (one-line errors, never a crash).
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 #include <string>
 
 #include "evaluate/trace.hpp"
+#include "tests/common/cli_helpers.hpp"
 
 using namespace evo;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("evoalloc_test_trace_" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return dir / name;
-}
+fs::path scratch(const std::string& name) { return test::scratch_file("trace", name); }
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void write_bytes(const fs::path& p, const std::string& b) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << b;
-}
+std::string read_bytes(const fs::path& p) { return test::slurp(p); }
+void write_bytes(const fs::path& p, const std::string& b) { test::write_file(p, b); }
 
 /// The error message read_trace gives for `p` ("" if it reads fine).
 std::string read_error(const fs::path& p, ReadOptions opt = {}) {
-  try {
-    read_trace(p.string(), opt);
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return {};
+  return test::error_message([&] { read_trace(p.string(), opt); });
 }
 
 /// A trace with every op kind, three threads, sites, a >4 GiB size, timestamps.

@@ -1,8 +1,6 @@
 // Tests of the trace commands as a user runs them: `evoalloc import`, `trace info`,
 // `replay` on good and bad input (exit codes 0/1/2, one-line errors, no crash).
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -11,6 +9,7 @@
 #include <string>
 
 #include "evaluate/trace.hpp"
+#include "tests/common/cli_helpers.hpp"
 
 using namespace evo;
 namespace fs = std::filesystem;
@@ -20,32 +19,13 @@ namespace {
 const std::string kBin = std::string(EVOALLOC_BINARY_DIR) + "/app/evoalloc";
 const std::string kData = std::string(EVOALLOC_SOURCE_DIR) + "/tests/evaluate/data/";
 
-fs::path scratch(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("evoalloc_test_cli_" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return dir / name;
-}
+fs::path scratch(const std::string& name) { return test::scratch_file("cli", name); }
 
-struct Out {
-  int code;
-  std::string out, err;
-};
+using Out = test::CmdOutput;
 
-Out run(const std::string& args) {
-  fs::path o = scratch("stdout"), e = scratch("stderr");
-  int st = std::system((kBin + " " + args + " >" + o.string() + " 2>" + e.string()).c_str());
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), slurp(o), slurp(e)};
-}
+Out run(const std::string& args) { return test::run_split(kBin + " " + args, scratch("stdout"), scratch("stderr")); }
 
-std::string bytes_of(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void put(const fs::path& p, const std::string& b) { std::ofstream(p, std::ios::binary) << b; }
+using test::write_file;
 
 /// A failing run: exit 1 and exactly one line on stderr naming the command.
 void expect_failure(const Out& r, const std::string& cmd, const std::string& what) {
@@ -89,7 +69,7 @@ TEST_CASE("import, trace info (text and JSON) and replay on a small log") {
 TEST_CASE("bad trace files: exit 1 with one clear line, never a crash") {
   fs::path good = scratch("good.trace");
   REQUIRE(run("import " + kData + "all_forms.mtrace -o " + good.string()).code == 0);
-  const std::string b = bytes_of(good);
+  const std::string b = test::slurp(good);
   fs::path bad = scratch("bad.trace");
   struct Case {
     std::string bytes;
@@ -105,7 +85,7 @@ TEST_CASE("bad trace files: exit 1 with one clear line, never a crash") {
                         {flipped, "corrupt"}};
   for (const Case& c : cases) {
     CAPTURE(c.what);
-    put(bad, c.bytes);
+    write_file(bad, c.bytes);
     expect_failure(run("trace info " + bad.string()), "trace", c.what);
     expect_failure(run("replay " + bad.string()), "replay", c.what);
   }
@@ -113,7 +93,7 @@ TEST_CASE("bad trace files: exit 1 with one clear line, never a crash") {
   expect_failure(run("replay " + fs::temp_directory_path().string()), "replay", "is a directory");
 
   // A cut-short trace is still summarised with --allow-truncated (warning on stderr).
-  put(bad, b.substr(0, b.size() - 4));
+  write_file(bad, b.substr(0, b.size() - 4));
   Out r = run("trace info --allow-truncated " + bad.string());
   CHECK(r.code == 0);
   CHECK(r.err.find("truncated") != std::string::npos);
@@ -121,7 +101,7 @@ TEST_CASE("bad trace files: exit 1 with one clear line, never a crash") {
 
 TEST_CASE("bad logs and bad command lines") {
   fs::path log = scratch("bad.mtrace");
-  put(log, "= Start\n+ 0x10 0x20\n- 0x10 junk\n");
+  write_file(log, "= Start\n+ 0x10 0x20\n- 0x10 junk\n");
   expect_failure(run("import " + log.string() + " -o " + scratch("o.trace").string()), "import", "bad.mtrace:3:");
   CHECK_FALSE(fs::exists(scratch("o.trace")));  // nothing half-written
   CHECK_FALSE(fs::exists(scratch("o.trace.tmp")));
@@ -146,7 +126,7 @@ TEST_CASE("bad logs and bad command lines") {
   CHECK(run("grammar enumerate --max-range-values 2x --count").code == 2);
   // A trace without ops replays; its undefined figures are null in JSON, not inf/nan.
   fs::path empty_log = scratch("empty.mtrace"), empty = scratch("empty.trace");
-  put(empty_log, "= Start\n= End\n");
+  write_file(empty_log, "= Start\n= End\n");
   REQUIRE(run("import " + empty_log.string() + " -o " + empty.string()).code == 0);
   r = run("replay " + empty.string() + " --json -k 1");
   CAPTURE(r.out);

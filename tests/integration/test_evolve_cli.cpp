@@ -3,7 +3,6 @@
 // reproducibility, resume after SIGKILL, bad configs.
 #include <doctest/doctest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +17,7 @@
 
 #include "evolve/checkpoint.hpp"
 #include "evolve/config.hpp"
+#include "tests/common/cli_helpers.hpp"
 
 namespace fs = std::filesystem;
 
@@ -25,25 +25,14 @@ namespace {
 
 std::string src() { return EVOALLOC_SOURCE_DIR; }
 std::string exe() { return std::string(EVOALLOC_BINARY_DIR) + "/app/evoalloc"; }
-fs::path scratch(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("evoalloc_test_evolve_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
+using evo::test::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+fs::path scratch(const std::string& name) { return evo::test::fresh_dir("evolve", name); }
 
 // Runs the CLI (through the shell), returns the exit status; stderr goes to `err`.
 int run(const std::string& args, const fs::path& err) {
-  const std::string cmd = "'" + exe() + "' evolve " + args + " >/dev/null 2>'" + err.string() + "'";
-  int st = std::system(cmd.c_str());
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  using evo::test::quote;
+  return evo::test::shell(quote(exe()) + " evolve " + args + " >/dev/null 2>" + quote(err.string()));
 }
 
 // A CSV without its last column (eval_seconds: wall time, the one column that varies).

@@ -2,7 +2,6 @@
 // the evoalloc CLI on the smoke config (1, 2 and 4 ranks, oversubscribed).
 #include <doctest/doctest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +17,7 @@
 
 #include "evolve/archive.hpp"
 #include "evolve/islands.hpp"
+#include "tests/common/cli_helpers.hpp"
 
 namespace fs = std::filesystem;
 
@@ -53,25 +53,15 @@ const std::string kOps = "5000";
 const std::string kOps = "20000";
 #endif
 
-fs::path scratch(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("evoalloc_test_islands_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
+using evo::test::lines_of;
+using evo::test::shell;
 
-std::vector<std::string> lines(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<std::string> out;
-  std::string l;
-  while (std::getline(in, l)) out.push_back(l);
-  return out;
-}
+fs::path scratch(const std::string& name) { return evo::test::fresh_dir("islands", name); }
 
 // A CSV without its last column (wall-time columns).
 std::string without_last_column(const fs::path& p) {
   std::string out;
-  for (const std::string& l : lines(p)) out += l.substr(0, l.rfind(',')) + "\n";
+  for (const std::string& l : lines_of(p)) out += l.substr(0, l.rfind(',')) + "\n";
   return out;
 }
 
@@ -86,11 +76,6 @@ void mpi_env() {
   setenv("ASAN_OPTIONS", "detect_leaks=0", 1);  // Open MPI's own allocations at exit
 }
 
-int sh(const std::string& cmd) {
-  int st = std::system(cmd.c_str());
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 // evoalloc evolve on the smoke config; ranks 0 = no mpirun.
 int evolve(int ranks, const fs::path& out, const std::string& id, const std::string& extra) {
   std::ostringstream cmd;
@@ -98,12 +83,12 @@ int evolve(int ranks, const fs::path& out, const std::string& id, const std::str
   cmd << "'" << exe() << "' evolve --config '" << src() << "/configs/smoke.yaml' --out '" << out.string()
       << "' --run-id " << id << " --set trace_max_ops=" << kOps << " -j 1 -q " << extra << " >/dev/null 2>'"
       << (out / (id + ".err")).string() << "'";
-  return sh(cmd.str());
+  return shell(cmd.str());
 }
 
 std::vector<evo::ArchiveEntry> read_rows(const fs::path& p) {
   std::vector<evo::ArchiveEntry> out;
-  auto ls = lines(p);
+  auto ls = lines_of(p);
   for (std::size_t i = 1; i < ls.size(); ++i) {
     evo::ArchiveEntry e;
     std::string err;
@@ -131,20 +116,18 @@ bool covered_by_any(const evo::ArchiveEntry& e, const std::vector<evo::ArchiveEn
 void check_island_run(const fs::path& dir, int k, const std::string& topology, int generations) {
   // report.md points at the island checkpoints, not a single-process checkpoint.txt.
   {
-    std::ifstream in(dir / "report.md");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    CHECK(ss.str().find("`sync.txt`") != std::string::npos);
-    CHECK(ss.str().find("`checkpoint.txt`") == std::string::npos);
+    const std::string report = evo::test::slurp(dir / "report.md");
+    CHECK(report.find("`sync.txt`") != std::string::npos);
+    CHECK(report.find("`checkpoint.txt`") == std::string::npos);
   }
   // islands.csv: one row per island and generation.
   std::map<int, int> rows_per_island;
-  auto isl = lines(dir / "islands.csv");
+  auto isl = lines_of(dir / "islands.csv");
   REQUIRE(isl.size() == static_cast<std::size_t>(k * (generations + 1) + 1));
   for (std::size_t i = 1; i < isl.size(); ++i) rows_per_island[std::stoi(isl[i])]++;
   CHECK(rows_per_island.size() == static_cast<std::size_t>(k));
   // migrations.csv: every island received at every generation (interval 1).
-  auto mig = lines(dir / "migrations.csv");
+  auto mig = lines_of(dir / "migrations.csv");
   REQUIRE(mig.size() == static_cast<std::size_t>(k * generations + 1));
   std::size_t imported = 0;
   for (std::size_t i = 1; i < mig.size(); ++i) {
@@ -159,7 +142,7 @@ void check_island_run(const fs::path& dir, int k, const std::string& topology, i
   // Per island: archive == own evaluations + imported migrants (migrants not re-evaluated).
   for (int i = 0; i < k; ++i) {
     const fs::path idir = dir / ("island-" + std::to_string(i));
-    auto hist = lines(idir / "history.csv");
+    auto hist = lines_of(idir / "history.csv");
     evo::HistoryRow last;
     REQUIRE(evo::parse_history_csv_row(hist.back(), last));
     std::size_t in = 0;
@@ -225,7 +208,7 @@ TEST_CASE("MPI islands end to end (mpirun, smoke config)") {
     // Without MPI the CLI must say so clearly.
     fs::path out = scratch("nompi");
     CHECK(evolve(0, out, "x", "--islands") == 1);
-    CHECK(lines(out / "x.err").at(0).find("no MPI") != std::string::npos);
+    CHECK(lines_of(out / "x.err").at(0).find("no MPI") != std::string::npos);
     return;
   }
   REQUIRE_MESSAGE(!kMpiexec.empty(), "MPI found but no mpiexec");
@@ -240,7 +223,7 @@ TEST_CASE("MPI islands end to end (mpirun, smoke config)") {
       CHECK_MESSAGE(without_last_column(out / "smoke/plain" / f) ==
                         without_last_column(out / "smoke/one/island-0" / f), f);
     }
-    CHECK(lines(out / "smoke/one/migrations.csv").size() == 1);  // header only
+    CHECK(lines_of(out / "smoke/one/migrations.csv").size() == 1);  // header only
   }
   SUBCASE("2 islands on a ring: migration, merged front") {
     REQUIRE(evolve(2, out, "two", "--islands --set 'islands={interval: 1, migrants: 2}'") == 0);
@@ -253,15 +236,15 @@ TEST_CASE("MPI islands end to end (mpirun, smoke config)") {
   SUBCASE("resume: 2 then 4 generations equals 4 at once") {
     REQUIRE(evolve(2, out, "whole", "--islands -g 4 --set 'islands={interval: 2}'") == 0);
     REQUIRE(evolve(2, out, "part", "--islands -g 2 --set 'islands={interval: 2}'") == 0);
-    REQUIRE(sh("'" + kMpiexec + "' -n 2 --oversubscribe '" + exe() + "' evolve --resume '" +
+    REQUIRE(shell("'" + kMpiexec + "' -n 2 --oversubscribe '" + exe() + "' evolve --resume '" +
                (out / "smoke/part").string() + "' -g 4 -q >/dev/null 2>'" + (out / "resume.err").string() + "'") == 0);
     for (const char* f : {"front.csv", "archive.csv", "history.csv", "migrations.csv"})
       CHECK_MESSAGE(without_last_column(out / "smoke/whole" / f) == without_last_column(out / "smoke/part" / f), f);
     // Wrong rank count: one clear line, exit 1.
-    CHECK(sh("'" + kMpiexec + "' -n 3 --oversubscribe '" + exe() + "' evolve --resume '" +
+    CHECK(shell("'" + kMpiexec + "' -n 3 --oversubscribe '" + exe() + "' evolve --resume '" +
              (out / "smoke/part").string() + "' -q >/dev/null 2>'" + (out / "bad.err").string() + "'") != 0);
     std::string err;
-    for (const std::string& l : lines(out / "bad.err")) err += l + "\n";
+    for (const std::string& l : lines_of(out / "bad.err")) err += l + "\n";
     CHECK_MESSAGE(err.find("evoalloc evolve: " + (out / "smoke/part").string() +
                            "/sync.txt: the run has 2 islands; resume it with mpirun -n 2") != std::string::npos, err);
   }
@@ -285,7 +268,7 @@ TEST_CASE("MPI islands end to end (mpirun, smoke config)") {
     std::uint64_t gen = 0;
     for (int i = 0; i < 3000 && gen < 3; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      auto ls = lines(sync);
+      auto ls = lines_of(sync);
       if (ls.size() == 3 && ls[2].rfind("generation ", 0) == 0) gen = std::stoull(ls[2].substr(11));
     }
     // SIGKILL the launcher and every rank at once (the whole session), as a node
@@ -294,10 +277,10 @@ TEST_CASE("MPI islands end to end (mpirun, smoke config)") {
     int st = 0;
     waitpid(pid, &st, 0);
     REQUIRE(gen >= 3);
-    auto ls = lines(sync);
+    auto ls = lines_of(sync);
     REQUIRE(ls.size() == 3);
     CHECK_MESSAGE(std::stoull(ls[2].substr(11)) < 30, "the run finished before it was killed");
-    REQUIRE(sh("'" + kMpiexec + "' -n 2 --oversubscribe '" + exe() + "' evolve --resume '" +
+    REQUIRE(shell("'" + kMpiexec + "' -n 2 --oversubscribe '" + exe() + "' evolve --resume '" +
                (out / "smoke/killed").string() + "' -q >/dev/null 2>'" + (out / "resume2.err").string() + "'") == 0);
     for (const char* f : {"front.csv", "archive.csv", "history.csv", "migrations.csv", "islands.csv"})
       CHECK_MESSAGE(without_last_column(out / "smoke/whole" / f) == without_last_column(out / "smoke/killed" / f), f);

@@ -1,10 +1,7 @@
 // evoalloc merge (evolve/merge.hpp) on real smoke runs, and evoalloc sweep --dry-run /
 // bad sweep files (no Slurm needed; the Slurm run itself is CTest scale_slurm_sweep).
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,6 +10,7 @@
 
 #include "evolve/archive.hpp"
 #include "evolve/merge.hpp"
+#include "tests/common/cli_helpers.hpp"
 
 namespace fs = std::filesystem;
 
@@ -26,39 +24,17 @@ const char* kOps = "5000";
 const char* kOps = "20000";
 #endif
 
-fs::path scratch(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("evoalloc_test_merge_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
+using evo::test::quote;
+using evo::test::shell;
+using evo::test::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// 'S' (shell-quoted; S has no quote). Built by appending: g++ 12 warns (-Wrestrict)
-// on "literal" + std::string.
-std::string q(const std::string& s) {
-  std::string r(1, '\'');
-  r += s;
-  r += '\'';
-  return r;
-}
-
-int sh(const std::string& cmd) {
-  int st = std::system(cmd.c_str());
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+fs::path scratch(const std::string& name) { return evo::test::fresh_dir("merge", name); }
 
 int evolve(const fs::path& out, const std::string& id, int seed) {
   std::ostringstream c;
   c << "'" << exe() << "' evolve --config '" << src() << "/configs/smoke.yaml' --out '" << out.string()
     << "' --run-id " << id << " --seed " << seed << " --set trace_max_ops=" << kOps << " -j 1 -q >/dev/null 2>&1";
-  return sh(c.str());
+  return shell(c.str());
 }
 
 }  // namespace
@@ -120,19 +96,19 @@ TEST_CASE("merge: runs of several seeds, a failed task and a missing folder") {
   CHECK(m.spread[0].mean <= m.spread[0].max);
 
   // The CLI: outputs written, exit 1 because runs failed; exit 0 on the good ones only.
-  std::string cmd = q(exe()) + " merge -q";
+  std::string cmd = quote(exe()) + " merge -q";
   for (const auto& d : dirs) {
     cmd += ' ';
-    cmd += q(d);
+    cmd += quote(d);
   }
-  CHECK(sh(cmd + " -o " + q((w / "m").string()) + " >/dev/null 2>&1") == 1);
+  CHECK(shell(cmd + " -o " + quote((w / "m").string()) + " >/dev/null 2>&1") == 1);
   for (const char* f : {"front.csv", "runs.csv", "spread.csv", "report.md", "runs.gp"}) CHECK_MESSAGE(fs::exists(w / "m" / f), f);
   const std::string runs = slurp(w / "m" / "runs.csv");
   CHECK(runs.find("failed: missing folder") != std::string::npos);
   CHECK(runs.find("failed: exit 1") != std::string::npos);
-  CHECK(sh(q(exe()) + " merge -q " + q(dirs[0]) + " " + q(dirs[1]) + " -o " + q((w / "m2").string()) +
+  CHECK(shell(quote(exe()) + " merge -q " + quote(dirs[0]) + " " + quote(dirs[1]) + " -o " + quote((w / "m2").string()) +
            " >/dev/null 2>&1") == 0);
-  CHECK(sh(q(exe()) + " merge -q >/dev/null 2>&1") == 2);  // no runs: usage error
+  CHECK(shell(quote(exe()) + " merge -q >/dev/null 2>&1") == 2);  // no runs: usage error
   fs::remove_all(w);
 }
 
@@ -140,9 +116,9 @@ TEST_CASE("sweep: --dry-run writes the tasks and job scripts; bad sweep files ar
   REQUIRE_MESSAGE(fs::exists(exe()), "build the evoalloc target first: " << exe());
   fs::path w = scratch("sweep");
   const fs::path cmds = w / "cmds.txt";
-  REQUIRE(sh(std::string("cd ") + q(w.string()) + " && " + q(exe()) + " sweep --config " +
-             q(src() + "/configs/sweep-smoke.yaml") + " --out " + q(w.string()) +
-             " --partition gpu --time 00:05:00 --cpus-per-task 3 --dry-run >" + q(cmds.string()) + " 2>/dev/null") == 0);
+  REQUIRE(shell(std::string("cd ") + quote(w.string()) + " && " + quote(exe()) + " sweep --config " +
+             quote(src() + "/configs/sweep-smoke.yaml") + " --out " + quote(w.string()) +
+             " --partition gpu --time 00:05:00 --cpus-per-task 3 --dry-run >" + quote(cmds.string()) + " 2>/dev/null") == 0);
   const std::string c = slurp(cmds);
   CHECK(c.find("--array=0-3") != std::string::npos);
   CHECK(c.find("--partition='gpu'") != std::string::npos);
@@ -164,8 +140,8 @@ TEST_CASE("sweep: --dry-run writes the tasks and job scripts; bad sweep files ar
   // Bad sweep files: one line naming file:line, exit 1.
   auto refuse = [&](const std::string& yaml, const std::string& expect) {
     std::ofstream(w / "bad.yaml") << yaml;
-    CHECK(sh(q(exe()) + " sweep --config " + q((w / "bad.yaml").string()) + " --out " + q(w.string()) +
-             " --dry-run >/dev/null 2>" + q((w / "bad.err").string())) == 1);
+    CHECK(shell(quote(exe()) + " sweep --config " + quote((w / "bad.yaml").string()) + " --out " + quote(w.string()) +
+             " --dry-run >/dev/null 2>" + quote((w / "bad.err").string())) == 1);
     const std::string err = slurp(w / "bad.err");
     CHECK_MESSAGE(err.find(expect) != std::string::npos, err);
   };
@@ -173,6 +149,6 @@ TEST_CASE("sweep: --dry-run writes the tasks and job scripts; bad sweep files ar
   refuse("configs: [configs/smoke.yaml]\nseeds: [1]\ncolour: red\n", "bad.yaml:3: unknown key 'colour'");
   refuse("seeds: [1]\n", "key 'configs': at least one config is required");
   refuse("configs: [/no/such.yaml]\nseeds: [1]\n", "/no/such.yaml: cannot read config file");
-  CHECK(sh(q(exe()) + " sweep >/dev/null 2>&1") == 2);
+  CHECK(shell(quote(exe()) + " sweep >/dev/null 2>&1") == 2);
   fs::remove_all(w);
 }
