@@ -17,6 +17,7 @@
 // compiled export run the same code (the table adds one indirect call).
 #pragma once
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -81,6 +82,18 @@ inline CommonParams common_params(const AllocatorSpec& spec) {
   if (const std::string* s = spec.get("source")) c.region = (*s == "region");
   if (spec.get("retain") != nullptr) c.retain = static_cast<std::size_t>(spec.get_size("retain"));
   return c;
+}
+
+/// AllocStats of an allocator that holds memory only through `src` and counts its
+/// own calls: footprint, peak and OS calls from the source; live_requested 0 (not
+/// tracked).
+inline void fill_source_stats(const MemorySource& src, std::uint64_t allocs, std::uint64_t frees, AllocStats* out) {
+  out->footprint = src.footprint();
+  out->peak_footprint = src.peak_footprint();
+  out->live_requested = 0;
+  out->allocs = allocs;
+  out->frees = frees;
+  out->os_calls = src.os_calls();
 }
 
 /// Effective alignment of a request: max(min_align, align); align is a power of two.

@@ -43,6 +43,7 @@
 #include <new>
 #include <string>
 
+#include "core/adapter.hpp"
 #include "core/block/chunk.hpp"
 #include "core/ops.hpp"
 #include "core/probe.hpp"
@@ -170,14 +171,7 @@ class TagHeap {
     return (h & ~kFlagMask) - kOverhead;
   }
 
-  void stats(AllocStats* out) const {
-    out->footprint = src_.footprint();
-    out->peak_footprint = src_.peak_footprint();
-    out->live_requested = 0;
-    out->allocs = allocs_;
-    out->frees = frees_;
-    out->os_calls = src_.os_calls();
-  }
+  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
 
   /// Cheap: top and segment list sane. Full: walks every chunk of every segment
   /// (sizes, fences, footers, no adjacent free chunks under immediate coalescing)

@@ -34,6 +34,7 @@
 #include <string>
 
 #include "core/adapter.hpp"
+#include "core/buddy/config.hpp"
 #include "core/probe.hpp"
 #include "core/source/memory_source.hpp"
 #include "core/source/meta_arena.hpp"
@@ -65,17 +66,6 @@ struct BuddyNode {
   std::int8_t bin_order;  ///< the bin it is in (valid while in_bin)
   std::uint32_t nfree[kMaxOrders];
   std::uint32_t hint[kMaxOrders];  ///< per order: no free bit below this word
-};
-
-struct BuddyConfig {
-  std::size_t sb = 256 * 1024;  ///< superblock bytes (power of two)
-  std::size_t min = 16;         ///< smallest block (power of two, >= 16)
-  std::size_t large = 64 * 1024;
-  std::size_t min_align = 16;
-  std::size_t reserve = 0, limit = 0;
-  SourceBacking backing = SourceBacking::Real;
-  const Probe* probe = nullptr;
-  std::size_t retain = 0;  ///< MemorySource::set_retain
 };
 
 template <template <class> class BinT, class Pagemap, template <class> class CacheT>
@@ -187,14 +177,7 @@ class BuddyHeap {
     return cfg_.min << order_of_allocated(n, unit);
   }
 
-  void stats(AllocStats* out) const {
-    out->footprint = src_.footprint();
-    out->peak_footprint = src_.peak_footprint();
-    out->live_requested = 0;
-    out->allocs = allocs_;
-    out->frees = frees_;
-    out->os_calls = src_.os_calls();
-  }
+  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
 
   /// Cheap: counts. Full: every superblock's blocks tile it exactly (each block
   /// free or allocated, never both; no two free buddies), the counters and largest

@@ -34,6 +34,7 @@
 #include <string>
 
 #include "core/adapter.hpp"
+#include "core/buddy/config.hpp"
 #include "core/probe.hpp"
 #include "core/source/memory_source.hpp"
 #include "core/source/meta_arena.hpp"
@@ -53,16 +54,8 @@ struct FibNode {
   std::uint32_t live;      ///< units allocated
 };
 
-struct FibConfig {
-  std::size_t sb = 256 * 1024;
-  std::size_t min = 16;
-  std::size_t large = 64 * 1024;
-  std::size_t min_align = 16;
-  std::size_t reserve = 0, limit = 0;
-  SourceBacking backing = SourceBacking::Real;
-  const Probe* probe = nullptr;
-  std::size_t retain = 0;  ///< MemorySource::set_retain
-};
+/// The same keys as the binary buddy system's.
+using FibConfig = BuddyConfig;
 
 class FibBuddyHeap {
  public:
@@ -93,23 +86,7 @@ class FibBuddyHeap {
   }
 
   static FibBuddyHeap* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
-    FibConfig c;
-    c.sb = spec.get_size("sb");
-    c.min = spec.get_size("min");
-    c.large = spec.get_size("large");
-    c.min_align = common_params(spec).min_align;
-    c.reserve = opt.reserve;
-    c.limit = opt.memory_limit;
-    c.backing = opt.backing;
-    c.probe = opt.probe;
-    c.retain = common_params(spec).retain;
-    auto* h = new (std::nothrow) FibBuddyHeap(c);
-    if (h == nullptr || !h->init(err)) {
-      if (h == nullptr && err) *err = "out of memory for the instance";
-      delete h;
-      return nullptr;
-    }
-    return h;
+    return create_heap<FibBuddyHeap>(spec, opt, err);
   }
 
   void* allocate(std::size_t size, std::size_t align) {
@@ -190,14 +167,7 @@ class FibBuddyHeap {
     return len_[n->state[u] & kOrderMask] * unit_;
   }
 
-  void stats(AllocStats* out) const {
-    out->footprint = src_.footprint();
-    out->peak_footprint = src_.peak_footprint();
-    out->live_requested = 0;
-    out->allocs = allocs_;
-    out->frees = frees_;
-    out->os_calls = src_.os_calls();
-  }
+  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
 
   /// Full: every superblock's blocks tile it (walking block starts by order), the
   /// free blocks are exactly those on the lists, live units and masks agree.

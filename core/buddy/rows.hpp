@@ -7,6 +7,7 @@
 
 #include "core/adapter.hpp"
 #include "core/buddy/buddy_heap.hpp"
+#include "core/buddy/config.hpp"
 #include "core/buddy/family.hpp"
 
 namespace evo::buddy {
@@ -16,23 +17,7 @@ class BuddyAlloc : public BuddyHeap<Bin, Pm, Cache> {
  public:
   using BuddyHeap<Bin, Pm, Cache>::BuddyHeap;
   static BuddyAlloc* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
-    BuddyConfig c;
-    c.sb = spec.get_size("sb");
-    c.min = spec.get_size("min");
-    c.large = spec.get_size("large");
-    c.min_align = common_params(spec).min_align;
-    c.reserve = opt.reserve;
-    c.limit = opt.memory_limit;
-    c.backing = opt.backing;
-    c.probe = opt.probe;
-    c.retain = common_params(spec).retain;
-    auto* a = new (std::nothrow) BuddyAlloc(c);
-    if (a == nullptr || !a->init(err)) {
-      if (a == nullptr && err) *err = "out of memory for the instance";
-      delete a;
-      return nullptr;
-    }
-    return a;
+    return create_heap<BuddyAlloc>(spec, opt, err);
   }
 };
 

@@ -106,14 +106,7 @@ class Bump {
     return h->len;
   }
 
-  void stats(AllocStats* out) const {
-    out->footprint = src_.footprint();
-    out->peak_footprint = src_.peak_footprint();
-    out->live_requested = 0;
-    out->allocs = allocs_;
-    out->frees = frees_;
-    out->os_calls = src_.os_calls();
-  }
+  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
 
   bool validate(ValidateLevel level, std::string* err) const {
     auto fail = [&](const std::string& m) {

@@ -77,14 +77,7 @@ class Reap {
     return n;
   }
 
-  void stats(AllocStats* out) const {
-    out->footprint = src_.footprint();
-    out->peak_footprint = src_.peak_footprint();
-    out->live_requested = 0;
-    out->allocs = allocs_;
-    out->frees = frees_;
-    out->os_calls = src_.os_calls();
-  }
+  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
 
   bool validate(ValidateLevel level, std::string* err) const {
     auto fail = [&](const char* m) {
@@ -229,14 +222,7 @@ class Vm {
     touch(probe_, p - 16, 16);
     return h[0] - h[1];
   }
-  void stats(AllocStats* out) const {
-    out->footprint = src_.footprint();
-    out->peak_footprint = src_.peak_footprint();
-    out->live_requested = 0;
-    out->allocs = allocs_;
-    out->frees = frees_;
-    out->os_calls = src_.os_calls();
-  }
+  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
   bool validate(ValidateLevel, std::string* err) const {
     // Each live object holds at least one page, and nothing else is held.
     if (src_.footprint() < live_ * kPageSize) {
