@@ -106,7 +106,7 @@ TEST_CASE("front: lists stay within the bound, the rest goes back to the back en
   std::uint32_t c64 = 0;
   while (fc->class_size(c64) != 64) ++c64;
   CHECK(fc->cached(c64) <= 16);
-  CHECK(fc->cached(c64) >= 8);  // a flush keeps the hotter half
+  CHECK(fc->cached(c64) >= 8);  // a flush keeps half
   evo::AllocStats back;
   row->ops.stats(state, &back);
   CHECK(back.frees - before.frees == 200 - fc->cached(c64));  // the rest reached the back end
