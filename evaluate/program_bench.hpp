@@ -10,7 +10,9 @@
 // contender, the median and min-max of wall time, of that ratio, of user and
 // system CPU time, of the CPU-time (user + sys) ratio and of max RSS (KiB). On a
 // shared machine the CPU-time ratio of a single-threaded program is the steadier
-// figure (time spent descheduled is not in it); wall time is the judge. The program's stdout in every run is
+// figure (time spent descheduled is not in it); wall time is the judge. The
+// best-of ratio (the contender's fastest run over glibc's fastest) is the least
+// disturbed estimate for a deterministic program on a noisy machine. The program's stdout in every run is
 // hashed and compared with the baseline's first run ("same output"), unless
 // check_output is off (programs whose output varies run to run).
 // A run that fails (cannot start, non-zero exit, signal, timeout) stops the bench
@@ -75,6 +77,7 @@ struct Spread {
 struct BenchRow {
   std::string label, preload;
   Spread wall_s, wall_ratio, user_s, sys_s, cpu_ratio, rss_kib, rss_ratio;
+  double best_ratio = 0;  ///< fastest run / glibc's fastest run (noise only ever adds time)
   bool same_output = true;
 };
 

@@ -131,11 +131,13 @@ TEST_CASE("run_bench: sort under glibc and the installed references, interleaved
   const BenchRow& g = rep.rows[0];
   CHECK(g.wall_ratio.median == doctest::Approx(1.0));
   CHECK(g.rss_ratio.median == doctest::Approx(1.0));
+  CHECK(g.best_ratio == doctest::Approx(1.0));
   for (const BenchRow& row : rep.rows) {
     CAPTURE(row.label);
     CHECK(row.same_output);  // every allocator sorts the same
     CHECK(row.wall_s.min <= row.wall_s.median);
     CHECK(row.wall_s.median <= row.wall_s.max);
+    CHECK(row.best_ratio == doctest::Approx(row.wall_s.min / g.wall_s.min));
     CHECK(row.rss_kib.median > 1024);  // sort holds the file
   }
   // Each round runs every contender once, rotated.
