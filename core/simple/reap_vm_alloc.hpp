@@ -10,6 +10,7 @@
 #include "core/adapter.hpp"
 #include "core/block/make.hpp"
 #include "core/probe.hpp"
+#include "core/simple/mapped_block.hpp"
 #include "core/source/memory_source.hpp"
 #include "core/source/meta_arena.hpp"
 
@@ -190,11 +191,7 @@ class Vm {
   }
   void deallocate(void* vp) {
     if (vp == nullptr) return;
-    char* p = static_cast<char*>(vp);
-    std::uint64_t h[2];
-    std::memcpy(h, p - 16, 16);
-    touch(probe_, p - 16, 16);
-    src_.unmap(p - h[1], h[0]);
+    unmap_mapped_block(src_, probe_, vp);
     ++frees_;
     --live_;
   }
@@ -202,25 +199,11 @@ class Vm {
   /// without copying; the header moves with it).
   void* reallocate(void* vp, std::size_t size) {
     if (vp == nullptr || size == 0 || size > kReapMaxRequest) return realloc_by_copy(*this, vp, size);
-    char* p = static_cast<char*>(vp);
-    std::uint64_t h[2];
-    std::memcpy(h, p - 16, 16);
-    touch(probe_, p - 16, 16);
-    const std::size_t len = page_round(size + h[1]);
-    char* base = static_cast<char*>(src_.remap(p - h[1], h[0], len, kPageSize));
-    if (base == nullptr) return nullptr;
-    p = base + h[1];
-    h[0] = len;
-    std::memcpy(p - 16, h, 8);
-    touch(probe_, p - 16, 8);
-    return p;
+    return remap_mapped_block(src_, probe_, vp, size, kPageSize);
   }
   std::size_t usable_size(const void* vp) const {
-    const char* p = static_cast<const char*>(vp);
-    std::uint64_t h[2];
-    std::memcpy(h, p - 16, 16);
-    touch(probe_, p - 16, 16);
-    return h[0] - h[1];
+    touch(probe_, static_cast<const char*>(vp) - 16, 16);
+    return mapped_block_usable(vp);
   }
   void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
   bool validate(ValidateLevel, std::string* err) const {

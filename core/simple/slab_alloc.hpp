@@ -10,6 +10,7 @@
 #include "core/adapter.hpp"
 #include "core/block/make.hpp"
 #include "core/probe.hpp"
+#include "core/simple/mapped_block.hpp"
 #include "core/source/memory_source.hpp"
 #include "core/source/meta_arena.hpp"
 
@@ -86,10 +87,7 @@ class Slab {
     ++frees_;
     char* p = static_cast<char*>(vp);
     if (is_large(p)) {
-      std::uint64_t h[2];
-      std::memcpy(h, p - 16, 16);
-      touch(probe_, p - 16, 16);
-      src_.unmap(p - h[1], h[0]);
+      unmap_mapped_block(src_, probe_, p);
       return;
     }
     auto* s = header_of(p);
@@ -116,17 +114,7 @@ class Slab {
     char* p = static_cast<char*>(vp);
     if (p == nullptr || size <= max_small_ || size > kSlabMaxRequest || !is_large(p))
       return realloc_by_copy(*this, vp, size);
-    std::uint64_t h[2];
-    std::memcpy(h, p - 16, 16);
-    touch(probe_, p - 16, 16);
-    const std::size_t len = align_up(size + h[1], kPageSize);
-    char* base = static_cast<char*>(src_.remap(p - h[1], h[0], len, slab_));
-    if (base == nullptr) return nullptr;
-    p = base + h[1];
-    h[0] = len;
-    std::memcpy(p - 16, h, 8);
-    touch(probe_, p - 16, 8);
-    return p;
+    return remap_mapped_block(src_, probe_, p, size, slab_);
   }
 
   /// The class size of a small request; large ones get their mapping less the offset.
@@ -138,11 +126,7 @@ class Slab {
 
   std::size_t usable_size(const void* vp) const {
     char* p = const_cast<char*>(static_cast<const char*>(vp));
-    if (is_large(p)) {
-      std::uint64_t h[2];
-      std::memcpy(h, p - 16, 16);
-      return h[0] - h[1];
-    }
+    if (is_large(p)) return mapped_block_usable(p);
     const SlabHeader* s = header_of(p);
     touch(probe_, s, 8);
     return sizes_[s->cls];
