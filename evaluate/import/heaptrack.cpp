@@ -239,9 +239,7 @@ class Importer {
           return;
         }
         const std::uint32_t site = site_of(trace);
-        sink_.op(OpKind::Malloc, objects_.allocate(ptr, st_.address_reuse), size, 0, 0, site);
-        ++st_.allocs;
-        ++st_.ops;
+        import_detail::emit_alloc(sink_, objects_, st_, OpKind::Malloc, ptr, size, 0, 0, site);
         return;
       }
       case '-': {
@@ -250,14 +248,7 @@ class Importer {
           ++st_.free_null;
           return;
         }
-        std::uint32_t id;
-        if (!objects_.release(v[0], id)) {
-          ++st_.unmatched_frees;
-          return;
-        }
-        sink_.op(OpKind::Free, id, 0, 0, 0, 0);
-        ++st_.frees;
-        ++st_.ops;
+        import_detail::emit_free(sink_, objects_, st_, v[0], 0, 0);
         return;
       }
       case 't': {

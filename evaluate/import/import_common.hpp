@@ -5,7 +5,8 @@
 //   - Sink: where imported call sites, ops and meta go, either a TraceWriter
 //     (WriterSink) or an in-memory Trace (TraceSink);
 //   - Objects: live addresses -> dense object slots (freed slots reused, most
-//     recently freed first);
+//     recently freed first); emit_alloc / emit_free: an allocation or a free
+//     written to the sink with its slot and its counts;
 //   - next_field: the next space-separated field of a line;
 //   - base_name, put_counters (the counters every import writes, names in
 //     evaluate/trace.hpp);
@@ -127,6 +128,32 @@ class Objects {
   std::vector<std::uint32_t> free_ids_;
   std::uint32_t next_id_ = 0;
 };
+
+/// Emits an allocation of kind `k` at `addr` on a new object (Objects::allocate;
+/// address_reuse, allocs and ops counted); returns the object.
+inline std::uint32_t emit_alloc(Sink& sink, Objects& objects, ImportStats& st, OpKind k, std::uint64_t addr,
+                                std::uint64_t size, std::uint8_t align_log2, std::uint16_t thread,
+                                std::uint32_t site) {
+  const std::uint32_t id = objects.allocate(addr, st.address_reuse);
+  sink.op(k, id, size, align_log2, thread, site);
+  ++st.allocs;
+  ++st.ops;
+  return id;
+}
+
+/// Emits the Free of the object live at `addr` (its slot freed; frees and ops
+/// counted); an address with no live object is counted in unmatched_frees instead.
+inline void emit_free(Sink& sink, Objects& objects, ImportStats& st, std::uint64_t addr, std::uint16_t thread,
+                      std::uint32_t site) {
+  std::uint32_t id;
+  if (!objects.release(addr, id)) {
+    ++st.unmatched_frees;
+    return;
+  }
+  sink.op(OpKind::Free, id, 0, 0, thread, site);
+  ++st.frees;
+  ++st.ops;
+}
 
 /// The next field of `s` separated by spaces ("" at the end); `s` keeps the rest
 /// (from the space after the field).

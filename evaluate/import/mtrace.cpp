@@ -131,9 +131,7 @@ class Importer {
           ++st_.failed_allocs;
           return;
         }
-        sink_.op(OpKind::Malloc, objects_.allocate(addr, st_.address_reuse), size, 0, 0, site);
-        ++st_.allocs;
-        ++st_.ops;
+        import_detail::emit_alloc(sink_, objects_, st_, OpKind::Malloc, addr, size, 0, 0, site);
         return;
       }
       case '-': {
@@ -142,14 +140,7 @@ class Importer {
           ++st_.free_null;
           return;
         }
-        std::uint32_t id;
-        if (!objects_.release(addr, id)) {
-          ++st_.unmatched_frees;
-          return;
-        }
-        sink_.op(OpKind::Free, id, 0, 0, 0, site);
-        ++st_.frees;
-        ++st_.ops;
+        import_detail::emit_free(sink_, objects_, st_, addr, 0, site);
         return;
       }
       case '<': {
@@ -165,9 +156,7 @@ class Importer {
         std::uint32_t id;
         if (!objects_.find(pending_addr_, id)) {
           ++st_.unmatched_frees;
-          sink_.op(OpKind::Malloc, objects_.allocate(addr, st_.address_reuse), size, 0, 0, site);
-          ++st_.allocs;
-          ++st_.ops;
+          import_detail::emit_alloc(sink_, objects_, st_, OpKind::Malloc, addr, size, 0, 0, site);
           return;
         }
         objects_.move(pending_addr_, addr, id, st_.address_reuse);

@@ -87,8 +87,7 @@ class Importer {
         ++st_.failed_allocs;
         return;
       }
-      op(k, objects_.allocate(ptr, st_.address_reuse), size, align, thread);
-      ++st_.allocs;
+      import_detail::emit_alloc(sink_, objects_, st_, k, ptr, size, align, thread, 0);
     };
     auto log2 = [](std::uint64_t a) {
       std::uint8_t l = 0;
@@ -117,13 +116,7 @@ class Importer {
         ++st_.free_null;
         return;
       }
-      std::uint32_t id;
-      if (!objects_.release(args[0], id)) {
-        ++st_.unmatched_frees;
-        return;
-      }
-      op(OpKind::Free, id, 0, 0, thread);
-      ++st_.frees;
+      import_detail::emit_free(sink_, objects_, st_, args[0], thread, 0);
     } else if (action == "realloc") {
       want(3, "'TID: realloc NEW_PTR OLD_PTR SIZE'");
       const std::uint64_t nw = args[0], old = args[1], size = args[2];
