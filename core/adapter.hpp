@@ -96,6 +96,18 @@ inline void fill_source_stats(const MemorySource& src, std::uint64_t allocs, std
   out->os_calls = src.os_calls();
 }
 
+/// Sets the fields every engine's config shares: min_align and retain from the
+/// spec's common keys, reserve, limit, backing and probe from the instance options.
+template <class Config>
+void set_common_config(Config& c, const CommonParams& common, const InstanceOptions& opt) {
+  c.min_align = common.min_align;
+  c.reserve = opt.reserve;
+  c.limit = opt.memory_limit;
+  c.backing = opt.backing;
+  c.probe = opt.probe;
+  c.retain = common.retain;
+}
+
 /// Effective alignment of a request: max(min_align, align); align is a power of two.
 inline std::size_t effective_align(std::size_t min_align, std::size_t align) {
   return align > min_align ? align : min_align;

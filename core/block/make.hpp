@@ -16,13 +16,8 @@ namespace evo::block {
 inline HeapConfig heap_config(const AllocatorSpec& spec, const InstanceOptions& opt) {
   CommonParams c = common_params(spec);
   HeapConfig hc;
-  hc.min_align = c.min_align;
+  set_common_config(hc, c, opt);
   hc.region = c.region;
-  hc.reserve = opt.reserve;
-  hc.limit = opt.memory_limit;
-  hc.backing = opt.backing;
-  hc.probe = opt.probe;
-  hc.retain = c.retain;
   return hc;
 }
 

@@ -27,17 +27,11 @@ struct BuddyConfig {
 /// The spec's sb, min and large, its common keys (align, retain) and the instance
 /// options.
 inline BuddyConfig buddy_config(const AllocatorSpec& spec, const InstanceOptions& opt) {
-  const CommonParams common = common_params(spec);
   BuddyConfig c;
+  set_common_config(c, common_params(spec), opt);
   c.sb = spec.get_size("sb");
   c.min = spec.get_size("min");
   c.large = spec.get_size("large");
-  c.min_align = common.min_align;
-  c.reserve = opt.reserve;
-  c.limit = opt.memory_limit;
-  c.backing = opt.backing;
-  c.probe = opt.probe;
-  c.retain = common.retain;
   return c;
 }
 
