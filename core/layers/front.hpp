@@ -368,25 +368,43 @@ class FrontCache {
 /// The cache around a row's state, called through the row's function pointers.
 using OpsFront = FrontCache<OpsBack>;
 
+/// OpsFront lives on pages of its own (page-aligned storage from the process heap):
+/// its list heads and tables are probed metadata, and the cache model renames pages
+/// but keeps offsets within a page, so a heap-placed object would give modeled
+/// misses that depend on what the process allocated before (not reproducible).
+/// Unprobed builds (the export) need no more than a cache line.
+#ifdef EVOALLOC_NO_PROBE
+inline constexpr std::size_t kOpsFrontAlign = 64;
+#else
+inline constexpr std::size_t kOpsFrontAlign = 4096;
+#endif
+
+inline void destroy_ops_front(void* s) {
+  auto* fc = static_cast<OpsFront*>(s);
+  fc->~OpsFront();
+  ::operator delete(fc, std::align_val_t{kOpsFrontAlign});
+}
+
 /// The function-pointer row of OpsFront.
 inline AllocatorOps ops_front_row_ops() {
   using R = RowAdapter<OpsFront>;
   return AllocatorOps{&R::allocate, &R::deallocate, &R::reallocate, &R::usable_size,
-                      &R::stats,    &R::validate,   &R::destroy,    &R::good_size};
+                      &R::stats,    &R::validate,   &destroy_ops_front, &R::good_size};
 }
 
 /// A cache of bound B around (ops, state); nullptr + *err on failure (the inner
 /// state then stays the caller's).
 inline OpsFront* make_ops_front(const AllocatorOps* ops, void* state, std::uint32_t bound, std::size_t min_align,
                                 const Probe* probe, std::string* err) {
-  auto* fc = new (std::nothrow) OpsFront(OpsBack{ops, state}, bound, min_align, probe);
-  if (fc == nullptr) {
+  void* mem = ::operator new(sizeof(OpsFront), std::align_val_t{kOpsFrontAlign}, std::nothrow);
+  if (mem == nullptr) {
     if (err) *err = "front: out of memory";
     return nullptr;
   }
+  auto* fc = new (mem) OpsFront(OpsBack{ops, state}, bound, min_align, probe);
   if (!fc->init(err)) {
     fc->detach();
-    delete fc;
+    destroy_ops_front(fc);
     return nullptr;
   }
   return fc;

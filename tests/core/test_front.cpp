@@ -117,7 +117,7 @@ TEST_CASE("front: lists stay within the bound, the rest goes back to the back en
   evo::AllocStats after;
   row->ops.stats(state, &after);
   CHECK(after.frees == back.frees + 1);
-  delete fc;  // destroys the back end too
+  evo::destroy_ops_front(fc);  // destroys the back end too
 }
 
 TEST_CASE("front: footprint is the back end's, exact") {
