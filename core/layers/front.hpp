@@ -368,21 +368,26 @@ class FrontCache {
 /// The cache around a row's state, called through the row's function pointers.
 using OpsFront = FrontCache<OpsBack>;
 
-/// OpsFront lives on pages of its own (page-aligned storage from the process heap):
-/// its list heads and tables are probed metadata, and the cache model renames pages
-/// but keeps offsets within a page, so a heap-placed object would give modeled
-/// misses that depend on what the process allocated before (not reproducible).
-/// Unprobed builds (the export) need no more than a cache line.
+/// OpsFront lives on pages of its own (page-aligned storage from the process heap,
+/// whole pages): its list heads and tables are probed metadata, and the cache model
+/// renames pages but keeps offsets within a page, so a heap-placed object would give
+/// modeled misses that depend on what the process allocated before (not
+/// reproducible); and its lists are written on every call, so a heap neighbour
+/// written by another thread (evolve evaluates designs in parallel) would slow the
+/// measured speed by false sharing. Unprobed builds (the export) need no more than
+/// cache lines of their own.
 #ifdef EVOALLOC_NO_PROBE
 inline constexpr std::size_t kOpsFrontAlign = 64;
 #else
 inline constexpr std::size_t kOpsFrontAlign = 4096;
 #endif
 
+inline constexpr std::size_t kOpsFrontBytes = (sizeof(OpsFront) + kOpsFrontAlign - 1) / kOpsFrontAlign * kOpsFrontAlign;
+
 inline void destroy_ops_front(void* s) {
   auto* fc = static_cast<OpsFront*>(s);
   fc->~OpsFront();
-  ::operator delete(fc, std::align_val_t{kOpsFrontAlign});
+  ::operator delete(fc, kOpsFrontBytes, std::align_val_t{kOpsFrontAlign});
 }
 
 /// The function-pointer row of OpsFront.
@@ -396,7 +401,7 @@ inline AllocatorOps ops_front_row_ops() {
 /// state then stays the caller's).
 inline OpsFront* make_ops_front(const AllocatorOps* ops, void* state, std::uint32_t bound, std::size_t min_align,
                                 const Probe* probe, std::string* err) {
-  void* mem = ::operator new(sizeof(OpsFront), std::align_val_t{kOpsFrontAlign}, std::nothrow);
+  void* mem = ::operator new(kOpsFrontBytes, std::align_val_t{kOpsFrontAlign}, std::nothrow);
   if (mem == nullptr) {
     if (err) *err = "front: out of memory";
     return nullptr;
