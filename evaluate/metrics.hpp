@@ -101,6 +101,11 @@ struct EvalOptions {
   /// Backing of the timed replays of measured speed (measure_speed_ns): Real by
   /// default, so measured ns/op include the system calls the shipped library pays.
   SourceBacking measure_backing = SourceBacking::Real;
+  /// Measured speed only: a design whose warm-up replay is slower than this many
+  /// ns/op is scored by that one replay, without the timed repeats (it cannot be
+  /// among the fastest; its slow replays, mostly system calls, would also disturb
+  /// the timings of the designs measured beside it). 0 = always the full repeats.
+  double measure_cutoff_ns = 0;
 };
 
 /// Everything measured about one design on one trace. NaN marks "not measured".
@@ -147,9 +152,14 @@ struct Metrics {
 Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span<const SizeCount> hist,
                         const EvalOptions& opt);
 
-/// Measured speed only (ns per op, best of opt.repeats after a warm-up), for
-/// re-measuring a front. Returns NaN (and writes *err) if the design fails.
+/// Measured speed only (ns per op, best of opt.repeats after a warm-up, or the
+/// warm-up alone past opt.measure_cutoff_ns), for re-measuring a front. Returns NaN
+/// (and writes *err) if the design fails.
 double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span<const SizeCount> hist,
                         const EvalOptions& opt, std::string* err = nullptr);
+
+/// The process's own malloc (glibc) replaying the trace: ns per op, best of
+/// `repeats` timed replays (the baseline of the measure cutoff, see evolve/config.hpp).
+double system_speed_ns(const Trace& trace, std::uint64_t max_ops, int repeats);
 
 }  // namespace evo

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <map>
 #include <functional>
+#include <iomanip>
+#include <ostream>
 #include <sstream>
 
 #include "core/spec.hpp"
@@ -20,6 +22,19 @@ EvalOptions Config::eval_options() const {
   o.time_limit_s = time_limit_s;
   o.memory_limit = memory_limit;
   o.max_ops = trace_max_ops;
+  return o;
+}
+
+EvalOptions search_eval_options(const Config& c, const Trace& trace, std::ostream* progress) {
+  EvalOptions o = c.eval_options();
+  if (c.speed_mode != SpeedMode::Measured || c.measure_cutoff <= 0) return o;
+  const double base = system_speed_ns(trace, c.trace_max_ops, 3);
+  if (!(base > 0)) return o;  // glibc could not replay it: no cutoff
+  o.measure_cutoff_ns = c.measure_cutoff * base;
+  if (progress != nullptr)
+    *progress << "measured speed: glibc replays the trace at " << std::setprecision(3) << base
+              << " ns/op; designs slower than " << o.measure_cutoff_ns << " ns/op get one timed replay\n"
+              << std::setprecision(6);
   return o;
 }
 
@@ -130,6 +145,10 @@ const std::vector<std::pair<std::string_view, Setter>>& setters() {
          c.memory_limit = x;
        }},
       {"repeats", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) { c.repeats = get_uint(v, l, k, 1, 1000); }},
+      {"measure_cutoff", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
+         c.measure_cutoff = get_double(v, l, k, 0, 1e6);
+         if (c.measure_cutoff > 0 && c.measure_cutoff < 1) bad(l, k, "0 (off) or a factor >= 1", v);
+       }},
       {"remeasure_front", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) { c.remeasure_front = get_bool(v, l, k); }},
       {"hv_reference", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
          const char* expected = "auto or a list of 3 positive numbers [speed, fragmentation, quality]";
@@ -260,6 +279,7 @@ std::string config_to_yaml(const Config& c) {
   o << "time_limit_s: " << c.time_limit_s << "\n";
   o << "memory_limit: " << c.memory_limit << "\n";
   o << "repeats: " << c.repeats << "\n";
+  o << "measure_cutoff: " << c.measure_cutoff << "\n";
   o << "remeasure_front: " << (c.remeasure_front ? "true" : "false") << "\n";
   if (c.hv_reference)
     o << "hv_reference: [" << (*c.hv_reference)[0] << ", " << (*c.hv_reference)[1] << ", " << (*c.hv_reference)[2]

@@ -35,7 +35,12 @@
 //   time_limit_s:    wall time per replay before a design is infeasible; 0 = none (30)
 //   memory_limit:    footprint cap per design, bytes or 64K/512M/2G; 0 = none (2G)
 //   repeats:         timed replays per measured speed (best kept), >= 1 (3)
-//   remeasure_front: re-measure the final front with measured speed (true)
+//   measure_cutoff:  with speed_mode measured: a design whose warm-up replay is
+//                    slower than this many times glibc's replay of the trace
+//                    (measured once at the start of the run) is scored by that one
+//                    replay instead of `repeats` more; 0 = off, else >= 1 (3)
+//   remeasure_front: re-measure the final front with measured speed (true; always
+//                    the full repeats)
 //   hv_reference:    reference point of the hypervolume, [speed, fragmentation,
 //                    quality] in objective units, or "auto": after the initial
 //                    generation, twice the worst value of each objective on the
@@ -57,6 +62,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -99,6 +105,7 @@ struct Config {
   double time_limit_s = 30;
   std::uint64_t memory_limit = std::uint64_t{2} << 30;
   std::uint64_t repeats = 3;
+  double measure_cutoff = 3;
   bool remeasure_front = true;
   std::optional<std::array<double, 3>> hv_reference;  ///< nullopt = auto
   std::string out = "results";
@@ -109,9 +116,15 @@ struct Config {
 
   /// lambda (offspring, or population when 0).
   std::uint64_t lambda() const { return offspring ? offspring : population; }
-  /// The evaluation options these settings imply.
+  /// The evaluation options these settings imply (measure_cutoff_ns not set: it
+  /// needs the trace, see search_eval_options).
   EvalOptions eval_options() const;
 };
+
+/// The evaluation options of the search: eval_options() plus, in measured mode with
+/// measure_cutoff > 0, measure_cutoff_ns = measure_cutoff x system_speed_ns(trace)
+/// (one line about it on *progress when given).
+EvalOptions search_eval_options(const Config& c, const Trace& trace, std::ostream* progress);
 
 /// Reads `path` over the defaults (name defaults to the file stem). Throws
 /// ConfigError (bad key/value, with FILE:LINE) or ConfigError "PATH: cannot read"

@@ -389,7 +389,7 @@ RunOutcome run_islands_mpi(const Config& cfg, const RunOptions& opt, int rank, i
   if (trace.ops.empty()) throw std::runtime_error(cfg.trace + ": the trace has no ops");
   const auto hist = size_histogram(trace);
   const Grammar grammar = load_grammar(cfg.grammar);
-  const EvalOptions eo = cfg.eval_options();
+  const EvalOptions eo = search_eval_options(cfg, trace, nullptr);
   const std::vector<int> sources = migration_sources(rank, size, cfg.islands.topology);
 
   RunState state;
@@ -579,9 +579,11 @@ RunOutcome run_islands_mpi(const Config& cfg, const RunOptions& opt, int rank, i
   if (cfg.remeasure_front) {
     auto front = merged.archive.front();
     if (opt.progress) *opt.progress << "re-measuring the merged front (" << front.size() << " designs, measured speed)\n";
+    EvalOptions full = eo;
+    full.measure_cutoff_ns = 0;  // the front is measured with every repeat
     for (std::size_t i : front) {
       ArchiveEntry& e = merged.archive.entries()[i];
-      e.metrics.speed_measured_ns = measure_speed_ns(e.sentence, trace, hist, eo);
+      e.metrics.speed_measured_ns = measure_speed_ns(e.sentence, trace, hist, full);
     }
   }
   write_tables(dir, merged);

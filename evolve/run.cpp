@@ -51,7 +51,7 @@ RunOutcome run_config(const Config& cfg, const RunOptions& opt) {
   if (trace.ops.empty()) throw std::runtime_error(cfg.trace + ": the trace has no ops");
   const auto hist = size_histogram(trace);
   const Grammar grammar = load_grammar(cfg.grammar);
-  const EvalOptions eo = cfg.eval_options();
+  const EvalOptions eo = search_eval_options(cfg, trace, opt.progress);
 
   if (!opt.resume_dir.empty()) {
     out.dir = opt.resume_dir;
@@ -82,9 +82,11 @@ RunOutcome run_config(const Config& cfg, const RunOptions& opt) {
   if (cfg.remeasure_front) {
     auto front = out.state.archive.front();
     if (opt.progress) *opt.progress << "re-measuring the front (" << front.size() << " designs, measured speed)\n";
+    EvalOptions full = eo;
+    full.measure_cutoff_ns = 0;  // the front is measured with every repeat
     for (std::size_t i : front) {
       ArchiveEntry& e = out.state.archive.entries()[i];
-      e.metrics.speed_measured_ns = measure_speed_ns(e.sentence, trace, hist, eo);
+      e.metrics.speed_measured_ns = measure_speed_ns(e.sentence, trace, hist, full);
     }
     save_checkpoint(out.dir, out.state);
   }

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <string>
 
+#include <sstream>
+
+#include "evaluate/trace.hpp"
 #include "evolve/config.hpp"
 
 using namespace evo;
@@ -81,6 +84,41 @@ TEST_CASE("bad values: name the key, the line and what is expected") {
   } catch (const ConfigError& x) {
     CHECK(std::string(x.what()).find("command line: key 'generations'") == 0);
   }
+}
+
+TEST_CASE("measure_cutoff: a factor of glibc's replay speed, set only for measured speed") {
+  Config d;
+  CHECK(d.measure_cutoff == 3);
+  CHECK(error_of("measure_cutoff: 0.5\n").find("cfg.yaml:1: key 'measure_cutoff': expected 0 (off) or a factor >= 1") == 0);
+  CHECK(error_of("measure_cutoff: -1\n").find("key 'measure_cutoff'") != std::string::npos);
+  Config c = parse_config("measure_cutoff: 0\n", "cfg.yaml");
+  CHECK(c.measure_cutoff == 0);
+  CHECK(parse_config(config_to_yaml(parse_config("measure_cutoff: 2.5\n", "cfg.yaml")), "back").measure_cutoff == 2.5);
+
+  const std::string src = EVOALLOC_SOURCE_DIR;
+  ReadOptions ro;
+  const Trace t = read_trace(src + "/traces/espresso.trace", ro);
+  Config m = parse_config("speed_mode: measured\nmeasure_cutoff: 2\ntrace_max_ops: 200000\n", "cfg.yaml");
+  std::ostringstream said;
+  const EvalOptions eo = search_eval_options(m, t, &said);
+  CHECK(eo.measure_cutoff_ns > 0);
+  CHECK(said.str().find("glibc replays the trace at") != std::string::npos);
+  // The cutoff is twice glibc's speed: glibc itself is well under three times it.
+  const double glibc = system_speed_ns(t, 200000, 3);
+  CHECK(glibc > 0);
+  CHECK(eo.measure_cutoff_ns < 3 * 2 * glibc);
+  CHECK(eo.measure_cutoff_ns > 2 * glibc / 3);
+  // Off for modeled speed and for measure_cutoff 0.
+  CHECK(search_eval_options(parse_config("speed_mode: modeled\n", "c"), t, nullptr).measure_cutoff_ns == 0);
+  CHECK(search_eval_options(parse_config("speed_mode: measured\nmeasure_cutoff: 0\n", "c"), t, nullptr).measure_cutoff_ns ==
+        0);
+  // A design far slower than the cutoff is still scored (by its warm-up replay).
+  EvalOptions tight = eo;
+  tight.measure_cutoff_ns = 1e-3;
+  tight.max_ops = 50000;
+  const auto hist = size_histogram(t);
+  const double ns = measure_speed_ns("minimal align=16 source=region harden=off", t, hist, tight);
+  CHECK(ns > tight.measure_cutoff_ns);
 }
 
 TEST_CASE("the effective config reads back identically") {
