@@ -75,16 +75,21 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
 
   // ---- picture ----
   std::string dat = "# speed fragmentation quality index\n";
-  double fmin = INFINITY, fmax = 0;
+  double fmin = INFINITY, fmax = 0, smin = INFINITY, smax = 0;
   for (std::size_t k = 0; k < front.size(); ++k) {
     const Metrics& m = E[front[k]].metrics;
     dat += format_double(m.speed) + ' ' + format_double(m.fragmentation) + ' ' + format_double(m.quality) + ' ' +
            std::to_string(k + 1) + "\n";
     fmin = std::min(fmin, m.fragmentation);
     fmax = std::max(fmax, m.fragmentation);
+    smin = std::min(smin, m.speed);
+    smax = std::max(smax, m.speed);
   }
   write_file(dir + "/front.dat", dat);
+  // A log axis when an objective spans more than a decade (a few hopeless designs on
+  // the front would otherwise squeeze the interesting ones into one corner).
   const bool logy = fmin > 0 && fmax / fmin > 10;
+  const bool logx = smin > 0 && smax / smin > 10;
   std::ostringstream gp;
   gp << "# gnuplot script of the front picture (run: gnuplot front.gp)\n"
      << "set xlabel 'speed (" << speed_unit << ", lower is better)'\n"
@@ -92,7 +97,7 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
      << "set cblabel 'quality (locality cost/op)'\n"
      << "set title \"" << cfg.name << ": Pareto front, " << front.size() << " designs\" noenhanced\n"
      << "set grid\nset key off\nset palette rgbformulae 33,13,10\n"
-     << (logy ? "set logscale y\n" : "")
+     << (logy ? "set logscale y\n" : "") << (logx ? "set logscale x\n" : "")
      << "plot 'front.dat' using 1:2:3 with points pt 7 ps 1.6 lc palette, "
         "'' using 1:2:(sprintf('%d',$4)) with labels offset 0.9,0.6 font ',8'\n";
   const std::string script = gp.str();
@@ -122,7 +127,7 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
     r << "- hypervolume (normalised by reference " << fmt(s.reference[0], 4) << ", " << fmt(s.reference[1], 4) << ", "
       << fmt(s.reference[2], 4) << "): " << fmt(s.history.front().hypervolume, 4) << " after generation 0, "
       << fmt(s.history.back().hypervolume, 4) << " at the end\n";
-  r << "\nMetrics are defined in README.md (section Metrics) and evaluate/metrics.hpp.\n\n";
+  r << "\nMetrics are defined in docs/metrics.md and evaluate/metrics.hpp.\n\n";
   r << "## The front\n\n";
   if (pic) r << "![front](front.png)\n\n(SVG: [front.svg](front.svg); the numbers are the rows below.)\n\n";
   r << "| # | design | speed model (cyc/op) | speed measured (ns/op) | frag | internal | external | quality | pages |\n";
