@@ -4,6 +4,23 @@
 
 namespace evo::cli {
 
+std::string doc_page(const std::string& usage) {
+  // "evoalloc CMD ..." -> the docs/ page that explains CMD (one page per topic).
+  static const std::pair<const char*, const char*> kPages[] = {
+      {"record", "docs/traces.md"},   {"import", "docs/traces.md"},     {"trace", "docs/traces.md"},
+      {"replay", "docs/traces.md"},   {"taxonomy", "docs/designs.md"},  {"grammar", "docs/grammar.md"},
+      {"decode", "docs/grammar.md"},  {"evolve", "docs/evolve.md"},     {"export", "docs/export.md"},
+      {"bench", "docs/benchmarks.md"}, {"fidelity", "docs/metrics.md"}, {"merge", "docs/scale-out.md"},
+      {"sweep", "docs/scale-out.md"}};
+  const std::size_t a = usage.find(' ');
+  if (a == std::string::npos) return "README.md";
+  const std::size_t b = usage.find_first_of(" [", a + 1);
+  const std::string cmd = usage.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
+  for (const auto& [c, page] : kPages)
+    if (cmd == c) return page;
+  return "README.md";
+}
+
 bool parse(const std::vector<std::string>& args, const po::options_description& desc,
            const po::positional_options_description& pos, po::variables_map& vm,
            const std::string& usage, const std::string& about) {
@@ -13,7 +30,8 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
   try {
     po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
     if (vm.count("help")) {
-      std::cout << "usage: " << usage << "\n\n" << about << "\n\n" << all << "\n";
+      std::cout << "usage: " << usage << "\n\n" << about << "\n\n" << all << "\nDocumentation: " << doc_page(usage)
+                << " (in the source tree)\n";
       return false;
     }
     po::notify(vm);

@@ -30,6 +30,10 @@ struct RuntimeError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The docs/ page of the command named by a usage line ("evoalloc CMD ..."), or
+/// README.md; printed at the end of every --help.
+std::string doc_page(const std::string& usage);
+
 /// Parses `args` against `desc` (+ positional `pos`), handling --help.
 /// Returns false when --help was printed (the command should return 0).
 /// `usage` is the one-line synopsis, `about` a paragraph printed under it.

@@ -57,7 +57,7 @@ int cmd_bench(const std::vector<std::string>& args) {
              "and whether the program's stdout equals glibc's. Writes OUT/bench.csv (every run), bench.md and\n"
              "bench.png (gnuplot). The program's output goes to OUT/runs/. A failed run (exit status, signal,\n"
              "--timeout) stops the bench with exit code 1, naming the allocator and the end of its stderr.\n"
-             "See README, \"Measure on the real program\"."))
+             "See docs/benchmarks.md."))
     return kExitOk;
   if (cmd.empty()) throw UsageError("missing '-- PROGRAM [ARGS...]'");
   if (runs.value < 1) throw UsageError("--runs must be at least 1");

@@ -49,7 +49,7 @@ int cmd_evolve(const std::vector<std::string>& args) {
              "Evolves allocator designs for a trace (GE + NSGA-II over speed, fragmentation and locality)\n"
              "and writes results/<config-name>/<run-id>/: config.yaml, front.csv, archive.csv, history.csv,\n"
              "front.png/svg, report.md, checkpoint.txt. Config keys and defaults: evolve/config.hpp;\n"
-             "metrics: README.md section Metrics."))
+             "metrics: docs/metrics.md."))
     return kExitOk;
 
   Config cfg;

@@ -117,7 +117,7 @@ int cmd_fidelity(const std::vector<std::string>& args) {
              "PROGRAM under glibc and every design (interleaved rounds, like `evoalloc bench`), and reports\n"
              "Spearman's rho between each speed score (modeled, measured) and the real wall-time and CPU-time\n"
              "ratios to glibc, and the replay's peak footprint against each library's own peak in the real run\n"
-             "(EVOALLOC_STATS). Writes OUT/fidelity.csv, fidelity.md, fidelity.png. See README, \"Fidelity\"."))
+             "(EVOALLOC_STATS). Writes OUT/fidelity.csv, fidelity.md, fidelity.png. See docs/metrics.md, section Fidelity."))
     return kExitOk;
   if (run.empty()) throw UsageError("--run RUN_DIR is required");
   if (cmd.empty()) throw UsageError("missing '-- PROGRAM [ARGS...]'");

@@ -40,7 +40,7 @@
 //   may hand out size-0 blocks with no usable byte), (3) malloc_usable_size and
 //   realloc of a remote block must read the owner's metadata anyway, which needs the
 //   owner's lock, and (4) blocks freed to an exited thread's pooled heap are
-//   reusable at once instead of waiting for a drain; measured in README "Export".
+//   reusable at once instead of waiting for a drain; measured in docs/export.md.
 //   realloc of a remote block = allocate in the caller's heap + copy + remote free.
 //   malloc_usable_size works for any block. Threads past 1024 heaps (or past the
 //   point where a new heap cannot be built: address space or memory exhausted), and calls a
