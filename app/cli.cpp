@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace evo::cli {
@@ -52,6 +53,29 @@ void validate(boost::any& out, const std::vector<std::string>& values, Count*, i
   }
   if (!ok) throw po::invalid_option_value(s);  // "the argument ('-5') for option '--x' is invalid"
   out = Count{v};
+}
+
+ProgramArgs split_program(const std::vector<std::string>& args) {
+  const auto dash = std::find(args.begin(), args.end(), std::string("--"));
+  ProgramArgs out;
+  out.opts.assign(args.begin(), dash);
+  if (dash != args.end()) out.program.assign(dash + 1, args.end());
+  return out;
+}
+
+void require_program(const std::vector<std::string>& program) {
+  if (program.empty()) throw UsageError("missing '-- PROGRAM [ARGS...]'");
+}
+
+std::vector<std::pair<std::string, std::string>> parse_pairs(const std::vector<std::string>& items,
+                                                             const std::string& opt) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& s : items) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("--" + opt + " " + s + ": expected NAME=VALUE");
+    out.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  }
+  return out;
 }
 
 std::string source_dir() {

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace evo::cli {
@@ -49,6 +50,22 @@ struct Count {
 };
 /// Boost.Program_options hook for Count (found by argument-dependent lookup).
 void validate(boost::any& out, const std::vector<std::string>& values, Count*, int);
+
+/// A command line "OPTIONS... -- PROGRAM [ARGS...]" split at its first "--": `opts`
+/// are the words before it, `program` the words after it (empty when there is no "--").
+struct ProgramArgs {
+  std::vector<std::string> opts;
+  std::vector<std::string> program;
+};
+ProgramArgs split_program(const std::vector<std::string>& args);
+
+/// Throws UsageError "missing '-- PROGRAM [ARGS...]'" when `program` is empty.
+void require_program(const std::vector<std::string>& program);
+
+/// The NAME=VALUE items of the repeatable option `opt` (e.g. "env") as pairs, in order;
+/// an item without '=' or with an empty NAME is a UsageError naming --opt and the item.
+std::vector<std::pair<std::string, std::string>> parse_pairs(const std::vector<std::string>& items,
+                                                             const std::string& opt);
 
 /// The source tree this binary was built from (for embedded defaults such as
 /// configs/espresso.yaml and traces/); EVOALLOC_SOURCE_DIR in the environment wins.

@@ -11,24 +11,10 @@
 
 namespace evo::cli {
 
-namespace {
-
-std::vector<std::pair<std::string, std::string>> parse_pairs(const std::vector<std::string>& items, const char* opt) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const std::string& s : items) {
-    const auto eq = s.find('=');
-    if (eq == std::string::npos || eq == 0) throw UsageError(std::string("--") + opt + " " + s + ": expected NAME=VALUE");
-    out.emplace_back(s.substr(0, eq), s.substr(eq + 1));
-  }
-  return out;
-}
-
-}  // namespace
-
 int cmd_bench(const std::vector<std::string>& args) {
-  auto dash = std::find(args.begin(), args.end(), std::string("--"));
-  std::vector<std::string> opts(args.begin(), dash);
-  std::vector<std::string> cmd = dash == args.end() ? std::vector<std::string>{} : std::vector<std::string>(dash + 1, args.end());
+  const ProgramArgs split = split_program(args);
+  const std::vector<std::string>& opts = split.opts;
+  const std::vector<std::string>& cmd = split.program;
   po::options_description desc("options");
   Count runs{5}, warmup{1};
   double timeout = 0;
@@ -59,7 +45,7 @@ int cmd_bench(const std::vector<std::string>& args) {
              "--timeout) stops the bench with exit code 1, naming the allocator and the end of its stderr.\n"
              "See docs/benchmarks.md."))
     return kExitOk;
-  if (cmd.empty()) throw UsageError("missing '-- PROGRAM [ARGS...]'");
+  require_program(cmd);
   if (runs.value < 1) throw UsageError("--runs must be at least 1");
   if (timeout < 0) throw UsageError("--timeout must be >= 0");
   if (out.empty()) out = "bench-out";

@@ -88,9 +88,9 @@ std::string fmt(double x, int prec = 3) {
 }  // namespace
 
 int cmd_fidelity(const std::vector<std::string>& args) {
-  auto dash = std::find(args.begin(), args.end(), std::string("--"));
-  std::vector<std::string> opts(args.begin(), dash);
-  std::vector<std::string> cmd = dash == args.end() ? std::vector<std::string>{} : std::vector<std::string>(dash + 1, args.end());
+  const ProgramArgs split = split_program(args);
+  const std::vector<std::string>& opts = split.opts;
+  const std::vector<std::string>& cmd = split.program;
   po::options_description desc("options");
   std::string run, out, trace_path, stdin_path = "/dev/null";
   Count top{12}, runs{5}, warmup{1}, repeats{5}, jobs{2};
@@ -120,7 +120,7 @@ int cmd_fidelity(const std::vector<std::string>& args) {
              "(EVOALLOC_STATS). Writes OUT/fidelity.csv, fidelity.md, fidelity.png. See docs/metrics.md, section Fidelity."))
     return kExitOk;
   if (run.empty()) throw UsageError("--run RUN_DIR is required");
-  if (cmd.empty()) throw UsageError("missing '-- PROGRAM [ARGS...]'");
+  require_program(cmd);
   if (top.value < 3) throw UsageError("--top must be at least 3 (a rank correlation needs 3 points)");
   if (runs.value < 1 || repeats.value < 1 || jobs.value < 1) throw UsageError("--runs, --repeats and --jobs must be >= 1");
   if (out.empty()) out = (fs::path(run) / "fidelity").string();
@@ -199,12 +199,7 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   bo.work_dir = (fs::path(out) / "bench" / "runs").string();
   bo.check_output = !vm.count("no-check-output");
   bo.keep_stderr = true;
-  if (vm.count("env"))
-    for (const std::string& s : vm["env"].as<std::vector<std::string>>()) {
-      const auto eq = s.find('=');
-      if (eq == std::string::npos || eq == 0) throw UsageError("--env " + s + ": expected NAME=VALUE");
-      bo.env.emplace_back(s.substr(0, eq), s.substr(eq + 1));
-    }
+  if (vm.count("env")) bo.env = parse_pairs(vm["env"].as<std::vector<std::string>>(), "env");
   bo.env.emplace_back("EVOALLOC_STATS", "1");
   if (!quiet)
     bo.progress = [&](int round, int rounds, const std::string& label) {

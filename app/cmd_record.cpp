@@ -40,9 +40,9 @@ void report(const std::string& out, const RawConvertStats& st) {
 
 int cmd_record(const std::vector<std::string>& args) {
   // Everything after "--" is the program; parse the options before it.
-  auto dash = std::find(args.begin(), args.end(), std::string("--"));
-  std::vector<std::string> opts(args.begin(), dash);
-  std::vector<std::string> cmd = dash == args.end() ? std::vector<std::string>{} : std::vector<std::string>(dash + 1, args.end());
+  const ProgramArgs split = split_program(args);
+  const std::vector<std::string>& opts = split.opts;
+  const std::vector<std::string>& cmd = split.program;
   po::options_description desc("options");
   std::string out;
   int level = 6;
@@ -62,7 +62,7 @@ int cmd_record(const std::vector<std::string>& args) {
              "status, op counts) goes to stderr after it. Exit code 0 once the trace is written, even\n"
              "if the program failed (its status is in the report); 1 if no trace could be written."))
     return kExitOk;
-  if (cmd.empty()) throw UsageError("missing '-- PROGRAM [ARGS...]'");
+  require_program(cmd);
   if (level < 1 || level > 22) throw UsageError("--level must be in 1..22");
   const std::string lib = find_recorder(self_exe());
   if (lib.empty())

@@ -28,30 +28,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
-#include "evaluate/metrics.hpp"
-#include "evaluate/trace.hpp"
-#include "evolve/rng.hpp"
-#include "grammar/enumerate.hpp"
-#include "grammar/grammar.hpp"
+#include "bench/bench_common.hpp"
 
 using namespace evo;
 
 int main(int argc, char** argv) {
-  const std::string src = EVOALLOC_SOURCE_DIR;
-  const std::string trace_path = argc > 1 ? argv[1] : src + "/traces/espresso.trace";
-  const std::size_t want = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 32;
-  const Trace trace = read_trace(trace_path);
-  const auto hist = size_histogram(trace);
-  const Grammar g = load_grammar(src + "/grammar/allocator.bnf");
-  EnumOptions eo;
-  eo.max_range_values = 4;
-  const Enumerator en(g, eo);
-  EvalOptions opt;
-  opt.time_limit_s = 4;
-  opt.memory_limit = std::uint64_t{1} << 30;
+  bench::DesignSample ds(argc, argv);
+  const std::string& trace_path = ds.trace_path;
+  const Trace& trace = ds.trace;
+  const auto& hist = ds.hist;
+  EvalOptions& opt = ds.opt;
   if (argc > 3) {
     const std::string b = argv[3];
     if (b != "real" && b != "simulated") {
@@ -63,14 +51,12 @@ int main(int argc, char** argv) {
 
   // The batch: valid designs that replay in under a second (so the batch is balanced enough).
   std::vector<std::string> batch;
-  StreamRng rng(2);
-  std::unordered_set<std::string> seen;
-  for (int tries = 0; batch.size() < want && tries < 5000; ++tries) {
-    std::string s = en.at(rng.below(en.count()));
-    if (!seen.insert(s).second) continue;
+  ds.sample(2, [&](const std::string& s) {
     Metrics m = evaluate_design(s, trace, hist, opt);
-    if (m.feasible && m.eval_seconds < 1.0) batch.push_back(s);
-  }
+    if (!(m.feasible && m.eval_seconds < 1.0)) return false;
+    batch.push_back(s);
+    return true;
+  });
   std::printf("batch: %zu designs on %s (%zu ops); cores: %d; backing: %s\n", batch.size(), trace_path.c_str(),
               trace.ops.size(), omp_get_num_procs(), source_backing_name(opt.backing));
   auto cpu_now = [] {

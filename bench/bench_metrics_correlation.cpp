@@ -14,16 +14,11 @@
 #include <cstdlib>
 #include <numeric>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
-#include "evaluate/metrics.hpp"
+#include "bench/bench_common.hpp"
 #include "evaluate/program_bench.hpp"
 #include "evaluate/replay.hpp"
-#include "evaluate/trace.hpp"
-#include "evolve/rng.hpp"
-#include "grammar/enumerate.hpp"
-#include "grammar/grammar.hpp"
 
 using namespace evo;
 
@@ -37,35 +32,27 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string src = EVOALLOC_SOURCE_DIR;
-  const std::string trace_path = argc > 1 ? argv[1] : src + "/traces/espresso.trace";
-  const std::size_t want = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 32;
-  const Trace trace = read_trace(trace_path);
-  const auto hist = size_histogram(trace);
-  const Grammar g = load_grammar(src + "/grammar/allocator.bnf");
-  EnumOptions eo;
-  eo.max_range_values = 4;
-  const Enumerator en(g, eo);
-  EvalOptions opt;
-  opt.time_limit_s = 4;  // as configs/espresso.yaml
-  opt.memory_limit = std::uint64_t{1} << 30;
+  bench::DesignSample ds(argc, argv);
+  const std::string& trace_path = ds.trace_path;
+  const std::size_t want = ds.want;
+  const Trace& trace = ds.trace;
+  const auto& hist = ds.hist;
+  const Enumerator& en = ds.en;
+  EvalOptions& opt = ds.opt;
   opt.repeats = 3;
 
   std::printf("trace %s: %zu ops; grammar: %llu designs; sampling %zu valid designs (seed 1)\n", trace_path.c_str(),
               trace.ops.size(), static_cast<unsigned long long>(en.count()), want);
-  std::printf("%-4s %12s %12s %10s %10s  %s\n", "#", "model cyc/op", "meas ns/op", "probed s", "plain s", "design");
-  StreamRng rng(1);
-  std::unordered_set<std::string> seen;
+  std::printf("%-4s %12s %12s %10s %10s  %s\n", "#", "model cyc/op", "meas ns/op", "probed s", "plain s",
+              "design");
   std::vector<double> modeled, measured, probed_s, plain_s;
-  for (int tries = 0; modeled.size() < want && tries < 5000; ++tries) {
-    const std::string s = en.at(rng.below(en.count()));
-    if (!seen.insert(s).second) continue;
+  ds.sample(1, [&](const std::string& s) {
     Metrics m = evaluate_design(s, trace, hist, opt);
-    if (!m.feasible) continue;
+    if (!m.feasible) return false;
     auto t0 = std::chrono::steady_clock::now();
     const double ns = measure_speed_ns(s, trace, hist, opt);
     const double plain = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / (1 + opt.repeats);
-    if (std::isnan(ns)) continue;
+    if (std::isnan(ns)) return false;
     modeled.push_back(m.speed_modeled);
     measured.push_back(ns);
     probed_s.push_back(m.eval_seconds);
@@ -73,7 +60,8 @@ int main(int argc, char** argv) {
     std::printf("%-4zu %12.2f %12.2f %10.3f %10.3f  %s\n", modeled.size(), m.speed_modeled, ns, m.eval_seconds, plain,
                 s.c_str());
     std::fflush(stdout);
-  }
+    return true;
+  });
   const double rho = spearman(modeled, measured);
   std::printf("\ndesigns: %zu\nSpearman rank correlation (modeled vs measured speed): %.3f\n", modeled.size(), rho);
   std::printf("median probed replay (metrics): %.3f s; median plain replay: %.3f s; overhead ratio %.2fx\n",

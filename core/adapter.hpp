@@ -116,6 +116,36 @@ inline std::size_t effective_align(std::size_t min_align, std::size_t align) {
 inline std::size_t align_up(std::size_t n, std::size_t a) { return (n + a - 1) & ~(a - 1); }
 inline std::uintptr_t align_up_addr(std::uintptr_t n, std::size_t a) { return (n + a - 1) & ~std::uintptr_t(a - 1); }
 
+/// A large block mapped directly from a MemorySource is marked in its heap's pagemap
+/// as (pages << 1) | 1 on its first page (the superblock and buddy families); any
+/// other non-zero entry is a pointer (even). The bytes of the chunk an entry marks,
+/// or 0 when the entry is not such a mark.
+inline std::size_t marked_chunk_bytes(std::uintptr_t entry) {
+  return (entry & 1) ? (entry >> 1) * kPageSize : 0;
+}
+
+/// Maps `bytes` (a multiple of the page size) from `src`, `align`-aligned (zeroed
+/// when `zero`), and marks it in `pm`. Returns the chunk, or nullptr with nothing
+/// mapped when the mapping or the pagemap entry fails.
+template <class Pagemap>
+void* map_marked_chunk(MemorySource& src, Pagemap& pm, const Probe* probe, std::size_t bytes,
+                       std::size_t align, bool zero = true) {
+  void* p = src.map(bytes, align, zero);
+  if (p == nullptr) return nullptr;
+  if (!pm.set(p, ((bytes / kPageSize) << 1) | 1, probe)) {
+    src.unmap(p, bytes);
+    return nullptr;
+  }
+  return p;
+}
+
+/// Clears the mark of the chunk at `base` and unmaps its `bytes` (marked_chunk_bytes).
+template <class Pagemap>
+void unmap_marked_chunk(MemorySource& src, Pagemap& pm, const Probe* probe, void* base, std::size_t bytes) {
+  pm.set(base, 0, probe);
+  src.unmap(base, bytes);
+}
+
 /// Resizes a large block that is a chunk mapped directly from `src` and marked in
 /// the pagemap `pm` as (pages << 1) | 1 on its first page (the superblock and
 /// buddy families), with MemorySource::remap: shrunk or grown in place, or moved
@@ -133,7 +163,7 @@ void* remap_marked_chunk(MemorySource& src, Pagemap& pm, const Probe* probe, voi
     std::uintptr_t entry;
     void* dst;
   };
-  const std::uintptr_t entry = ((new_bytes / kPageSize) << 1) | 1;
+  const std::uintptr_t entry = ((new_bytes / kPageSize) << 1) | 1;  // as map_marked_chunk
   Prep prep{&pm, probe, entry, nullptr};
   MemorySource::RemapPrepare prepare = [](void* ctx, void* dst) {
     auto* m = static_cast<Prep*>(ctx);

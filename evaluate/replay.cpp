@@ -25,6 +25,16 @@ std::uint64_t peak_live_of(const Trace& t, std::uint64_t n) {
   return t.peak_live != 0 ? t.peak_live : compute_peak_live(t);
 }
 
+/// What every replay fills in at its end: the ops run (the first `n`), the final
+/// stats and their peak footprint, the trace's peak live bytes over those ops, ok.
+void finish(ReplayResult& r, const Trace& t, std::uint64_t n, const AllocStats& final_stats) {
+  r.ops = n;
+  r.final_stats = final_stats;
+  r.peak_footprint = final_stats.peak_footprint;
+  r.peak_live_requested = peak_live_of(t, n);
+  r.ok = r.error.empty();
+}
+
 std::string fail_text(std::uint64_t i, const Op& op, std::uint64_t size) {
   return "op " + std::to_string(i) + ": " + op_kind_name(op.kind) + "(" + std::to_string(size) + ") failed";
 }
@@ -223,11 +233,7 @@ ReplayResult run_checked(const Trace& t, Instance& inst, const ReplayOptions& op
     std::string err;
     if (opt.validate_every != 0 && !inst.validate(ValidateLevel::Full, &err)) note("end of trace: validate: " + err);
   }
-  r.ops = n;
-  r.final_stats = inst.stats();
-  r.peak_footprint = r.final_stats.peak_footprint;
-  r.peak_live_requested = peak_live_of(t, n);
-  r.ok = r.error.empty();
+  finish(r, t, n, inst.stats());
   return r;
 }
 
@@ -433,11 +439,7 @@ ReplayResult run_fast(const Trace& t, Instance& inst, const ReplayOptions& opt, 
                   inst.ops().reallocate,
                   zero_calloc};
   r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch);
-  r.ops = n;
-  r.final_stats = inst.stats();
-  r.peak_footprint = r.final_stats.peak_footprint;
-  r.peak_live_requested = peak_live_of(t, n);
-  r.ok = r.error.empty();
+  finish(r, t, n, inst.stats());
   return r;
 }
 
@@ -504,11 +506,9 @@ ReplayResult replay_system(const Trace& t, const ReplayOptions& opt) {
   env.base = system_footprint();
   r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch, peak_at);
   for (void* p : slot) std::free(p);
-  r.ops = n;
-  r.peak_footprint = env.peak;
-  r.final_stats.peak_footprint = env.peak;
-  r.peak_live_requested = peak_live_of(t, n);
-  r.ok = r.error.empty();
+  AllocStats stats = r.final_stats;
+  stats.peak_footprint = env.peak;
+  finish(r, t, n, stats);
   return r;
 }
 

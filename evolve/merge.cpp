@@ -14,6 +14,7 @@
 #include "evolve/config.hpp"
 #include "evolve/evolution.hpp"
 #include "evolve/hypervolume.hpp"
+#include "evolve/report.hpp"
 
 namespace evo {
 
@@ -52,13 +53,6 @@ std::vector<ArchiveEntry> read_rows(const fs::path& p) {
     out.push_back(std::move(e));
   }
   return out;
-}
-
-std::string fmt(double x, int prec = 4) {
-  if (std::isnan(x)) return "–";
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", prec, x);
-  return b;
 }
 
 double hv_of(const std::vector<ArchiveEntry>& es, const std::array<double, 3>& ref) {
@@ -276,25 +270,29 @@ bool write_merge(const std::string& out, const MergeResult& m, std::string* warn
 
   std::ostringstream r;
   r << "# evoalloc merge: " << m.runs.size() << " runs, " << m.failed() << " failed\n\n";
-  r << "Hypervolumes use one reference point for all runs: " << fmt(m.reference[0]) << ", " << fmt(m.reference[1])
-    << ", " << fmt(m.reference[2]) << " (speed, fragmentation, quality).\n\n## Runs\n\n";
+  r << "Hypervolumes use one reference point for all runs: " << table_number(m.reference[0], 4) << ", "
+    << table_number(m.reference[1], 4) << ", " << table_number(m.reference[2], 4)
+    << " (speed, fragmentation, quality).\n\n## Runs\n\n";
   r << "| run | status | name | trace | seed | generations | evaluations | front | hypervolume | on merged front |\n"
        "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const MergedRun& x : m.runs)
-    r << "| " << x.label << " | " << x.status << " | " << x.name << " | " << fs::path(x.trace).filename().string()
-      << " | " << x.seed << " | " << x.generations << " | " << x.evaluations << " | " << x.front.size() << " | "
-      << (x.ok ? fmt(x.hypervolume) : "–") << " | " << x.on_merged_front << " |\n";
+    r << "| " << x.label << " | " << x.status << " | " << x.name << " | "
+      << fs::path(x.trace).filename().string() << " | " << x.seed << " | " << x.generations << " | "
+      << x.evaluations << " | " << x.front.size() << " | " << (x.ok ? table_number(x.hypervolume, 4) : "–")
+      << " | " << x.on_merged_front << " |\n";
   r << "\n## Spread over seeds\n\n| group | runs | ok | hv mean | min | max | stdev |\n|---|---|---|---|---|---|---|\n";
   for (const SpreadRow& s : m.spread)
-    r << "| " << s.group << " | " << s.runs << " | " << s.ok << " | " << fmt(s.mean) << " | " << fmt(s.min) << " | "
-      << fmt(s.max) << " | " << fmt(s.stdev) << " |\n";
+    r << "| " << s.group << " | " << s.runs << " | " << s.ok << " | " << table_number(s.mean, 4) << " | "
+      << table_number(s.min, 4) << " | " << table_number(s.max, 4) << " | " << table_number(s.stdev, 4)
+      << " |\n";
   if (pic) r << "\n![hypervolume per generation](runs.png)\n";
   r << "\n## Merged front (" << m.front.size() << " designs)\n\n| # | design | speed | fragmentation | quality | run |\n"
        "|---|---|---|---|---|---|\n";
   for (std::size_t k = 0; k < m.front.size(); ++k) {
     const Metrics& x = m.front[k].metrics;
-    r << "| " << k + 1 << " | `" << m.front[k].sentence << "` | " << fmt(x.speed, 3) << " | " << fmt(x.fragmentation)
-      << " | " << fmt(x.quality, 3) << " | " << m.runs[m.front_run[k]].label << " |\n";
+    r << "| " << k + 1 << " | `" << m.front[k].sentence << "` | " << table_number(x.speed, 3) << " | "
+      << table_number(x.fragmentation, 4) << " | " << table_number(x.quality, 3) << " | "
+      << m.runs[m.front_run[k]].label << " |\n";
   }
   write_file(o / "report.md", r.str());
   return pic || blocks == 0;

@@ -30,13 +30,6 @@ std::vector<std::size_t> sorted_front(const RunState& s) {
   return f;
 }
 
-std::string fmt(double x, int prec = 3) {
-  if (std::isnan(x)) return "–";
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", prec, x);
-  return b;
-}
-
 // "family k=v k=v" -> family, [(k, v)]
 std::pair<std::string, std::vector<std::pair<std::string, std::string>>> split_sentence(const std::string& s) {
   std::istringstream in(s);
@@ -54,6 +47,13 @@ std::pair<std::string, std::vector<std::pair<std::string, std::string>>> split_s
 }
 
 }  // namespace
+
+std::string table_number(double x, int prec) {
+  if (std::isnan(x)) return "–";
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", prec, x);
+  return b;
+}
 
 void write_tables(const std::string& dir, const RunState& s) {
   std::string front = metrics_csv_header() + "\n";
@@ -121,12 +121,13 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
     r << "- mode: GE + NSGA-II, population " << cfg.population << ", offspring " << cfg.lambda() << ", generations "
       << s.generation << "/" << cfg.generations << ", seed " << cfg.seed << "\n";
   r << "- speed objective: " << speed_mode_name(cfg.speed_mode) << " (" << speed_unit << ")\n";
-  r << "- evaluations: " << s.evaluations << ", cache hits: " << s.cache_hits << ", wall time: " << fmt(s.elapsed_s, 1)
-    << " s\n";
+  r << "- evaluations: " << s.evaluations << ", cache hits: " << s.cache_hits
+    << ", wall time: " << table_number(s.elapsed_s, 1) << " s\n";
   if (!s.history.empty())
-    r << "- hypervolume (normalised by reference " << fmt(s.reference[0], 4) << ", " << fmt(s.reference[1], 4) << ", "
-      << fmt(s.reference[2], 4) << "): " << fmt(s.history.front().hypervolume, 4) << " after generation 0, "
-      << fmt(s.history.back().hypervolume, 4) << " at the end\n";
+    r << "- hypervolume (normalised by reference " << table_number(s.reference[0], 4) << ", "
+      << table_number(s.reference[1], 4) << ", " << table_number(s.reference[2], 4)
+      << "): " << table_number(s.history.front().hypervolume, 4) << " after generation 0, "
+      << table_number(s.history.back().hypervolume, 4) << " at the end\n";
   r << "\nMetrics are defined in docs/metrics.md and evaluate/metrics.hpp.\n\n";
   r << "## The front\n\n";
   if (pic) r << "![front](front.png)\n\n(SVG: [front.svg](front.svg); the numbers are the rows below.)\n\n";
@@ -135,9 +136,10 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
   for (std::size_t k = 0; k < front.size(); ++k) {
     const ArchiveEntry& e = E[front[k]];
     const Metrics& m = e.metrics;
-    r << "| " << k + 1 << " | `" << e.sentence << "` | " << fmt(m.speed_modeled, 2) << " | " << fmt(m.speed_measured_ns, 2)
-      << " | " << fmt(m.fragmentation) << " | " << fmt(m.frag_internal) << " | " << fmt(m.frag_external) << " | "
-      << fmt(m.quality, 2) << " | " << m.pages << " |\n";
+    r << "| " << k + 1 << " | `" << e.sentence << "` | " << table_number(m.speed_modeled, 2) << " | "
+      << table_number(m.speed_measured_ns, 2) << " | " << table_number(m.fragmentation, 3) << " | "
+      << table_number(m.frag_internal, 3) << " | " << table_number(m.frag_external, 3) << " | "
+      << table_number(m.quality, 2) << " | " << m.pages << " |\n";
   }
   r << "\n## How the front's designs differ\n\n";
   if (front.empty()) {
@@ -191,9 +193,10 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
     const Metrics& lean = E[*std::min_element(front.begin(), front.end(), [&](std::size_t a, std::size_t b) {
                             return E[a].metrics.fragmentation < E[b].metrics.fragmentation;
                           })].metrics;
-    r << "Trade-off: the fastest design costs " << fmt(fast.speed, 2) << " " << speed_unit << " at fragmentation "
-      << fmt(fast.fragmentation) << "; the leanest reaches fragmentation " << fmt(lean.fragmentation) << " at "
-      << fmt(lean.speed, 2) << " " << speed_unit << ".\n";
+    r << "Trade-off: the fastest design costs " << table_number(fast.speed, 2) << " " << speed_unit
+      << " at fragmentation " << table_number(fast.fragmentation, 3) << "; the leanest reaches fragmentation "
+      << table_number(lean.fragmentation, 3) << " at " << table_number(lean.speed, 2) << " " << speed_unit
+      << ".\n";
   }
   r << "\n## Files\n\n`config.yaml` (effective config), `front.csv`, `archive.csv`, `history.csv`, `front.png`/`front.svg` "
        "(`front.gp` re-draws them), "

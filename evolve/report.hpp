@@ -28,6 +28,10 @@ void write_tables(const std::string& dir, const RunState& s);
 /// How report.md's "Files" section tells the reader to resume a single-process run.
 inline constexpr const char* kResumeHint = "`checkpoint.txt` (resume with `evoalloc evolve --resume DIR`)";
 
+/// `x` with `prec` decimals, or "–" when it is NaN: a number in the Markdown tables
+/// of report.md and of merge's report (evolve/merge.hpp).
+std::string table_number(double x, int prec);
+
 /// Writes the picture (via gnuplot) and report.md. Returns false when gnuplot failed
 /// (the report is written anyway, without the picture). `resume_hint` names the
 /// checkpoint file(s) and the resume command in the report's "Files" section.

@@ -121,10 +121,8 @@ class BuddyHeap {
     char* p = static_cast<char*>(vp);
     char* base = sb_base(p);
     std::uintptr_t e = pagemap_.get(base, cfg_.probe);
-    if (e & 1) {
-      std::size_t bytes = (e >> 1) * kPageSize;
-      pagemap_.set(base, 0, cfg_.probe);
-      src_.unmap(base, bytes);
+    if (const std::size_t bytes = marked_chunk_bytes(e)) {
+      unmap_marked_chunk(src_, pagemap_, cfg_.probe, base, bytes);
       return;
     }
     auto* n = reinterpret_cast<BuddyNode*>(e);
@@ -159,9 +157,8 @@ class BuddyHeap {
       const std::size_t need = std::max<std::size_t>({size, cfg_.min_align, cfg_.min});
       if (std::bit_ceil(need) > cfg_.large) {
         const std::uintptr_t e = pagemap_.get(sb_base(p), cfg_.probe);
-        if (e & 1)  // mapped blocks start at their sb-aligned base
-          return remap_marked_chunk(src_, pagemap_, cfg_.probe, p, (e >> 1) * kPageSize, align_up(need, kPageSize),
-                                    cfg_.sb);
+        if (const std::size_t bytes = marked_chunk_bytes(e))  // mapped blocks start at their sb-aligned base
+          return remap_marked_chunk(src_, pagemap_, cfg_.probe, p, bytes, align_up(need, kPageSize), cfg_.sb);
       }
     }
     return realloc_by_copy(*this, p, size);
@@ -171,7 +168,7 @@ class BuddyHeap {
     const char* p = static_cast<const char*>(vp);
     char* base = sb_base(p);
     std::uintptr_t e = pagemap_.get(base, cfg_.probe);
-    if (e & 1) return (e >> 1) * kPageSize - static_cast<std::size_t>(p - base);
+    if (const std::size_t bytes = marked_chunk_bytes(e)) return bytes - static_cast<std::size_t>(p - base);
     auto* n = reinterpret_cast<const BuddyNode*>(e);
     std::size_t unit = static_cast<std::size_t>(p - n->base) >> min_shift_;
     return cfg_.min << order_of_allocated(n, unit);
@@ -387,14 +384,7 @@ class BuddyHeap {
   }
 
   void* map_large(std::size_t need, std::size_t a) {
-    std::size_t bytes = align_up(need, kPageSize);
-    char* p = static_cast<char*>(src_.map(bytes, std::max(a, cfg_.sb)));
-    if (p == nullptr) return nullptr;
-    if (!pagemap_.set(p, ((bytes / kPageSize) << 1) | 1, cfg_.probe)) {
-      src_.unmap(p, bytes);
-      return nullptr;
-    }
-    return p;
+    return map_marked_chunk(src_, pagemap_, cfg_.probe, align_up(need, kPageSize), std::max(a, cfg_.sb));
   }
 
   /// Walks block (k, i): adds free blocks to nfree and allocated units to live.

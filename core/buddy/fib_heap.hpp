@@ -108,9 +108,8 @@ class FibBuddyHeap {
     char* p = static_cast<char*>(vp);
     char* base = sb_base(p);
     std::uintptr_t e = pagemap_.get(base, cfg_.probe);
-    if (e & 1) {
-      pagemap_.set(base, 0, cfg_.probe);
-      src_.unmap(base, (e >> 1) * kPageSize);
+    if (const std::size_t bytes = marked_chunk_bytes(e)) {
+      unmap_marked_chunk(src_, pagemap_, cfg_.probe, base, bytes);
       return;
     }
     auto* n = reinterpret_cast<FibNode*>(e);
@@ -150,9 +149,9 @@ class FibBuddyHeap {
   void* reallocate(void* p, std::size_t size) {
     if (p != nullptr && size <= (std::size_t{1} << 46) && (size > cfg_.large || (size + unit_ - 1) / unit_ > units_)) {
       const std::uintptr_t e = pagemap_.get(sb_base(p), cfg_.probe);
-      if (e & 1)  // mapped blocks start at their sb_align-aligned base
-        return remap_marked_chunk(src_, pagemap_, cfg_.probe, p, (e >> 1) * kPageSize, align_up(size, kPageSize),
-                                  sb_align_);
+      // Mapped blocks start at their sb_align-aligned base.
+      if (const std::size_t bytes = marked_chunk_bytes(e))
+        return remap_marked_chunk(src_, pagemap_, cfg_.probe, p, bytes, align_up(size, kPageSize), sb_align_);
     }
     return realloc_by_copy(*this, p, size);
   }
@@ -161,7 +160,7 @@ class FibBuddyHeap {
     const char* p = static_cast<const char*>(vp);
     char* base = sb_base(p);
     std::uintptr_t e = pagemap_.get(base, cfg_.probe);
-    if (e & 1) return (e >> 1) * kPageSize - static_cast<std::size_t>(p - base);
+    if (const std::size_t bytes = marked_chunk_bytes(e)) return bytes - static_cast<std::size_t>(p - base);
     auto* n = reinterpret_cast<const FibNode*>(e);
     std::size_t u = static_cast<std::size_t>(p - n->base) / unit_;
     return len_[n->state[u] & kOrderMask] * unit_;
@@ -340,14 +339,7 @@ class FibBuddyHeap {
   }
 
   void* map_large(std::size_t size, std::size_t a) {
-    std::size_t bytes = align_up(size, kPageSize);
-    char* p = static_cast<char*>(src_.map(bytes, std::max(a, sb_align_)));
-    if (p == nullptr) return nullptr;
-    if (!pagemap_.set(p, ((bytes / kPageSize) << 1) | 1, cfg_.probe)) {
-      src_.unmap(p, bytes);
-      return nullptr;
-    }
-    return p;
+    return map_marked_chunk(src_, pagemap_, cfg_.probe, align_up(size, kPageSize), std::max(a, sb_align_));
   }
 
   MemorySource src_;

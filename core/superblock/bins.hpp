@@ -196,12 +196,11 @@ using FullnessArrayBin = FullnessArrayBinT<Node, false>;
 template <class Node>
 using FullnessMtfBin = FullnessArrayBinT<Node, true>;
 
+/// One list like unordered (whose remove and pick it keeps), sorted by live count.
 template <class Node>
-struct FullnessListBin {
+struct FullnessListBin : UnorderedBin<Node> {
   static constexpr const char* kName = "fullness-list";
-  struct State {
-    Node* head;
-  };
+  using State = typename UnorderedBin<Node>::State;
   static void insert(State& s, Node* n, const Probe* p) {
     // Before the first node that is not fuller than n.
     Node* prev = nullptr;
@@ -219,14 +218,6 @@ struct FullnessListBin {
     if (cur != nullptr) cur->prev = n;
     touch(p, n, 2 * sizeof(Node*));
     n->in_bin = 1;
-  }
-  static void remove(State& s, Node* n, const Probe* p) {
-    bin_detail::unlink(s.head, n, p);
-    n->in_bin = 0;
-  }
-  static Node* pick(State& s, const Probe* p) {
-    touch(p, &s.head, sizeof(Node*));
-    return s.head;
   }
   static void on_alloc(State& s, Node* n, const Probe* p) {
     // n got fuller: move it ahead of neighbours that are now less full.

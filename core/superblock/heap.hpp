@@ -130,10 +130,8 @@ class SuperblockHeap {
     std::uintptr_t e = pagemap_.get(p, probe_);
     if (e == 0) return;  // not ours (the hardening layer reports such frees)
     ++frees_;
-    if (e & 1) {
-      std::size_t bytes = (e >> 1) * kPageSize;
-      pagemap_.set(p, 0, probe_);
-      src_.unmap(p, bytes);
+    if (const std::size_t bytes = marked_chunk_bytes(e)) {
+      unmap_marked_chunk(src_, pagemap_, probe_, p, bytes);
       --live_large_;
       large_bytes_ -= bytes;
       return;
@@ -152,7 +150,7 @@ class SuperblockHeap {
   void* reallocate(void* p, std::size_t size) {
     if (p != nullptr && size > large_) {
       const std::uintptr_t e = pagemap_.get(p, probe_);
-      if (e & 1) return realloc_large(p, (e >> 1) * kPageSize, size);
+      if (const std::size_t bytes = marked_chunk_bytes(e)) return realloc_large(p, bytes, size);
     }
     return realloc_by_copy(*this, p, size);
   }
@@ -160,7 +158,7 @@ class SuperblockHeap {
   std::size_t usable_size(const void* p) const {
     std::uintptr_t e = pagemap_.get(p, probe_);
     if (e == 0) return 0;
-    if (e & 1) return (e >> 1) * kPageSize;
+    if (const std::size_t bytes = marked_chunk_bytes(e)) return bytes;
     const Superblock* sb = reinterpret_cast<const Superblock*>(e);
     touch(probe_, sb, 64);
     // Until an aligned request has been carved inside a block, every pointer handed
@@ -250,12 +248,9 @@ class SuperblockHeap {
   void* alloc_large(std::size_t size, std::size_t align) {
     if (size > src_.chunk_capacity()) return nullptr;
     std::size_t bytes = align_up(size, kPageSize);
-    void* p = src_.map(bytes, align, false);  // the program's bytes: calloc zeroes its own
+    // The program's bytes: calloc zeroes its own.
+    void* p = map_marked_chunk(src_, pagemap_, probe_, bytes, align, false);
     if (p == nullptr) return nullptr;
-    if (!pagemap_.set(p, ((bytes / kPageSize) << 1) | 1, probe_)) {
-      src_.unmap(p, bytes);
-      return nullptr;
-    }
     ++allocs_;
     ++live_large_;
     large_bytes_ += bytes;

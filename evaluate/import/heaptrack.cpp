@@ -59,12 +59,7 @@ class Importer {
   Importer(const std::string& path, Sink& sink) : path_(path), sink_(sink) {}
 
   HeaptrackStats run() {
-    import_detail::LineSource src(path_);
-    std::string_view line;
-    while (src.next(line)) {
-      ++st_.lines;
-      parse(line);
-    }
+    import_detail::for_each_line(path_, st_.lines, [this](std::string_view line) { parse(line); });
     st_.objects = objects_.slots();
     st_.trace_nodes = nodes_.size();
     return st_;

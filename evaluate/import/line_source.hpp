@@ -1,10 +1,10 @@
 // evaluate/import/line_source.hpp — lines of a text log, plain or zstd-compressed.
 //
-// Internal helper of the importers. The input is recognised as zstd by its magic
-// bytes (not by its name) and decompressed as a stream; lines are returned
-// without '\n' and without a trailing '\r'. Errors: std::runtime_error
-// "<path>: cannot open: ...", "is a directory", "read failed", "zstd: ...",
-// "truncated zstd stream".
+// Internal helper of the importers (for_each_line is their read loop). The input is
+// recognised as zstd by its magic bytes (not by its name) and decompressed as a
+// stream; lines are returned without '\n' and without a trailing '\r'. Errors:
+// std::runtime_error "<path>: cannot open: ...", "is a directory", "read failed",
+// "zstd: ...", "truncated zstd stream".
 #pragma once
 
 #include <sys/stat.h>
@@ -105,5 +105,16 @@ class LineSource {
   std::size_t pos_ = 0;
 };
 
+/// Hands every line of `path` to `parse(line)`, in order, counting it in `lines`
+/// first (the importers' stats; their error messages name line `lines`).
+template <class Count, class Parse>
+void for_each_line(const std::string& path, Count& lines, Parse parse) {
+  LineSource src(path);
+  std::string_view line;
+  while (src.next(line)) {
+    ++lines;
+    parse(line);
+  }
+}
 
 }  // namespace evo::import_detail

@@ -25,12 +25,7 @@ class Importer {
   Importer(const std::string& path, Sink& sink) : path_(path), sink_(sink) {}
 
   ImportStats run() {
-    import_detail::LineSource src(path_);
-    std::string_view line;
-    while (src.next(line)) {
-      ++st_.lines;
-      parse(line);
-    }
+    import_detail::for_each_line(path_, st_.lines, [this](std::string_view line) { parse(line); });
     if (pending_) error("log ends after '<' without the matching '>' line");
     st_.objects = objects_.slots();
     return st_;

@@ -196,6 +196,29 @@ inline StressResult run_stress(Instance& inst, const StressConfig& cfg) {
   return res;
 }
 
+/// A StressConfig with these fields (the others default): the row sweeps of the
+/// family tests.
+inline StressConfig stress_config(std::uint64_t seed, std::size_t ops, std::size_t max_size,
+                                  std::size_t full_every) {
+  StressConfig cfg;
+  cfg.seed = seed;
+  cfg.ops = ops;
+  cfg.max_size = max_size;
+  cfg.full_every = full_every;
+  return cfg;
+}
+
+/// A test's op count: `ops`, or `sanitized_ops` in a sanitizer build
+/// (EVOALLOC_SANITIZE), where every op is many times slower.
+constexpr std::size_t stress_ops([[maybe_unused]] std::size_t ops,
+                                 [[maybe_unused]] std::size_t sanitized_ops) {
+#ifdef EVOALLOC_SANITIZE
+  return sanitized_ops;
+#else
+  return ops;
+#endif
+}
+
 /// A StressConfig for `spec`: sizes up to 4x its large threshold (64K when it has
 /// none), alignment from its align= key.
 inline StressConfig stress_config_for(const AllocatorSpec& spec, std::uint64_t seed, std::size_t ops);

@@ -12,11 +12,7 @@
 
 namespace {
 
-#ifdef EVOALLOC_SANITIZE
-constexpr std::size_t kOps = 4000;
-#else
-constexpr std::size_t kOps = 30000;
-#endif
+constexpr std::size_t kOps = evo::test::stress_ops(30000, 4000);
 
 using evo::test::full_ok;
 using evo::test::make;
@@ -216,12 +212,8 @@ TEST_CASE("every block row survives the stress harness on the region source and 
       std::string text = with_keys(row.name, extra);
       CAPTURE(text);
       evo::Instance inst = make(text);
-      evo::test::StressConfig cfg;
-      cfg.seed = 77 + row.id;
-      cfg.ops = kOps;
-      cfg.max_size = 600 * 1024;
-      cfg.full_every = 3000;
-      evo::test::StressResult r = evo::test::run_stress(inst, cfg);
+      evo::test::StressResult r =
+          evo::test::run_stress(inst, evo::test::stress_config(77 + row.id, kOps, 600 * 1024, 3000));
       CHECK_MESSAGE(r.ok, r.error);
     }
   }

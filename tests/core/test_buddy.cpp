@@ -14,11 +14,7 @@
 
 namespace {
 
-#ifdef EVOALLOC_SANITIZE
-constexpr std::size_t kOps = 3000;
-#else
-constexpr std::size_t kOps = 20000;
-#endif
+constexpr std::size_t kOps = evo::test::stress_ops(20000, 3000);
 
 using evo::test::full_ok;
 using evo::test::make;
@@ -127,12 +123,8 @@ TEST_CASE("every buddy row survives the stress harness with small superblocks") 
     text.replace(text.find("min=16"), 6, "min=32");
     CAPTURE(text);
     evo::Instance inst = make(text);
-    evo::test::StressConfig cfg;
-    cfg.seed = 5 + row.id;
-    cfg.ops = kOps;
-    cfg.max_size = 32 * 1024;
-    cfg.full_every = 2000;
-    evo::test::StressResult r = evo::test::run_stress(inst, cfg);
+    evo::test::StressResult r =
+        evo::test::run_stress(inst, evo::test::stress_config(5 + row.id, kOps, 32 * 1024, 2000));
     CHECK_MESSAGE(r.ok, r.error);
   }
 }

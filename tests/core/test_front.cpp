@@ -16,11 +16,7 @@
 
 namespace {
 
-#ifdef EVOALLOC_SANITIZE
-constexpr std::size_t kOps = 3000;
-#else
-constexpr std::size_t kOps = 20000;
-#endif
+constexpr std::size_t kOps = evo::test::stress_ops(20000, 3000);
 
 const char* kSb = "superblock classes=jemalloc sb=64K bins=unordered alg=stack pagemap=flat cache=lazy large=16K";
 

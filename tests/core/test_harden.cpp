@@ -17,11 +17,7 @@
 
 namespace {
 
-#ifdef EVOALLOC_SANITIZE
-constexpr std::size_t kOps = 3000;
-#else
-constexpr std::size_t kOps = 20000;
-#endif
+constexpr std::size_t kOps = evo::test::stress_ops(20000, 3000);
 
 struct Reports {
   std::vector<std::string> kinds;
@@ -155,12 +151,7 @@ TEST_CASE("hardened rows keep the alignment, realloc semantics and pass the stre
       void* p = a.allocate(10);
       CHECK(reinterpret_cast<std::uintptr_t>(p) % 64 == 0);
       a.deallocate(p);
-      evo::test::StressConfig cfg;
-      cfg.seed = 31;
-      cfg.ops = kOps;
-      cfg.max_size = 100000;
-      cfg.full_every = 2500;
-      evo::test::StressResult r = evo::test::run_stress(a, cfg);
+      evo::test::StressResult r = evo::test::run_stress(a, evo::test::stress_config(31, kOps, 100000, 2500));
       CHECK_MESSAGE(r.ok, r.error);
       CHECK(hook.rep.kinds.empty());
     }

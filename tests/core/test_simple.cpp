@@ -11,11 +11,7 @@
 
 namespace {
 
-#ifdef EVOALLOC_SANITIZE
-constexpr std::size_t kOps = 4000;
-#else
-constexpr std::size_t kOps = 30000;
-#endif
+constexpr std::size_t kOps = evo::test::stress_ops(30000, 4000);
 
 using evo::test::full_ok;
 using evo::test::make;
@@ -168,12 +164,9 @@ TEST_CASE("textbook rows survive the stress harness on their other source and at
       std::string text = base + extra;
       CAPTURE(text);
       evo::Instance inst = make(text);
-      evo::test::StressConfig cfg;
-      cfg.seed = 99 + row.id;
-      cfg.ops = fam == "freelist" ? kOps / 3 : kOps;
-      cfg.max_size = 256 * 1024;
-      cfg.full_every = 3000;
-      evo::test::StressResult r = evo::test::run_stress(inst, cfg);
+      const std::size_t ops = fam == "freelist" ? kOps / 3 : kOps;
+      evo::test::StressResult r =
+          evo::test::run_stress(inst, evo::test::stress_config(99 + row.id, ops, 256 * 1024, 3000));
       CHECK_MESSAGE(r.ok, r.error);
       ++runs;
     }

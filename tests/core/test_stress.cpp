@@ -11,11 +11,7 @@
 
 namespace {
 
-#ifdef EVOALLOC_SANITIZE
-constexpr std::size_t kOps = 10000;
-#else
-constexpr std::size_t kOps = 100000;
-#endif
+constexpr std::size_t kOps = evo::test::stress_ops(100000, 10000);
 
 }  // namespace
 
