@@ -351,7 +351,7 @@ class TagHeap {
     }
   }
 
-  void* allocate_aligned(std::size_t size, std::size_t a) {
+  [[gnu::noinline]] void* allocate_aligned(std::size_t size, std::size_t a) {
     std::size_t need = request_chunk(size);
     char* c = alloc_chunk(need + a + kMinChunk);
     if (c == nullptr) return nullptr;
@@ -385,7 +385,7 @@ class TagHeap {
   }
 
   /// Makes the top at least `need` bytes: grows the region, or maps a new segment.
-  bool extend(std::size_t need) {
+  [[gnu::noinline]] bool extend(std::size_t need) {
     if (cfg_.region) {
       if (segs_ == nullptr) {
         std::size_t n = round_page(std::max(cfg_.grow, need + kSegOverhead));
@@ -486,7 +486,7 @@ class TagHeap {
   }
 
   /// Deferred coalescing: merges every run of adjacent free chunks.
-  void coalesce_all() {
+  [[gnu::noinline]] void coalesce_all() {
     pending_ = 0;
     char* s = segs_;
     while (s != nullptr) {
@@ -532,7 +532,7 @@ class TagHeap {
     maybe_trim();
   }
 
-  void* map_large(std::size_t size, std::size_t a) {
+  [[gnu::noinline]] void* map_large(std::size_t size, std::size_t a) {
     std::size_t off = a > 16 ? a : 16;
     std::size_t len = round_page(size + off);
     char* base = static_cast<char*>(src_.map(len, a > kPageSize ? a : kPageSize));
@@ -555,7 +555,7 @@ class TagHeap {
     touch(cfg_.probe, q - 8, 8);
     return q;
   }
-  void unmap_large(char* p) {
+  [[gnu::noinline]] void unmap_large(char* p) {
     std::size_t len = word(p - 8) & ~kFlagMask;
     std::size_t off = word(p - 16);
     touch(cfg_.probe, p - 16, 16);
