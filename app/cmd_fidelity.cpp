@@ -18,7 +18,7 @@
 // Files in OUT (default RUN/fidelity): fidelity.csv (one row per design: sentence,
 // scores, real medians), fidelity.md (the table and the rhos), fidelity.png
 // (scores against real wall time), bench/ (the bench's own files), libs/ (the
-// exports). Exit 0 when the report is written; 1 when a design cannot be exported,
+// exports, built as one project by build_exports: shared libraries only). Exit 0 when the report is written; 1 when a design cannot be exported,
 // built or run; 2 on usage errors.
 #include <algorithm>
 #include <cmath>
@@ -102,7 +102,7 @@ int cmd_fidelity(const std::vector<std::string>& args) {
       ("warmup", po::value(&warmup), "uncounted rounds first (default 1)")
       ("repeats", po::value(&repeats), "timed replays per measured speed, best kept (default 5)")
       ("trace", po::value(&trace_path), "trace to re-measure replay speed on (default: the run's config trace)")
-      ("jobs,j", po::value(&jobs), "parallel compile jobs per export (default 2)")
+      ("jobs,j", po::value(&jobs), "parallel compile jobs of the exports' build (default 2)")
       ("env,e", po::value<std::vector<std::string>>()->composing(), "NAME=VALUE for every program run; repeatable")
       ("stdin", po::value(&stdin_path), "file given to the program as stdin (default /dev/null)")
       ("timeout", po::value(&timeout), "seconds a program run may take (default: no limit)")
@@ -166,12 +166,13 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   const Trace trace = read_trace(trace_path);
   const std::vector<SizeCount> hist = size_histogram(trace);
 
-  // ---- export, build, measure ----
+  // ---- export, build (one project: the common sources compiled once), measure ----
   std::vector<Contender> who{{"glibc", ""}};
+  std::vector<ExportRequest> reqs;
   for (std::size_t i = 0; i < cands.size(); ++i) {
     Candidate& c = cands[i];
     c.label = "fid" + std::to_string(i);
-    ExportRequest req;
+    ExportRequest& req = reqs.emplace_back();
     req.name = c.label;
     req.out_dir = (fs::path(out) / "libs" / c.label).string();
     req.source_dir = source_dir();
@@ -179,12 +180,18 @@ int cmd_fidelity(const std::vector<std::string>& args) {
     req.histogram = hist;
     std::string err;
     if (!parse_spec(c.sentence, req.spec, &err)) throw RuntimeError(run + ": design '" + c.sentence + "': " + err);
-    say("export " + std::to_string(i + 1) + "/" + std::to_string(cands.size()) + ": " + c.sentence);
-    if (!write_export(req, &err) || !build_export(req.out_dir, static_cast<int>(jobs.value), &err))
-      throw RuntimeError(err);
+    if (!write_export(req, &err)) throw RuntimeError(err);
     c.lib = fs::absolute(fs::path(req.out_dir) / ("lib" + c.label + ".so")).string();
+  }
+  say("building " + std::to_string(reqs.size()) + " libraries in " + (fs::path(out) / "libs").string());
+  if (std::string err; !build_exports(reqs, (fs::path(out) / "libs").string(), static_cast<int>(jobs.value), true, &err))
+    throw RuntimeError(err);
+  for (std::size_t i = 0; i < cands.size(); ++i) {
+    Candidate& c = cands[i];
+    say("replay " + std::to_string(i + 1) + "/" + std::to_string(cands.size()) + ": " + c.sentence);
     EvalOptions eo;
     eo.repeats = static_cast<int>(repeats.value);
+    std::string err;
     c.measured = measure_speed_ns(c.sentence, trace, hist, eo, &err);
     if (std::isnan(c.measured)) throw RuntimeError("replay of '" + c.sentence + "' failed: " + err);
     who.push_back({c.label, c.lib});

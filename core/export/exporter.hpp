@@ -67,8 +67,22 @@ std::vector<std::string> export_common_sources();
 /// Writes the project into req.out_dir.
 bool write_export(const ExportRequest& req, std::string* err);
 
-/// Configures and builds the project in `out_dir` (cmake -G Ninja, Release,
-/// ninja -j`jobs`); output goes to out_dir/build.log. False + *err naming the log.
+/// Configures (once: a configured out_dir/build is reused, and ninja re-runs cmake
+/// when the CMakeLists changed) and builds the project in `out_dir` (cmake -G Ninja,
+/// Release, ninja -j`jobs`); output goes to out_dir/build.log. False + *err naming
+/// the log.
 bool build_export(const std::string& out_dir, int jobs, std::string* err);
+
+/// Builds several written exports (each already written by write_export) as one
+/// CMake project in `project_dir`: its CMakeLists.txt compiles the common sources
+/// once (evoalloc_export_common, from the first export's copy: identical in all)
+/// and add_subdirectory()s every export, so N designs cost one configure and one
+/// compile of the common sources instead of N. The file is rewritten only when its
+/// text changes and the configure runs only once, so an unchanged set rebuilds
+/// nothing. `shared_only`: build just each export's lib<NAME>.so (what a program
+/// preloads), else every target. Output goes to project_dir/build.log; false + *err
+/// naming the log. The exports' own CMakeLists.txt still build each one alone.
+bool build_exports(const std::vector<ExportRequest>& exports, const std::string& project_dir, int jobs,
+                   bool shared_only, std::string* err);
 
 }  // namespace evo

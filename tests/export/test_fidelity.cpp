@@ -81,7 +81,7 @@ TEST_CASE("fidelity: exported libraries replay espresso exactly like the runtime
 
   // Designs of every family (lock and tlh thread models: the replay driver links the
   // malloc shim statically, so its own mallocs go through either model), numeric
-  // parameters off their defaults, a fitted class table, hardening: 13 libraries.
+  // parameters off their defaults, a fitted class table, hardening, the cache front end: 16 libraries.
   std::vector<export_test::Design> designs;
   for (const export_test::Design& d : export_test::kFamilyDesigns) designs.push_back(d);
   for (const export_test::Design& d : export_test::kTlhDesigns) designs.push_back(d);

@@ -40,7 +40,7 @@ struct Out {
 
 Out sh(const std::string& args) {
   const fs::path o = scratch() / "stdout", e = scratch() / "stderr";
-  int st = std::system(("'" + exe() + "' " + args + " >'" + o.string() + "' 2>'" + e.string() + "'").c_str());
+  int st = std::system((std::string(1, '\'') + exe() + "' " + args + " >'" + o.string() + "' 2>'" + e.string() + "'").c_str());
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(o), slurp(e)};
 }
 
@@ -81,6 +81,13 @@ TEST_CASE("evoalloc fidelity: three designs of a run against sort, report and fi
   }
   CHECK(fs::exists(run / "fidelity" / "bench" / "bench.csv"));
   CHECK(fs::exists(run / "fidelity" / "fidelity.md"));
+  // The exports were built as one project (build_exports), shared libraries only.
+  const fs::path libs = run / "fidelity" / "libs";
+  CHECK(fs::exists(libs / "CMakeLists.txt"));
+  for (const char* l : {"fid0", "fid1", "fid2"}) {
+    CHECK(fs::exists(libs / l / ("lib" + std::string(l) + ".so")));
+    CHECK_FALSE(fs::exists(libs / l / (std::string(l) + "_replay")));
+  }
 
   r = sh("fidelity --run '" + run.string() + "' --top 3 --runs 1 --repeats 1 -q -o '" + (dir / "f2").string() +
          "' -- /nonexistent/program");
