@@ -175,6 +175,33 @@ bool parse_size(std::string_view s, std::uint64_t& out) {
   return true;
 }
 
+namespace {
+
+/// Every key of `fam` in canonical order: the family's, then the common ones (with
+/// the family's `source` choices). Built once for all families (parse_spec runs for
+/// every genome of an evolution, from every thread: no copy per call).
+const std::vector<KeySchema>& all_keys(const FamilySchema& fam) {
+  static const std::vector<std::vector<KeySchema>> table = [] {
+    std::vector<std::vector<KeySchema>> t;
+    for (const FamilySchema& f : families()) {
+      std::vector<KeySchema> keys = f.keys;
+      for (const KeySchema& c : common_keys()) {
+        KeySchema k = c;
+        if (k.key == "source" && !f.sources.empty()) {
+          k.choices = f.sources;
+          k.default_value = f.sources.front();
+        }
+        keys.push_back(k);
+      }
+      t.push_back(std::move(keys));
+    }
+    return t;
+  }();
+  return table[static_cast<std::size_t>(&fam - families().data())];
+}
+
+}  // namespace
+
 bool parse_spec(std::string_view text, AllocatorSpec& out, std::string* err) {
   std::vector<Token> toks = tokenize(text);
   auto family_list = [] {
@@ -192,16 +219,7 @@ bool parse_spec(std::string_view text, AllocatorSpec& out, std::string* err) {
             "unknown allocator family '" + std::string(toks[0].text) + "'; expected one of: " + family_list());
     return false;
   }
-  // All keys in canonical order: the family's, then the common ones.
-  std::vector<KeySchema> keys = fam->keys;
-  for (const KeySchema& c : common_keys()) {
-    KeySchema k = c;
-    if (k.key == "source" && !fam->sources.empty()) {
-      k.choices = fam->sources;
-      k.default_value = fam->sources.front();
-    }
-    keys.push_back(k);
-  }
+  const std::vector<KeySchema>& keys = all_keys(*fam);
   std::vector<std::string> values(keys.size());
   std::vector<bool> given(keys.size(), false);
   for (std::size_t t = 1; t < toks.size(); ++t) {
