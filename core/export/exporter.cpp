@@ -86,6 +86,11 @@ bool family_code(const AllocatorSpec& s, FamilyCode& fc, std::string* err) {
     fc.templ = "evo::buddy::FibBuddyHeap";
     return true;
   }
+  if (f == "slab") {  // one row: no template parameters
+    fc.include = "core/simple/slab_alloc.hpp";
+    fc.templ = "evo::simple::Slab";
+    return true;
+  }
   if (f == "block") {
     fc.include = "core/block/block_alloc.hpp";
     fc.templ = "evo::block::BlockAlloc";
@@ -114,7 +119,7 @@ bool family_code(const AllocatorSpec& s, FamilyCode& fc, std::string* err) {
       {"freelist", "core/simple/textbook.cpp", "freelist_add_rows"},
       {"btag", "core/simple/textbook.cpp", "btag_add_rows"},     {"dlbins", "core/simple/textbook.cpp", "dlbins_add_rows"},
       {"reap", "core/simple/reap_vm.cpp", "reap_add_rows"},       {"vm", "core/simple/reap_vm.cpp", "vm_add_rows"},
-      {"fixed", "core/simple/fixed.cpp", "fixed_add_rows"},       {"slab", "core/simple/slab.cpp", "slab_add_rows"},
+      {"fixed", "core/simple/fixed.cpp", "fixed_add_rows"},
   };
   for (const RowFamily& r : kRowFamilies) {
     if (f != r.family) continue;

@@ -16,9 +16,10 @@
 //
 // How a design becomes C++: the superblock, block and buddy families are named as
 // their template (e.g. SuperblockHeap<FullnessListBin, BumpStackAlg, FlatPagemap,
-// LazyCache>; fibbuddy as FibBuddyHeap) and called directly; the single-row families whose allocator class is
-// private to its .cpp (minimal, pad, freelist, btag, dlbins, reap, fixed, slab, vm)
-// compile that same .cpp and use the row it registers. Numeric parameters are the
+// LazyCache>; fibbuddy as FibBuddyHeap, slab as simple::Slab) and called directly; the
+// single-row families whose allocator class is private to its .cpp (minimal, pad,
+// freelist, btag, dlbins, reap, fixed, vm) compile that same .cpp and use the row it
+// registers. Numeric parameters are the
 // spec's canonical values; fitted class schemes (classes=fitted:K) embed the
 // trace's size histogram so the class table is rebuilt exactly as during evaluation.
 //
