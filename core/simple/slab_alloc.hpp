@@ -86,7 +86,7 @@ class Slab {
     if (vp == nullptr) return;
     ++frees_;
     char* p = static_cast<char*>(vp);
-    if (is_large(p)) {
+    if (is_large(p)) [[unlikely]] {
       unmap_mapped_block(src_, probe_, p);
       return;
     }
@@ -95,16 +95,7 @@ class Slab {
     *reinterpret_cast<char**>(p) = s->free;
     s->free = p;
     if (s->used-- == s->cap) push_partial(s);
-    if (s->used == 0) {
-      remove_partial(s);
-      if (n_empty_ < kEmptyMax) {  // keep a few empty slabs for any class
-        s->next = empty_;
-        empty_ = s;
-        ++n_empty_;
-      } else {
-        src_.unmap(s, slab_);
-      }
-    }
+    if (s->used == 0) release_empty(s);
   }
 
   /// A large block to a large size: its chunk resized with MemorySource::remap (in
@@ -166,7 +157,7 @@ class Slab {
     return reinterpret_cast<SlabHeader*>(reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t(slab_ - 1));
   }
   bool is_large(const char* p) const {
-    if (reinterpret_cast<std::uintptr_t>(p) % slab_ == 0) return true;
+    if ((reinterpret_cast<std::uintptr_t>(p) & (slab_ - 1)) == 0) return true;  // slab_: a power of two
     touch(probe_, header_of(p), 8);
     return header_of(p)->magic == kLargeMagic;
   }
@@ -191,7 +182,8 @@ class Slab {
     return p;
   }
 
-  SlabHeader* new_slab(std::size_t c) {
+  // The slow paths stay out of line, so the inlined fast paths need no saved registers.
+  [[gnu::noinline]] SlabHeader* new_slab(std::size_t c) {
     SlabHeader* s = empty_;
     if (s != nullptr) {
       empty_ = s->next;
@@ -211,6 +203,18 @@ class Slab {
     return s;
   }
 
+  /// A slab whose last object was freed: cached for any class, or unmapped.
+  [[gnu::noinline]] void release_empty(SlabHeader* s) {
+    remove_partial(s);
+    if (n_empty_ < kEmptyMax) {  // keep a few empty slabs for any class
+      s->next = empty_;
+      empty_ = s;
+      ++n_empty_;
+    } else {
+      src_.unmap(s, slab_);
+    }
+  }
+
   void push_partial(SlabHeader* s) {
     SlabHeader*& head = partial_[s->cls];
     s->prev = nullptr;
@@ -228,7 +232,7 @@ class Slab {
     s->next = s->prev = nullptr;
   }
 
-  void* alloc_large(std::size_t size, std::size_t a) {
+  [[gnu::noinline]] void* alloc_large(std::size_t size, std::size_t a) {
     std::size_t off = a > 32 ? a : 32;
     std::size_t len = align_up((size == 0 ? 1 : size) + off, kPageSize);
     char* base = static_cast<char*>(src_.map(len, a > slab_ ? a : slab_));
