@@ -1,16 +1,21 @@
-// Tests of the per-call-site profile (evaluate/site_profile.hpp): exact numbers on
-// a hand-made trace, agreement with `trace info` on the espresso trace.
+// Tests of the per-call-site profile (evaluate/site_profile.hpp) and of
+// `evoalloc trace sites`: exact numbers on a hand-made trace, agreement with
+// `trace info` on the espresso trace, the command's text, JSON and errors.
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "evaluate/site_profile.hpp"
 #include "evaluate/trace.hpp"
 #include "evaluate/trace_stats.hpp"
+#include "tests/common/cli_helpers.hpp"
 
 using namespace evo;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -42,7 +47,22 @@ Trace hand_trace() {
   return t;
 }
 
+const std::string kBin = std::string(EVOALLOC_BINARY_DIR) + "/app/evoalloc";
 const std::string kEspresso = std::string(EVOALLOC_SOURCE_DIR) + "/traces/espresso.trace";
+
+fs::path scratch(const std::string& name) { return test::scratch_file("sites", name, true); }
+
+test::CmdOutput run(const std::string& args) {
+  return test::run_split(kBin + " " + args, scratch("stdout"), scratch("stderr"));
+}
+
+/// The value of the first `"key":` at or after `from` in a JSON text (as text).
+std::string json_value(const std::string& json, const std::string& key, std::size_t from = 0) {
+  const std::size_t at = json.find("\"" + key + "\":", from);
+  if (at == std::string::npos) return "";
+  const std::size_t b = at + key.size() + 3;
+  return json.substr(b, json.find_first_of(",}]", b) - b);
+}
 
 }  // namespace
 
@@ -165,4 +185,100 @@ TEST_CASE("site_profiles on espresso agree with trace info") {
     CHECK(p[i].allocs == st.top_sites[i].allocs);
     CHECK(p[i].bytes == st.top_sites[i].bytes);
   }
+}
+
+TEST_CASE("trace sites: text table and JSON of the hand-made trace") {
+  const fs::path file = scratch("hand.trace");
+  write_trace(file.string(), hand_trace());
+
+  test::CmdOutput r = run("trace sites " + file.string());
+  CAPTURE(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.err.empty());
+  std::istringstream in(r.out);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  REQUIRE(lines.size() == 7);  // totals, units, header, 4 sites
+  CHECK(lines[0] == "ops: 18, allocations: 9 at 4 call sites");
+  // Right-aligned columns: every row as long as the header up to the call site.
+  const std::size_t site_col = lines[2].find("call site");
+  REQUIRE(site_col != std::string::npos);
+  CHECK(lines[3].substr(site_col) == "/bin/prog:(make_node)[0x100]");
+  CHECK(lines[4].substr(site_col) == "/bin/prog:[0x200]");
+  CHECK(lines[5].substr(site_col) == "/lib/libc.so.6:(strdup)[0x300]");
+  CHECK(lines[6].substr(site_col) == "(unknown)");
+  std::istringstream row(lines[3]);
+  std::vector<std::string> cells;
+  for (std::string c; row >> c;) cells.push_back(c);
+  const std::vector<std::string> want = {"1", "4", "120", "16", "64", "2", "3", "100", "200", "25.0%"};
+  REQUIRE(cells.size() == want.size() + 1);
+  for (std::size_t i = 0; i < want.size(); ++i) CHECK(cells[i] == want[i]);
+
+  r = run("trace sites " + file.string() + " --top 2");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.rfind("ops: 18, allocations: 9 at 4 call sites (top 2 by allocations)\n", 0) == 0);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 5);
+
+  r = run("trace sites --json " + file.string() + " --top 0");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.rfind("{\"ops\":18,\"allocs\":9,\"site_count\":4,\"sites\":[{\"site\":1,", 0) == 0);
+  CHECK(r.out.find("{\"site\":1,\"module\":\"/bin/prog\",\"offset\":256,\"symbol\":\"make_node\",\"allocs\":4,"
+                   "\"bytes\":120,\"size_min\":8,\"size_median\":16,\"size_p90\":64,\"size_max\":64,\"freed\":3,"
+                   "\"never_freed\":1,\"never_freed_share\":0.25,\"lifetime_ops_median\":2,\"lifetime_ops_p90\":3,"
+                   "\"lifetime_bytes_median\":100,\"lifetime_bytes_p90\":200}") != std::string::npos);
+  const std::size_t s2 = r.out.find("{\"site\":2,");
+  REQUIRE(s2 != std::string::npos);
+  CHECK(json_value(r.out, "never_freed_share", s2) == "0.5");
+  CHECK(json_value(r.out, "lifetime_bytes_median", s2) == "352");
+  CHECK(r.out.find("{\"site\":3,") > s2);
+  CHECK(r.out.find("{\"site\":4,") == std::string::npos);
+  CHECK(r.out.substr(r.out.size() - 3) == "]}\n");
+}
+
+TEST_CASE("trace sites on espresso: many sites, most allocations first") {
+  test::CmdOutput r = run("trace sites " + kEspresso + " --json --top 0");
+  REQUIRE(r.code == 0);
+  const std::uint64_t count = std::stoull(json_value(r.out, "site_count"));
+  CHECK(count > 1);
+  std::vector<std::uint64_t> allocs;
+  for (std::size_t at = r.out.find("{\"site\":"); at != std::string::npos; at = r.out.find("{\"site\":", at + 1))
+    allocs.push_back(std::stoull(json_value(r.out, "allocs", at)));
+  CHECK(allocs.size() == count);
+  CHECK(std::is_sorted(allocs.rbegin(), allocs.rend()));
+
+  r = run("trace sites " + kEspresso + " --top 3");
+  REQUIRE(r.code == 0);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 6);  // totals, units, header, 3 sites
+}
+
+TEST_CASE("trace sites: bad input and bad command lines") {
+  test::CmdOutput r = run("trace sites " + scratch("missing.trace").string());
+  CHECK(r.code == 1);
+  CHECK(r.err.rfind("evoalloc trace: ", 0) == 0);
+  CHECK(r.err.find("missing.trace") != std::string::npos);
+  CHECK(r.err.find("cannot open") != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+
+  const fs::path junk = scratch("junk.trace");
+  test::write_file(junk, "not a trace\n");
+  r = run("trace sites " + junk.string());
+  CHECK(r.code == 1);
+  CHECK(r.err.find("bad magic") != std::string::npos);
+
+  r = run("trace sites " + kEspresso + " --bogus");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("bogus") != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  r = run("trace sites " + kEspresso + " --top -3");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("top") != std::string::npos);
+  CHECK(run("trace sites").code == 2);  // no trace
+  r = run("trace site " + kEspresso);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("expected: info, sites") != std::string::npos);
+
+  r = run("trace sites --help");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("--top") != std::string::npos);
+  CHECK(r.out.find("Documentation: docs/traces.md") != std::string::npos);
 }
