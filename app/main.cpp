@@ -40,7 +40,7 @@ const Command kCommands[] = {
     {"grammar", evo::cli::cmd_grammar, "grammar check|enumerate|encode: inspect the search space"},
     {"decode", evo::cli::cmd_decode, "map a genome to its allocator design"},
     {"import", evo::cli::cmd_import, "import a glibc mtrace log as a trace"},
-    {"trace", evo::cli::cmd_trace, "trace info: summarise a trace"},
+    {"trace", evo::cli::cmd_trace, "trace info|sites: summarise a trace, profile its call sites"},
     {"replay", evo::cli::cmd_replay, "replay a trace through glibc, null or an allocator design"},
     {"record", evo::cli::cmd_record, "run a program under the malloc recorder"},
     {"taxonomy", evo::cli::cmd_taxonomy, "list the allocator designs compiled in (--list, --count, --json)"},

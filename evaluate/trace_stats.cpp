@@ -174,16 +174,14 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
-namespace {
-std::string site_text(const SiteCount& s) {
-  if (s.site == 0) return "(unknown)";
+std::string site_label(std::uint32_t site, const CallSite& where) {
+  if (site == 0) return "(unknown)";
   char off[32];
-  std::snprintf(off, sizeof off, "0x%llx", static_cast<unsigned long long>(s.where.offset));
-  std::string t = s.where.module.empty() ? "" : s.where.module + ":";
-  if (!s.where.symbol.empty()) t += "(" + s.where.symbol + ")";
+  std::snprintf(off, sizeof off, "0x%llx", static_cast<unsigned long long>(where.offset));
+  std::string t = where.module.empty() ? "" : where.module + ":";
+  if (!where.symbol.empty()) t += "(" + where.symbol + ")";
   return t + "[" + off + "]";
 }
-}  // namespace
 
 void print_stats_text(std::ostream& os, const TraceStats& s) {
   for (const auto& [k, v] : s.meta) os << k << ": " << v << '\n';
@@ -202,7 +200,8 @@ void print_stats_text(std::ostream& os, const TraceStats& s) {
      << ", p90 <= " << s.lifetime_p90_le << ", max " << s.lifetime_max << "; " << s.never_freed << " never freed\n"
      << "threads: " << s.threads << '\n'
      << "top call sites (allocations, bytes):\n";
-  for (const SiteCount& t : s.top_sites) os << "  " << t.allocs << "  " << t.bytes << "  " << site_text(t) << '\n';
+  for (const SiteCount& t : s.top_sites)
+    os << "  " << t.allocs << "  " << t.bytes << "  " << site_label(t.site, t.where) << '\n';
   os << "unmatched frees: " << s.unmatched_frees << '\n';
   for (const auto& [k, v] : s.counters)
     if (k != "unmatched_frees" && v != 0) os << k << ": " << v << '\n';

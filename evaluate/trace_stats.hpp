@@ -76,6 +76,10 @@ TraceStats trace_stats(const std::string& path, const ReadOptions& opt = {});
 void print_stats_text(std::ostream& os, const TraceStats& s);
 void print_stats_json(std::ostream& os, const TraceStats& s);
 
+/// A call site as text: "(unknown)" for site 0, else `module:(symbol)[0xoffset]`
+/// (module and symbol left out when empty).
+std::string site_label(std::uint32_t site, const CallSite& where);
+
 /// JSON string literal for s (quotes and escapes).
 std::string json_string(const std::string& s);
 

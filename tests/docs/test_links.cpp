@@ -131,7 +131,7 @@ TEST_CASE("every command's --help names a documentation page that exists") {
   const fs::path exe = fs::path(EVOALLOC_BINARY_DIR) / "app" / "evoalloc";
   REQUIRE(fs::exists(exe));
   for (const char* cmd :
-       {"record", "import", "trace info", "replay", "taxonomy", "grammar check", "grammar enumerate",
+       {"record", "import", "trace info", "trace sites", "replay", "taxonomy", "grammar check", "grammar enumerate",
         "grammar encode", "decode", "evolve", "export", "bench", "fidelity", "merge", "sweep", "version"}) {
     const std::string command = exe.string() + " " + cmd + " --help 2>&1";
     FILE* p = popen(command.c_str(), "r");
