@@ -101,6 +101,27 @@ inline void fill_source_stats(const MemorySource& src, std::uint64_t allocs, std
   out->os_calls = src.os_calls();
 }
 
+/// The base of an allocator class that holds its memory only through one
+/// MemorySource and counts its own calls: the source (reserve 0 = the default) and
+/// stats() from it and the counters (fill_source_stats).
+class SourceCounted {
+ public:
+  SourceCounted(const SourceCounted&) = delete;
+  SourceCounted& operator=(const SourceCounted&) = delete;
+
+  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
+
+ protected:
+  SourceCounted(std::size_t reserve, std::size_t limit, SourceBacking backing, std::size_t retain)
+      : src_(reserve != 0 ? reserve : MemorySource::kDefaultReserve, limit, backing) {
+    src_.set_retain(retain);
+  }
+
+  MemorySource src_;
+  std::uint64_t allocs_ = 0;
+  std::uint64_t frees_ = 0;
+};
+
 /// Sets the fields every engine's config shares: min_align and retain from the
 /// spec's common keys, reserve, limit, backing and probe from the instance options.
 template <class Config>
