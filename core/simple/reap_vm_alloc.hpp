@@ -1,5 +1,5 @@
 // core/simple/reap_vm_alloc.hpp — Reap and Vm: the allocator classes of the `reap`
-// and `vm` rows (see reuse_more.hpp), in a header so the exporter can instantiate them.
+// and `vm` rows (see family.hpp), in a header so the exporter can instantiate them.
 #pragma once
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // core/simple/slab_alloc.hpp — Slab: the allocator class of the `slab` row (see
-// reuse_more.hpp), in a header so the exporter can instantiate it.
+// family.hpp), in a header so the exporter can instantiate it.
 #pragma once
 
 #include <algorithm>

@@ -1,6 +1,6 @@
-// Tests of the textbook designs (core/simple/textbook, reuse_more): each design's
-// characteristic behaviour through the public allocator API, plus the stress
-// harness on the non-default memory source and alignment.
+// Tests of the textbook and the remaining classic designs (core/simple/family.hpp):
+// each design's characteristic behaviour through the public allocator API, plus the
+// stress harness on the non-default memory source and alignment.
 #include <doctest/doctest.h>
 
 #include <string>
