@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.hpp"
 #include "core/instance.hpp"
 #include "core/superblock/heap.hpp"
 #include "evaluate/replay.hpp"
@@ -156,13 +157,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  Trace t;
-  try {
-    t = read_trace(path);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_superblock: %s\n", e.what());
-    return 1;
-  }
+  const Trace t = bench::read_trace_or_exit(path, "bench_superblock");
   const double n = static_cast<double>(t.ops.size());
   std::printf("trace %s: %zu ops, peak live %.1f MiB\n", path.c_str(), t.ops.size(), t.peak_live / 1048576.0);
 
