@@ -39,14 +39,7 @@ TEST_CASE("coalescing turns three adjacent frees into one block") {
   for (const char* design : {"freelist", "btag", "dlbins", "fixed fallback=freelist"}) {
     CAPTURE(design);
     evo::Instance a = make(design);
-    void* x = a.allocate(5000);
-    void* y = a.allocate(5000);
-    void* z = a.allocate(5000);
-    void* guard = a.allocate(5000);
-    a.deallocate(x);
-    a.deallocate(z);
-    a.deallocate(y);
-    CHECK(full_ok(a));
+    const auto [x, guard] = evo::test::free_adjacent_three(a, 5000);
     void* big = a.allocate(15000);  // fits only in the merged block
     CHECK(big == x);
     a.deallocate(big);
