@@ -1,5 +1,8 @@
 // core/adapter.hpp — turns an allocator class into a registry row, and reads the
-// common keys of a spec. Used by every family's add_rows.
+// common keys of a spec. Used by every family's add_rows. Also what allocator
+// classes share: their stats from a MemorySource (fill_source_stats, SourceCounted),
+// the alignment arithmetic, the marked large chunks of the pagemap families, and
+// reallocate by copy.
 //
 // An allocator class A (the policy composition of one row) provides:
 //   static A* create(const AllocatorSpec&, const InstanceOptions&, std::string* err);
