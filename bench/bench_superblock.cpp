@@ -69,16 +69,11 @@ double drive(const Trace& t, Call& a, std::vector<void*>& slots) {
   return s;
 }
 
-struct TableCall {
-  Instance* inst;
-  void* allocate(std::size_t n, std::size_t al) { return inst->allocate(n, al); }
-  void deallocate(void* p) { inst->deallocate(p); }
-  void* reallocate(void* p, std::size_t n) { return inst->reallocate(p, n); }
-};
-/// Direct template calls the compiler may inline into the replay loop.
-template <class H>
-struct DirectCall {
-  H* h;
+/// Calls T's allocator entry points: through the row's jump table for an Instance,
+/// direct template calls the compiler may inline into the replay loop for a heap class.
+template <class T>
+struct Calls {
+  T* h;
   void* allocate(std::size_t n, std::size_t al) { return h->allocate(n, al); }
   void deallocate(void* p) { h->deallocate(p); }
   void* reallocate(void* p, std::size_t n) { return h->reallocate(p, n); }
@@ -105,14 +100,14 @@ void dispatch_cost(const Trace& t, const char* text, int reps) {
         std::fprintf(stderr, "%s: %s\n", text, err.c_str());
         std::exit(1);
       }
-      TableCall c{&inst};
+      Calls<Instance> c{&inst};
       table.push_back(drive(t, c, slots));
     }
     {
       AllocatorSpec spec;
       parse_spec(text, spec, &err);
       H* h = H::create(spec, {}, &err);
-      DirectCall<H> c{h};
+      Calls<H> c{h};
       direct.push_back(drive(t, c, slots));
       delete h;
     }
