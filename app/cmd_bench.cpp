@@ -6,32 +6,26 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/bench_cli.hpp"
 #include "app/cli.hpp"
 #include "evaluate/program_bench.hpp"
 
 namespace evo::cli {
 
 int cmd_bench(const std::vector<std::string>& args) {
-  const ProgramArgs split = split_program(args);
-  const std::vector<std::string>& opts = split.opts;
-  const std::vector<std::string>& cmd = split.program;
+  const auto [opts, cmd] = split_program(args);
   po::options_description desc("options");
   Count runs{5}, warmup{1};
-  double timeout = 0;
-  std::string out, stdin_path = "/dev/null";
+  ProgramRunArgs run_args;
+  std::string out;
   desc.add_options()
       ("runs,n", po::value(&runs), "counted rounds (each runs every allocator once), default 5")
       ("warmup", po::value(&warmup), "uncounted rounds first, default 1")
       ("lib,l", po::value<std::vector<std::string>>()->composing(),
        "LABEL=PATH: one more allocator library to preload (an `evoalloc export` libNAME.so); repeatable")
       ("no-references", "only glibc and the --lib libraries (not jemalloc, tcmalloc, mimalloc)")
-      ("env,e", po::value<std::vector<std::string>>()->composing(),
-       "NAME=VALUE set for every run (e.g. PYTHONMALLOC=malloc); repeatable")
-      ("stdin", po::value(&stdin_path), "file given to the program as stdin (default /dev/null)")
-      ("timeout", po::value(&timeout), "seconds a run may take before it is killed (default: no limit)")
-      ("no-check-output", "do not compare each allocator's stdout with glibc's (programs whose output varies)")
-      ("out,o", po::value(&out), "folder for bench.csv, bench.md, bench.png (default: bench-out)")
-      ("quiet,q", "no progress line on stderr");
+      ("out,o", po::value(&out), "folder for bench.csv, bench.md, bench.png (default: bench-out)");
+  add_program_run_options(desc, run_args, "allocator");
   po::positional_options_description pos;
   po::variables_map vm;
   if (!parse(opts, desc, pos, vm, "evoalloc bench [--runs K] [--lib LABEL=LIB.so]... [options] -- PROGRAM [ARGS...]",
@@ -46,9 +40,8 @@ int cmd_bench(const std::vector<std::string>& args) {
              "See docs/benchmarks.md."))
     return kExitOk;
   require_program(cmd);
-  if (runs.value < 1) throw UsageError("--runs must be at least 1");
-  if (timeout < 0) throw UsageError("--timeout must be >= 0");
   if (out.empty()) out = "bench-out";
+  const BenchOptions bo = bench_options(runs.value, warmup.value, run_args, vm, out + "/runs");
 
   std::vector<std::string> missing;
   std::vector<Contender> who = vm.count("no-references") ? std::vector<Contender>{{"glibc", ""}}
@@ -64,28 +57,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   for (const std::string& m : missing)
     std::cerr << "evoalloc bench: " << m << " is not installed (scripts/install-deps.sh installs it); skipped\n";
 
-  BenchOptions bo;
-  bo.runs = static_cast<int>(runs.value);
-  bo.warmup = static_cast<int>(warmup.value);
-  bo.timeout_s = timeout;
-  if (vm.count("env")) bo.env = parse_pairs(vm["env"].as<std::vector<std::string>>(), "env");
-  bo.stdin_path = stdin_path;
-  bo.work_dir = out + "/runs";
-  bo.check_output = !vm.count("no-check-output");
-  const bool quiet = vm.count("quiet") > 0;
-  if (!quiet)
-    bo.progress = [&](int round, int rounds, const std::string& label) {
-      std::cerr << "\revoalloc bench: round " << (round + 1) << "/" << rounds
-                << (round < bo.warmup ? " (warm-up)" : "") << ": " << label << "          " << std::flush;
-    };
-  BenchReport rep;
-  try {
-    rep = run_bench(cmd, who, bo);
-  } catch (const std::exception& e) {
-    if (!quiet) std::cerr << '\n';
-    throw RuntimeError(e.what());
-  }
-  if (!quiet) std::cerr << '\n';
+  const BenchReport rep = run_bench_showing(cmd, who, bo, vm.count("quiet") > 0, "evoalloc bench:");
   std::string err, warning;
   if (!write_bench_files(rep, out, &err, &warning)) throw RuntimeError(err);
   if (!warning.empty()) std::cerr << "evoalloc bench: warning: " << warning << '\n';

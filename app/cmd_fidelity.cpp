@@ -31,6 +31,7 @@
 #include <set>
 #include <sstream>
 
+#include "app/bench_cli.hpp"
 #include "app/cli.hpp"
 #include "core/export/exporter.hpp"
 #include "evaluate/metrics.hpp"
@@ -88,13 +89,11 @@ std::string fmt(double x, int prec = 3) {
 }  // namespace
 
 int cmd_fidelity(const std::vector<std::string>& args) {
-  const ProgramArgs split = split_program(args);
-  const std::vector<std::string>& opts = split.opts;
-  const std::vector<std::string>& cmd = split.program;
+  const auto [opts, cmd] = split_program(args);
   po::options_description desc("options");
-  std::string run, out, trace_path, stdin_path = "/dev/null";
+  std::string run, out, trace_path;
   Count top{12}, runs{5}, warmup{1}, repeats{5}, jobs{2};
-  double timeout = 0;
+  ProgramRunArgs run_args;
   desc.add_options()
       ("run", po::value(&run), "an evolve run folder (front.csv, archive.csv, config.yaml)")
       ("top", po::value(&top), "designs to try, spread over the run's speed ranking (default 12)")
@@ -103,12 +102,8 @@ int cmd_fidelity(const std::vector<std::string>& args) {
       ("repeats", po::value(&repeats), "timed replays per measured speed, best kept (default 5)")
       ("trace", po::value(&trace_path), "trace to re-measure replay speed on (default: the run's config trace)")
       ("jobs,j", po::value(&jobs), "parallel compile jobs of the exports' build (default 2)")
-      ("env,e", po::value<std::vector<std::string>>()->composing(), "NAME=VALUE for every program run; repeatable")
-      ("stdin", po::value(&stdin_path), "file given to the program as stdin (default /dev/null)")
-      ("timeout", po::value(&timeout), "seconds a program run may take (default: no limit)")
-      ("no-check-output", "do not compare each design's program output with glibc's")
-      ("out,o", po::value(&out), "output folder (default RUN/fidelity)")
-      ("quiet,q", "no progress on stderr");
+      ("out,o", po::value(&out), "output folder (default RUN/fidelity)");
+  add_program_run_options(desc, run_args, "design");
   po::positional_options_description pos;
   po::variables_map vm;
   if (!parse(opts, desc, pos, vm, "evoalloc fidelity --run RUN_DIR [--top N] [--runs K] [options] -- PROGRAM [ARGS...]",
@@ -124,6 +119,9 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   if (top.value < 3) throw UsageError("--top must be at least 3 (a rank correlation needs 3 points)");
   if (runs.value < 1 || repeats.value < 1 || jobs.value < 1) throw UsageError("--runs, --repeats and --jobs must be >= 1");
   if (out.empty()) out = (fs::path(run) / "fidelity").string();
+  BenchOptions bo = bench_options(runs.value, warmup.value, run_args, vm, (fs::path(out) / "bench" / "runs").string());
+  bo.keep_stderr = true;
+  bo.env.emplace_back("EVOALLOC_STATS", "1");
   const bool quiet = vm.count("quiet") > 0;
   auto say = [&](const std::string& s) {
     if (!quiet) std::cerr << "evoalloc fidelity: " << s << '\n';
@@ -198,29 +196,7 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   }
 
   // ---- the real program ----
-  BenchOptions bo;
-  bo.runs = static_cast<int>(runs.value);
-  bo.warmup = static_cast<int>(warmup.value);
-  bo.timeout_s = timeout;
-  bo.stdin_path = stdin_path;
-  bo.work_dir = (fs::path(out) / "bench" / "runs").string();
-  bo.check_output = !vm.count("no-check-output");
-  bo.keep_stderr = true;
-  if (vm.count("env")) bo.env = parse_pairs(vm["env"].as<std::vector<std::string>>(), "env");
-  bo.env.emplace_back("EVOALLOC_STATS", "1");
-  if (!quiet)
-    bo.progress = [&](int round, int rounds, const std::string& label) {
-      std::cerr << "\revoalloc fidelity: program round " << (round + 1) << "/" << rounds << ": " << label
-                << "          " << std::flush;
-    };
-  BenchReport rep;
-  try {
-    rep = run_bench(cmd, who, bo);
-  } catch (const std::exception& e) {
-    if (!quiet) std::cerr << '\n';
-    throw RuntimeError(e.what());
-  }
-  if (!quiet) std::cerr << '\n';
+  const BenchReport rep = run_bench_showing(cmd, who, bo, quiet, "evoalloc fidelity: program");
   std::string err, warning;
   if (!write_bench_files(rep, (fs::path(out) / "bench").string(), &err, &warning)) throw RuntimeError(err);
   for (Candidate& c : cands) {

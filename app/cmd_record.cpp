@@ -40,9 +40,7 @@ void report(const std::string& out, const RawConvertStats& st) {
 
 int cmd_record(const std::vector<std::string>& args) {
   // Everything after "--" is the program; parse the options before it.
-  const ProgramArgs split = split_program(args);
-  const std::vector<std::string>& opts = split.opts;
-  const std::vector<std::string>& cmd = split.program;
+  const auto [opts, cmd] = split_program(args);
   po::options_description desc("options");
   std::string out;
   int level = 6;

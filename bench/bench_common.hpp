@@ -3,11 +3,14 @@
 // default traces/espresso.trace) and N (argv[2], default 32), the trace read with its
 // size histogram, an enumerator of grammar/allocator.bnf (4 values per range), the
 // evaluation options of the main job (4 s time limit as configs/espresso.yaml, 1 GiB
-// memory limit), and a fixed-seed walk over distinct designs. Header only; benches only.
+// memory limit), and a fixed-seed walk over distinct designs. Also read_trace_or_exit,
+// how the benches that replay a trace read it. Header only; benches only.
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -19,6 +22,17 @@
 #include "grammar/grammar.hpp"
 
 namespace evo::bench {
+
+/// The trace at `path`; when it cannot be read, prints "<bench>: <error>" and exits
+/// with status 1.
+inline Trace read_trace_or_exit(const std::string& path, const char* bench) {
+  try {
+    return read_trace(path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", bench, e.what());
+    std::exit(1);
+  }
+}
 
 /// The shared setup of a design-sampling bench; argv[1] and argv[2] as above.
 struct DesignSample {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.hpp"
 #include "core/instance.hpp"
 #include "evaluate/replay.hpp"
 #include "evaluate/trace.hpp"
@@ -106,13 +107,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  evo::Trace t;
-  try {
-    t = evo::read_trace(trace_path);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_families: %s\n", e.what());
-    return 1;
-  }
+  const evo::Trace t = evo::bench::read_trace_or_exit(trace_path, "bench_families");
   std::vector<evo::SizeCount> hist = evo::size_histogram(t);
   evo::InstanceOptions io;
   io.size_histogram = hist;

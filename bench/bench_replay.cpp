@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.hpp"
 #include "core/instance.hpp"
 #include "evaluate/replay.hpp"
 #include "evaluate/trace.hpp"
@@ -23,13 +24,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> designs;
   for (int i = 3; i < argc; ++i) designs.emplace_back(argv[i]);
   if (designs.empty()) designs = {"pad"};
-  Trace t;
-  try {
-    t = read_trace(path);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_replay: %s\n", e.what());
-    return 1;
-  }
+  const Trace t = bench::read_trace_or_exit(path, "bench_replay");
   auto hist = size_histogram(t);
   InstanceOptions io;
   io.size_histogram = hist;

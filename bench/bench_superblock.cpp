@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.hpp"
 #include "core/instance.hpp"
 #include "core/superblock/heap.hpp"
 #include "evaluate/replay.hpp"
@@ -68,16 +69,11 @@ double drive(const Trace& t, Call& a, std::vector<void*>& slots) {
   return s;
 }
 
-struct TableCall {
-  Instance* inst;
-  void* allocate(std::size_t n, std::size_t al) { return inst->allocate(n, al); }
-  void deallocate(void* p) { inst->deallocate(p); }
-  void* reallocate(void* p, std::size_t n) { return inst->reallocate(p, n); }
-};
-/// Direct template calls the compiler may inline into the replay loop.
-template <class H>
-struct DirectCall {
-  H* h;
+/// Calls T's allocator entry points: through the row's jump table for an Instance,
+/// direct template calls the compiler may inline into the replay loop for a heap class.
+template <class T>
+struct Calls {
+  T* h;
   void* allocate(std::size_t n, std::size_t al) { return h->allocate(n, al); }
   void deallocate(void* p) { h->deallocate(p); }
   void* reallocate(void* p, std::size_t n) { return h->reallocate(p, n); }
@@ -104,14 +100,14 @@ void dispatch_cost(const Trace& t, const char* text, int reps) {
         std::fprintf(stderr, "%s: %s\n", text, err.c_str());
         std::exit(1);
       }
-      TableCall c{&inst};
+      Calls<Instance> c{&inst};
       table.push_back(drive(t, c, slots));
     }
     {
       AllocatorSpec spec;
       parse_spec(text, spec, &err);
       H* h = H::create(spec, {}, &err);
-      DirectCall<H> c{h};
+      Calls<H> c{h};
       direct.push_back(drive(t, c, slots));
       delete h;
     }
@@ -156,13 +152,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  Trace t;
-  try {
-    t = read_trace(path);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_superblock: %s\n", e.what());
-    return 1;
-  }
+  const Trace t = bench::read_trace_or_exit(path, "bench_superblock");
   const double n = static_cast<double>(t.ops.size());
   std::printf("trace %s: %zu ops, peak live %.1f MiB\n", path.c_str(), t.ops.size(), t.peak_live / 1048576.0);
 

@@ -1,5 +1,8 @@
 // core/adapter.hpp — turns an allocator class into a registry row, and reads the
-// common keys of a spec. Used by every family's add_rows.
+// common keys of a spec. Used by every family's add_rows. Also what allocator
+// classes share: their stats from a MemorySource (fill_source_stats, SourceCounted),
+// the alignment arithmetic, the marked large chunks of the pagemap families, and
+// reallocate by copy.
 //
 // An allocator class A (the policy composition of one row) provides:
 //   static A* create(const AllocatorSpec&, const InstanceOptions&, std::string* err);
@@ -100,6 +103,27 @@ inline void fill_source_stats(const MemorySource& src, std::uint64_t allocs, std
   out->frees = frees;
   out->os_calls = src.os_calls();
 }
+
+/// The base of an allocator class that holds its memory only through one
+/// MemorySource and counts its own calls: the source (reserve 0 = the default) and
+/// stats() from it and the counters (fill_source_stats).
+class SourceCounted {
+ public:
+  SourceCounted(const SourceCounted&) = delete;
+  SourceCounted& operator=(const SourceCounted&) = delete;
+
+  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
+
+ protected:
+  SourceCounted(std::size_t reserve, std::size_t limit, SourceBacking backing, std::size_t retain)
+      : src_(reserve != 0 ? reserve : MemorySource::kDefaultReserve, limit, backing) {
+    src_.set_retain(retain);
+  }
+
+  MemorySource src_;
+  std::uint64_t allocs_ = 0;
+  std::uint64_t frees_ = 0;
+};
 
 /// Sets the fields every engine's config shares: min_align and retain from the
 /// spec's common keys, reserve, limit, backing and probe from the instance options.

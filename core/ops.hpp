@@ -39,6 +39,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace evo {
 
@@ -53,6 +54,13 @@ struct AllocStats {
 };
 
 enum class ValidateLevel : int { Cheap = 1, Full = 2 };
+
+/// A broken invariant (validate) or a rejected spec (a family's check): writes
+/// `reason` into *err when err is not null; returns false.
+inline bool fail(std::string* err, std::string_view reason) {
+  if (err != nullptr) err->assign(reason);
+  return false;
+}
 
 /// The jump-table row. Every member is non-null in a registered row.
 struct AllocatorOps {

@@ -9,9 +9,7 @@
 #include "core/block/family.hpp"
 #include "core/buddy/family.hpp"
 #include "core/buddy/fib_family.hpp"
-#include "core/simple/noreuse.hpp"
-#include "core/simple/reuse_more.hpp"
-#include "core/simple/textbook.hpp"
+#include "core/simple/family.hpp"
 #include "core/superblock/family.hpp"
 
 namespace evo {

@@ -414,22 +414,6 @@ double timed_loops(Env& env, const Trace& t, std::uint64_t n, void** slots, cons
   return std::chrono::duration<double>(loop).count();
 }
 
-/// The number of ops after which the live requested bytes of the first `n` ops
-/// first reach their peak (0 for no ops).
-std::uint64_t live_peak_at(const Trace& t, std::uint64_t n) {
-  std::vector<std::uint64_t> live_size(t.objects, 0);
-  std::uint64_t live = 0, peak = 0, at = 0;
-  for (std::uint64_t i = 0; i < n; ++i) {
-    const Op& op = t.ops[i];
-    std::uint64_t& slot = live_size[op.object];
-    live -= slot;
-    slot = op.kind == OpKind::Free ? 0 : t.size_of(i);
-    live += slot;
-    if (live > peak) peak = live, at = i + 1;
-  }
-  return at;
-}
-
 ReplayResult run_fast(const Trace& t, Instance& inst, const ReplayOptions& opt, bool zero_calloc = true) {
   ReplayResult r;
   const std::uint64_t n = op_limit(t, opt);
@@ -502,7 +486,7 @@ ReplayResult replay_system(const Trace& t, const ReplayOptions& opt) {
   const std::uint64_t n = op_limit(t, opt);
   std::vector<void*> slot(t.objects, nullptr);
   SystemEnv env{{&t, &r, slot.data(), opt.program_touch}};
-  const std::uint64_t peak_at = live_peak_at(t, n);  // one footprint sample right there
+  const std::uint64_t peak_at = live_peak(t, n).at;  // one footprint sample right there
   env.base = system_footprint();
   r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch, peak_at);
   for (void* p : slot) std::free(p);

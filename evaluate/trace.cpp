@@ -132,9 +132,10 @@ void Trace::finish() {
   peak_live = compute_peak_live(*this);
 }
 
-std::uint64_t compute_peak_live(const Trace& t, std::uint64_t limit) {
+LivePeak live_peak(const Trace& t, std::uint64_t limit) {
   std::vector<std::uint64_t> live_size(t.objects, 0);
-  std::uint64_t live = 0, peak = 0;
+  std::uint64_t live = 0;
+  LivePeak peak;
   const std::size_t n = limit == 0 ? t.ops.size() : std::min<std::size_t>(limit, t.ops.size());
   for (std::size_t i = 0; i < n; ++i) {
     const Op& op = t.ops[i];
@@ -142,10 +143,12 @@ std::uint64_t compute_peak_live(const Trace& t, std::uint64_t limit) {
     live -= slot;
     slot = op.kind == OpKind::Free ? 0 : t.size_of(i);
     live += slot;
-    peak = std::max(peak, live);
+    if (live > peak.bytes) peak = {live, i + 1};
   }
   return peak;
 }
+
+std::uint64_t compute_peak_live(const Trace& t, std::uint64_t limit) { return live_peak(t, limit).bytes; }
 
 std::vector<SizeCount> size_histogram(const Trace& t) {
   std::unordered_map<std::uint64_t, std::uint64_t> counts;

@@ -153,8 +153,17 @@ struct Trace {
   std::uint64_t big_size(std::size_t index) const;
 };
 
+/// The peak of the requested bytes live at once over the trace's first `limit` ops
+/// (limit 0 = all ops): the bytes, and the number of ops after which they are first
+/// reached (0 for no ops).
+struct LivePeak {
+  std::uint64_t bytes = 0;
+  std::uint64_t at = 0;
+};
+LivePeak live_peak(const Trace& t, std::uint64_t limit = 0);
+
 /// Sum of requested sizes live at once, maximum over the trace's first `limit`
-/// ops (bytes; limit 0 = all ops).
+/// ops (bytes; limit 0 = all ops): live_peak(t, limit).bytes.
 std::uint64_t compute_peak_live(const Trace& t, std::uint64_t limit = 0);
 
 /// Distinct request sizes of the allocating ops (malloc, calloc, realloc, aligned)

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -61,6 +62,20 @@ Fitness fitness_of(const Metrics& m);
 std::string csv_quote(std::string_view field);
 /// Splits one CSV line (RFC 4180 quoting, no embedded line breaks).
 std::vector<std::string> csv_split(std::string_view line);
+/// Hands the fields of `line` (csv_split) to `read(fields)` when there are exactly
+/// `n`; false when there are not, or when `read` throws (std::stoull and the like on
+/// a malformed field).
+template <class Read>
+bool read_csv_fields(std::string_view line, std::size_t n, Read read) {
+  const std::vector<std::string> fields = csv_split(line);
+  if (fields.size() != n) return false;
+  try {
+    read(fields);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
 /// "%.17g", "nan" for NaN.
 std::string format_double(double x);
 

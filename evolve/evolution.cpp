@@ -333,9 +333,7 @@ std::string history_csv_row(const HistoryRow& h) {
 }
 
 bool parse_history_csv_row(std::string_view line, HistoryRow& h) {
-  auto c = csv_split(line);
-  if (c.size() != 10) return false;
-  try {
+  return read_csv_fields(line, 10, [&](const std::vector<std::string>& c) {
     h.generation = std::stoull(c[0]);
     h.evaluations = std::stoull(c[1]);
     h.cache_hits = std::stoull(c[2]);
@@ -344,10 +342,7 @@ bool parse_history_csv_row(std::string_view line, HistoryRow& h) {
     h.hypervolume = std::stod(c[5]);
     for (int k = 0; k < 3; ++k) h.best[k] = c[6 + k] == "nan" ? Metrics::kNaN : std::stod(c[6 + k]);
     h.elapsed_s = std::stod(c[9]);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return true;
+  });
 }
 
 std::string progress_line(const Config& cfg, const RunState& s) {

@@ -142,9 +142,7 @@ std::string migrations_csv_row(const MigrationRow& r) {
 }
 
 bool parse_migrations_csv_row(std::string_view line, MigrationRow& r) {
-  auto c = csv_split(line);
-  if (c.size() != 7) return false;
-  try {
+  return read_csv_fields(line, 7, [&](const std::vector<std::string>& c) {
     r.generation = std::stoull(c[0]);
     r.island = std::stoi(c[1]);
     r.sources.clear();
@@ -156,10 +154,7 @@ bool parse_migrations_csv_row(std::string_view line, MigrationRow& r) {
     r.stats.received = std::stoull(c[4]);
     r.stats.new_to_archive = std::stoull(c[5]);
     r.stats.entered_population = std::stoull(c[6]);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return true;
+  });
 }
 
 #ifndef EVOALLOC_HAVE_MPI

@@ -109,47 +109,42 @@ const auto on_production = [](auto& ctx) {
   p.begin = here(ctx);
   b.rules.back().productions.push_back(std::move(p));
 };
+/// Adds `it` to the current production, spanning from the mark to the action's position.
+const auto push_item = [](auto& ctx, RawItem&& it) {
+  Builder& b = builder(ctx);
+  it.begin = b.mark;
+  it.end = here(ctx);
+  b.prod().items.push_back(std::move(it));
+};
 template <RawItem::Kind K>
 struct on_text_item {
   template <typename Ctx>
   void operator()(Ctx& ctx) const {
-    Builder& b = builder(ctx);
     RawItem it{K, {}};
     const auto& a = x3::_attr(ctx);
     it.text.assign(a.begin(), a.end());
-    it.begin = b.mark;
-    it.end = here(ctx);
-    b.prod().items.push_back(std::move(it));
+    push_item(ctx, std::move(it));
   }
 };
 const auto on_nonterminal = [](auto& ctx) {
-  Builder& b = builder(ctx);
   RawItem it{RawItem::Kind::NonTerminal, {}};
   it.text = x3::_attr(ctx);
-  it.begin = b.mark;
-  it.end = here(ctx);
-  b.prod().items.push_back(std::move(it));
+  push_item(ctx, std::move(it));
 };
 const auto on_range = [](auto& ctx) {
-  Builder& b = builder(ctx);
   RawItem it{RawItem::Kind::Range, {}};
   it.lo = boost::fusion::at_c<0>(x3::_attr(ctx));
   it.hi = boost::fusion::at_c<1>(x3::_attr(ctx));
   it.empty_range = it.lo > it.hi;
-  it.begin = b.mark;
-  it.end = here(ctx);
-  b.prod().items.push_back(std::move(it));
+  push_item(ctx, std::move(it));
 };
 const auto on_ge_range = [](auto& ctx) {
-  Builder& b = builder(ctx);
   RawItem it{RawItem::Kind::Range, {}};
   std::uint64_t n = x3::_attr(ctx);
   it.lo = 0;
   it.empty_range = n == 0 || n - 1 > static_cast<std::uint64_t>(INT64_MAX);
   it.hi = it.empty_range ? -1 : static_cast<std::int64_t>(n - 1);
-  it.begin = b.mark;
-  it.end = here(ctx);
-  b.prod().items.push_back(std::move(it));
+  push_item(ctx, std::move(it));
 };
 
 // Structure.

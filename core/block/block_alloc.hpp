@@ -50,20 +50,22 @@ void add_block_row(std::vector<RegistryRow>& out) {
   out.push_back(make_row<BlockAlloc<Best, Larger, C, Selective>>(name, Traits{16, true, true, false, C != Coalesce::None}));
 }
 
+// The rows of one fit, in row order: coalesce, then split, then search.
+template <bool Best, Coalesce C, bool Selective>
+void add_block_searches(std::vector<RegistryRow>& out) {
+  add_block_row<Best, false, C, Selective>(out);
+  add_block_row<Best, true, C, Selective>(out);
+}
+template <bool Best, Coalesce C>
+void add_block_splits(std::vector<RegistryRow>& out) {
+  add_block_searches<Best, C, false>(out);
+  add_block_searches<Best, C, true>(out);
+}
 template <bool Best>
 void add_block_rows_for_fit(std::vector<RegistryRow>& out) {
-  add_block_row<Best, false, Coalesce::None, false>(out);
-  add_block_row<Best, true, Coalesce::None, false>(out);
-  add_block_row<Best, false, Coalesce::None, true>(out);
-  add_block_row<Best, true, Coalesce::None, true>(out);
-  add_block_row<Best, false, Coalesce::Immediate, false>(out);
-  add_block_row<Best, true, Coalesce::Immediate, false>(out);
-  add_block_row<Best, false, Coalesce::Immediate, true>(out);
-  add_block_row<Best, true, Coalesce::Immediate, true>(out);
-  add_block_row<Best, false, Coalesce::Deferred, false>(out);
-  add_block_row<Best, true, Coalesce::Deferred, false>(out);
-  add_block_row<Best, false, Coalesce::Deferred, true>(out);
-  add_block_row<Best, true, Coalesce::Deferred, true>(out);
+  add_block_splits<Best, Coalesce::None>(out);
+  add_block_splits<Best, Coalesce::Immediate>(out);
+  add_block_splits<Best, Coalesce::Deferred>(out);
 }
 
 }  // namespace evo::block

@@ -34,16 +34,13 @@
 #include <vector>
 
 #include "core/block/chunk.hpp"
+#include "core/ops.hpp"
 #include "core/probe.hpp"
 #include "core/source/meta_arena.hpp"
 
 namespace evo::block {
 
 namespace detail {
-inline bool fail(std::string* err, const std::string& m) {
-  if (err != nullptr) *err = m;
-  return false;
-}
 
 /// Bit set over bins: which bins are non-empty. Its words live in the arena.
 class BinMap {
@@ -483,7 +480,7 @@ class DList {
   bool validate(std::string* err) const {
     std::size_t n = 0;
     if (!list_.check([](std::size_t) { return std::size_t{0}; }, &n, err)) return false;
-    return n == count_ || detail::fail(err, "free list length differs from its count");
+    return n == count_ || fail(err, "free list length differs from its count");
   }
 
  private:
@@ -550,12 +547,12 @@ class AddrList {
     std::size_t n = 0;
     const char* prev = nullptr;
     for (char* c = *head_; c != nullptr; c = next(c)) {
-      if (in_use(c)) return detail::fail(err, "free list holds an in-use chunk");
-      if (prev != nullptr && prev >= c) return detail::fail(err, "free list not in address order");
+      if (in_use(c)) return fail(err, "free list holds an in-use chunk");
+      if (prev != nullptr && prev >= c) return fail(err, "free list not in address order");
       ++n;
       prev = c;
     }
-    return n == count_ || detail::fail(err, "free list length differs from its count");
+    return n == count_ || fail(err, "free list length differs from its count");
   }
 
  private:
@@ -650,7 +647,7 @@ class ExactBins {
   bool validate(std::string* err) const {
     std::size_t n = 0;
     if (!bins_.check([this](std::size_t s) { return bin_of(s); }, &n, err)) return false;
-    return n == count_ || detail::fail(err, "bins hold a different number of chunks than counted");
+    return n == count_ || fail(err, "bins hold a different number of chunks than counted");
   }
 
  private:
@@ -747,12 +744,12 @@ class SegBins {
       for (std::size_t b = 0; b < nbins_; ++b) {
         std::size_t before = n;
         if (!trees_[b].check(&n, err)) return false;
-        if ((map_.next(b) == b) != (n != before)) return detail::fail(err, "bin bitmap out of date");
+        if ((map_.next(b) == b) != (n != before)) return fail(err, "bin bitmap out of date");
       }
     } else {
       if (!lists_.check([this](std::size_t s) { return bin_of(s); }, &n, err)) return false;
     }
-    return n == count_ || detail::fail(err, "bins hold a different number of chunks than counted");
+    return n == count_ || fail(err, "bins hold a different number of chunks than counted");
   }
 
  private:

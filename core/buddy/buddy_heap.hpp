@@ -25,6 +25,8 @@
 //     MemorySource::remap (in place or moved without copying, sb-aligned; the
 //     pagemap mark follows); anything else is allocate + copy + free.
 // usable_size = the block size. Failure (no memory, limit) returns nullptr.
+// The source, the pagemap, the list of superblocks and the mapped blocks are
+// HeapBase's (core/buddy/heap_base.hpp), shared with the Fibonacci buddy system.
 #pragma once
 
 #include <algorithm>
@@ -35,9 +37,8 @@
 
 #include "core/adapter.hpp"
 #include "core/buddy/config.hpp"
+#include "core/buddy/heap_base.hpp"
 #include "core/probe.hpp"
-#include "core/source/memory_source.hpp"
-#include "core/source/meta_arena.hpp"
 #include "core/superblock/bins.hpp"
 #include "core/superblock/caches.hpp"
 #include "core/superblock/pagemap.hpp"
@@ -51,7 +52,7 @@ struct BuddyNode {
   BuddyNode* prev;
   BuddyNode* cnext;  ///< cache links
   BuddyNode* cprev;
-  BuddyNode* anext;  ///< all superblocks
+  BuddyNode* anext;  ///< all superblocks (HeapBase); spare nodes
   BuddyNode* aprev;
   char* base;
   std::uint64_t* free_bits;   ///< per order (word offsets in the heap), 1 = free block
@@ -69,14 +70,20 @@ struct BuddyNode {
 };
 
 template <template <class> class BinT, class Pagemap, template <class> class CacheT>
-class BuddyHeap {
+class BuddyHeap : public HeapBase<BuddyNode, Pagemap> {
+  using Base = HeapBase<BuddyNode, Pagemap>;
+  using Base::all_;
+  using Base::arena_;
+  using Base::cfg_;
+  using Base::pagemap_;
+  using Base::sb_base;
+
  public:
   using Bin = BinT<BuddyNode>;
   using Cache = CacheT<BuddyNode>;
 
-  explicit BuddyHeap(const BuddyConfig& c)
-      : src_(c.reserve != 0 ? c.reserve : MemorySource::kDefaultReserve, c.limit, c.backing), arena_(src_), cfg_(c) {
-    src_.set_retain(cfg_.retain);
+  explicit BuddyHeap(const BuddyConfig& c) : Base(c) {
+    this->sb_bytes_ = this->sb_align_ = cfg_.sb;
     min_shift_ = static_cast<unsigned>(std::countr_zero(cfg_.min));
     top_order_ = static_cast<int>(std::countr_zero(cfg_.sb)) - static_cast<int>(min_shift_);
     units_ = cfg_.sb >> min_shift_;
@@ -88,16 +95,10 @@ class BuddyHeap {
     words_ = off;
     std::memset(static_cast<void*>(&cache_), 0, sizeof cache_);
   }
-  BuddyHeap(const BuddyHeap&) = delete;
-  BuddyHeap& operator=(const BuddyHeap&) = delete;
 
   bool init(std::string* err) {
-    if (!src_.ok()) {
-      if (err) *err = "cannot reserve address space for the instance";
-      return false;
-    }
-    if (!pagemap_.init(src_, arena_, err)) return false;
-    bins_ = arena_.alloc_array<typename Bin::State>(kMaxOrders);  // zeroed: every bin empty
+    if (!this->init_space(err)) return false;
+    bins_ = arena_.template alloc_array<typename Bin::State>(kMaxOrders);  // zeroed: every bin empty
     if (bins_ == nullptr) {
       if (err) *err = "buddy: out of memory for the bins";
       return false;
@@ -110,24 +111,15 @@ class BuddyHeap {
     std::size_t a = effective_align(cfg_.min_align, align);
     std::size_t need = std::max<std::size_t>({size, a, cfg_.min});
     std::size_t block = std::bit_ceil(need);
-    void* p = (block > cfg_.large) ? map_large(need, a) : alloc_small(order_of_block(block));
-    if (p != nullptr) ++allocs_;
-    return p;
+    return this->counted(block > cfg_.large ? this->map_direct(need, a)
+                                            : alloc_small(order_of_block(block)));
   }
 
-  void deallocate(void* vp) {
-    if (vp == nullptr) return;
-    ++frees_;
-    char* p = static_cast<char*>(vp);
-    char* base = sb_base(p);
-    std::uintptr_t e = pagemap_.get(base, cfg_.probe);
-    if (const std::size_t bytes = marked_chunk_bytes(e)) {
-      unmap_marked_chunk(src_, pagemap_, cfg_.probe, base, bytes);
-      return;
-    }
-    auto* n = reinterpret_cast<BuddyNode*>(e);
+  void deallocate(void* p) {
+    BuddyNode* n = this->free_begin(p);
+    if (n == nullptr) return;
     touch(cfg_.probe, n, sizeof(BuddyNode));
-    std::size_t unit = static_cast<std::size_t>(p - n->base) >> min_shift_;
+    std::size_t unit = static_cast<std::size_t>(static_cast<char*>(p) - n->base) >> min_shift_;
     int k = order_of_allocated(n, unit);
     std::size_t i = unit >> k;
     clear_bit(n->alloc_bits, k, i);
@@ -156,25 +148,19 @@ class BuddyHeap {
     if (p != nullptr && size != 0 && size <= (std::size_t{1} << 46)) {
       const std::size_t need = std::max<std::size_t>({size, cfg_.min_align, cfg_.min});
       if (std::bit_ceil(need) > cfg_.large) {
-        const std::uintptr_t e = pagemap_.get(sb_base(p), cfg_.probe);
-        if (const std::size_t bytes = marked_chunk_bytes(e))  // mapped blocks start at their sb-aligned base
-          return remap_marked_chunk(src_, pagemap_, cfg_.probe, p, bytes, align_up(need, kPageSize), cfg_.sb);
+        if (const std::size_t bytes = this->mapped_bytes(p)) return this->remap_direct(p, bytes, align_up(need, kPageSize));
       }
     }
     return realloc_by_copy(*this, p, size);
   }
 
-  std::size_t usable_size(const void* vp) const {
-    const char* p = static_cast<const char*>(vp);
-    char* base = sb_base(p);
-    std::uintptr_t e = pagemap_.get(base, cfg_.probe);
-    if (const std::size_t bytes = marked_chunk_bytes(e)) return bytes - static_cast<std::size_t>(p - base);
-    auto* n = reinterpret_cast<const BuddyNode*>(e);
-    std::size_t unit = static_cast<std::size_t>(p - n->base) >> min_shift_;
+  std::size_t usable_size(const void* p) const {
+    std::size_t rest = 0;
+    const BuddyNode* n = this->node_of(p, &rest);
+    if (n == nullptr) return rest;
+    std::size_t unit = static_cast<std::size_t>(static_cast<const char*>(p) - n->base) >> min_shift_;
     return cfg_.min << order_of_allocated(n, unit);
   }
-
-  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
 
   /// Cheap: counts. Full: every superblock's blocks tile it exactly (each block
   /// free or allocated, never both; no two free buddies), the counters and largest
@@ -188,7 +174,7 @@ class BuddyHeap {
     std::size_t n_in_bin = 0, n_all = 0;
     for (const BuddyNode* n = all_; n != nullptr; n = n->anext) {
       ++n_all;
-      if (pagemap_.get(n->base, nullptr) != reinterpret_cast<std::uintptr_t>(n)) return fail("pagemap does not point back");
+      if (!this->points_back(n)) return fail("pagemap does not point back");
       std::uint32_t nfree[kMaxOrders] = {};
       std::size_t live = 0;
       if (!tile(n, top_order_, 0, nfree, live)) return fail("blocks do not tile the superblock");
@@ -225,18 +211,9 @@ class BuddyHeap {
     if (n->in_bin) remove_bin(n);
   }
   void release(BuddyNode* n) {
-    if (n->aprev != nullptr) {
-      n->aprev->anext = n->anext;
-    } else {
-      all_ = n->anext;
-    }
-    if (n->anext != nullptr) n->anext->aprev = n->aprev;
     --n_superblocks_;
-    pagemap_.set(n->base, 0, cfg_.probe);
-    src_.unmap(n->base, cfg_.sb);
+    this->drop_superblock(n);  // descriptors (and their bitmaps) are reused
     n->base = nullptr;
-    n->next = spare_;  // descriptors (and their bitmaps) are reused
-    spare_ = n;
   }
 
   // For tests and benchmarks.
@@ -251,9 +228,6 @@ class BuddyHeap {
   }
 
  private:
-  char* sb_base(const void* p) const {
-    return reinterpret_cast<char*>(reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t(cfg_.sb - 1));
-  }
   int order_of_block(std::size_t block) const {
     return static_cast<int>(std::countr_zero(block)) - static_cast<int>(min_shift_);
   }
@@ -344,47 +318,28 @@ class BuddyHeap {
   }
 
   BuddyNode* new_superblock() {
-    char* base = static_cast<char*>(src_.map(cfg_.sb, cfg_.sb));
-    if (base == nullptr) return nullptr;
-    BuddyNode* n = spare_;
-    if (n != nullptr) {
-      spare_ = n->next;
-    } else {
-      void* mem = arena_.alloc(sizeof(BuddyNode) + 2 * words_ * 8);
-      if (mem == nullptr) {
-        src_.unmap(base, cfg_.sb);
-        return nullptr;
-      }
-      n = static_cast<BuddyNode*>(mem);
-      n->free_bits = reinterpret_cast<std::uint64_t*>(n + 1);
-      n->alloc_bits = n->free_bits + words_;
-    }
-    if (!pagemap_.set(base, reinterpret_cast<std::uintptr_t>(n), cfg_.probe)) {
-      n->next = spare_;
-      spare_ = n;
-      src_.unmap(base, cfg_.sb);
-      return nullptr;
-    }
-    std::uint64_t* fb = n->free_bits;
-    std::uint64_t* ab = n->alloc_bits;
-    std::memset(static_cast<void*>(n), 0, sizeof(BuddyNode));
-    std::memset(fb, 0, 2 * words_ * 8);
-    n->free_bits = fb;
-    n->alloc_bits = ab;
-    n->base = base;
+    const std::size_t bitmap_bytes = 2 * words_ * 8;
+    BuddyNode* n = this->add_superblock(
+        bitmap_bytes,
+        [&](BuddyNode* m) {
+          m->free_bits = reinterpret_cast<std::uint64_t*>(m + 1);
+          m->alloc_bits = m->free_bits + words_;
+        },
+        [&](BuddyNode* m) {
+          std::uint64_t* fb = m->free_bits;
+          std::uint64_t* ab = m->alloc_bits;
+          std::memset(static_cast<void*>(m), 0, sizeof(BuddyNode));
+          std::memset(fb, 0, bitmap_bytes);
+          m->free_bits = fb;
+          m->alloc_bits = ab;
+        });
+    if (n == nullptr) return nullptr;
     n->capacity = static_cast<std::uint32_t>(units_);
     n->free_bits[word_off_[top_order_]] = 1;
     n->nfree[top_order_] = 1;
     n->max_free = static_cast<std::int8_t>(top_order_);
-    n->anext = all_;
-    if (all_ != nullptr) all_->aprev = n;
-    all_ = n;
     ++n_superblocks_;
     return n;
-  }
-
-  void* map_large(std::size_t need, std::size_t a) {
-    return map_marked_chunk(src_, pagemap_, cfg_.probe, align_up(need, kPageSize), std::max(a, cfg_.sb));
   }
 
   /// Walks block (k, i): adds free blocks to nfree and allocated units to live.
@@ -405,10 +360,6 @@ class BuddyHeap {
     return tile(n, k - 1, 2 * i, nfree, live) && tile(n, k - 1, 2 * i + 1, nfree, live);
   }
 
-  MemorySource src_;
-  MetaArena arena_;
-  BuddyConfig cfg_;
-  Pagemap pagemap_;
   unsigned min_shift_ = 4;
   int top_order_ = 0;
   std::size_t units_ = 0;
@@ -417,11 +368,7 @@ class BuddyHeap {
   typename Bin::State* bins_ = nullptr;  // kMaxOrders bins, in the arena (bin heads are touched)
   std::uint64_t nonempty_ = 0;  // bit k: bins_[k] is not empty
   typename Cache::State cache_;
-  BuddyNode* all_ = nullptr;
-  BuddyNode* spare_ = nullptr;
   std::size_t n_superblocks_ = 0;
-  std::uint64_t allocs_ = 0;
-  std::uint64_t frees_ = 0;
 };
 
 }  // namespace evo::buddy

@@ -1,6 +1,6 @@
 // core/buddy/config.hpp — what both buddy systems (BuddyHeap, core/buddy/buddy_heap.hpp;
-// FibBuddyHeap, core/buddy/fib_heap.hpp) take from a spec, and how an instance
-// of either is built.
+// FibBuddyHeap, core/buddy/fib_heap.hpp) take from a spec, how their families
+// check it, and how an instance of either is built.
 #pragma once
 
 #include <cstddef>
@@ -33,6 +33,21 @@ inline BuddyConfig buddy_config(const AllocatorSpec& spec, const InstanceOptions
   c.min = spec.get_size("min");
   c.large = spec.get_size("large");
   return c;
+}
+
+/// The spec check of both buddy families: min at most sb / `min_parts`, and large at
+/// most sb (and at least min when `large_at_least_min`); false with *err otherwise.
+inline bool check_buddy_sizes(const AllocatorSpec& spec, std::uint64_t min_parts, bool large_at_least_min,
+                              std::string* err) {
+  const std::uint64_t sb = spec.get_size("sb"), min = spec.get_size("min"), large = spec.get_size("large");
+  if (min > sb / min_parts)
+    return fail(err, "min=" + format_size(min) + " must be at most sb/" + std::to_string(min_parts) + " = " +
+                         format_size(sb / min_parts));
+  if (large_at_least_min && (large > sb || large < min))
+    return fail(err, "large=" + format_size(large) + " must lie between min=" + format_size(min) +
+                         " and sb=" + format_size(sb));
+  if (large > sb) return fail(err, "large=" + format_size(large) + " must be at most sb=" + format_size(sb));
+  return true;
 }
 
 /// new H(config of spec and opt), then H::init(err); nullptr (and *err) when

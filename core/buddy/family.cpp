@@ -3,23 +3,9 @@
 
 #include <string>
 
+#include "core/buddy/config.hpp"
+
 namespace evo {
-namespace {
-
-bool check_buddy(const AllocatorSpec& spec, std::string* err) {
-  std::uint64_t sb = spec.get_size("sb"), min = spec.get_size("min"), large = spec.get_size("large");
-  if (min > sb / 2) {
-    if (err) *err = "min=" + format_size(min) + " must be at most sb/2 = " + format_size(sb / 2);
-    return false;
-  }
-  if (large > sb || large < min) {
-    if (err) *err = "large=" + format_size(large) + " must lie between min=" + format_size(min) + " and sb=" + format_size(sb);
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 const FamilySchema& buddy_schema() {
   static const FamilySchema s{
@@ -35,7 +21,7 @@ const FamilySchema& buddy_schema() {
           {"large", KeyKind::Size, "64K", {}, 64, std::uint64_t{4} << 20, false, true},
       },
       {"mmap"},
-      &check_buddy};
+      [](const AllocatorSpec& spec, std::string* err) { return buddy::check_buddy_sizes(spec, 2, true, err); }};
   return s;
 }
 

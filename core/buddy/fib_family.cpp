@@ -4,25 +4,10 @@
 #include <string>
 
 #include "core/adapter.hpp"
+#include "core/buddy/config.hpp"
 #include "core/buddy/fib_heap.hpp"
 
 namespace evo {
-namespace {
-
-bool check_fibbuddy(const AllocatorSpec& spec, std::string* err) {
-  std::uint64_t sb = spec.get_size("sb"), min = spec.get_size("min"), large = spec.get_size("large");
-  if (min > sb / 8) {
-    if (err) *err = "min=" + format_size(min) + " must be at most sb/8 = " + format_size(sb / 8);
-    return false;
-  }
-  if (large > sb) {
-    if (err) *err = "large=" + format_size(large) + " must be at most sb=" + format_size(sb);
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 const FamilySchema& fibbuddy_schema() {
   static const FamilySchema s{
@@ -34,7 +19,7 @@ const FamilySchema& fibbuddy_schema() {
           {"large", KeyKind::Size, "64K", {}, 1024, std::uint64_t{4} << 20},
       },
       {"mmap"},
-      &check_fibbuddy};
+      [](const AllocatorSpec& spec, std::string* err) { return buddy::check_buddy_sizes(spec, 8, false, err); }};
   return s;
 }
 

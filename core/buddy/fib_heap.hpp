@@ -24,7 +24,8 @@
 // pagemap). unit = max(min, align key); usable_size = the block size. reallocate
 // of a mapped block to a size that is mapped too: MemorySource::remap (in place or
 // moved without copying, sb_align-aligned; the pagemap mark follows); otherwise
-// allocate + copy + free.
+// allocate + copy + free. The source, the pagemap, the list of superblocks and the
+// mapped blocks are HeapBase's (core/buddy/heap_base.hpp), shared with BuddyHeap.
 #pragma once
 
 #include <algorithm>
@@ -35,9 +36,8 @@
 
 #include "core/adapter.hpp"
 #include "core/buddy/config.hpp"
+#include "core/buddy/heap_base.hpp"
 #include "core/probe.hpp"
-#include "core/source/memory_source.hpp"
-#include "core/source/meta_arena.hpp"
 #include "core/superblock/pagemap.hpp"
 
 namespace evo::buddy {
@@ -45,7 +45,7 @@ namespace evo::buddy {
 inline constexpr int kFibMaxOrders = 32;
 
 struct FibNode {
-  FibNode* anext;  ///< all superblocks, newest first
+  FibNode* anext;  ///< all superblocks, newest first (HeapBase); spare nodes
   FibNode* aprev;
   char* base;
   std::uint8_t* state;  ///< one byte per unit
@@ -57,11 +57,9 @@ struct FibNode {
 /// The same keys as the binary buddy system's.
 using FibConfig = BuddyConfig;
 
-class FibBuddyHeap {
+class FibBuddyHeap : public HeapBase<FibNode, Radix2Pagemap> {
  public:
-  explicit FibBuddyHeap(const FibConfig& c)
-      : src_(c.reserve != 0 ? c.reserve : MemorySource::kDefaultReserve, c.limit, c.backing), arena_(src_), cfg_(c) {
-    src_.set_retain(cfg_.retain);
+  explicit FibBuddyHeap(const FibConfig& c) : HeapBase(c) {
     unit_ = std::max(cfg_.min, cfg_.min_align);
     len_[0] = len_[1] = 1;
     top_ = 1;
@@ -74,16 +72,8 @@ class FibBuddyHeap {
     sb_bytes_ = align_up(units_ * unit_, kPageSize);
     sb_align_ = std::bit_ceil(sb_bytes_);
   }
-  FibBuddyHeap(const FibBuddyHeap&) = delete;
-  FibBuddyHeap& operator=(const FibBuddyHeap&) = delete;
 
-  bool init(std::string* err) {
-    if (!src_.ok()) {
-      if (err) *err = "cannot reserve address space for the instance";
-      return false;
-    }
-    return pagemap_.init(src_, arena_, err);
-  }
+  bool init(std::string* err) { return init_space(err); }
 
   static FibBuddyHeap* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
     return create_heap<FibBuddyHeap>(spec, opt, err);
@@ -92,28 +82,15 @@ class FibBuddyHeap {
   void* allocate(std::size_t size, std::size_t align) {
     if (size > (std::size_t{1} << 46)) return nullptr;
     std::size_t units = (std::max<std::size_t>(size, 1) + unit_ - 1) / unit_;
-    void* p;
-    if (align > unit_ || size > cfg_.large || units > units_) {
-      p = map_large(std::max<std::size_t>(size, 1), std::max(align, unit_));
-    } else {
-      p = alloc_small(units);
-    }
-    if (p != nullptr) ++allocs_;
-    return p;
+    if (align > unit_ || size > cfg_.large || units > units_)
+      return counted(map_direct(std::max<std::size_t>(size, 1), std::max(align, unit_)));
+    return counted(alloc_small(units));
   }
 
-  void deallocate(void* vp) {
-    if (vp == nullptr) return;
-    ++frees_;
-    char* p = static_cast<char*>(vp);
-    char* base = sb_base(p);
-    std::uintptr_t e = pagemap_.get(base, cfg_.probe);
-    if (const std::size_t bytes = marked_chunk_bytes(e)) {
-      unmap_marked_chunk(src_, pagemap_, cfg_.probe, base, bytes);
-      return;
-    }
-    auto* n = reinterpret_cast<FibNode*>(e);
-    std::size_t u = static_cast<std::size_t>(p - n->base) / unit_;
+  void deallocate(void* p) {
+    FibNode* n = free_begin(p);
+    if (n == nullptr) return;
+    std::size_t u = static_cast<std::size_t>(static_cast<char*>(p) - n->base) / unit_;
     std::uint8_t s = n->state[u];
     touch(cfg_.probe, &n->state[u], 1);
     int k = s & kOrderMask;
@@ -143,30 +120,23 @@ class FibBuddyHeap {
       }
     }
     push_free(n, u, k, right, m);
-    if (n->live == 0 && all_ != nullptr && all_->anext != nullptr) release(n);
+    if (n->live == 0 && all_ != nullptr && all_->anext != nullptr) drop_superblock(n);
   }
 
   void* reallocate(void* p, std::size_t size) {
     if (p != nullptr && size <= (std::size_t{1} << 46) && (size > cfg_.large || (size + unit_ - 1) / unit_ > units_)) {
-      const std::uintptr_t e = pagemap_.get(sb_base(p), cfg_.probe);
-      // Mapped blocks start at their sb_align-aligned base.
-      if (const std::size_t bytes = marked_chunk_bytes(e))
-        return remap_marked_chunk(src_, pagemap_, cfg_.probe, p, bytes, align_up(size, kPageSize), sb_align_);
+      if (const std::size_t bytes = mapped_bytes(p)) return remap_direct(p, bytes, align_up(size, kPageSize));
     }
     return realloc_by_copy(*this, p, size);
   }
 
-  std::size_t usable_size(const void* vp) const {
-    const char* p = static_cast<const char*>(vp);
-    char* base = sb_base(p);
-    std::uintptr_t e = pagemap_.get(base, cfg_.probe);
-    if (const std::size_t bytes = marked_chunk_bytes(e)) return bytes - static_cast<std::size_t>(p - base);
-    auto* n = reinterpret_cast<const FibNode*>(e);
-    std::size_t u = static_cast<std::size_t>(p - n->base) / unit_;
+  std::size_t usable_size(const void* p) const {
+    std::size_t rest = 0;
+    const FibNode* n = node_of(p, &rest);
+    if (n == nullptr) return rest;
+    std::size_t u = static_cast<std::size_t>(static_cast<const char*>(p) - n->base) / unit_;
     return len_[n->state[u] & kOrderMask] * unit_;
   }
-
-  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
 
   /// Full: every superblock's blocks tile it (walking block starts by order), the
   /// free blocks are exactly those on the lists, live units and masks agree.
@@ -177,7 +147,7 @@ class FibBuddyHeap {
     };
     if (level < ValidateLevel::Full) return true;
     for (const FibNode* n = all_; n != nullptr; n = n->anext) {
-      if (pagemap_.get(n->base, nullptr) != reinterpret_cast<std::uintptr_t>(n)) return fail("pagemap does not point back");
+      if (!points_back(n)) return fail("pagemap does not point back");
       std::size_t u = 0, live = 0, nfree = 0;
       while (u < units_) {
         std::uint8_t s = n->state[u];
@@ -219,9 +189,6 @@ class FibBuddyHeap {
  private:
   static constexpr std::uint8_t kOrderMask = 31, kFree = 32, kRight = 64, kM = 128;
 
-  char* sb_base(const void* p) const {
-    return reinterpret_cast<char*>(reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t(sb_align_ - 1));
-  }
   static char*& next_of(char* b) { return *reinterpret_cast<char**>(b); }
   static char*& prev_of(char* b) { return *reinterpret_cast<char**>(b + 8); }
 
@@ -294,68 +261,21 @@ class FibBuddyHeap {
   }
 
   FibNode* new_superblock() {
-    char* base = static_cast<char*>(src_.map(sb_bytes_, sb_align_));
-    if (base == nullptr) return nullptr;
-    FibNode* n = spare_;
-    if (n != nullptr) {
-      spare_ = n->anext;
-    } else {
-      void* mem = arena_.alloc(sizeof(FibNode) + units_);
-      if (mem == nullptr) {
-        src_.unmap(base, sb_bytes_);
-        return nullptr;
-      }
-      n = static_cast<FibNode*>(mem);
-      n->state = reinterpret_cast<std::uint8_t*>(n + 1);
-    }
-    if (!pagemap_.set(base, reinterpret_cast<std::uintptr_t>(n), cfg_.probe)) {
-      n->anext = spare_;
-      spare_ = n;
-      src_.unmap(base, sb_bytes_);
-      return nullptr;
-    }
-    std::uint8_t* st = n->state;
-    std::memset(static_cast<void*>(n), 0, sizeof(FibNode));
-    n->state = st;
-    n->base = base;
-    push_free(n, 0, top_, false, false);
-    n->anext = all_;
-    if (all_ != nullptr) all_->aprev = n;
-    all_ = n;
+    FibNode* n = add_superblock(
+        units_, [](FibNode* m) { m->state = reinterpret_cast<std::uint8_t*>(m + 1); },
+        [](FibNode* m) {
+          std::uint8_t* st = m->state;
+          std::memset(static_cast<void*>(m), 0, sizeof(FibNode));
+          m->state = st;
+        });
+    if (n != nullptr) push_free(n, 0, top_, false, false);
     return n;
   }
 
-  void release(FibNode* n) {
-    if (n->aprev != nullptr) {
-      n->aprev->anext = n->anext;
-    } else {
-      all_ = n->anext;
-    }
-    if (n->anext != nullptr) n->anext->aprev = n->aprev;
-    pagemap_.set(n->base, 0, cfg_.probe);
-    src_.unmap(n->base, sb_bytes_);
-    n->anext = spare_;
-    spare_ = n;
-  }
-
-  void* map_large(std::size_t size, std::size_t a) {
-    return map_marked_chunk(src_, pagemap_, cfg_.probe, align_up(size, kPageSize), std::max(a, sb_align_));
-  }
-
-  MemorySource src_;
-  MetaArena arena_;
-  FibConfig cfg_;
-  Radix2Pagemap pagemap_;
   std::size_t unit_ = 16;
   std::size_t len_[kFibMaxOrders] = {};
   int top_ = 1;
   std::size_t units_ = 1;
-  std::size_t sb_bytes_ = kPageSize;
-  std::size_t sb_align_ = kPageSize;
-  FibNode* all_ = nullptr;
-  FibNode* spare_ = nullptr;
-  std::uint64_t allocs_ = 0;
-  std::uint64_t frees_ = 0;
 };
 
 }  // namespace evo::buddy

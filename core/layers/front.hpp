@@ -287,11 +287,6 @@ class FrontCache {
     std::uint32_t pad = 0;
   };
 
-  static bool fail(std::string* err, const char* m) {
-    if (err) *err = m;
-    return false;
-  }
-
   /// Blocks taken from the back end per refill: half the bound, at most 8 KiB worth.
   std::uint32_t refill_count(std::size_t size) const {
     std::size_t n = (bound_ + 1) / 2;

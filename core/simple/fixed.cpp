@@ -1,7 +1,7 @@
-// core/simple/fixed.cpp — the `fixed` family (see reuse_more.hpp): a free list per
+// core/simple/fixed.cpp — the `fixed` family (see family.hpp): a free list per
 // block size, blocks carved from a textbook fallback heap.
+#include "core/simple/family.hpp"
 #include "core/simple/fixed_alloc.hpp"
-#include "core/simple/reuse_more.hpp"
 
 namespace evo {
 namespace {

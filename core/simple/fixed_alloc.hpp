@@ -1,5 +1,5 @@
 // core/simple/fixed_alloc.hpp — Fixed<Index>: the allocator class of the `fixed`
-// rows (see reuse_more.hpp), in a header so the exporter can instantiate it.
+// rows (see family.hpp), in a header so the exporter can instantiate it.
 #pragma once
 
 #include <algorithm>

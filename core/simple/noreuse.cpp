@@ -1,5 +1,5 @@
-// core/simple/noreuse.cpp — see noreuse.hpp.
-#include "core/simple/noreuse.hpp"
+// core/simple/noreuse.cpp — the no-reuse families `minimal` and `pad` (see family.hpp).
+#include "core/simple/family.hpp"
 
 #include <cstring>
 #include <new>

@@ -1,7 +1,7 @@
-// core/simple/reap_vm.cpp — the `reap` and `vm` families (see reuse_more.hpp).
+// core/simple/reap_vm.cpp — the `reap` and `vm` families (see family.hpp).
 #include "core/adapter.hpp"
 #include "core/simple/reap_vm_alloc.hpp"
-#include "core/simple/reuse_more.hpp"
+#include "core/simple/family.hpp"
 
 namespace evo {
 namespace {

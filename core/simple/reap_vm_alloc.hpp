@@ -1,5 +1,5 @@
 // core/simple/reap_vm_alloc.hpp — Reap and Vm: the allocator classes of the `reap`
-// and `vm` rows (see reuse_more.hpp), in a header so the exporter can instantiate them.
+// and `vm` rows (see family.hpp), in a header so the exporter can instantiate them.
 #pragma once
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include "core/block/make.hpp"
 #include "core/probe.hpp"
 #include "core/simple/mapped_block.hpp"
+#include "core/simple/source_backed.hpp"
 #include "core/source/memory_source.hpp"
 #include "core/source/meta_arena.hpp"
 
@@ -23,14 +24,10 @@ inline std::size_t page_round(std::size_t n) { return align_up(n, kPageSize); }
 
 
 /// Bump allocation with a live counter; resets when the counter reaches zero.
-class Reap {
+class Reap : public SourceBacked {
  public:
-  Reap(const AllocatorSpec& spec, const InstanceOptions& opt)
-      : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit, opt.backing), probe_(opt.probe) {
-    CommonParams c = common_params(spec);
-    src_.set_retain(c.retain);
-    min_align_ = c.min_align;
-    region_ = c.region;
+  Reap(const AllocatorSpec& spec, const InstanceOptions& opt) : SourceBacked(spec, opt) {
+    region_ = common_params(spec).region;
     chunk_ = page_round(spec.get_size("chunk"));
     top_ = end_ = region_ ? src_.region_base() : nullptr;
     live_ = arena_.alloc_array<std::uint64_t>(1);
@@ -78,7 +75,6 @@ class Reap {
     return n;
   }
 
-  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
 
   bool validate(ValidateLevel level, std::string* err) const {
     auto fail = [&](const char* m) {
@@ -147,28 +143,19 @@ class Reap {
     }
   }
 
-  MemorySource src_;
   MetaArena arena_{src_};  // holds the live counter (the one word every call touches)
-  const Probe* probe_;
-  std::size_t min_align_ = 16;
   bool region_ = true;
   std::size_t chunk_ = 64 * 1024;
   char* top_ = nullptr;
   char* end_ = nullptr;
   char* chunks_ = nullptr;  // mmap source: chunks, newest first
   std::uint64_t* live_ = nullptr;  // live blocks (in the arena)
-  std::uint64_t allocs_ = 0;
-  std::uint64_t frees_ = 0;
 };
 
 /// One mapping per object.
-class Vm {
+class Vm : public SourceBacked {
  public:
-  Vm(const AllocatorSpec& spec, const InstanceOptions& opt)
-      : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit, opt.backing), probe_(opt.probe) {
-    min_align_ = common_params(spec).min_align;
-    src_.set_retain(common_params(spec).retain);
-  }
+  Vm(const AllocatorSpec& spec, const InstanceOptions& opt) : SourceBacked(spec, opt) {}
   bool ok() const { return src_.ok(); }
   static Vm* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
     return block::make_allocator<Vm>(err, spec, opt);
@@ -205,7 +192,6 @@ class Vm {
     touch(probe_, static_cast<const char*>(vp) - 16, 16);
     return mapped_block_usable(vp);
   }
-  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
   bool validate(ValidateLevel, std::string* err) const {
     // Each live object holds at least one page, and nothing else is held.
     if (src_.footprint() < live_ * kPageSize) {
@@ -216,12 +202,7 @@ class Vm {
   }
 
  private:
-  MemorySource src_;
-  const Probe* probe_;
-  std::size_t min_align_ = 16;
   std::uint64_t live_ = 0;
-  std::uint64_t allocs_ = 0;
-  std::uint64_t frees_ = 0;
 };
 
 }  // namespace evo::simple

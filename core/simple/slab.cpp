@@ -1,7 +1,7 @@
-// core/simple/slab.cpp — the `slab` family (see reuse_more.hpp): fixed-size objects
+// core/simple/slab.cpp — the `slab` family (see family.hpp): fixed-size objects
 // in slab-aligned slabs, one partial-slab list per size class.
 #include "core/adapter.hpp"
-#include "core/simple/reuse_more.hpp"
+#include "core/simple/family.hpp"
 #include "core/simple/slab_alloc.hpp"
 
 namespace evo {

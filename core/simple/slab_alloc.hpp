@@ -1,5 +1,5 @@
 // core/simple/slab_alloc.hpp — Slab: the allocator class of the `slab` row (see
-// reuse_more.hpp), in a header so the exporter can instantiate it.
+// family.hpp), in a header so the exporter can instantiate it.
 #pragma once
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include "core/block/make.hpp"
 #include "core/probe.hpp"
 #include "core/simple/mapped_block.hpp"
+#include "core/simple/source_backed.hpp"
 #include "core/source/memory_source.hpp"
 #include "core/source/meta_arena.hpp"
 
@@ -37,12 +38,9 @@ struct SlabHeader {
 };
 static_assert(sizeof(SlabHeader) == kSlabHeader);
 
-class Slab {
+class Slab : public SourceBacked {
  public:
-  Slab(const AllocatorSpec& spec, const InstanceOptions& opt)
-      : src_(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit, opt.backing), probe_(opt.probe) {
-    min_align_ = common_params(spec).min_align;
-    src_.set_retain(common_params(spec).retain);
+  Slab(const AllocatorSpec& spec, const InstanceOptions& opt) : SourceBacked(spec, opt) {
     slab_ = spec.get_size("slab");
     std::size_t max_obj = slab_ / 8;
     // The class sizes, built without the heap (slab <= 1M: at most 8 + 4 x 10 classes).
@@ -122,8 +120,6 @@ class Slab {
     touch(probe_, s, 8);
     return sizes_[s->cls];
   }
-
-  void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
 
   bool validate(ValidateLevel level, std::string* err) const {
     auto fail = [&](const char* m) {
@@ -246,10 +242,7 @@ class Slab {
     return p;
   }
 
-  MemorySource src_;
   MetaArena arena_{src_};  // the class tables and partial-list heads below
-  const Probe* probe_;
-  std::size_t min_align_ = 16;
   std::size_t slab_ = 4096;
   std::size_t max_small_ = 0;
   std::size_t nclasses_ = 0;
@@ -259,8 +252,6 @@ class Slab {
   static constexpr std::size_t kEmptyMax = 16;
   SlabHeader* empty_ = nullptr;  // cached empty slabs (linked through next)
   std::size_t n_empty_ = 0;
-  std::uint64_t allocs_ = 0;
-  std::uint64_t frees_ = 0;
 };
 
 }  // namespace evo::simple

@@ -1,5 +1,6 @@
-// core/simple/textbook.cpp — see textbook.hpp.
-#include "core/simple/textbook.hpp"
+// core/simple/textbook.cpp — the textbook families `freelist`, `btag` and `dlbins`
+// (see family.hpp).
+#include "core/simple/family.hpp"
 
 #include "core/simple/textbook_alloc.hpp"
 

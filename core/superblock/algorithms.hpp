@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/ops.hpp"
 #include "core/probe.hpp"
 
 namespace evo {
@@ -77,10 +78,6 @@ struct Superblock {
 static_assert(sizeof(Superblock) % 16 == 0);
 
 namespace sbalg_detail {
-inline bool fail(std::string* err, const std::string& m) {
-  if (err) *err = m;
-  return false;
-}
 /// Length of a free list threaded through blocks (stops past `limit` entries).
 inline bool walk_free_list(const Superblock* sb, std::uint32_t expect, std::string* err) {
   std::uint32_t n = 0;
@@ -104,7 +101,7 @@ struct BumpAlg {
   static void* alloc(Superblock* sb, const Probe*) { return sb->block(sb->bump++); }
   static void free(Superblock*, void*, const Probe*) {}
   static bool validate(const Superblock* sb, std::string* err) {
-    if (sb->bump > sb->capacity || sb->live > sb->bump) return sbalg_detail::fail(err, "bump: live > bump > capacity");
+    if (sb->bump > sb->capacity || sb->live > sb->bump) return fail(err, "bump: live > bump > capacity");
     return true;
   }
 };
@@ -116,7 +113,7 @@ struct ReapAlg : BumpAlg {
   }
   static bool validate(const Superblock* sb, std::string* err) {
     if (!BumpAlg::validate(sb, err)) return false;
-    if (sb->live == 0 && sb->bump != 0) return sbalg_detail::fail(err, "reap: empty superblock not reset");
+    if (sb->live == 0 && sb->bump != 0) return fail(err, "reap: empty superblock not reset");
     return true;
   }
 };
@@ -156,11 +153,11 @@ struct BitmapAlg {
   static bool validate(const Superblock* sb, std::string* err) {
     std::uint32_t count = 0;
     for (std::uint32_t w = 0; w < sb->words(); ++w) count += static_cast<std::uint32_t>(std::popcount(sb->bits()[w]));
-    if (count != sb->live) return sbalg_detail::fail(err, "bitmap: set bits differ from the live count");
+    if (count != sb->live) return fail(err, "bitmap: set bits differ from the live count");
     if (sb->capacity % 64 != 0 && (sb->bits()[sb->words() - 1] >> (sb->capacity % 64)) != 0)
-      return sbalg_detail::fail(err, "bitmap: bits set past the capacity");
+      return fail(err, "bitmap: bits set past the capacity");
     for (std::uint32_t w = 0; w < sb->hint && w < sb->words(); ++w)
-      if (~sb->bits()[w] != 0) return sbalg_detail::fail(err, "bitmap: a free bit below the hint");
+      if (~sb->bits()[w] != 0) return fail(err, "bitmap: a free bit below the hint");
     return true;
   }
 };
@@ -212,7 +209,7 @@ struct BumpStackAlg {
   static void free(Superblock* sb, void* block, const Probe* probe) { StackAlg::free(sb, block, probe); }
   static bool validate(const Superblock* sb, std::string* err) {
     if (sb->bump > sb->capacity || sb->live > sb->bump)
-      return sbalg_detail::fail(err, "bumpstack: live > bump > capacity");
+      return fail(err, "bumpstack: live > bump > capacity");
     return sbalg_detail::walk_free_list(sb, sb->bump - sb->live, err);
   }
 };

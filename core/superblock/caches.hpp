@@ -79,6 +79,22 @@ struct List {
   }
 };
 
+/// The state and count of a cache that holds its nodes on one List (eager, lazy),
+/// and the taking of the most recently cached one.
+template <class Node>
+struct ListCache {
+  struct State {
+    List<Node> list;
+  };
+  static std::size_t count(const State& s) { return s.list.n; }
+  /// The head of the list, unlinked, or nullptr when the list is empty.
+  static Node* pop_front(State& s, const Probe* p) {
+    Node* n = s.list.head;
+    if (n != nullptr) s.list.unlink(n, p);
+    return n;
+  }
+};
+
 }  // namespace cache_detail
 
 template <class Node>
@@ -100,11 +116,9 @@ struct NoCache {
 };
 
 template <class Node>
-struct EagerCache {
+struct EagerCache : cache_detail::ListCache<Node> {
+  using typename cache_detail::ListCache<Node>::State;
   static constexpr const char* kName = "eager";
-  struct State {
-    cache_detail::List<Node> list;
-  };
   template <class H>
   static void on_empty(State& s, H& heap, Node* n) {
     heap.bin_detach(n);
@@ -117,23 +131,18 @@ struct EagerCache {
   }
   template <class H>
   static Node* take(State& s, H& heap) {
-    Node* n = s.list.head;
-    if (n == nullptr) return nullptr;
-    s.list.unlink(n, heap.probe());
-    n->in_cache = 0;
+    Node* n = cache_detail::ListCache<Node>::pop_front(s, heap.probe());
+    if (n != nullptr) n->in_cache = 0;
     return n;
   }
   static void on_use(State&, Node*, const Probe*) {}
   static bool validate(const State& s, std::string* err) { return s.list.validate(err, false); }
-  static std::size_t count(const State& s) { return s.list.n; }
 };
 
 template <class Node>
-struct LazyCache {
+struct LazyCache : cache_detail::ListCache<Node> {
+  using typename cache_detail::ListCache<Node>::State;
   static constexpr const char* kName = "lazy";
-  struct State {
-    cache_detail::List<Node> list;
-  };
   template <class H>
   static void on_empty(State& s, H& heap, Node* n) {
     s.list.push_front(n, heap.probe());
@@ -148,9 +157,8 @@ struct LazyCache {
   }
   template <class H>
   static Node* take(State& s, H& heap) {
-    Node* n = s.list.head;
+    Node* n = cache_detail::ListCache<Node>::pop_front(s, heap.probe());
     if (n == nullptr) return nullptr;
-    s.list.unlink(n, heap.probe());
     n->marked = 0;
     heap.bin_detach(n);
     return n;
@@ -162,7 +170,6 @@ struct LazyCache {
     }
   }
   static bool validate(const State& s, std::string* err) { return s.list.validate(err, true); }
-  static std::size_t count(const State& s) { return s.list.n; }
 };
 
 }  // namespace evo

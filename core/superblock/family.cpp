@@ -10,22 +10,14 @@ namespace {
 
 bool check_superblock(const AllocatorSpec& spec, std::string* err) {
   std::uint64_t sb = spec.get_size("sb"), large = spec.get_size("large");
-  if (large % 64 != 0) {
-    if (err) *err = "large=" + format_size(large) + " must be a multiple of 64";
-    return false;
-  }
-  if (large > sb / 2) {
-    if (err) *err = "large=" + format_size(large) + " must be at most sb/2 = " + format_size(sb / 2);
-    return false;
-  }
+  if (large % 64 != 0) return fail(err, "large=" + format_size(large) + " must be a multiple of 64");
+  if (large > sb / 2)
+    return fail(err, "large=" + format_size(large) + " must be at most sb/2 = " + format_size(sb / 2));
   const std::string* cls = spec.get("classes");
   if (cls != nullptr && cls->starts_with("linear:")) {
     std::uint64_t step = 0;
     parse_size(std::string_view(*cls).substr(7), step);
-    if (step > large) {
-      if (err) *err = "classes=" + *cls + ": the step exceeds large=" + format_size(large);
-      return false;
-    }
+    if (step > large) return fail(err, "classes=" + *cls + ": the step exceeds large=" + format_size(large));
   }
   return true;
 }

@@ -240,11 +240,6 @@ class SuperblockHeap {
   std::uint64_t stats_footprint() const { return src_.footprint(); }
 
  private:
-  static bool fail(std::string* err, const char* m) {
-    if (err) *err = m;
-    return false;
-  }
-
   void* alloc_large(std::size_t size, std::size_t align) {
     if (size > src_.chunk_capacity()) return nullptr;
     std::size_t bytes = align_up(size, kPageSize);

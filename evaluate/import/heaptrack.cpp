@@ -115,6 +115,12 @@ class Importer {
       if (!hex(field(s), out[i])) return false;
     return field(s).empty();
   }
+  /// A line whose numbers are not used: malformed (expected `form`) unless it holds
+  /// exactly `n` hex fields.
+  void expect_fields(std::string_view line, std::string_view s, std::size_t n, const char* form) {
+    std::uint64_t v[3];
+    if (!fields(s, v, n)) malformed(line, form);
+  }
 
   std::uint32_t module_index(std::string_view path) {
     std::string p(path);
@@ -266,18 +272,10 @@ class Importer {
       case 'X':
         sink_.meta("command", s.empty() ? s : s.substr(1));
         return;
-      case 'v':
-        if (!fields(s, v, 2)) malformed(line, "'v VERSION FILEVERSION'");
-        return;
-      case 'I':
-        if (!fields(s, v, 2)) malformed(line, "'I PAGESIZE PAGES'");
-        return;
-      case 'c':
-        if (!fields(s, v, 1)) malformed(line, "'c TIMESTAMP'");
-        return;
-      case 'R':
-        if (!fields(s, v, 1)) malformed(line, "'R RSS'");
-        return;
+      case 'v': return expect_fields(line, s, 2, "'v VERSION FILEVERSION'");
+      case 'I': return expect_fields(line, s, 2, "'I PAGESIZE PAGES'");
+      case 'c': return expect_fields(line, s, 1, "'c TIMESTAMP'");
+      case 'R': return expect_fields(line, s, 1, "'R RSS'");
       case 'A':
         if (!field(s).empty()) malformed(line, "'A' alone");
         return;

@@ -313,6 +313,13 @@ std::uint8_t log2_of(std::size_t a) {
   return l;
 }
 
+/// `p`, the block the real allocating function returned: recorded as an op of
+/// `kind` for `size` bytes at `caller` when this thread records.
+inline void* recorded(void* p, std::uint8_t kind, std::size_t size, const void* caller, std::uint8_t align_log2 = 0) {
+  if (ThreadBuf* b = buffer()) record_event(b, next_seq(), kind, p, nullptr, size, caller, align_log2);
+  return p;
+}
+
 void finish() {
   if (!g_on.exchange(false)) return;
   Busy busy;
@@ -360,9 +367,7 @@ __attribute__((destructor(101))) void recorder_fini() { finish(); }
 
 EXPORT void* malloc(std::size_t size) {
   if (bootstrapping()) [[unlikely]] return boot_alloc(size);
-  void* p = real_malloc(size);
-  if (ThreadBuf* b = buffer()) record_event(b, next_seq(), kMalloc, p, nullptr, size, __builtin_return_address(0));
-  return p;
+  return recorded(real_malloc(size), kMalloc, size, __builtin_return_address(0));
 }
 
 EXPORT void free(void* p) {
@@ -380,9 +385,7 @@ EXPORT void* calloc(std::size_t n, std::size_t s) {
     if (p != nullptr) std::memset(p, 0, t);  // the arena is zero already; stay explicit
     return p;
   }
-  void* p = real_calloc(n, s);
-  if (ThreadBuf* b = buffer()) record_event(b, next_seq(), kCalloc, p, nullptr, n * s, __builtin_return_address(0));
-  return p;
+  return recorded(real_calloc(n, s), kCalloc, n * s, __builtin_return_address(0));
 }
 
 EXPORT void* realloc(void* old, std::size_t size) {
@@ -413,10 +416,7 @@ EXPORT void* reallocarray(void* old, std::size_t n, std::size_t s) {
 
 EXPORT void* memalign(std::size_t align, std::size_t size) {
   if (bootstrapping()) [[unlikely]] return boot_alloc(size, align);
-  void* p = real_memalign(align, size);
-  if (ThreadBuf* b = buffer())
-    record_event(b, next_seq(), kMemalign, p, nullptr, size, __builtin_return_address(0), log2_of(align));
-  return p;
+  return recorded(real_memalign(align, size), kMemalign, size, __builtin_return_address(0), log2_of(align));
 }
 
 EXPORT int posix_memalign(void** out, std::size_t align, std::size_t size) {
@@ -433,24 +433,17 @@ EXPORT int posix_memalign(void** out, std::size_t align, std::size_t size) {
 
 EXPORT void* aligned_alloc(std::size_t align, std::size_t size) {
   if (bootstrapping()) [[unlikely]] return boot_alloc(size, align);
-  void* p = real_aligned_alloc(align, size);
-  if (ThreadBuf* b = buffer())
-    record_event(b, next_seq(), kAlignedAlloc, p, nullptr, size, __builtin_return_address(0), log2_of(align));
-  return p;
+  return recorded(real_aligned_alloc(align, size), kAlignedAlloc, size, __builtin_return_address(0), log2_of(align));
 }
 
 EXPORT void* valloc(std::size_t size) {
   if (bootstrapping()) [[unlikely]] return boot_alloc(size, 4096);
-  void* p = real_valloc(size);
-  if (ThreadBuf* b = buffer()) record_event(b, next_seq(), kValloc, p, nullptr, size, __builtin_return_address(0), 12);
-  return p;
+  return recorded(real_valloc(size), kValloc, size, __builtin_return_address(0), 12);
 }
 
 EXPORT void* pvalloc(std::size_t size) {
   if (bootstrapping()) [[unlikely]] return boot_alloc(size, 4096);
-  void* p = real_pvalloc(size);
-  if (ThreadBuf* b = buffer()) record_event(b, next_seq(), kPvalloc, p, nullptr, size, __builtin_return_address(0), 12);
-  return p;
+  return recorded(real_pvalloc(size), kPvalloc, size, __builtin_return_address(0), 12);
 }
 
 EXPORT std::size_t malloc_usable_size(void* p) {

@@ -13,8 +13,9 @@
 // Other families' tests include this header (it has no doctest dependency of its
 // own). Shared helpers of the family tests: with_keys (swap keys of a row name),
 // with_harden, heap_noise (scramble the process heap);
-// when doctest is included first, make (create or REQUIRE-fail with the error) and
-// full_ok (validate(Full), printing the error).
+// when doctest is included first, make (create or REQUIRE-fail with the error),
+// full_ok (validate(Full), printing the error), family_rows (a family's row count)
+// and free_adjacent_three (three neighbours freed, the middle one last).
 #pragma once
 
 #include <algorithm>
@@ -294,6 +295,33 @@ inline bool full_ok(const Instance& inst) {
   bool ok = inst.validate(ValidateLevel::Full, &err);
   if (!ok) MESSAGE(err);
   return ok;
+}
+
+/// The rows of `family` in the registry.
+inline int family_rows(const std::string& family) {
+  int n = 0;
+  for (const RegistryRow& r : rows())
+    if (r.family == family) ++n;
+  return n;
+}
+
+/// Three adjacent blocks of `size` and a guard block after them, the three freed
+/// left, right, then the middle one (which has a free neighbour on both sides);
+/// CHECKs validate(Full) after. Returns the first block and the guard, still live.
+struct FreedRun {
+  void* first;
+  void* guard;
+};
+inline FreedRun free_adjacent_three(Instance& a, std::size_t size) {
+  void* x = a.allocate(size);
+  void* y = a.allocate(size);
+  void* z = a.allocate(size);
+  void* guard = a.allocate(size);
+  a.deallocate(x);
+  a.deallocate(z);
+  a.deallocate(y);
+  CHECK(full_ok(a));
+  return {x, guard};
 }
 #endif
 

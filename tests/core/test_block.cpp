@@ -21,10 +21,7 @@ using evo::test::with_keys;
 }  // namespace
 
 TEST_CASE("block family has 24 rows, each a distinct discrete choice") {
-  int n = 0;
-  for (const evo::RegistryRow& r : evo::rows())
-    if (r.family == "block") ++n;
-  CHECK(n == 24);
+  CHECK(evo::test::family_rows("block") == 24);
 }
 
 TEST_CASE("best fit returns the smallest free chunk that fits; first fit the first in its list") {
@@ -88,14 +85,7 @@ TEST_CASE("immediate coalescing turns three adjacent frees into one block") {
   for (const char* co : {"immediate", "deferred", "none"}) {
     CAPTURE(co);
     evo::Instance a = make(std::string("block fit=first search=larger coalesce=") + co);
-    void* x = a.allocate(200);
-    void* y = a.allocate(200);
-    void* z = a.allocate(200);
-    void* guard = a.allocate(200);
-    a.deallocate(x);
-    a.deallocate(z);
-    a.deallocate(y);
-    CHECK(full_ok(a));
+    const auto [x, guard] = evo::test::free_adjacent_three(a, 200);
     // 3 chunks of 224 bytes merge into one of 672: a 640-byte request fits it exactly.
     void* big = a.allocate(640);
     if (std::string(co) == "immediate") {

@@ -13,11 +13,7 @@
 
 namespace {
 
-#ifdef EVOALLOC_SANITIZE
-constexpr std::size_t kOps = 5000;
-#else
-constexpr std::size_t kOps = 40000;
-#endif
+constexpr std::size_t kOps = evo::test::stress_ops(40000, 5000);
 
 evo::buddy::FibBuddyHeap make_heap(std::size_t sb) {
   evo::buddy::FibConfig c;

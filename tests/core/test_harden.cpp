@@ -45,60 +45,65 @@ using evo::test::make;
 
 const char* kDesigns[] = {"btag", "block fit=best", "buddy", "superblock", "slab"};
 
-}  // namespace
-
-TEST_CASE("harden=canary catches a one-byte overflow at free, and the block is still freed") {
+/// body(design, instance, reports) for each of kDesigns with harden=MODE (CAPTUREd),
+/// under the recording hook.
+template <class Body>
+void for_each_hardened(const char* mode, Body body) {
   for (const char* d : kDesigns) {
-    std::string text = std::string(d) + " harden=canary";
+    const std::string text = std::string(d) + " harden=" + mode;
     CAPTURE(text);
     HookScope hook;
     evo::Instance a = make(text);
+    body(d, a, hook.rep);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("harden=canary catches a one-byte overflow at free, and the block is still freed") {
+  for_each_hardened("canary", [](const char*, evo::Instance& a, const Reports& rep) {
     CHECK(a.row().name.find("harden=canary") != std::string::npos);
     char* p = static_cast<char*>(a.allocate(100));
     CHECK(a.usable_size(p) == 100);
     std::memset(p, 1, 100);  // in bounds: fine
     a.deallocate(p);
-    CHECK(hook.rep.kinds.empty());
+    CHECK(rep.kinds.empty());
     char* q = static_cast<char*>(a.allocate(37));
     q[37] = 'x';  // one byte too far
     a.deallocate(q);
-    REQUIRE(hook.rep.kinds.size() == 1);
-    CHECK(hook.rep.kinds[0] == "overflow");
-    CHECK(hook.rep.last_ptr == q);
-    CHECK(hook.rep.messages[0].find("evoalloc harden: overflow at") == 0);
+    REQUIRE(rep.kinds.size() == 1);
+    CHECK(rep.kinds[0] == "overflow");
+    CHECK(rep.last_ptr == q);
+    CHECK(rep.messages[0].find("evoalloc harden: overflow at") == 0);
     std::string err;
     CHECK_MESSAGE(a.validate(evo::ValidateLevel::Full, &err), err);
-  }
+  });
 }
 
 TEST_CASE("harden=checked reports a double free and a foreign free, and ignores them") {
-  for (const char* d : kDesigns) {
-    std::string text = std::string(d) + " harden=checked";
-    CAPTURE(text);
-    HookScope hook;
-    evo::Instance a = make(text);
+  for_each_hardened("checked", [](const char* d, evo::Instance& a, const Reports& rep) {
     evo::Instance other = make(std::string(d));
     void* keep = a.allocate(64);
     void* p = a.allocate(64);
     a.deallocate(p);
     a.deallocate(p);  // double free
-    REQUIRE(hook.rep.kinds.size() == 1);
-    CHECK(hook.rep.kinds[0] == "double-free");
+    REQUIRE(rep.kinds.size() == 1);
+    CHECK(rep.kinds[0] == "double-free");
     void* foreign = other.allocate(64);
     a.deallocate(foreign);  // never returned by `a`
     int on_stack = 0;
     a.deallocate(&on_stack);
-    REQUIRE(hook.rep.kinds.size() == 3);
-    CHECK(hook.rep.kinds[1] == "invalid-free");
-    CHECK(hook.rep.kinds[2] == "invalid-free");
+    REQUIRE(rep.kinds.size() == 3);
+    CHECK(rep.kinds[1] == "invalid-free");
+    CHECK(rep.kinds[2] == "invalid-free");
     CHECK(a.reallocate(foreign, 100) == nullptr);
-    CHECK(hook.rep.kinds.size() == 4);
+    CHECK(rep.kinds.size() == 4);
     std::string err;
     CHECK_MESSAGE(a.validate(evo::ValidateLevel::Full, &err), err);
     other.deallocate(foreign);
     a.deallocate(keep);
-    CHECK(hook.rep.kinds.size() == 4);
-  }
+    CHECK(rep.kinds.size() == 4);
+  });
 }
 
 TEST_CASE("harden=checked: validate(Full) finds an overflow before the block is freed") {

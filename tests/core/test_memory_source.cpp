@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -287,15 +288,23 @@ constexpr Flavour kFlavours[] = {{SourceBacking::Real, false},
                                  {SourceBacking::Real, true},
                                  {SourceBacking::Simulated, false},
                                  {SourceBacking::Simulated, true}};
+std::ostream& operator<<(std::ostream& o, const Flavour& f) {
+  return o << evo::source_backing_name(f.backing) << (f.by_copy ? ", moves by copy" : ", moves by mremap");
+}
+
+/// A 64 MiB source of flavour f, with `limit` (0: none).
+struct FlavourSource : MemorySource {
+  explicit FlavourSource(const Flavour& f, std::size_t limit = 0) : MemorySource(std::size_t{64} << 20, limit, f.backing) {
+    set_remap_by_copy(f.by_copy);
+  }
+};
 
 }  // namespace
 
 TEST_CASE("remap grows in place when the range after the chunk is free") {
   for (const Flavour f : kFlavours) {
-    CAPTURE(evo::source_backing_name(f.backing));
-    CAPTURE(f.by_copy);
-    MemorySource src(std::size_t{64} << 20, 0, f.backing);
-    src.set_remap_by_copy(f.by_copy);
+    CAPTURE(f);
+    FlavourSource src(f);
     char* a = static_cast<char*>(src.map(2 * kPageSize));
     REQUIRE(a != nullptr);
     fill(a, 2 * kPageSize, 1);
@@ -314,10 +323,8 @@ TEST_CASE("remap grows in place when the range after the chunk is free") {
 
 TEST_CASE("remap moves a chunk whose neighbour is taken, keeps its bytes, frees the old range") {
   for (const Flavour f : kFlavours) {
-    CAPTURE(evo::source_backing_name(f.backing));
-    CAPTURE(f.by_copy);
-    MemorySource src(std::size_t{64} << 20, 0, f.backing);
-    src.set_remap_by_copy(f.by_copy);
+    CAPTURE(f);
+    FlavourSource src(f);
     char* a = static_cast<char*>(src.map(3 * kPageSize));
     char* wall = static_cast<char*>(src.map(kPageSize));
     REQUIRE(wall == a + 3 * kPageSize);
@@ -344,9 +351,8 @@ TEST_CASE("remap moves a chunk whose neighbour is taken, keeps its bytes, frees 
 
 TEST_CASE("remap shrinks in place and gives the tail back") {
   for (const Flavour f : kFlavours) {
-    CAPTURE(evo::source_backing_name(f.backing));
-    MemorySource src(std::size_t{64} << 20, 0, f.backing);
-    src.set_remap_by_copy(f.by_copy);
+    CAPTURE(f);
+    FlavourSource src(f);
     char* a = static_cast<char*>(src.map(8 * kPageSize));
     fill(a, 8 * kPageSize, 4);
     const auto calls = src.os_calls();
@@ -366,9 +372,8 @@ TEST_CASE("remap shrinks in place and gives the tail back") {
 
 TEST_CASE("remap past the limit fails and leaves the chunk intact") {
   for (const Flavour f : kFlavours) {
-    CAPTURE(evo::source_backing_name(f.backing));
-    MemorySource src(std::size_t{64} << 20, 8 * kPageSize, f.backing);
-    src.set_remap_by_copy(f.by_copy);
+    CAPTURE(f);
+    FlavourSource src(f, 8 * kPageSize);
     char* a = static_cast<char*>(src.map(4 * kPageSize));
     fill(a, 4 * kPageSize, 5);
     const auto calls = src.os_calls();
@@ -489,8 +494,7 @@ TEST_CASE("remap: the same addresses, footprint, peak and os_calls in every back
   for (std::uint64_t seed : {3ull, 99ull}) {
     std::vector<std::vector<Step>> runs;
     for (const Flavour f : kFlavours) {
-      MemorySource src(std::size_t{64} << 20, 160 * kPageSize, f.backing);
-      src.set_remap_by_copy(f.by_copy);
+      FlavourSource src(f, 160 * kPageSize);
       src.set_dirty_budget(16 * kPageSize);  // batch releases happen too
       std::size_t kinds[3] = {};
       runs.push_back(remap_script(src, seed, 300, kinds));

@@ -118,11 +118,7 @@ namespace {
 using evo::test::heap_noise;
 using evo::test::with_harden;
 
-#ifdef EVOALLOC_SANITIZE
-constexpr std::size_t kOps = 3000;
-#else
-constexpr std::size_t kOps = 20000;
-#endif
+constexpr std::size_t kOps = evo::test::stress_ops(20000, 3000);
 constexpr std::size_t kSlots = 512;
 
 /// A probe that folds the metadata address stream, pages renamed by first touch

@@ -1,6 +1,6 @@
-// Tests of the textbook designs (core/simple/textbook, reuse_more): each design's
-// characteristic behaviour through the public allocator API, plus the stress
-// harness on the non-default memory source and alignment.
+// Tests of the textbook and the remaining classic designs (core/simple/family.hpp):
+// each design's characteristic behaviour through the public allocator API, plus the
+// stress harness on the non-default memory source and alignment.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -39,14 +39,7 @@ TEST_CASE("coalescing turns three adjacent frees into one block") {
   for (const char* design : {"freelist", "btag", "dlbins", "fixed fallback=freelist"}) {
     CAPTURE(design);
     evo::Instance a = make(design);
-    void* x = a.allocate(5000);
-    void* y = a.allocate(5000);
-    void* z = a.allocate(5000);
-    void* guard = a.allocate(5000);
-    a.deallocate(x);
-    a.deallocate(z);
-    a.deallocate(y);
-    CHECK(full_ok(a));
+    const auto [x, guard] = evo::test::free_adjacent_three(a, 5000);
     void* big = a.allocate(15000);  // fits only in the merged block
     CHECK(big == x);
     a.deallocate(big);

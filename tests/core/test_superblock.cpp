@@ -4,6 +4,8 @@
 // aligned blocks, the memory cap, probe touches, and validate catching corruption.
 #include <doctest/doctest.h>
 
+#include <array>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -14,11 +16,11 @@ using namespace evo;
 namespace {
 
 template <class H>
-H* make(const std::string& text, InstanceOptions opt = {}) {
+std::unique_ptr<H> make(const std::string& text, InstanceOptions opt = {}) {
   AllocatorSpec spec;
   std::string err;
   REQUIRE_MESSAGE(parse_spec(text, spec, &err), err);
-  H* h = H::create(spec, opt, &err);
+  std::unique_ptr<H> h(H::create(spec, opt, &err));
   REQUIRE_MESSAGE(h != nullptr, err);
   return h;
 }
@@ -34,10 +36,23 @@ bool full_ok(const H& h) {
 // sb=4K with one 64-byte class up to 64 (linear:64, large=64) makes capacities easy.
 const char* kSmall = "superblock classes=linear:64 sb=4K large=64";
 
+/// A heap of kSmall with unordered bins and a flat pagemap.
+template <class Alg, template <class> class Cache = NoCache>
+auto make_small() {
+  return make<SuperblockHeap<UnorderedBin, Alg, FlatPagemap, Cache>>(kSmall);
+}
+
+/// N blocks of 64 bytes, in allocation order.
+template <std::size_t N, class H>
+std::array<void*, N> alloc64(H& h) {
+  std::array<void*, N> out;
+  for (void*& p : out) p = h.allocate(64, 16);
+  return out;
+}
+
 template <class Alg>
 void fills_exactly() {
-  using H = SuperblockHeap<UnorderedBin, Alg, FlatPagemap, NoCache>;
-  H* h = make<H>(kSmall);
+  auto h = make_small<Alg>();
   std::size_t hdr = sizeof(Superblock);
   if constexpr (Alg::kBitmap) hdr += ((4096 - sizeof(Superblock)) / 64 + 63) / 64 * 8;
   hdr = (hdr + 15) & ~std::size_t{15};
@@ -61,7 +76,6 @@ void fills_exactly() {
   CHECK(h->superblocks() == 0);
   CHECK(h->stats_footprint() == with_two - 2 * 4096);
   CHECK(full_ok(*h));
-  delete h;
 }
 
 }  // namespace
@@ -76,74 +90,54 @@ TEST_CASE("a superblock fills exactly, then a new one opens; an emptied bin retu
 
 TEST_CASE("reuse order inside a superblock, per algorithm") {
   SUBCASE("bitmap is first fit") {
-    using H = SuperblockHeap<UnorderedBin, BitmapAlg, FlatPagemap, NoCache>;
-    H* h = make<H>(kSmall);
-    void* a = h->allocate(64, 16);
-    void* b = h->allocate(64, 16);
-    void* c = h->allocate(64, 16);
+    auto h = make_small<BitmapAlg>();
+    const auto [a, b, c] = alloc64<3>(*h);
     h->deallocate(b);
     h->deallocate(a);
     CHECK(h->allocate(64, 16) == a);
     CHECK(h->allocate(64, 16) == b);
     CHECK(h->allocate(64, 16) > c);
-    delete h;
   }
   SUBCASE("stack is LIFO") {
-    using H = SuperblockHeap<UnorderedBin, StackAlg, FlatPagemap, NoCache>;
-    H* h = make<H>(kSmall);
-    void* a = h->allocate(64, 16);
-    void* b = h->allocate(64, 16);
-    h->allocate(64, 16);
+    auto h = make_small<StackAlg>();
+    const auto [a, b, c] = alloc64<3>(*h);
     h->deallocate(a);
     h->deallocate(b);
     CHECK(h->allocate(64, 16) == b);
     CHECK(h->allocate(64, 16) == a);
-    delete h;
   }
   SUBCASE("bump never reuses; reap resets when every block came back") {
-    using HB = SuperblockHeap<UnorderedBin, BumpAlg, FlatPagemap, LazyCache>;
-    using HR = SuperblockHeap<UnorderedBin, ReapAlg, FlatPagemap, LazyCache>;
-    HB* hb = make<HB>(kSmall);
-    HR* hr = make<HR>(kSmall);
-    void* b1 = hb->allocate(64, 16);
-    void* r1 = hr->allocate(64, 16);
-    void* b2 = hb->allocate(64, 16);
-    void* r2 = hr->allocate(64, 16);
+    auto hb = make_small<BumpAlg, LazyCache>();
+    auto hr = make_small<ReapAlg, LazyCache>();
+    const auto [b1, b2] = alloc64<2>(*hb);
+    const auto [r1, r2] = alloc64<2>(*hr);
     hb->deallocate(b1);
     hr->deallocate(r1);
     CHECK(hb->allocate(64, 16) > b2);  // freed block not reused
     CHECK(hr->allocate(64, 16) > r2);  // one block still live: no reset yet
     hr->deallocate(r2);
     CHECK(full_ok(*hr));
-    delete hb;
-    delete hr;
   }
   SUBCASE("reap: the last free resets the bump pointer to the first block") {
-    using HR = SuperblockHeap<UnorderedBin, ReapAlg, FlatPagemap, LazyCache>;
-    HR* h = make<HR>(kSmall);
-    void* a = h->allocate(64, 16);
-    void* b = h->allocate(64, 16);
+    auto h = make_small<ReapAlg, LazyCache>();
+    const auto [a, b] = alloc64<2>(*h);
     h->deallocate(a);
     h->deallocate(b);
     CHECK(h->allocate(64, 16) == a);
     CHECK(full_ok(*h));
-    delete h;
   }
   SUBCASE("bumpstack bumps first, then reuses frees LIFO") {
-    using H = SuperblockHeap<UnorderedBin, BumpStackAlg, FlatPagemap, NoCache>;
-    H* h = make<H>(kSmall);
-    void* a = h->allocate(64, 16);
-    void* b = h->allocate(64, 16);
+    auto h = make_small<BumpStackAlg>();
+    const auto [a, b] = alloc64<2>(*h);
     h->deallocate(a);
     CHECK(h->allocate(64, 16) > b);  // bump not yet exhausted
-    delete h;
   }
 }
 
 TEST_CASE("empty-superblock caches") {
   SUBCASE("eager: an empty superblock is cached and reused by another class") {
     using H = SuperblockHeap<UnorderedBin, StackAlg, FlatPagemap, EagerCache>;
-    H* h = make<H>("superblock classes=pow2 sb=4K large=1K");
+    auto h = make<H>("superblock classes=pow2 sb=4K large=1K");
     void* a = h->allocate(32, 16);
     std::uint64_t fp = h->stats_footprint();
     h->deallocate(a);
@@ -156,11 +150,10 @@ TEST_CASE("empty-superblock caches") {
     CHECK((reinterpret_cast<std::uintptr_t>(a) & ~std::uintptr_t{4095}) ==
           (reinterpret_cast<std::uintptr_t>(b) & ~std::uintptr_t{4095}));
     CHECK(full_ok(*h));
-    delete h;
   }
   SUBCASE("lazy: an empty superblock stays in its bin, marked, and serves its class again") {
     using H = SuperblockHeap<UnorderedBin, StackAlg, FlatPagemap, LazyCache>;
-    H* h = make<H>("superblock classes=pow2 sb=4K large=1K");
+    auto h = make<H>("superblock classes=pow2 sb=4K large=1K");
     void* a = h->allocate(32, 16);
     h->deallocate(a);
     CHECK(h->cached() == 1);
@@ -175,13 +168,12 @@ TEST_CASE("empty-superblock caches") {
     CHECK(h->cached() == 0);
     CHECK(h->superblocks() == 1);
     CHECK(full_ok(*h));
-    delete h;
   }
   SUBCASE("caches hold at most kCacheMax superblocks") {
     using HE = SuperblockHeap<UnorderedBin, StackAlg, FlatPagemap, EagerCache>;
     using HL = SuperblockHeap<UnorderedBin, StackAlg, FlatPagemap, LazyCache>;
-    HE* he = make<HE>("superblock classes=pow2 sb=4K large=2K");
-    HL* hl = make<HL>("superblock classes=pow2 sb=4K large=2K");
+    auto he = make<HE>("superblock classes=pow2 sb=4K large=2K");
+    auto hl = make<HL>("superblock classes=pow2 sb=4K large=2K");
     std::vector<void*> pe, pl;
     for (int i = 0; i < 20; ++i) {  // 2K blocks: one per superblock
       pe.push_back(he->allocate(2048, 16));
@@ -196,13 +188,11 @@ TEST_CASE("empty-superblock caches") {
     CHECK(hl->superblocks() == kCacheMax);
     CHECK(full_ok(*he));
     CHECK(full_ok(*hl));
-    delete he;
-    delete hl;
   }
 }
 
 TEST_CASE("fullness bins serve the fullest superblock") {
-  auto run = [](auto* h) {
+  auto run = [](auto h) {
     // Two superblocks of the 64-byte class: fill both, then empty most of the first.
     std::vector<void*> first, second;
     std::size_t cap = 0;
@@ -220,7 +210,6 @@ TEST_CASE("fullness bins serve the fullest superblock") {
     void* q = h->allocate(64, 16);
     CHECK(q == second[0]);  // the fuller superblock serves
     CHECK(full_ok(*h));
-    delete h;
   };
   run(make<SuperblockHeap<FullnessListBin, StackAlg, FlatPagemap, NoCache>>(kSmall));
   run(make<SuperblockHeap<FullnessArrayBin, StackAlg, Radix2Pagemap, NoCache>>(kSmall));
@@ -229,19 +218,18 @@ TEST_CASE("fullness bins serve the fullest superblock") {
 
 TEST_CASE("mtf bin moves the superblock that received a free to the front") {
   using H = SuperblockHeap<MtfBin, StackAlg, FlatPagemap, NoCache>;
-  H* h = make<H>(kSmall);
+  auto h = make<H>(kSmall);
   std::vector<void*> blocks;
   while (h->superblocks() < 3) blocks.push_back(h->allocate(64, 16));
   // Superblock 1 is full; free one of its blocks: it goes to the front and serves next.
   h->deallocate(blocks[3]);
   CHECK(h->allocate(64, 16) == blocks[3]);
   CHECK(full_ok(*h));
-  delete h;
 }
 
 TEST_CASE("large allocations: mapped, marked in the pagemap, unmapped on free") {
   using H = SuperblockHeap<UnorderedBin, BitmapAlg, Radix2Pagemap, NoCache>;
-  H* h = make<H>("superblock sb=64K large=16K");
+  auto h = make<H>("superblock sb=64K large=16K");
   std::uint64_t base = h->stats_footprint();
   char* p = static_cast<char*>(h->allocate(100000, 16));
   REQUIRE(p != nullptr);
@@ -266,12 +254,11 @@ TEST_CASE("large allocations: mapped, marked in the pagemap, unmapped on free") 
   h->deallocate(q);
   h->deallocate(r);
   CHECK(full_ok(*h));
-  delete h;
 }
 
 TEST_CASE("small aligned blocks are over-allocated and resolve from interior pointers") {
   using H = SuperblockHeap<FullnessListBin, StackAlg, Radix3Pagemap, LazyCache>;
-  H* h = make<H>("superblock");
+  auto h = make<H>("superblock");
   std::vector<void*> ps;
   for (std::size_t align : {32, 64, 128, 256, 1024}) {
     char* p = static_cast<char*>(h->allocate(100, align));
@@ -283,33 +270,30 @@ TEST_CASE("small aligned blocks are over-allocated and resolve from interior poi
   CHECK(full_ok(*h));
   for (void* p : ps) h->deallocate(p);
   CHECK(full_ok(*h));
-  delete h;
 }
 
 TEST_CASE("align=64 makes every block 64-aligned without over-allocation") {
   using H = SuperblockHeap<UnorderedBin, BumpStackAlg, FlatPagemap, NoCache>;
-  H* h = make<H>("superblock align=64");
+  auto h = make<H>("superblock align=64");
   for (std::size_t s : {1, 17, 65, 200, 1000}) {
     void* p = h->allocate(s, 16);
     CHECK(reinterpret_cast<std::uintptr_t>(p) % 64 == 0);
     CHECK(h->usable_size(p) % 64 == 0);
   }
   CHECK(full_ok(*h));
-  delete h;
 }
 
 TEST_CASE("the memory cap makes allocation fail cleanly") {
   using H = SuperblockHeap<UnorderedBin, StackAlg, FlatPagemap, NoCache>;
   InstanceOptions opt;
   opt.memory_limit = 256 * 1024;
-  H* h = make<H>("superblock", opt);
+  auto h = make<H>("superblock", opt);
   CHECK(h->allocate(1 << 20, 16) == nullptr);
   std::size_t n = 0;
   while (h->allocate(1000, 16) != nullptr) ++n;
   CHECK(n > 10);
   CHECK(h->stats_footprint() <= opt.memory_limit);
   CHECK(full_ok(*h));
-  delete h;
 }
 
 TEST_CASE("metadata touches are reported to the probe") {
@@ -321,7 +305,7 @@ TEST_CASE("metadata touches are reported to the probe") {
   InstanceOptions opt;
   opt.probe = &probe;
   using H = SuperblockHeap<FullnessListBin, BitmapAlg, Radix3Pagemap, EagerCache>;
-  H* h = make<H>("superblock", opt);
+  auto h = make<H>("superblock", opt);
   std::size_t before = count.n;
   void* p = h->allocate(40, 16);
   std::size_t alloc_touches = count.n - before;
@@ -329,32 +313,26 @@ TEST_CASE("metadata touches are reported to the probe") {
   before = count.n;
   h->deallocate(p);
   CHECK(count.n - before >= 2);  // pagemap levels, header, bitmap word
-  delete h;
 }
 
 TEST_CASE("validate(Full) catches a corrupted free list and a corrupted bitmap") {
   {
-    using H = SuperblockHeap<UnorderedBin, StackAlg, FlatPagemap, NoCache>;
-    H* h = make<H>(kSmall);
-    void* a = h->allocate(64, 16);
-    void* b = h->allocate(64, 16);
+    auto h = make_small<StackAlg>();
+    const auto [a, b] = alloc64<2>(*h);
     h->deallocate(a);
     CHECK(full_ok(*h));
     *static_cast<void**>(a) = b;  // a use-after-free write links a live block into the free list
     std::string err;
     CHECK_FALSE(h->validate(ValidateLevel::Full, &err));
     CHECK(!err.empty());
-    delete h;
   }
   {
-    using H = SuperblockHeap<UnorderedBin, BitmapAlg, FlatPagemap, NoCache>;
-    H* h = make<H>(kSmall);
+    auto h = make_small<BitmapAlg>();
     char* a = static_cast<char*>(h->allocate(64, 16));
     Superblock* sb = reinterpret_cast<Superblock*>(reinterpret_cast<std::uintptr_t>(a) & ~std::uintptr_t{4095});
     sb->bits()[0] |= 2;  // a block marked allocated that nobody holds
     std::string err;
     CHECK_FALSE(h->validate(ValidateLevel::Full, &err));
     CHECK(err.find("bitmap") != std::string::npos);
-    delete h;
   }
 }

@@ -14,14 +14,7 @@ using evo::Source;
 namespace {
 // Tiny geometry so sets are easy to reason about: L1 2 sets x 2 ways, L2 4 sets x 4 ways.
 CacheConfig tiny() {
-  CacheConfig c;
-  c.line = 64;
-  c.l1_size = 256;
-  c.l1_ways = 2;
-  c.l2_size = 1024;
-  c.l2_ways = 4;
-  c.page = 4096;
-  return c;
+  return {.line = 64, .l1_size = 256, .l1_ways = 2, .l2_size = 1024, .l2_ways = 4, .page = 4096};
 }
 }  // namespace
 

@@ -100,24 +100,14 @@ void check(const Trace& t, const HeaptrackStats& st) {
   CHECK(t.meta_value("program") == "/bin/prog");
   CHECK(t.meta_value("command") == "/bin/prog --flag");
   CHECK(t.meta_value("source").rfind("heaptrack:", 0) == 0);
-  CHECK(t.counter("unmatched_frees") == 1);
-  CHECK(t.counter("free_null") == 1);
-  CHECK(t.counter("failed_allocs") == 1);
-  CHECK(t.counter("address_reuse") == 1);
-  CHECK(t.counter("realloc_null") == 0);
-  CHECK(t.counter("realloc_zero") == 0);
-  CHECK(st.lines == 33);
-  CHECK(st.ops == 11);
-  CHECK(st.allocs == 9);
-  CHECK(st.frees == 2);
-  CHECK(st.sites == 5);
-  CHECK(st.objects == 7);
-  CHECK(st.unknown_lines == 2);
-  CHECK(st.module_resets == 2);
-  CHECK(st.trace_nodes == 5);
-  CHECK(st.unresolved_sites == 2);
-  CHECK(st.sites_with_symbol == 0);
-  CHECK(st.modules_not_matched == 3);  // no such files here
+  evo::test::check_counters(t, {{"unmatched_frees", 1}, {"free_null", 1}, {"failed_allocs", 1},
+                                {"address_reuse", 1}, {"realloc_null", 0}, {"realloc_zero", 0}});
+  evo::test::check_stats({{"lines", st.lines, 33}, {"ops", st.ops, 11}, {"allocs", st.allocs, 9},
+                          {"frees", st.frees, 2}, {"sites", st.sites, 5}, {"objects", st.objects, 7},
+                          {"unknown_lines", st.unknown_lines, 2}, {"module_resets", st.module_resets, 2},
+                          {"trace_nodes", st.trace_nodes, 5}, {"unresolved_sites", st.unresolved_sites, 2},
+                          {"sites_with_symbol", st.sites_with_symbol, 0},
+                          {"modules_not_matched", st.modules_not_matched, 3}});  // no such files here
 }
 
 fs::path write(const std::string& name, const std::string& text) {

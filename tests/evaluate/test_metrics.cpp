@@ -29,6 +29,11 @@ const char* kSuper =
     "superblock classes=jemalloc sb=64K bins=unordered alg=bitmap pagemap=flat cache=lazy large=16K align=16 "
     "source=mmap harden=off";
 
+/// evaluate_design of `design` on `t` with the size histogram of `t`.
+Metrics evaluate(const std::string& design, const Trace& t, const EvalOptions& o = {}) {
+  return evaluate_design(design, t, size_histogram(t), o);
+}
+
 }  // namespace
 
 TEST_CASE("speed mode names") {
@@ -43,8 +48,7 @@ TEST_CASE("speed mode names") {
 
 TEST_CASE("fragmentation of a no-reuse design grows with the rounds") {
   Trace t = rounds(10, 100, 100);
-  auto hist = size_histogram(t);
-  Metrics m = evaluate_design(kMinimal, t, hist, EvalOptions{});
+  Metrics m = evaluate(kMinimal, t);
   REQUIRE(m.valid);
   REQUIRE(m.feasible);
   CHECK(m.reason.empty());
@@ -66,9 +70,8 @@ TEST_CASE("fragmentation of a no-reuse design grows with the rounds") {
 
 TEST_CASE("a reusing design fragments far less than a no-reuse one on the same trace") {
   Trace t = rounds(10, 100, 100);
-  auto hist = size_histogram(t);
-  Metrics lean = evaluate_design(kSuper, t, hist, EvalOptions{});
-  Metrics fat = evaluate_design(kMinimal, t, hist, EvalOptions{});
+  Metrics lean = evaluate(kSuper, t);
+  Metrics fat = evaluate(kMinimal, t);
   REQUIRE(lean.feasible);
   CHECK(lean.fragmentation < fat.fragmentation);
   CHECK(lean.meta_touches > 0);
@@ -76,9 +79,8 @@ TEST_CASE("a reusing design fragments far less than a no-reuse one on the same t
 
 TEST_CASE("modeled speed and quality are deterministic and follow their formulas") {
   Trace t = rounds(5, 300, 48);
-  auto hist = size_histogram(t);
-  Metrics a = evaluate_design(kSuper, t, hist, EvalOptions{});
-  Metrics b = evaluate_design(kSuper, t, hist, EvalOptions{});
+  Metrics a = evaluate(kSuper, t);
+  Metrics b = evaluate(kSuper, t);
   REQUIRE(a.feasible);
   CHECK(a.speed_modeled == b.speed_modeled);
   CHECK(a.quality == b.quality);
@@ -133,8 +135,7 @@ TEST_CASE("measured speed is a positive time per op") {
 
 TEST_CASE("invalid sentence: invalid with a reason, no crash") {
   Trace t = rounds(1, 10, 10);
-  auto hist = size_histogram(t);
-  Metrics m = evaluate_design("superblock sb=nonsense", t, hist, EvalOptions{});
+  Metrics m = evaluate("superblock sb=nonsense", t);
   CHECK_FALSE(m.valid);
   CHECK_FALSE(m.feasible);
   CHECK(m.reason.find("invalid design") == 0);
@@ -143,10 +144,9 @@ TEST_CASE("invalid sentence: invalid with a reason, no crash") {
 
 TEST_CASE("memory limit: infeasible, the fraction replayed is kept") {
   Trace t = rounds(20, 100, 1000);  // minimal holds 2 MB by the end
-  auto hist = size_histogram(t);
   EvalOptions o;
   o.memory_limit = 256 * 1024;
-  Metrics m = evaluate_design(kMinimal, t, hist, o);
+  Metrics m = evaluate(kMinimal, t, o);
   CHECK(m.valid);
   CHECK_FALSE(m.feasible);
   CHECK(m.reason.find("failed") != std::string::npos);
@@ -157,10 +157,9 @@ TEST_CASE("memory limit: infeasible, the fraction replayed is kept") {
 
 TEST_CASE("time limit: infeasible with the reason") {
   Trace t = rounds(30, 300, 64);  // 18000 ops: the deadline is checked every 4096
-  auto hist = size_histogram(t);
   EvalOptions o;
   o.time_limit_s = 1e-9;
-  Metrics m = evaluate_design(kSuper, t, hist, o);
+  Metrics m = evaluate(kSuper, t, o);
   CHECK(m.valid);
   CHECK_FALSE(m.feasible);
   CHECK(m.reason.find("time limit") == 0);
@@ -169,10 +168,9 @@ TEST_CASE("time limit: infeasible with the reason") {
 
 TEST_CASE("max_ops replays a prefix") {
   Trace t = rounds(10, 100, 100);
-  auto hist = size_histogram(t);
   EvalOptions o;
   o.max_ops = 150;  // 100 mallocs + 50 frees
-  Metrics m = evaluate_design(kMinimal, t, hist, o);
+  Metrics m = evaluate(kMinimal, t, o);
   REQUIRE(m.feasible);
   CHECK(m.ops == 150);
   CHECK(m.peak_live_requested == 100 * 100);
@@ -207,7 +205,6 @@ TEST_CASE("the metrics replay makes exactly the allocator calls replay() makes")
 
 TEST_CASE("the simulated and real memory backings give the same metrics (espresso, several families)") {
   const Trace t = read_trace(std::string(EVOALLOC_SOURCE_DIR) + "/traces/espresso.trace");
-  auto hist = size_histogram(t);
   EvalOptions sim;
   sim.max_ops = 50000;
   sim.memory_limit = std::uint64_t{1} << 30;
@@ -219,8 +216,8 @@ TEST_CASE("the simulated and real memory backings give the same metrics (espress
                         "block fit=first coalesce=deferred source=region", "buddy sb=64K", "fibbuddy"}) {
     const std::string design = s;
     CAPTURE(design);
-    const Metrics a = evaluate_design(s, t, hist, real);
-    const Metrics b = evaluate_design(s, t, hist, sim);
+    const Metrics a = evaluate(s, t, real);
+    const Metrics b = evaluate(s, t, sim);
     REQUIRE_MESSAGE(a.feasible, a.reason);
     REQUIRE_MESSAGE(b.feasible, b.reason);
     CHECK(a.ops == 50000);
@@ -243,13 +240,12 @@ TEST_CASE("the simulated and real memory backings give the same metrics (espress
 
 TEST_CASE("a memory limit stops the simulated backing exactly where it stops the real one") {
   Trace t = rounds(20, 100, 1000);
-  auto hist = size_histogram(t);
   EvalOptions sim;
   sim.memory_limit = 256 * 1024;
   EvalOptions real = sim;
   real.backing = SourceBacking::Real;
-  const Metrics a = evaluate_design(kMinimal, t, hist, real);
-  const Metrics b = evaluate_design(kMinimal, t, hist, sim);
+  const Metrics a = evaluate(kMinimal, t, real);
+  const Metrics b = evaluate(kMinimal, t, sim);
   CHECK_FALSE(a.feasible);
   CHECK_FALSE(b.feasible);
   CHECK(a.ops == b.ops);

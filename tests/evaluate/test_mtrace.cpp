@@ -54,16 +54,9 @@ void check_all_forms(const Trace& t, const ImportStats& st) {
   CHECK(t.objects == 5);
   CHECK(t.threads == 1);
   CHECK(t.peak_live == 2192);
-  CHECK(t.counter("unmatched_frees") == 2);
-  CHECK(t.counter("free_null") == 1);
-  CHECK(t.counter("failed_allocs") == 2);
-  CHECK(t.counter("address_reuse") == 0);
-  CHECK(st.lines == 21);
-  CHECK(st.allocs == 6);
-  CHECK(st.frees == 3);
-  CHECK(st.reallocs == 2);
-  CHECK(st.ops == 11);
-  CHECK(st.sites == 4);
+  evo::test::check_counters(t, {{"unmatched_frees", 2}, {"free_null", 1}, {"failed_allocs", 2}, {"address_reuse", 0}});
+  evo::test::check_stats({{"lines", st.lines, 21}, {"allocs", st.allocs, 6}, {"frees", st.frees, 3},
+                          {"reallocs", st.reallocs, 2}, {"ops", st.ops, 11}, {"sites", st.sites, 4}});
 }
 
 }  // namespace

@@ -34,11 +34,8 @@ void check(const Trace& t, const ImportStats& st) {
     CHECK(op.thread == w.thread);
   });
   CHECK(t.threads == 3);
-  CHECK(t.counter("free_null") == 1);
-  CHECK(t.counter("unmatched_frees") == 1);
-  CHECK(t.counter("failed_allocs") == 1);
-  CHECK(t.counter("realloc_null") == 1);
-  CHECK(t.counter("realloc_zero") == 1);
+  evo::test::check_counters(t, {{"free_null", 1}, {"unmatched_frees", 1}, {"failed_allocs", 1},
+                                {"realloc_null", 1}, {"realloc_zero", 1}});
   CHECK(st.lines == 13);
   CHECK(st.ops == 9);
 }

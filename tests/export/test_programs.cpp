@@ -19,7 +19,17 @@
 
 #include "export_lib.hpp"
 
+#ifdef EVOALLOC_SANITIZE
+
+TEST_CASE("programs: skipped under EVOALLOC_SANITIZE") {
+  MESSAGE("skipped under EVOALLOC_SANITIZE: LD_PRELOAD allocators and ASan cannot share a process");
+}
+
+#else
+
 namespace {
+
+namespace fs = std::filesystem;
 
 struct Program {
   const char* what;
@@ -36,44 +46,58 @@ std::string sh_quote(const std::string& cmd) {
   return c;
 }
 
+/// The folder of the programs' inputs and outputs (created).
+std::string work_dir() {
+  const std::string work = export_test::libs_dir() + "/programs";
+  fs::create_directories(work);
+  return work;
+}
+
+/// Writes the Python script `text` to `name` in the work folder; its path.
+std::string write_script(const std::string& work, const std::string& name, const std::string& text) {
+  const std::string path = work + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+/// N of the ", heaps N" an EVOALLOC_STATS line of a tlh library ends with.
+long heaps_in(const std::string& line) {
+  long heaps = -1;
+  const auto h = line.find(", heaps ");
+  REQUIRE(h != std::string::npos);
+  REQUIRE(std::sscanf(line.c_str() + h, ", heaps %ld", &heaps) == 1);
+  return heaps;
+}
+
 }  // namespace
 
 TEST_CASE("programs: real Debian programs give glibc's output under each exported family") {
-#ifdef EVOALLOC_SANITIZE
-  MESSAGE("skipped under EVOALLOC_SANITIZE: LD_PRELOAD allocators and ASan cannot share a process");
-  return;
-#else
-  namespace fs = std::filesystem;
-  const std::string work = export_test::libs_dir() + "/programs";
-  fs::create_directories(work);
+  const std::string work = work_dir();
   // Inputs: a large file of numbers and words (deterministic).
   const std::string text = work + "/input.txt";
   REQUIRE(export_test::run("/usr/bin/perl -e 'srand(7); for (1..300000) { printf(\"%d %s\\n\", int(rand(1e9)), "
                            "join(\"\", map { chr(97 + int(rand(26))) } 1..(1 + $_ % 17))) }' > " +
                            text) == 0);
-  const std::string py = work + "/dicts.py";
-  {
-    std::ofstream f(py);
-    f << "import threading\n"
-         "d = {}\n"
-         "for i in range(200000):\n"
-         "    d['k%d' % i] = ('v' * (i % 50)) + str(i)\n"
-         "s = ''.join(sorted(d.keys())[:1000])\n"
-         "words = {}\n"
-         "for line in open('" << text << "'):\n"
-         "    n, w = line.split()\n"
-         "    words[w] = words.get(w, 0) + int(n) % 7\n"
-         "out = [0] * 4\n"
-         "def work(k):\n"
-         "    acc = []\n"
-         "    for i in range(50000):\n"
-         "        acc.append(str(i * k) * 3)\n"
-         "        if len(acc) > 500: acc = acc[250:]\n"
-         "    out[k] = len(''.join(acc))\n"
-         "ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]\n"
-         "[t.start() for t in ts]; [t.join() for t in ts]\n"
-         "print(len(d), len(s), len(words), sum(words.values()), out)\n";
-  }
+  const std::string py = write_script(work, "dicts.py",
+                                      "import threading\n"
+                                      "d = {}\n"
+                                      "for i in range(200000):\n"
+                                      "    d['k%d' % i] = ('v' * (i % 50)) + str(i)\n"
+                                      "s = ''.join(sorted(d.keys())[:1000])\n"
+                                      "words = {}\n"
+                                      "for line in open('" + text + "'):\n"
+                                      "    n, w = line.split()\n"
+                                      "    words[w] = words.get(w, 0) + int(n) % 7\n"
+                                      "out = [0] * 4\n"
+                                      "def work(k):\n"
+                                      "    acc = []\n"
+                                      "    for i in range(50000):\n"
+                                      "        acc.append(str(i * k) * 3)\n"
+                                      "        if len(acc) > 500: acc = acc[250:]\n"
+                                      "    out[k] = len(''.join(acc))\n"
+                                      "ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]\n"
+                                      "[t.start() for t in ts]; [t.join() for t in ts]\n"
+                                      "print(len(d), len(s), len(words), sum(words.values()), out)\n");
   const std::string stress = export_test::binary_dir() + "/tests/export/evoalloc_test_export_stress";
   const std::string forks = export_test::binary_dir() + "/tests/export/evoalloc_test_export_forks";
   REQUIRE(fs::exists(stress));
@@ -127,17 +151,10 @@ TEST_CASE("programs: real Debian programs give glibc's output under each exporte
           0);
     CHECK(export_test::slurp(log).find(std::string("evoalloc ") + d.name + ": footprint ") != std::string::npos);
   }
-#endif
 }
 
 TEST_CASE("programs: tlh reuses the heaps of exited threads and sums the stats over heaps") {
-#ifdef EVOALLOC_SANITIZE
-  MESSAGE("skipped under EVOALLOC_SANITIZE: LD_PRELOAD allocators and ASan cannot share a process");
-  return;
-#else
-  namespace fs = std::filesystem;
-  const std::string work = export_test::libs_dir() + "/programs";
-  fs::create_directories(work);
+  const std::string work = work_dir();
   std::string err;
   const export_test::Design& d = export_test::kTlhDesigns[0];
   const std::string dir = export_test::build(d.name, d.sentence, &err, {}, "tlh");
@@ -145,19 +162,16 @@ TEST_CASE("programs: tlh reuses the heaps of exited threads and sums the stats o
   const std::string lib = dir + "/lib" + d.name + ".so";
   // 40 threads one after another (each allocates, frees and exits), then 4 at once;
   // each allocates 3000 strings of > 512 bytes (past pymalloc: real malloc calls).
-  const std::string py = work + "/pool.py";
-  {
-    std::ofstream f(py);
-    f << "import threading\n"
-         "def work(k):\n"
-         "    acc = ['x' * (600 + (i + k) % 50) for i in range(3000)]\n"
-         "    return len(''.join(acc))\n"
-         "for k in range(40):\n"
-         "    t = threading.Thread(target=work, args=(k,)); t.start(); t.join()\n"
-         "ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]\n"
-         "[t.start() for t in ts]; [t.join() for t in ts]\n"
-         "print('done')\n";
-  }
+  const std::string py = write_script(work, "pool.py",
+                                      "import threading\n"
+                                      "def work(k):\n"
+                                      "    acc = ['x' * (600 + (i + k) % 50) for i in range(3000)]\n"
+                                      "    return len(''.join(acc))\n"
+                                      "for k in range(40):\n"
+                                      "    t = threading.Thread(target=work, args=(k,)); t.start(); t.join()\n"
+                                      "ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]\n"
+                                      "[t.start() for t in ts]; [t.join() for t in ts]\n"
+                                      "print('done')\n");
   const std::string log = work + "/pool.stats";
   REQUIRE(export_test::run("EVOALLOC_STATS=1 LD_PRELOAD=" + lib + " /usr/bin/python3 " + py + " > " + work +
                            "/pool.out 2> " + log) == 0);
@@ -165,13 +179,10 @@ TEST_CASE("programs: tlh reuses the heaps of exited threads and sums the stats o
   const std::string line = export_test::slurp(log);
   CAPTURE(line);
   unsigned long long allocs = 0, frees = 0;
-  long heaps = -1;
   const auto at = line.find("allocs ");
   REQUIRE(at != std::string::npos);
   REQUIRE(std::sscanf(line.c_str() + at, "allocs %llu, frees %llu", &allocs, &frees) == 2);
-  const auto h = line.find(", heaps ");
-  REQUIRE(h != std::string::npos);
-  REQUIRE(std::sscanf(line.c_str() + h, ", heaps %ld", &heaps) == 1);
+  const long heaps = heaps_in(line);
   // The main thread's heap plus about one per concurrent worker: the 40 sequential
   // threads reuse pooled heaps (python's join may return just before the exiting
   // thread's key destructor pools its heap, so a few extra heaps are allowed), never
@@ -181,17 +192,10 @@ TEST_CASE("programs: tlh reuses the heaps of exited threads and sums the stats o
   CHECK(allocs > 40 * 3000);  // summed over every heap, not just the main thread's
   CHECK(frees > 40 * 3000);
   CHECK(frees <= allocs);
-#endif
 }
 
 TEST_CASE("programs: tlh with more threads alive at once than heaps (threads past the table share heaps)") {
-#ifdef EVOALLOC_SANITIZE
-  MESSAGE("skipped under EVOALLOC_SANITIZE: LD_PRELOAD allocators and ASan cannot share a process");
-  return;
-#else
-  namespace fs = std::filesystem;
-  const std::string work = export_test::libs_dir() + "/programs";
-  fs::create_directories(work);
+  const std::string work = work_dir();
   const std::string prog = export_test::binary_dir() + "/tests/export/evoalloc_test_export_many_threads";
   REQUIRE(fs::exists(prog));
   for (const export_test::Design& d : export_test::kTlhDesigns) {
@@ -209,12 +213,10 @@ TEST_CASE("programs: tlh with more threads alive at once than heaps (threads pas
     CAPTURE(line);
     CHECK(rc == 0);
     CHECK(export_test::slurp(out) == "done 1100\n");
-    long heaps = -1;
-    const auto h = line.find(", heaps ");
-    REQUIRE(h != std::string::npos);
-    REQUIRE(std::sscanf(line.c_str() + h, ", heaps %ld", &heaps) == 1);
+    const long heaps = heaps_in(line);
     CHECK(heaps > 512);
     CHECK(heaps <= 1024);
   }
-#endif
 }
+
+#endif  // EVOALLOC_SANITIZE

@@ -43,6 +43,18 @@ bool holds(const char* p, std::size_t n, unsigned tag) {
   return true;
 }
 
+/// An instance of `design` on a source of backing `b` (REQUIREd to be created).
+Instance create_backed(const std::string& design, SourceBacking b) {
+  InstanceOptions opt;
+  opt.backing = b;
+  std::string err;
+  Instance inst = Instance::create(design, opt, &err);
+  REQUIRE_MESSAGE(inst, err);
+  return inst;
+}
+
+constexpr SourceBacking kBackings[] = {SourceBacking::Real, SourceBacking::Simulated};
+
 bool full_ok(const Instance& inst) {
   std::string err;
   bool ok = inst.validate(ValidateLevel::Full, &err);
@@ -129,14 +141,10 @@ TEST_CASE("families with mapped large blocks grow them by remap, in both backing
       "fibbuddy",
   };
   for (const std::string d : designs) {
-    for (SourceBacking b : {SourceBacking::Real, SourceBacking::Simulated}) {
+    for (SourceBacking b : kBackings) {
       CAPTURE(d);
       CAPTURE(source_backing_name(b));
-      InstanceOptions opt;
-      opt.backing = b;
-      std::string err;
-      Instance inst = Instance::create(d, opt, &err);
-      REQUIRE_MESSAGE(inst, err);
+      Instance inst = create_backed(d, b);
       const std::size_t moves = grow_and_shrink(inst, std::size_t{8} << 20);
       CHECK(moves > 0);  // the blocks placed after it forced moves
     }
@@ -148,7 +156,7 @@ TEST_CASE("superblock: a large block grows in place, moves past a neighbour, and
   AllocatorSpec spec;
   std::string err;
   REQUIRE(parse_spec("superblock classes=linear:64 sb=64K large=16K", spec, &err));
-  for (SourceBacking b : {SourceBacking::Real, SourceBacking::Simulated}) {
+  for (SourceBacking b : kBackings) {
     CAPTURE(source_backing_name(b));
     InstanceOptions opt;
     opt.backing = b;
@@ -288,14 +296,10 @@ TEST_CASE("a realloc-growth trace replays in check mode through superblock desig
   CHECK(t.peak_live > (std::uint64_t{4} << 20));
   for (const std::string d : {"superblock", "superblock pagemap=radix3 cache=eager large=8K"}) {
     std::uint64_t peak[2] = {};
-    for (SourceBacking b : {SourceBacking::Real, SourceBacking::Simulated}) {
+    for (SourceBacking b : kBackings) {
       CAPTURE(d);
       CAPTURE(source_backing_name(b));
-      InstanceOptions opt;
-      opt.backing = b;
-      std::string err;
-      Instance inst = Instance::create(d, opt, &err);
-      REQUIRE_MESSAGE(inst, err);
+      Instance inst = create_backed(d, b);
       ReplayOptions ro;
       ro.check = true;
       ro.validate_every = 97;

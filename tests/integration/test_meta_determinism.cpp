@@ -25,11 +25,7 @@ namespace {
 using evo::test::heap_noise;
 using evo::test::with_harden;
 
-#ifdef EVOALLOC_SANITIZE
-constexpr std::uint64_t kMaxOps = 6000;
-#else
-constexpr std::uint64_t kMaxOps = 30000;
-#endif
+constexpr std::uint64_t kMaxOps = evo::test::stress_ops(30000, 6000);
 
 const evo::Trace& espresso() {
   static const evo::Trace t = evo::read_trace(std::string(EVOALLOC_SOURCE_DIR) + "/traces/espresso.trace");
