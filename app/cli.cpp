@@ -42,6 +42,13 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
   return true;
 }
 
+bool parse(const std::vector<std::string>& args, const po::options_description& desc, const char* positional,
+           int max_count, po::variables_map& vm, const std::string& usage, const std::string& about) {
+  po::positional_options_description pos;
+  if (positional != nullptr) pos.add(positional, max_count);
+  return parse(args, desc, pos, vm, usage, about);
+}
+
 void validate(boost::any& out, const std::vector<std::string>& values, Count*, int) {
   po::validators::check_first_occurrence(out);
   const std::string& s = po::validators::get_single_string(values);

@@ -41,6 +41,10 @@ std::string doc_page(const std::string& usage);
 bool parse(const std::vector<std::string>& args, const po::options_description& desc,
            const po::positional_options_description& pos, po::variables_map& vm,
            const std::string& usage, const std::string& about);
+/// The same with the positional arguments bound to one option: `positional` takes
+/// up to `max_count` of them (-1: all). nullptr: no positional arguments.
+bool parse(const std::vector<std::string>& args, const po::options_description& desc, const char* positional,
+           int max_count, po::variables_map& vm, const std::string& usage, const std::string& about);
 
 /// A non-negative count option: `po::value<Count>(&c)`. Boost's own parsing of an
 /// unsigned type accepts "-5" and wraps it to 2^64 - 5; this one accepts only

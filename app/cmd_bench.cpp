@@ -26,9 +26,8 @@ int cmd_bench(const std::vector<std::string>& args) {
       ("no-references", "only glibc and the --lib libraries (not jemalloc, tcmalloc, mimalloc)")
       ("out,o", po::value(&out), "folder for bench.csv, bench.md, bench.png (default: bench-out)");
   add_program_run_options(desc, run_args, "allocator");
-  po::positional_options_description pos;
   po::variables_map vm;
-  if (!parse(opts, desc, pos, vm, "evoalloc bench [--runs K] [--lib LABEL=LIB.so]... [options] -- PROGRAM [ARGS...]",
+  if (!parse(opts, desc, nullptr, 0, vm, "evoalloc bench [--runs K] [--lib LABEL=LIB.so]... [options] -- PROGRAM [ARGS...]",
              "Runs PROGRAM under glibc (the baseline), jemalloc, tcmalloc and mimalloc (those installed:\n"
              "Debian libjemalloc2, libtcmalloc-minimal4, libmimalloc2.0) and every --lib library, through\n"
              "LD_PRELOAD, in K interleaved rounds (each round runs every allocator once, the order rotated),\n"

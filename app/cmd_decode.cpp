@@ -74,10 +74,8 @@ int cmd_decode(const std::vector<std::string>& args) {
       "wraps", po::value(&mo.max_wraps)->default_value(mo.max_wraps), "wrapping limit")(
       "max-depth", po::value(&mo.max_depth)->default_value(mo.max_depth), "derivation depth limit")(
       "codons", po::value(&codon_args), "codons (unsigned 32-bit; blank, comma or dot separated)");
-  po::positional_options_description pos;
-  pos.add("codons", -1);
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, usage,
+  if (!parse(args, desc, "codons", -1, vm, usage,
              "Maps a genome through the grammar (GE: codon mod number of choices, wrapping, depth\n"
              "limit) and prints the sentence, the codons used, the depth, and whether core accepts\n"
              "the design (the registry row it selects)."))

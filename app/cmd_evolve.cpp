@@ -43,9 +43,8 @@ int cmd_evolve(const std::vector<std::string>& args) {
       ("islands", "MPI island model: run under `mpirun -n K`, one island per rank (evolve/islands.hpp;\n"
                   "tune with --set islands={interval: 5, migrants: 2, topology: ring|full})")
       ("quiet,q", "no progress lines");
-  po::positional_options_description pos;
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, "evoalloc evolve [--config FILE] [options]",
+  if (!parse(args, desc, nullptr, 0, vm, "evoalloc evolve [--config FILE] [options]",
              "Evolves allocator designs for a trace (GE + NSGA-II over speed, fragmentation and locality)\n"
              "and writes results/<config-name>/<run-id>/: config.yaml, front.csv, archive.csv, history.csv,\n"
              "front.png/svg, report.md, checkpoint.txt. Config keys and defaults: evolve/config.hpp;\n"

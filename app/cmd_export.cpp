@@ -42,9 +42,8 @@ int cmd_export(const std::vector<std::string>& args) {
       "threads exit, a free from another thread goes to the owner heap under its lock)")(
       "no-build", "write the C++ and CMake project only")(
       "jobs,j", po::value(&jobs)->default_value(2), "parallel compile jobs");
-  po::positional_options_description pos;
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm,
+  if (!parse(args, desc, nullptr, 0, vm,
              "evoalloc export (--run RUN_DIR --pick fastest|leanest|best-quality|knee|N | --allocator TEXT) "
              "--name NAME --out DIR [--trace TRACE] [--threads lock|tlh] [--no-build]",
              "Writes the design as readable C++ (the very templates that were evaluated) with a CMake\n"

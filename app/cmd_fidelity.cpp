@@ -104,9 +104,8 @@ int cmd_fidelity(const std::vector<std::string>& args) {
       ("jobs,j", po::value(&jobs), "parallel compile jobs of the exports' build (default 2)")
       ("out,o", po::value(&out), "output folder (default RUN/fidelity)");
   add_program_run_options(desc, run_args, "design");
-  po::positional_options_description pos;
   po::variables_map vm;
-  if (!parse(opts, desc, pos, vm, "evoalloc fidelity --run RUN_DIR [--top N] [--runs K] [options] -- PROGRAM [ARGS...]",
+  if (!parse(opts, desc, nullptr, 0, vm, "evoalloc fidelity --run RUN_DIR [--top N] [--runs K] [options] -- PROGRAM [ARGS...]",
              "Checks that a run's scores predict the real program: exports N designs of the run (its front,\n"
              "filled up from archive.csv when smaller), re-measures their replay speed on the run's trace, runs\n"
              "PROGRAM under glibc and every design (interleaved rounds, like `evoalloc bench`), and reports\n"

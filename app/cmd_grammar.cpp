@@ -76,9 +76,8 @@ int run_check(const std::vector<std::string>& args) {
   add_enum_options(desc, eo);
   desc.add_options()("verify", "also parse every sentence with core (parse_spec, find_row): each must be "
                                "canonical and select a compiled row");
-  po::positional_options_description pos;
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, usage,
+  if (!parse(args, desc, nullptr, 0, vm, usage,
              "Parses and checks a BNF grammar (syntax, undefined, unreachable, non-terminating and\n"
              "duplicate rules) and counts the distinct designs of its discrete part."))
     return kExitOk;
@@ -137,9 +136,8 @@ int run_enumerate(const std::vector<std::string>& args) {
   desc.add_options()("count", "print only the number of sentences")(
       "limit", po::value(&limit)->default_value(Count{}, "0"), "list at most N sentences (0 = all)")(
       "genomes", "print each sentence's genome after a tab (codons = production indices)");
-  po::positional_options_description pos;
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, usage,
+  if (!parse(args, desc, nullptr, 0, vm, usage,
              "Lists every sentence of the grammar's discrete part, one per line, in grammar order\n"
              "(productions in file order, the first choice varying slowest). --count counts them\n"
              "without listing (dynamic programming over the rules)."))
@@ -174,10 +172,8 @@ int run_encode(const std::vector<std::string>& args) {
   std::string path, sentence;
   add_grammar_option(desc, path);
   desc.add_options()("sentence", po::value(&sentence)->required(), "the sentence (quote it)");
-  po::positional_options_description pos;
-  pos.add("sentence", 1);
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, usage,
+  if (!parse(args, desc, "sentence", 1, vm, usage,
              "Finds a genome that maps to SENTENCE (codons = production indices) and prints it;\n"
              "exit 1 if the grammar cannot derive the sentence."))
     return kExitOk;

@@ -16,10 +16,8 @@ int cmd_import(const std::vector<std::string>& args) {
       "output,o", po::value(&out)->required(), "trace file to write")(
       "level", po::value(&level)->default_value(19), "zstd compression level (1..22)")(
       "input", po::value(&in)->required(), "log to import (plain or .zst)");
-  po::positional_options_description pos;
-  pos.add("input", 1);
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, "evoalloc import [--format mtrace|record_allocs|heaptrack] IN -o OUT",
+  if (!parse(args, desc, "input", 1, vm, "evoalloc import [--format mtrace|record_allocs|heaptrack] IN -o OUT",
              "Converts a malloc log into an evoalloc trace. IN may be zstd-compressed.\n"
              "mtrace: produce one with LD_PRELOAD=libc_malloc_debug.so.0 MALLOC_TRACE=FILE and a call\n"
              "to mtrace() in the program. record_allocs: Android's malloc debug log (TID: ACTION ...).\n"

@@ -14,10 +14,8 @@ int cmd_merge(const std::vector<std::string>& args) {
       ("runs", po::value<std::vector<std::string>>()->composing(), "run folders (positional)")
       ("out,o", po::value<std::string>(), "output folder (required)")
       ("quiet,q", "no summary on stderr");
-  po::positional_options_description pos;
-  pos.add("runs", -1);
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, "evoalloc merge RUN_DIR... -o OUT",
+  if (!parse(args, desc, "runs", -1, vm, "evoalloc merge RUN_DIR... -o OUT",
              "Merges the fronts of several runs (any evolve or island run folders, e.g. the tasks of a sweep)\n"
              "into one non-dominated front, with runs.csv, spread.csv, runs.png and report.md comparing the\n"
              "runs by hypervolume against one common reference. Failed or missing runs are listed with\n"

@@ -48,9 +48,8 @@ int cmd_record(const std::vector<std::string>& args) {
       "level", po::value(&level)->default_value(6), "zstd compression level of the trace (1..22)")(
       "children", "also convert the processes the program starts (OUT.<pid>.<n>)")(
       "keep-raw", "keep the recorder's raw files (OUT.raw.d/)");
-  po::positional_options_description pos;
   po::variables_map vm;
-  if (!parse(opts, desc, pos, vm, "evoalloc record -o OUT [--children] [--keep-raw] -- PROGRAM [ARGS...]",
+  if (!parse(opts, desc, nullptr, 0, vm, "evoalloc record -o OUT [--children] [--keep-raw] -- PROGRAM [ARGS...]",
              "Runs PROGRAM with the LD_PRELOAD recorder (libevoalloc_recorder.so) and writes its malloc\n"
              "trace to OUT. Processes it forks or execs are recorded to their own raw files; by default\n"
              "only the program's own process becomes OUT (--children converts the others too).\n"

@@ -23,10 +23,8 @@ int cmd_replay(const std::vector<std::string>& args) {
       "max-ops", po::value(&max_ops)->default_value(Count{}, "0"), "replay only the first N ops (0 = all)")(
       "check", "verify every block (alignment, usable size, overlap, contents) and validate() every 100000 ops")(
       "json", "print one JSON object")("trace", po::value(&path)->required(), "trace file (evoalloc format)");
-  po::positional_options_description pos;
-  pos.add("trace", 1);
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, "evoalloc replay TRACE [--system | --null | --allocator TEXT] [--repeat K] [--json]",
+  if (!parse(args, desc, "trace", 1, vm, "evoalloc replay TRACE [--system | --null | --allocator TEXT] [--repeat K] [--json]",
              "Replays a trace's requests and prints the time per op (median and best of K), the peak\n"
              "footprint and the peak live requested bytes (definitions: evaluate/replay.hpp)."))
     return kExitOk;

@@ -161,9 +161,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
       ("out,o", po::value<std::string>(), "root of sweep folders (overrides the file)")
       ("dry-run", "write the sweep folder and print the sbatch commands, submit nothing")
       ("wait", "wait for the merge job; exit 1 when any task failed");
-  po::positional_options_description pos;
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, "evoalloc sweep --config SWEEP.yaml [--partition P --time T --cpus-per-task C] [--dry-run]",
+  if (!parse(args, desc, nullptr, 0, vm, "evoalloc sweep --config SWEEP.yaml [--partition P --time T --cpus-per-task C] [--dry-run]",
              "Expands configs x traces x seeds into one Slurm job array (one evolve run per task, each its own\n"
              "folder) and a dependent job running `evoalloc merge` over all tasks. Prints the sweep folder."))
     return kExitOk;

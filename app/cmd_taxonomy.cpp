@@ -60,9 +60,8 @@ int cmd_taxonomy(const std::vector<std::string>& args) {
   desc.add_options()("list", "one design a line: id, a tab, its canonical text")(
       "count", "print the number of rows")("json", "JSON output with the traits of every row")(
       "family", po::value<std::string>(), "only this family");
-  po::positional_options_description pos;
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, "evoalloc taxonomy [--list] [--count] [--json] [--family F]",
+  if (!parse(args, desc, nullptr, 0, vm, "evoalloc taxonomy [--list] [--count] [--json] [--family F]",
              "Lists the allocator designs compiled into this build (the registry's jump table).\n"
              "Each row is one discrete combination of a family's choices; numeric keys are set\n"
              "per instance. The canonical text of a row is usable as is with --allocator."))

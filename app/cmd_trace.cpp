@@ -16,10 +16,8 @@ int trace_info(const std::vector<std::string>& args) {
   desc.add_options()("json", "print one JSON object")("allow-truncated",
                                                        "summarise a cut-short trace up to the cut")(
       "trace", po::value(&path)->required(), "trace file");
-  po::positional_options_description pos;
-  pos.add("trace", 1);
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, usage,
+  if (!parse(args, desc, "trace", 1, vm, usage,
              "Summarises a trace in one streaming pass: ops per kind, objects, peak live bytes, sizes,\n"
              "lifetimes, threads, top call sites, unmatched frees (definitions: evaluate/trace_stats.hpp)."))
     return kExitOk;
@@ -41,10 +39,8 @@ int trace_sites(const std::vector<std::string>& args) {
       "top", po::value(&top)->default_value(Count{20}, "20"), "show the N sites with the most allocations (0 = all)")(
       "allow-truncated", "profile a cut-short trace up to the cut")("trace", po::value(&path)->required(),
                                                                      "trace file");
-  po::positional_options_description pos;
-  pos.add("trace", 1);
   po::variables_map vm;
-  if (!parse(args, desc, pos, vm, usage,
+  if (!parse(args, desc, "trace", 1, vm, usage,
              "Profiles each call site of a trace: allocations, bytes, size median/p90, lifetime median/p90\n"
              "in ops and in bytes allocated meanwhile, share never freed; most allocations first\n"
              "(definitions: evaluate/site_profile.hpp)."))

@@ -93,60 +93,43 @@ TEST_CASE("site_profiles: counts, sizes, lifetimes in ops and bytes, never freed
   CHECK(p[2].site == 3);
   CHECK(p[3].site == 0);
 
-  const SiteProfile& a = p[0];  // sizes 16, 32, 64, 8; lifetimes 2, 2, 3 ops; 100, 200, 48 bytes
-  CHECK(a.where == t.sites[1]);
-  CHECK(a.allocs == 4);
-  CHECK(a.bytes == 120);
-  CHECK(a.size_min == 8);
-  CHECK(a.size_median == 16);
-  CHECK(a.size_p90 == 64);
-  CHECK(a.size_max == 64);
-  CHECK(a.freed == 3);
-  CHECK(a.never_freed == 1);
-  CHECK(a.never_freed_share() == doctest::Approx(0.25));
-  CHECK(a.lifetime_ops_median == 2);
-  CHECK(a.lifetime_ops_p90 == 3);
-  CHECK(a.lifetime_bytes_median == 100);
-  CHECK(a.lifetime_bytes_p90 == 200);
-
-  const SiteProfile& b = p[1];  // sizes 100, 48; op 1 freed after 10 ops, 352 bytes; op 8 lost
-  CHECK(b.where == t.sites[2]);
-  CHECK(b.allocs == 2);
-  CHECK(b.bytes == 148);
-  CHECK(b.size_min == 48);
-  CHECK(b.size_median == 48);
-  CHECK(b.size_p90 == 100);
-  CHECK(b.size_max == 100);
-  CHECK(b.freed == 1);
-  CHECK(b.never_freed == 1);
-  CHECK(b.never_freed_share() == doctest::Approx(0.5));
-  CHECK(b.lifetime_ops_median == 10);
-  CHECK(b.lifetime_ops_p90 == 10);
-  CHECK(b.lifetime_bytes_median == 352);
-  CHECK(b.lifetime_bytes_p90 == 352);
-
-  const SiteProfile& c = p[2];  // sizes 200 (calloc), 24; lifetimes 9, 2 ops; 144, 0 bytes
-  CHECK(c.allocs == 2);
-  CHECK(c.bytes == 224);
-  CHECK(c.size_median == 24);
-  CHECK(c.size_p90 == 200);
-  CHECK(c.freed == 2);
-  CHECK(c.never_freed == 0);
-  CHECK(c.never_freed_share() == 0.0);
-  CHECK(c.lifetime_ops_median == 2);
-  CHECK(c.lifetime_ops_p90 == 9);
-  CHECK(c.lifetime_bytes_median == 0);
-  CHECK(c.lifetime_bytes_p90 == 144);
-
-  const SiteProfile& u = p[3];  // the unknown site: one block never freed, no lifetimes
-  CHECK(u.allocs == 1);
-  CHECK(u.bytes == 4096);
-  CHECK(u.size_min == 4096);
-  CHECK(u.size_median == 4096);
-  CHECK(u.never_freed == 1);
-  CHECK(u.never_freed_share() == 1.0);
-  CHECK(u.lifetime_ops_median == 0);
-  CHECK(u.lifetime_bytes_p90 == 0);
+  // Per site: allocs, bytes, size min/median/p90/max, freed, never freed, share,
+  // lifetime in ops median/p90, in bytes median/p90.
+  struct Expect {
+    std::uint32_t site;
+    std::uint64_t allocs, bytes, size_min, size_median, size_p90, size_max, freed, never_freed;
+    double share;
+    std::uint64_t ops_median, ops_p90, bytes_median, bytes_p90;
+  };
+  const Expect expect[] = {
+      // sizes 16, 32, 64, 8; lifetimes 2, 2, 3 ops; 100, 200, 48 bytes; one lost
+      {1, 4, 120, 8, 16, 64, 64, 3, 1, 0.25, 2, 3, 100, 200},
+      // sizes 100, 48; op 1 freed after 10 ops, 352 bytes; op 8 lost
+      {2, 2, 148, 48, 48, 100, 100, 1, 1, 0.5, 10, 10, 352, 352},
+      // sizes 200 (calloc), 24; lifetimes 9, 2 ops; 144, 0 bytes
+      {3, 2, 224, 24, 24, 200, 200, 2, 0, 0.0, 2, 9, 0, 144},
+      // the unknown site: one block never freed, no lifetimes
+      {0, 1, 4096, 4096, 4096, 4096, 4096, 0, 1, 1.0, 0, 0, 0, 0},
+  };
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const SiteProfile& g = p[i];
+    const Expect& e = expect[i];
+    CAPTURE(e.site);
+    CHECK(g.where == t.sites[e.site]);
+    CHECK(g.allocs == e.allocs);
+    CHECK(g.bytes == e.bytes);
+    CHECK(g.size_min == e.size_min);
+    CHECK(g.size_median == e.size_median);
+    CHECK(g.size_p90 == e.size_p90);
+    CHECK(g.size_max == e.size_max);
+    CHECK(g.freed == e.freed);
+    CHECK(g.never_freed == e.never_freed);
+    CHECK(g.never_freed_share() == doctest::Approx(e.share));
+    CHECK(g.lifetime_ops_median == e.ops_median);
+    CHECK(g.lifetime_ops_p90 == e.ops_p90);
+    CHECK(g.lifetime_bytes_median == e.bytes_median);
+    CHECK(g.lifetime_bytes_p90 == e.bytes_p90);
+  }
 }
 
 TEST_CASE("site_profiles: an empty trace has no sites") {
