@@ -43,14 +43,12 @@
 #include <vector>
 
 #include "evaluate/trace.hpp"
+#include "evaluate/trace_stats.hpp"
 
 namespace evo {
 
-struct SiteProfile {
-  std::uint32_t site = 0;
-  CallSite where;
-  std::uint64_t allocs = 0;
-  std::uint64_t bytes = 0;
+/// A site's counts (site, where, allocs, bytes: as trace info's top sites) and more.
+struct SiteProfile : SiteCount {
   std::uint64_t size_min = 0, size_median = 0, size_p90 = 0, size_max = 0;
   std::uint64_t freed = 0, never_freed = 0;
   std::uint64_t lifetime_ops_median = 0, lifetime_ops_p90 = 0;
