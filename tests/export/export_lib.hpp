@@ -108,11 +108,10 @@ inline bool build_test_set(std::string* err) {
   bool ok = true;
   auto add = [&](const Design& d) {
     if (!ok) return;
-    if (std::string(d.sentence).find("fitted:") != std::string::npos && hist.empty())
-      hist = evo::size_histogram(evo::read_trace(source_dir() + "/traces/espresso.trace"));
+    const bool fitted = std::string(d.sentence).find("fitted:") != std::string::npos;
+    if (fitted && hist.empty()) hist = evo::size_histogram(evo::read_trace(source_dir() + "/traces/espresso.trace"));
     evo::ExportRequest& req = reqs.emplace_back();
-    ok = request(d.name, d.sentence, std::string(d.sentence).find("fitted:") != std::string::npos ? hist : std::vector<evo::SizeCount>{},
-                 threads_of(d.name), &req, err) &&
+    ok = request(d.name, d.sentence, fitted ? hist : std::vector<evo::SizeCount>{}, threads_of(d.name), &req, err) &&
          evo::write_export(req, err);
   };
   for (const Design& d : kFamilyDesigns) add(d);
