@@ -16,7 +16,10 @@
 //  * threads: one buffer per thread (mmap'ed, found through an initial-exec TLS
 //    pointer), one atomic sequence counter, no lock on the hot path. A thread's
 //    buffer is flushed when full and when the thread exits (pthread key
-//    destructor), then reused by later threads.
+//    destructor), then reused by later threads. A per-buffer flag serialises
+//    flushes: a runtime may join a thread before its key destructors run
+//    (python3 does), so that thread's exit flush can meet the process's exit
+//    flush of the same buffer; each event reaches the file once.
 //  * reentrancy: a thread-local flag skips recording while the recorder itself
 //    runs (flush, init), so nothing the recorder calls is recorded.
 //  * exit: a destructor flushes every buffer, writes /proc/self/maps (for call
@@ -39,6 +42,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -68,9 +72,15 @@ constexpr std::uint32_t kBufEvents = 8192;  // 384 KiB per thread
 
 struct ThreadBuf {
   RawEvent ev[kBufEvents];
-  std::uint32_t n;
+  // Events written so far. Only the owner thread appends (a plain store with
+  // release order); a flush by another thread (at exit) reads it with acquire.
+  std::atomic<std::uint32_t> n;
   std::uint32_t thread;
   std::atomic<int> in_use;
+  // Held while the buffer is written out: the owner (buffer full, thread exit)
+  // and finish() (process exit) may both flush one buffer, and a buffer must
+  // reach the file once.
+  std::atomic<int> flushing;
   ThreadBuf* next;
 };
 
@@ -196,12 +206,31 @@ void write_all(int fd, const iovec* iov, int n) {
   }
 }
 
-void flush(ThreadBuf* b) {
-  if (b->n == 0 || g_fd < 0) return;
-  evo::raw::RawBlockHeader h{evo::raw::kBlockMagic, evo::raw::kRawEvents, b->thread, b->n};
-  iovec iov[2] = {{&h, sizeof h}, {b->ev, b->n * sizeof(RawEvent)}};
-  write_all(g_fd, iov, 2);
-  b->n = 0;
+struct FlushLock {
+  explicit FlushLock(ThreadBuf* b) : b(b) {
+    while (b->flushing.exchange(1, std::memory_order_acquire) != 0) sched_yield();
+  }
+  ~FlushLock() { b->flushing.store(0, std::memory_order_release); }
+  ThreadBuf* b;
+};
+
+/// Appends b's events to the file and empties b. `final` is finish()'s flush at
+/// exit. Any other flush (the owner's buffer is full, or its thread ends) once
+/// recording is off leaves the events where they are: finish() turns recording
+/// off before it flushes every buffer, so it writes them, and no events block
+/// follows the end block. A thread that ends while the process exits (its
+/// runtime joined it before its pthread key destructors ran) thus reaches the
+/// file once, not once per flusher, and not zero times.
+void flush(ThreadBuf* b, bool final = false) {
+  FlushLock lock(b);
+  if (!final && !g_on.load()) return;
+  const std::uint32_t n = b->n.load(std::memory_order_acquire);
+  if (n != 0 && g_fd >= 0) {
+    evo::raw::RawBlockHeader h{evo::raw::kBlockMagic, evo::raw::kRawEvents, b->thread, n};
+    iovec iov[2] = {{&h, sizeof h}, {b->ev, n * sizeof(RawEvent)}};
+    write_all(g_fd, iov, 2);
+  }
+  b->n.store(0, std::memory_order_relaxed);
 }
 
 std::uint64_t now_ns() {
@@ -246,8 +275,7 @@ void write_maps() {
 void release_buf(void* p) {
   Busy busy;
   auto* b = static_cast<ThreadBuf*>(p);
-  if (g_on.load()) flush(b);
-  b->n = 0;
+  flush(b);
   if (tl_buf == b) tl_buf = nullptr;
   b->in_use.store(0, std::memory_order_release);
 }
@@ -255,16 +283,17 @@ void release_buf(void* p) {
 ThreadBuf* acquire_buf() {
   for (ThreadBuf* b = g_bufs.load(std::memory_order_acquire); b != nullptr; b = b->next) {
     int expect = 0;
-    if (b->in_use.load(std::memory_order_relaxed) == 0 && b->in_use.compare_exchange_strong(expect, 1)) {
-      b->n = 0;
+    // A free buffer still holding events (its thread ended after recording
+    // stopped) waits for finish(); it is not reused.
+    if (b->in_use.load(std::memory_order_relaxed) == 0 && b->n.load(std::memory_order_acquire) == 0 &&
+        b->in_use.compare_exchange_strong(expect, 1)) {
       b->thread = g_threads.fetch_add(1);
       return b;
     }
   }
   void* m = mmap(nullptr, sizeof(ThreadBuf), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) return nullptr;
-  auto* b = static_cast<ThreadBuf*>(m);
-  b->n = 0;
+  auto* b = static_cast<ThreadBuf*>(m);  // zero-filled: n == 0, not flushing
   b->thread = g_threads.fetch_add(1);
   b->in_use.store(1);
   ThreadBuf* head = g_bufs.load();
@@ -289,7 +318,9 @@ inline ThreadBuf* buffer() {
 
 inline void record_event(ThreadBuf* b, std::uint64_t seq, std::uint8_t kind, const void* ptr, const void* old,
                 std::uint64_t size, const void* caller, std::uint8_t align_log2 = 0) {
-  RawEvent& e = b->ev[b->n];
+  const std::uint32_t n = b->n.load(std::memory_order_relaxed);
+  if (n == kBufEvents) [[unlikely]] return;  // full, and recording stopped before it could be flushed
+  RawEvent& e = b->ev[n];
   e.seq = seq;
   e.ptr = reinterpret_cast<std::uintptr_t>(ptr);
   e.old = reinterpret_cast<std::uintptr_t>(old);
@@ -299,7 +330,8 @@ inline void record_event(ThreadBuf* b, std::uint64_t seq, std::uint8_t kind, con
   e.align_log2 = align_log2;
   e.pad = 0;
   e.pad2 = 0;
-  if (++b->n == kBufEvents) [[unlikely]] {
+  b->n.store(n + 1, std::memory_order_release);
+  if (n + 1 == kBufEvents) [[unlikely]] {
     Busy busy;
     flush(b);
   }
@@ -323,7 +355,7 @@ inline void* recorded(void* p, std::uint8_t kind, std::size_t size, const void* 
 void finish() {
   if (!g_on.exchange(false)) return;
   Busy busy;
-  for (ThreadBuf* b = g_bufs.load(); b != nullptr; b = b->next) flush(b);
+  for (ThreadBuf* b = g_bufs.load(); b != nullptr; b = b->next) flush(b, true);
   write_maps();
   evo::raw::RawBlockHeader h{evo::raw::kBlockMagic, evo::raw::kRawEnd, 0, 0};
   iovec iov[1] = {{&h, sizeof h}};
@@ -334,8 +366,10 @@ void finish() {
 
 void at_fork_child() {
   // The parent owns (and will write) everything buffered before fork.
+  // A lock held by a parent thread at fork has no owner here.
   for (ThreadBuf* b = g_bufs.load(); b != nullptr; b = b->next) {
-    b->n = 0;
+    b->n.store(0);
+    b->flushing.store(0);
     if (b != tl_buf) b->in_use.store(0);
   }
   if (g_fd >= 0) {
