@@ -96,11 +96,22 @@ class Heap {
 #if defined(EVO_EXPORT_TYPED) && !defined(EVO_EXPORT_HARDEN)
   // The composed class called directly (the shim calls these only after init()).
   void* allocate(std::size_t n, std::size_t a) { return direct_->allocate(n, a); }
+  /// The design's inline fast path for a request at the default alignment, when
+  /// the class has one (simple::Slab::try_allocate): a block, or nullptr when
+  /// allocate() must be called. Designs without one always say nullptr.
+  template <class D = Design>  // a template, so the branch not taken is not compiled
+  [[gnu::always_inline]] void* try_allocate(std::size_t n) {
+    if constexpr (requires(D& d) { d.try_allocate(n); })
+      return static_cast<D*>(direct_)->try_allocate(n);
+    else
+      return nullptr;
+  }
   void deallocate(void* p) { direct_->deallocate(p); }
   void* reallocate(void* p, std::size_t n) { return direct_->reallocate(p, n); }
   std::size_t usable_size(const void* p) const { return direct_->usable_size(p); }
 #else
   void* allocate(std::size_t n, std::size_t a) { return ops_->allocate(state_, n, a); }
+  void* try_allocate(std::size_t) { return nullptr; }
   void deallocate(void* p) { ops_->deallocate(state_, p); }
   void* reallocate(void* p, std::size_t n) { return ops_->reallocate(state_, p, n); }
   std::size_t usable_size(const void* p) const { return ops_->usable_size(state_, p); }

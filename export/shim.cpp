@@ -52,6 +52,10 @@
 //   re-initialises them and returns the heaps of the threads that do not exist in
 //   the child to the pool.
 //
+// Fast path (lock model, one thread): malloc inlines the design's try_allocate
+// when its class has one (simple::Slab: a leaf that pops its class's free list)
+// and tail-calls the rest, so the common call builds no stack frame.
+//
 // Bootstrap: the first call (from any thread, before or after main) builds the
 // global state. Calls made while an instance is being built, or re-entrant calls
 // made from inside the allocator (by the thread holding the lock; in tlh by a thread
@@ -294,11 +298,20 @@ struct Guard {
   return p;
 }
 
+/// The unlocked path past the design's inline fast path.
+[[gnu::noinline]] void* alloc_unlocked(std::size_t size, std::size_t align) {
+  void* p = heap().allocate(size, align);
+  if (p == nullptr) [[unlikely]] errno = ENOMEM;
+  return p;
+}
+
+/// malloc's path: the design's inline fast path (a leaf: no stack frame, no saved
+/// register), else a tail call to the rest. Both give what heap().allocate gives.
 inline void* do_alloc(std::size_t size, std::size_t align) {
   if (fast_path()) [[likely]] {
-    void* p = heap().allocate(size, align);
-    if (p == nullptr) [[unlikely]] errno = ENOMEM;
-    return p;
+    if (align <= 16)  // every design's default alignment is at least 16
+      if (void* p = heap().try_allocate(size)) [[likely]] return p;
+    return alloc_unlocked(size, align);
   }
   return alloc_slow(size, align);
 }

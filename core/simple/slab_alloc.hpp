@@ -46,6 +46,7 @@ class Slab : public SourceBacked {
     // The class sizes, built without the heap (slab <= 1M: at most 8 + 4 x 10 classes).
     std::size_t sizes[kSlabMaxClasses];
     std::size_t n = 0;
+    static_assert(kSlabMaxClasses <= 256, "the class lookup table holds one byte per entry");
     auto add = [&](std::size_t s) {
       s = align_up(s, min_align_);
       if (n < kSlabMaxClasses && (n == 0 || sizes[n - 1] != s)) sizes[n++] = s;
@@ -56,13 +57,11 @@ class Slab : public SourceBacked {
         if (base + i * base / 4 <= max_obj) add(base + i * base / 4);
     nclasses_ = n;
     max_small_ = sizes[n - 1];
-    sizes_ = arena_.alloc_array<std::size_t>(nclasses_);
-    partial_ = arena_.alloc_array<SlabHeader*>(nclasses_);
-    lookup_ = arena_.alloc_array<std::uint16_t>(max_small_ / 16 + 1);
-    if (sizes_ == nullptr || partial_ == nullptr || lookup_ == nullptr) return;
     std::copy(sizes, sizes + n, sizes_);
+    lookup_ = arena_.alloc_array<std::uint8_t>(max_small_ / 16 + 1);
+    if (lookup_ == nullptr) return;
     for (std::size_t q = 0; q <= max_small_ / 16; ++q)
-      lookup_[q] = static_cast<std::uint16_t>(std::lower_bound(sizes_, sizes_ + n, q * 16) - sizes_);
+      lookup_[q] = static_cast<std::uint8_t>(std::lower_bound(sizes_, sizes_ + n, q * 16) - sizes_);
   }
   ~Slab() = default;
   /// The reservation succeeded and the class tables found room in the arena.
@@ -73,10 +72,32 @@ class Slab : public SourceBacked {
   }
 
   void* allocate(std::size_t size, std::size_t align) {
-    if (size > kSlabMaxRequest) return nullptr;
-    std::size_t a = effective_align(min_align_, align);
-    void* p = (size <= max_small_ && a <= min_align_) ? alloc_small(lookup_[(size + 15) / 16]) : alloc_large(size, a);
-    if (p != nullptr) ++allocs_;
+    if (align <= min_align_)
+      if (void* p = try_allocate(size)) return p;
+    return allocate_rest(size, align);
+  }
+
+  /// The common case of allocate(size, align <= min_align), exactly as allocate
+  /// does it: a small request served from the first partial slab of its class
+  /// (free list, else bump). nullptr when that is not the case (large request, no
+  /// partial slab): then allocate() must be called. It holds no call but a tail
+  /// call, so a caller that inlines it (the exported malloc) needs no stack frame.
+  [[gnu::always_inline]] void* try_allocate(std::size_t size) {
+    if (size > max_small_) return nullptr;
+    const std::size_t c = lookup_[(size + 15) / 16];
+    touch(probe_, &partial_[c], 8);
+    SlabHeader* s = partial_[c];
+    if (s == nullptr) return nullptr;
+    touch(probe_, s, kSlabHeader);
+    char* p = s->free;
+    if (p != nullptr) {
+      touch(probe_, p, 8);
+      s->free = *reinterpret_cast<char**>(p);
+    } else {
+      p = reinterpret_cast<char*>(s) + kSlabHeader + static_cast<std::size_t>(s->bump++) * sizes_[c];
+    }
+    ++allocs_;
+    if (++s->used == s->cap) [[unlikely]] return took_last(s, p);
     return p;
   }
 
@@ -158,23 +179,25 @@ class Slab : public SourceBacked {
     return header_of(p)->magic == kLargeMagic;
   }
 
-  void* alloc_small(std::size_t c) {
+  /// What try_allocate leaves: a large or over-aligned request, or a small one
+  /// whose class has no partial slab.
+  [[gnu::noinline]] void* allocate_rest(std::size_t size, std::size_t align) {
+    if (size > kSlabMaxRequest) return nullptr;
+    std::size_t a = effective_align(min_align_, align);
+    if (size > max_small_ || a > min_align_) {
+      void* p = alloc_large(size, a);
+      if (p != nullptr) ++allocs_;
+      return p;
+    }
+    const std::size_t c = lookup_[(size + 15) / 16];
     touch(probe_, &partial_[c], 8);
-    SlabHeader* s = partial_[c];
-    if (s == nullptr) {
-      s = new_slab(c);
-      if (s == nullptr) return nullptr;
-    }
-    touch(probe_, s, kSlabHeader);
-    char* p;
-    if (s->free != nullptr) {
-      p = s->free;
-      touch(probe_, p, 8);
-      s->free = *reinterpret_cast<char**>(p);
-    } else {
-      p = reinterpret_cast<char*>(s) + kSlabHeader + static_cast<std::size_t>(s->bump++) * sizes_[c];
-    }
-    if (++s->used == s->cap) remove_partial(s);
+    if (partial_[c] == nullptr && new_slab(c) == nullptr) return nullptr;
+    return try_allocate(size);  // now served by the partial slab
+  }
+
+  /// p was the last free object of s: s leaves its class's partial list.
+  [[gnu::noinline, gnu::returns_nonnull]] void* took_last(SlabHeader* s, void* p) {
+    remove_partial(s);
     return p;
   }
 
@@ -242,13 +265,15 @@ class Slab : public SourceBacked {
     return p;
   }
 
-  MetaArena arena_{src_};  // the class tables and partial-list heads below
+  MetaArena arena_{src_};  // the class lookup table below
   std::size_t slab_ = 4096;
   std::size_t max_small_ = 0;
   std::size_t nclasses_ = 0;
-  std::size_t* sizes_ = nullptr;        // object size per class (arena)
-  std::uint16_t* lookup_ = nullptr;     // class of ceil(size/16) (arena)
-  SlabHeader** partial_ = nullptr;      // partial-slab list head per class (arena)
+  // The fast path reads lookup_ (a pointer), then one byte of the table, then
+  // partial_[c]: the heads are in the object itself, one load less.
+  std::uint8_t* lookup_ = nullptr;                  // class of ceil(size/16) (arena)
+  SlabHeader* partial_[kSlabMaxClasses] = {};       // partial-slab list head per class
+  std::size_t sizes_[kSlabMaxClasses] = {};         // object size per class
   static constexpr std::size_t kEmptyMax = 16;
   SlabHeader* empty_ = nullptr;  // cached empty slabs (linked through next)
   std::size_t n_empty_ = 0;
