@@ -1,4 +1,5 @@
-// app/cmd_replay.cpp — `evoalloc replay TRACE [--system|--null|--allocator TEXT] [--repeat K] [--json]`.
+// app/cmd_replay.cpp — `evoalloc replay TRACE [--system|--null|--allocator TEXT] [--repeat K] [--json]`,
+// and `--threaded` (a multi-threaded trace on its threads, evaluate/replay_threaded.hpp).
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -7,9 +8,59 @@
 #include "app/cli.hpp"
 #include "core/instance.hpp"
 #include "evaluate/replay.hpp"
+#include "evaluate/replay_threaded.hpp"
 #include "evaluate/trace_stats.hpp"
 
 namespace evo::cli {
+
+namespace {
+
+/// `--threaded`: K replays of the trace on its threads; median and best wall time.
+int replay_on_threads(const Trace& t, const std::string& path, const std::string& allocator, const InstanceOptions& io,
+                      const ThreadedReplayOptions& tro, int repeat, bool json) {
+  const InstanceMaker make = [&](std::string* err) { return Instance::create(allocator, io, err); };
+  std::vector<ThreadedReplayResult> runs;
+  for (int k = 0; k < repeat; ++k) {
+    runs.push_back(replay_threaded(t, make, tro));
+    if (!runs.back().ok) throw RuntimeError(path + ": threaded replay failed: " + runs.back().error);
+  }
+  std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.seconds < b.seconds; });
+  const ThreadedReplayResult& med = runs[runs.size() / 2];
+  const double n = static_cast<double>(std::max<std::uint64_t>(med.ops, 1));
+  const double remote = med.frees == 0 ? 0.0 : static_cast<double>(med.remote_frees) / static_cast<double>(med.frees);
+  char buf[256];
+  if (json) {
+    std::cout << "{\"trace\":" << json_string(path) << ",\"allocator\":" << json_string(allocator)
+              << ",\"threaded\":true,\"model\":\"" << thread_model_name(tro.model) << "\",\"ops\":" << med.ops
+              << ",\"trace_threads\":" << med.trace_threads << ",\"workers\":" << med.workers
+              << ",\"repeat\":" << repeat << ",\"wall_seconds_median\":" << med.seconds
+              << ",\"wall_seconds_best\":" << runs.front().seconds << ",\"ns_per_op_median\":" << med.seconds * 1e9 / n
+              << ",\"worker_seconds\":[";
+    for (std::size_t k = 0; k < med.worker_seconds.size(); ++k) std::cout << (k ? "," : "") << med.worker_seconds[k];
+    std::cout << "],\"waits\":" << med.waits << ",\"frees\":" << med.frees << ",\"remote_frees\":" << med.remote_frees
+              << ",\"remote_free_share\":" << remote << ",\"instances\":" << med.instances
+              << ",\"peak_footprint\":" << med.peak_footprint << ",\"failed_allocs\":" << med.failed_allocs << "}\n";
+    return kExitOk;
+  }
+  std::snprintf(buf, sizeof buf, "%.4f s median, %.4f s best of %d (%.2f ns/op median)", med.seconds,
+                runs.front().seconds, repeat, med.seconds * 1e9 / n);
+  std::cout << "threaded replay " << path << " through " << allocator << " (model " << thread_model_name(tro.model)
+            << "): " << med.ops << " ops, " << med.trace_threads << " trace threads on " << med.workers << " workers\n"
+            << "  wall: " << buf << '\n'
+            << "  per worker (s, median run):";
+  for (double w : med.worker_seconds) {
+    std::snprintf(buf, sizeof buf, " %.4f", w);
+    std::cout << buf;
+  }
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * remote);
+  std::cout << "\n  frees: " << med.frees << ", remote " << med.remote_frees << " (" << buf << ")"
+            << "; ops that waited for another thread: " << med.waits << '\n'
+            << "  peak footprint: " << med.peak_footprint << " bytes (" << med.instances
+            << (med.instances == 1 ? " instance" : " instances: sum of their peaks, an upper bound") << ")\n";
+  return kExitOk;
+}
+
+}  // namespace
 
 int cmd_replay(const std::vector<std::string>& args) {
   po::options_description desc("options");
@@ -22,11 +73,21 @@ int cmd_replay(const std::vector<std::string>& args) {
       "repeat,k", po::value(&repeat)->default_value(5), "replays (fresh instance each); prints median and best")(
       "max-ops", po::value(&max_ops)->default_value(Count{}, "0"), "replay only the first N ops (0 = all)")(
       "check", "verify every block (alignment, usable size, overlap, contents) and validate() every 100000 ops")(
+      "threaded", "run every trace thread on its own thread, in its own order; an op on an object waits for the "
+                  "object's previous op (with --allocator; see evaluate/replay_threaded.hpp)")(
+      "model", po::value<std::string>()->default_value("lock"),
+      "with --threaded: lock (one instance, one mutex) | tlh (one instance per thread, remote frees to the owner)")(
+      "threads-cap", po::value<unsigned>()->default_value(0),
+      "with --threaded: at most this many OS threads (trace thread t runs on t mod K; 0 = one each)")(
       "json", "print one JSON object")("trace", po::value(&path)->required(), "trace file (evoalloc format)");
   po::variables_map vm;
-  if (!parse(args, desc, "trace", 1, vm, "evoalloc replay TRACE [--system | --null | --allocator TEXT] [--repeat K] [--json]",
+  if (!parse(args, desc, "trace", 1, vm, "evoalloc replay TRACE [--system | --null | --allocator TEXT [--threaded [--model lock|tlh]]] "
+             "[--repeat K] [--json]",
              "Replays a trace's requests and prints the time per op (median and best of K), the peak\n"
-             "footprint and the peak live requested bytes (definitions: evaluate/replay.hpp)."))
+             "footprint and the peak live requested bytes (definitions: evaluate/replay.hpp).\n"
+             "--threaded replays a multi-threaded trace on its threads (remote frees really happen on\n"
+             "another thread) and prints wall time, each worker's time, the share of remote frees and\n"
+             "the footprint (evaluate/replay_threaded.hpp)."))
     return kExitOk;
   const int modes = static_cast<int>(vm.count("system")) + static_cast<int>(vm.count("null")) +
                     static_cast<int>(vm.count("allocator"));
@@ -44,6 +105,17 @@ int cmd_replay(const std::vector<std::string>& args) {
     Instance probe = Instance::create(allocator, io, &err);
     if (!probe) throw UsageError("--allocator: " + err);
   }
+  if (vm.count("threaded")) {
+    if (mode != "allocator") throw UsageError("--threaded needs --allocator TEXT");
+    ThreadedReplayOptions tro;
+    if (!parse_thread_model(vm["model"].as<std::string>(), &tro.model))
+      throw UsageError("--model: '" + vm["model"].as<std::string>() + "' is not lock or tlh");
+    tro.threads_cap = vm["threads-cap"].as<unsigned>();
+    tro.max_ops = max_ops.value;
+    tro.check = vm.count("check") != 0;
+    return replay_on_threads(t, path, allocator, io, tro, repeat, vm.count("json") != 0);
+  }
+  if (!vm["model"].defaulted() || !vm["threads-cap"].defaulted()) throw UsageError("--model and --threads-cap need --threaded");
   ReplayOptions ro;
   ro.max_ops = max_ops.value;
   if (vm.count("check")) {

@@ -1,0 +1,312 @@
+// evaluate/replay_threaded.cpp — the threaded replay (see replay_threaded.hpp).
+#include "evaluate/replay_threaded.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "evaluate/replay_check.hpp"
+
+namespace evo {
+
+bool parse_thread_model(const std::string& text, ThreadModel* out) {
+  if (text == "lock") *out = ThreadModel::Lock;
+  else if (text == "tlh") *out = ThreadModel::Tlh;
+  else return false;
+  return true;
+}
+
+const char* thread_model_name(ThreadModel m) { return m == ThreadModel::Lock ? "lock" : "tlh"; }
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// One instance and the mutex every call on it takes.
+struct Heap {
+  Instance inst;
+  std::mutex lock;
+};
+
+/// Everything the workers share. Per slot: `done`, the number of its ops done so
+/// far (an op runs when done == its ordinal among the slot's ops), and the block
+/// with the trace thread that allocated it (written and read only by the slot's
+/// current op, ordered by `done`'s release/acquire).
+struct Shared {
+  const Trace* t = nullptr;
+  ThreadModel model = ThreadModel::Lock;
+  std::vector<std::unique_ptr<Heap>> heaps;  // lock: 1; tlh: one per trace thread
+  std::vector<std::uint32_t> ordinal;        // per op: its rank among its slot's ops
+  std::unique_ptr<std::atomic<std::uint32_t>[]> done;
+  std::vector<void*> block;
+  std::vector<std::uint16_t> owner;
+  std::atomic<bool> go{false};
+  Clock::time_point t0;
+  // check mode
+  bool check = false;
+  std::mutex check_lock;
+  Checker chk;
+  std::mutex error_lock;
+  std::string error;
+  std::atomic<bool> stop{false};  // check mode found a broken guarantee: every worker stops
+
+  void note(std::string e) {
+    std::lock_guard<std::mutex> g(error_lock);
+    if (error.empty()) error = std::move(e);
+    if (check) stop.store(true, std::memory_order_relaxed);
+  }
+  Heap& heap_of(std::uint16_t thread) { return *heaps[model == ThreadModel::Lock ? 0 : thread]; }
+};
+
+struct WorkerResult {
+  double seconds = 0;
+  std::uint64_t waits = 0, frees = 0, remote = 0, failed = 0;
+};
+
+std::string op_text(std::uint64_t i, const Op& op, std::uint64_t size) {
+  return "op " + std::to_string(i) + " (" + op_kind_name(op.kind) + " " + std::to_string(size) + ")";
+}
+
+inline void first_touch(void* p, std::uint64_t size) {
+  if (size == 0) return;
+  volatile char* q = static_cast<volatile char*>(p);
+  *q = *q;
+}
+
+/// Releases slot `s`'s live block in its owner's heap (check mode: verified first).
+void release(Shared& sh, std::uint64_t i, const Op& op, void* p, WorkerResult& w) {
+  const std::uint16_t owner = sh.owner[op.object];
+  ++w.frees;
+  w.remote += owner != op.thread;
+  if (sh.check) {
+    std::lock_guard<std::mutex> g(sh.check_lock);
+    std::string e = sh.chk.on_release(i, op, p, UINT64_MAX);
+    if (!e.empty()) sh.note(std::move(e));
+  }
+  Heap& h = sh.heap_of(owner);
+  std::lock_guard<std::mutex> g(h.lock);
+  h.inst.deallocate(p);
+}
+
+/// A fresh block for op i in the calling thread's heap (every allocating kind).
+void* obtain(Shared& sh, const Op& op, std::uint64_t size) {
+  Heap& h = sh.heap_of(op.thread);
+  std::lock_guard<std::mutex> g(h.lock);
+  if (op.kind == OpKind::Malloc || op.kind == OpKind::Realloc) return h.inst.allocate(size, 16);
+  if (op.kind == OpKind::Calloc) return h.inst.callocate(1, size);
+  const std::size_t align = op.align_log2 == 0 ? 16 : std::size_t{1} << op.align_log2;
+  const std::uint64_t sz = op.kind == OpKind::Pvalloc ? (size + 4095) & ~std::uint64_t{4095} : size;
+  return h.inst.allocate(sz, align);
+}
+
+void on_new_block(Shared& sh, std::uint64_t i, const Op& op, void* p, std::uint64_t size) {
+  if (!sh.check) return;
+  std::lock_guard<std::mutex> g(sh.check_lock);
+  const std::size_t align = (op.kind == OpKind::Malloc || op.kind == OpKind::Calloc || op.kind == OpKind::Realloc)
+                                ? 16
+                                : (op.align_log2 == 0 ? 16 : std::size_t{1} << op.align_log2);
+  Op as = op;
+  if (op.kind == OpKind::Realloc) as.kind = OpKind::Malloc;  // contents were checked by the caller
+  std::string e = sh.chk.on_alloc(sh.heap_of(op.thread).inst, i, as, p, size, align);
+  if (!e.empty()) sh.note(std::move(e));
+}
+
+/// realloc: the design's own reallocate in the block's heap when the caller owns
+/// the block, or under the lock model (one heap); under tlh a block of another
+/// thread is allocated anew in the caller's heap, copied and freed remotely.
+void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, WorkerResult& w) {
+  void*& s = sh.block[op.object];
+  const bool live = s != nullptr;
+  const std::uint16_t owner = live ? sh.owner[op.object] : op.thread;
+  std::uint64_t old_size = 0;
+  if (live) {
+    ++w.frees;
+    w.remote += owner != op.thread;
+    if (sh.check) {
+      std::lock_guard<std::mutex> g(sh.check_lock);
+      old_size = sh.chk.sizes[op.object];
+      std::string e = sh.chk.on_release(i, op, s, size);
+      if (!e.empty()) sh.note(std::move(e));
+    }
+  }
+  void* p;
+  if (owner == op.thread || sh.model == ThreadModel::Lock) {
+    Heap& h = sh.heap_of(owner);
+    std::lock_guard<std::mutex> g(h.lock);
+    p = h.inst.reallocate(s, size);
+  } else {
+    Heap& from = sh.heap_of(owner);
+    if (size == 0) {
+      std::lock_guard<std::mutex> g(from.lock);
+      from.inst.deallocate(s);
+      p = nullptr;
+    } else {
+      std::size_t keep;
+      {
+        std::lock_guard<std::mutex> g(from.lock);
+        keep = std::min<std::size_t>(from.inst.usable_size(s), size);
+      }
+      p = obtain(sh, op, size);
+      if (p != nullptr) {
+        std::memcpy(p, s, keep);
+        std::lock_guard<std::mutex> g(from.lock);
+        from.inst.deallocate(s);
+      }
+    }
+  }
+  if (p == nullptr) {
+    if (size != 0) {  // the old block (if any) stays live
+      ++w.failed;
+      sh.note(op_text(i, op, size) + " failed");
+      if (live && sh.check) {
+        std::lock_guard<std::mutex> g(sh.check_lock);
+        sh.chk.blocks.emplace(reinterpret_cast<std::uintptr_t>(s), Checker::Live{old_size, op.object});
+      }
+    } else {
+      s = nullptr;
+    }
+    return;
+  }
+  if (live && sh.check &&
+      !Checker::verify(op.object, static_cast<unsigned char*>(p), old_size, std::min(old_size, size)))
+    sh.note(op_text(i, op, size) + ": contents not preserved");
+  s = p;
+  sh.owner[op.object] = op.thread;
+  on_new_block(sh, i, op, p, size);
+  first_touch(p, size);
+}
+
+void run_op(Shared& sh, std::uint64_t i, WorkerResult& w) {
+  const Trace& t = *sh.t;
+  const Op& op = t.ops[i];
+  const std::uint64_t size = t.size_of(i);
+  void*& s = sh.block[op.object];
+  if (op.kind == OpKind::Free) {
+    if (s != nullptr) release(sh, i, op, s, w);
+    s = nullptr;
+  } else if (op.kind == OpKind::Realloc) {
+    resize(sh, i, op, size, w);
+  } else {
+    void* p = obtain(sh, op, size);
+    s = p;
+    if (p == nullptr) {
+      ++w.failed;
+      sh.note(op_text(i, op, size) + " failed");
+      return;
+    }
+    sh.owner[op.object] = op.thread;
+    on_new_block(sh, i, op, p, size);
+    first_touch(p, size);
+  }
+}
+
+void worker(Shared& sh, const std::vector<std::uint64_t>& mine, WorkerResult& w) {
+  while (!sh.go.load(std::memory_order_acquire)) std::this_thread::yield();
+  const Op* ops = sh.t->ops.data();
+  for (std::uint64_t i : mine) {
+    std::atomic<std::uint32_t>& d = sh.done[ops[i].object];
+    const std::uint32_t want = sh.ordinal[i];
+    if (d.load(std::memory_order_acquire) != want) {
+      ++w.waits;
+      for (unsigned spin = 0; d.load(std::memory_order_acquire) != want; ++spin) {
+        if (sh.stop.load(std::memory_order_relaxed)) break;
+        if (spin < 64) {
+#if defined(__x86_64__)
+          __builtin_ia32_pause();
+#endif
+        } else {
+          std::this_thread::yield();
+        }
+      }
+    }
+    if (sh.stop.load(std::memory_order_relaxed)) break;
+    run_op(sh, i, w);
+    d.store(want + 1, std::memory_order_release);
+  }
+  w.seconds = std::chrono::duration<double>(Clock::now() - sh.t0).count();
+}
+
+}  // namespace
+
+ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, const ThreadedReplayOptions& opt) {
+  ThreadedReplayResult r;
+  const std::uint64_t n = opt.max_ops == 0 ? t.ops.size() : std::min<std::uint64_t>(opt.max_ops, t.ops.size());
+  const unsigned threads = std::max<unsigned>(t.threads, 1);
+  const unsigned workers = opt.threads_cap == 0 ? threads : std::min(threads, opt.threads_cap);
+  r.trace_threads = threads;
+  r.workers = workers;
+
+  Shared sh;
+  sh.t = &t;
+  sh.model = opt.model;
+  sh.check = opt.check;
+  const std::size_t nheaps = opt.model == ThreadModel::Lock ? 1 : threads;
+  for (std::size_t k = 0; k < nheaps; ++k) {
+    auto h = std::make_unique<Heap>();
+    std::string err;
+    h->inst = make(&err);
+    if (!h->inst) {
+      r.ok = false;
+      r.error = "cannot create instance " + std::to_string(k) + ": " + err;
+      return r;
+    }
+    sh.heaps.push_back(std::move(h));
+  }
+  r.instances = nheaps;
+
+  // Each op's rank among its slot's ops, and each worker's ops in trace order.
+  sh.ordinal.resize(n);
+  std::vector<std::uint32_t> count(t.objects, 0);
+  std::vector<std::vector<std::uint64_t>> mine(workers);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const Op& op = t.ops[i];
+    if (count[op.object] == UINT32_MAX) {
+      r.ok = false;
+      r.error = "object slot " + std::to_string(op.object) + " has more than 2^32 ops";
+      return r;
+    }
+    sh.ordinal[i] = count[op.object]++;
+    mine[op.thread % workers].push_back(i);
+  }
+  sh.done = std::make_unique<std::atomic<std::uint32_t>[]>(t.objects);
+  for (std::uint32_t k = 0; k < t.objects; ++k) sh.done[k].store(0, std::memory_order_relaxed);
+  sh.block.assign(t.objects, nullptr);
+  sh.owner.assign(t.objects, 0);
+
+  std::vector<WorkerResult> wr(workers);
+  std::vector<std::thread> pool;
+  pool.reserve(workers);
+  for (unsigned k = 0; k < workers; ++k) pool.emplace_back(worker, std::ref(sh), std::cref(mine[k]), std::ref(wr[k]));
+  sh.t0 = Clock::now();
+  sh.go.store(true, std::memory_order_release);
+  for (std::thread& th : pool) th.join();
+
+  for (const WorkerResult& w : wr) {
+    r.seconds = std::max(r.seconds, w.seconds);
+    r.worker_seconds.push_back(w.seconds);
+    r.waits += w.waits;
+    r.frees += w.frees;
+    r.remote_frees += w.remote;
+    r.failed_allocs += w.failed;
+  }
+  for (const auto& h : sh.heaps) {
+    const AllocStats s = h->inst.stats();
+    r.final_stats.footprint += s.footprint;
+    r.final_stats.peak_footprint += s.peak_footprint;
+    r.final_stats.live_requested += s.live_requested;
+    r.final_stats.allocs += s.allocs;
+    r.final_stats.frees += s.frees;
+    r.final_stats.os_calls += s.os_calls;
+  }
+  r.peak_footprint = r.final_stats.peak_footprint;
+  r.ops = n;
+  r.error = sh.error;
+  r.ok = r.error.empty();
+  return r;
+}
+
+}  // namespace evo

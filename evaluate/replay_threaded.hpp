@@ -1,0 +1,88 @@
+// evaluate/replay_threaded.hpp — replay a multi-threaded trace on real threads.
+//
+// Every thread of the trace runs its own ops, in its own order, on its own OS
+// thread (with threads_cap = K > 0, trace thread t runs on worker t % K, which
+// runs its threads' ops in trace order). The only cross-thread order kept is the
+// one that makes the trace valid: every op on an object slot waits until the
+// slot's previous op (in trace order) is done. So a free or realloc runs after the
+// allocation it undoes, a slot's next allocation after its previous free, and an
+// object allocated by one thread and freed by another is really freed on that
+// other thread (a *remote free*). Nothing else is ordered; a waiting op spins
+// briefly, then yields. This cannot deadlock: each worker runs its ops in trace
+// order, so the earliest op not yet done is always free to run.
+//
+// Thread models (how the design's instances are shared; the export's models,
+// export/shim.cpp, with more than one thread):
+//   lock  one instance behind one mutex, taken by every call.
+//   tlh   one instance per trace thread, each behind its own mutex, taken by its
+//         thread on every call. A block goes back to the instance that allocated
+//         it: a remote free takes the owner's mutex; a realloc of another thread's
+//         block allocates in the caller's instance, copies and frees remotely.
+//
+// Per op the semantics are replay()'s (evaluate/replay.hpp): malloc, calloc
+// (zeroed), realloc (empty slot = malloc, size 0 frees), free, the aligned kinds,
+// and the program's first touch of each block (its first byte rewritten).
+//
+// Results (units: seconds, bytes):
+//   seconds          wall time from the start signal to the end of the last worker
+//   worker_seconds   each worker's time from the start signal to its last op
+//   waits            ops that found their slot's previous op not yet done
+//   frees, remote_frees  frees and reallocs of a live block; remote: the block
+//                    was allocated by another trace thread
+//   peak_footprint   the sum of the instances' own peaks (tlh: an upper bound of
+//                    the replay's peak, the instances peak at different times)
+//   final_stats      summed over the instances, after the replay
+// check = true verifies every block as replay()'s check mode does (alignment,
+// usable size, no overlap with any live block of any instance, contents kept),
+// under one mutex, so check mode is slow and serialises the workers; tests only.
+// The first broken guarantee stops every worker (the design's state is suspect);
+// error names it. A failed allocation does not stop the replay (as in replay()).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/instance.hpp"
+#include "evaluate/trace.hpp"
+
+namespace evo {
+
+enum class ThreadModel { Lock, Tlh };
+
+/// "lock" | "tlh"; false for anything else.
+bool parse_thread_model(const std::string& text, ThreadModel* out);
+const char* thread_model_name(ThreadModel m);
+
+struct ThreadedReplayOptions {
+  ThreadModel model = ThreadModel::Lock;
+  unsigned threads_cap = 0;  ///< 0: one worker per trace thread; else at most this many workers
+  bool check = false;        ///< verify every block (see above)
+  std::uint64_t max_ops = 0; ///< replay only the first N ops (0 = all)
+};
+
+struct ThreadedReplayResult {
+  bool ok = true;
+  std::string error;  ///< first failure, naming the op index
+  std::uint64_t ops = 0;
+  unsigned trace_threads = 0;
+  unsigned workers = 0;
+  std::size_t instances = 0;
+  double seconds = 0;
+  std::vector<double> worker_seconds;
+  std::uint64_t waits = 0;
+  std::uint64_t frees = 0;
+  std::uint64_t remote_frees = 0;
+  std::uint64_t failed_allocs = 0;
+  std::uint64_t peak_footprint = 0;
+  AllocStats final_stats{};
+};
+
+/// Makes one fresh instance of the design (called once for lock, once per trace
+/// thread for tlh, before the clock starts); an invalid Instance and *err on failure.
+using InstanceMaker = std::function<Instance(std::string* err)>;
+
+ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, const ThreadedReplayOptions& opt = {});
+
+}  // namespace evo
