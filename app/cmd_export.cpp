@@ -9,6 +9,8 @@
 // (locality), knee = nearest the ideal point, N = the N-th row (0-based).
 // Fitted class schemes need the trace: --trace, else the `trace:` of
 // RUN_DIR/config.yaml (relative paths: from the current folder, then the source tree).
+// The thread model is --threads, else (with --run) the run's `threaded_replay:` when
+// it is lock or tlh (the model its speed was measured under), else lock.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +21,7 @@
 #include "app/cli.hpp"
 #include "core/export/exporter.hpp"
 #include "evaluate/trace.hpp"
+#include "evolve/config.hpp"
 #include "evolve/pick.hpp"
 
 namespace evo::cli {
@@ -39,7 +42,8 @@ int cmd_export(const std::vector<std::string>& args) {
       "trace", po::value(&trace), "trace for fitted class schemes (default: the run's config trace)")(
       "threads", po::value(&threads)->default_value("lock"), "thread model: lock (one global lock around one\n"
       "instance; the default) | tlh (thread-local heaps: one instance per thread, pooled when\n"
-      "threads exit, a free from another thread goes to the owner heap under its lock)")(
+      "threads exit, a free from another thread goes to the owner heap under its lock);\n"
+      "with --run the default is the run's threaded_replay model when it is lock or tlh")(
       "no-build", "write the C++ and CMake project only")(
       "jobs,j", po::value(&jobs)->default_value(2), "parallel compile jobs");
   po::variables_map vm;
@@ -80,6 +84,13 @@ int cmd_export(const std::vector<std::string>& args) {
         req.metrics.emplace_back(front.header[i], row.fields[i]);
     req.origin = run + " --pick " + pick + " (front.csv row " + std::to_string(at) + ")";
     if (trace.empty()) trace = run_trace(run);
+    if (vm["threads"].defaulted()) {
+      const std::filesystem::path cfg = std::filesystem::path(run) / "config.yaml";
+      if (std::filesystem::exists(cfg)) {
+        const std::string model = load_config(cfg.string()).threaded_replay;
+        if (model == "lock" || model == "tlh") req.threads = model;
+      }
+    }
   } else {
     req.origin = "--allocator";
   }

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <mutex>
 #include <vector>
 
 #include "core/instance.hpp"
@@ -229,21 +230,44 @@ double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span
                         const EvalOptions& opt, std::string* err) {
   ReplayOptions ro;
   ro.max_ops = opt.max_ops;
+  const bool threaded = opt.threaded && trace.threads > 1;
+  ThreadedReplayOptions tro;
+  tro.model = opt.thread_model;
+  tro.max_ops = opt.max_ops;
+  const InstanceMaker make = [&](std::string* e) {
+    return Instance::create(sentence, instance_options(opt, hist, nullptr, opt.measure_backing), e);
+  };
   double best = Metrics::kNaN;
   const int runs = 1 + std::max(opt.repeats, 1);  // one warm-up, then the timed repeats
   for (int r = 0; r < runs; ++r) {
-    std::string e;
-    Instance inst = Instance::create(sentence, instance_options(opt, hist, nullptr, opt.measure_backing), &e);
-    if (!inst) {
-      if (err) *err = one_line(e);
-      return Metrics::kNaN;
+    double seconds;
+    std::uint64_t ops;
+    if (threaded) {
+      static std::mutex one_at_a_time;
+      std::lock_guard<std::mutex> g(one_at_a_time);
+      ThreadedReplayResult res = replay_threaded(trace, make, tro);
+      if (!res.ok) {
+        if (err) *err = one_line(res.error);
+        return Metrics::kNaN;
+      }
+      seconds = res.seconds;
+      ops = res.ops;
+    } else {
+      std::string e;
+      Instance inst = make(&e);
+      if (!inst) {
+        if (err) *err = one_line(e);
+        return Metrics::kNaN;
+      }
+      ReplayResult res = replay(trace, inst, ro);
+      if (!res.ok) {
+        if (err) *err = one_line(res.error);
+        return Metrics::kNaN;
+      }
+      seconds = res.seconds;
+      ops = res.ops;
     }
-    ReplayResult res = replay(trace, inst, ro);
-    if (!res.ok) {
-      if (err) *err = one_line(res.error);
-      return Metrics::kNaN;
-    }
-    const double ns = res.seconds * 1e9 / static_cast<double>(std::max<std::uint64_t>(res.ops, 1));
+    const double ns = seconds * 1e9 / static_cast<double>(std::max<std::uint64_t>(ops, 1));
     if (r == 0) {
       if (opt.measure_cutoff_ns > 0 && ns > opt.measure_cutoff_ns) return ns;  // hopeless: one replay is enough
       continue;

@@ -12,7 +12,9 @@
 // speed (Metrics::speed; the config picks which of the two, EvalOptions::speed_mode)
 //   measured  speed_measured_ns = best of `repeats` timed replays of the trace
 //             through a fresh instance with no probe attached, after one warm-up
-//             replay, in nanoseconds per op (wall clock, steady_clock).
+//             replay, in nanoseconds per op (wall clock, steady_clock). With
+//             EvalOptions::threaded and a multi-threaded trace: the threaded
+//             replay's wall time per op (every trace thread on its own thread).
 //   modeled   speed_modeled = ( kWeightTouch  * metadata touches
 //                             + kWeightL1Miss * metadata L1 misses
 //                             + kWeightL2Miss * metadata L2 misses
@@ -69,6 +71,7 @@
 
 #include "core/registry.hpp"
 #include "evaluate/cache_model.hpp"
+#include "evaluate/replay_threaded.hpp"
 
 namespace evo {
 
@@ -106,6 +109,15 @@ struct EvalOptions {
   /// among the fastest; its slow replays, mostly system calls, would also disturb
   /// the timings of the designs measured beside it). 0 = always the full repeats.
   double measure_cutoff_ns = 0;
+  /// Measured speed of a multi-threaded trace (Trace::threads > 1) from the threaded
+  /// replay (evaluate/replay_threaded.hpp) under `thread_model`: wall time of the
+  /// whole replay per op, so contention and remote frees are paid. One threaded
+  /// replay runs at a time in the process (parallel evaluations wait for each other
+  /// there), so they do not compete for the cores. The probed replay (modeled
+  /// speed, fragmentation, quality) stays sequential. false or a one-thread trace:
+  /// the sequential replay.
+  bool threaded = false;
+  ThreadModel thread_model = ThreadModel::Lock;
 };
 
 /// Everything measured about one design on one trace. NaN marks "not measured".

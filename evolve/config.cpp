@@ -22,12 +22,15 @@ EvalOptions Config::eval_options() const {
   o.time_limit_s = time_limit_s;
   o.memory_limit = memory_limit;
   o.max_ops = trace_max_ops;
+  o.threaded = threaded_replay != "off";
+  if (o.threaded) parse_thread_model(threaded_replay, &o.thread_model);
   return o;
 }
 
 EvalOptions search_eval_options(const Config& c, const Trace& trace, std::ostream* progress) {
   EvalOptions o = c.eval_options();
   if (c.speed_mode != SpeedMode::Measured || c.measure_cutoff <= 0) return o;
+  if (o.threaded && trace.threads > 1) return o;  // glibc's sequential replay is no baseline for a threaded one
   const double base = system_speed_ns(trace, c.trace_max_ops, 3);
   if (!(base > 0)) return o;  // glibc could not replay it: no cutoff
   o.measure_cutoff_ns = c.measure_cutoff * base;
@@ -145,6 +148,12 @@ const std::vector<std::pair<std::string_view, Setter>>& setters() {
          c.memory_limit = x;
        }},
       {"repeats", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) { c.repeats = get_uint(v, l, k, 1, 1000); }},
+      {"threaded_replay", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
+         ThreadModel m;
+         if (!v.IsScalar() || (v.Scalar() != "off" && !parse_thread_model(v.Scalar(), &m)))
+           bad(l, k, "off, lock or tlh", v);
+         c.threaded_replay = v.Scalar();
+       }},
       {"measure_cutoff", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
          c.measure_cutoff = get_double(v, l, k, 0, 1e6);
          if (c.measure_cutoff > 0 && c.measure_cutoff < 1) bad(l, k, "0 (off) or a factor >= 1", v);
@@ -280,6 +289,7 @@ std::string config_to_yaml(const Config& c) {
   o << "memory_limit: " << c.memory_limit << "\n";
   o << "repeats: " << c.repeats << "\n";
   o << "measure_cutoff: " << c.measure_cutoff << "\n";
+  o << "threaded_replay: " << c.threaded_replay << "\n";
   o << "remeasure_front: " << (c.remeasure_front ? "true" : "false") << "\n";
   if (c.hv_reference)
     o << "hv_reference: [" << (*c.hv_reference)[0] << ", " << (*c.hv_reference)[1] << ", " << (*c.hv_reference)[2]

@@ -58,14 +58,15 @@ class Slab : public SourceBacked {
     nclasses_ = n;
     max_small_ = sizes[n - 1];
     std::copy(sizes, sizes + n, sizes_);
+    partial_ = arena_.alloc_array<SlabHeader*>(nclasses_);
     lookup_ = arena_.alloc_array<std::uint8_t>(max_small_ / 16 + 1);
-    if (lookup_ == nullptr) return;
+    if (partial_ == nullptr || lookup_ == nullptr) return;
     for (std::size_t q = 0; q <= max_small_ / 16; ++q)
       lookup_[q] = static_cast<std::uint8_t>(std::lower_bound(sizes_, sizes_ + n, q * 16) - sizes_);
   }
   ~Slab() = default;
   /// The reservation succeeded and the class tables found room in the arena.
-  bool ok() const { return src_.ok() && lookup_ != nullptr; }
+  bool ok() const { return src_.ok() && lookup_ != nullptr && partial_ != nullptr; }
 
   static Slab* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
     return block::make_allocator<Slab>(err, spec, opt);
@@ -265,15 +266,15 @@ class Slab : public SourceBacked {
     return p;
   }
 
-  MetaArena arena_{src_};  // the class lookup table below
+  MetaArena arena_{src_};  // the class lookup table and partial-list heads below
   std::size_t slab_ = 4096;
   std::size_t max_small_ = 0;
   std::size_t nclasses_ = 0;
-  // The fast path reads lookup_ (a pointer), then one byte of the table, then
-  // partial_[c]: the heads are in the object itself, one load less.
-  std::uint8_t* lookup_ = nullptr;                  // class of ceil(size/16) (arena)
-  SlabHeader* partial_[kSlabMaxClasses] = {};       // partial-slab list head per class
-  std::size_t sizes_[kSlabMaxClasses] = {};         // object size per class
+  // What the probe touches lives in the arena, inside the instance's reservation,
+  // so its addresses (and the modeled speed) are the same run to run.
+  std::uint8_t* lookup_ = nullptr;           // class of ceil(size/16) (arena)
+  SlabHeader** partial_ = nullptr;           // partial-slab list head per class (arena)
+  std::size_t sizes_[kSlabMaxClasses] = {};  // object size per class (never probed)
   static constexpr std::size_t kEmptyMax = 16;
   SlabHeader* empty_ = nullptr;  // cached empty slabs (linked through next)
   std::size_t n_empty_ = 0;

@@ -121,6 +121,32 @@ TEST_CASE("measure_cutoff: a factor of glibc's replay speed, set only for measur
   CHECK(ns > tight.measure_cutoff_ns);
 }
 
+TEST_CASE("threaded_replay: the thread model of measured speed on a multi-threaded trace") {
+  CHECK(Config{}.threaded_replay == "off");
+  CHECK_FALSE(Config{}.eval_options().threaded);
+  Config c = parse_config("speed_mode: measured\nthreaded_replay: tlh\ntrace_max_ops: 30000\n", "cfg.yaml");
+  CHECK(c.eval_options().threaded);
+  CHECK(c.eval_options().thread_model == ThreadModel::Tlh);
+  CHECK(parse_config(config_to_yaml(c), "back").threaded_replay == "tlh");
+  CHECK(error_of("threaded_replay: yes\n").find("cfg.yaml:1: key 'threaded_replay': expected off, lock or tlh") == 0);
+  // No measure cutoff for a threaded trace (glibc's sequential replay is no baseline).
+  const std::string src = EVOALLOC_SOURCE_DIR;
+  const Trace py = read_trace(src + "/traces/pyqueue.trace");
+  REQUIRE(py.threads > 1);
+  const EvalOptions eo = search_eval_options(c, py, nullptr);
+  CHECK(eo.measure_cutoff_ns == 0);
+  const auto hist = size_histogram(py);
+  for (ThreadModel m : {ThreadModel::Lock, ThreadModel::Tlh}) {
+    EvalOptions o = eo;
+    o.thread_model = m;
+    std::string err;
+    const double ns = measure_speed_ns("slab slab=64K align=16 source=mmap harden=off front=none retain=256K", py, hist,
+                                       o, &err);
+    CAPTURE(err);
+    CHECK(ns > 0);
+  }
+}
+
 TEST_CASE("the effective config reads back identically") {
   Config c = parse_config("population: 7\nmutation_rate: 0.123456789\nhv_reference: [0.1, 2.5, 1e6]\nname: x\n",
                           "cfg.yaml");

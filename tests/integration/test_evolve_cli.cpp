@@ -189,3 +189,40 @@ TEST_CASE("bad configs: one line naming the key and the line, exit 1; bad flags 
   CHECK(archive);
   fs::remove_all(out);
 }
+
+TEST_CASE("configs/threaded.yaml: speed from the threaded replay, the export takes its thread model") {
+  REQUIRE(fs::exists(exe()));
+  fs::path out = scratch("threaded");
+  // A short run of the shipped config (the multi-threaded pyqueue trace).
+  REQUIRE(run("--config '" + src() + "/configs/threaded.yaml' --out '" + out.string() +
+                  "' --set trace_max_ops=" + kOps + " --population 4 --generations 1 --run-id t -q",
+              out / "t.err") == 0);
+  const fs::path dir = out / "threaded" / "t";
+  const evo::Config cfg = evo::load_config((dir / "config.yaml").string());
+  CHECK(cfg.threaded_replay == "tlh");
+  CHECK(cfg.speed_mode == evo::SpeedMode::Measured);
+  // Every feasible front row has a measured speed.
+  std::istringstream front(slurp(dir / "front.csv"));
+  std::string line;
+  std::getline(front, line);
+  int rows = 0;
+  while (std::getline(front, line)) {
+    CHECK(line.find(",nan,") == std::string::npos);
+    ++rows;
+  }
+  CHECK(rows >= 1);
+  // The export builds the run's thread model unless --threads says otherwise.
+  using evo::test::quote;
+  const std::string exp = quote(exe()) + " export --run " + quote(dir.string()) + " --pick fastest --no-build --name thr";
+  REQUIRE(evo::test::shell(exp + " --out " + quote((out / "x1").string()) + " >/dev/null 2>&1") == 0);
+  CHECK(slurp(out / "x1" / "design.hpp").find("Thread model: tlh") != std::string::npos);
+  REQUIRE(evo::test::shell(exp + " --threads lock --out " + quote((out / "x2").string()) + " >/dev/null 2>&1") == 0);
+  CHECK(slurp(out / "x2" / "design.hpp").find("Thread model: lock") != std::string::npos);
+  // A bad model is a config error naming the key.
+  const fs::path bad = out / "bad.yaml";
+  std::ofstream(bad) << "threaded_replay: spin\n";
+  CHECK(run("--config '" + bad.string() + "' -q", out / "e1") == 1);
+  CHECK(slurp(out / "e1").find(bad.string() + ":1: key 'threaded_replay': expected off, lock or tlh, got 'spin'") !=
+        std::string::npos);
+  fs::remove_all(out);
+}
