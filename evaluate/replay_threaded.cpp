@@ -105,13 +105,17 @@ void* obtain(Shared& sh, const Op& op, std::uint64_t size) {
 
 void on_new_block(Shared& sh, std::uint64_t i, const Op& op, void* p, std::uint64_t size) {
   if (!sh.check) return;
+  // The checker asks the heap for usable_size: under the heap's lock (taken first;
+  // no other path holds both locks at once).
+  Heap& h = sh.heap_of(op.thread);
+  std::lock_guard<std::mutex> hg(h.lock);
   std::lock_guard<std::mutex> g(sh.check_lock);
   const std::size_t align = (op.kind == OpKind::Malloc || op.kind == OpKind::Calloc || op.kind == OpKind::Realloc)
                                 ? 16
                                 : (op.align_log2 == 0 ? 16 : std::size_t{1} << op.align_log2);
   Op as = op;
   if (op.kind == OpKind::Realloc) as.kind = OpKind::Malloc;  // contents were checked by the caller
-  std::string e = sh.chk.on_alloc(sh.heap_of(op.thread).inst, i, as, p, size, align);
+  std::string e = sh.chk.on_alloc(h.inst, i, as, p, size, align);
   if (!e.empty()) sh.note(std::move(e));
 }
 
