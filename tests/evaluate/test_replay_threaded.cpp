@@ -90,9 +90,16 @@ InstanceMaker maker(const std::string& design) {
 
 }  // namespace
 
+// Rounds of producer_consumer for the every-row case (a round is ~10 ops).
+#ifdef EVOALLOC_SANITIZE
+constexpr std::uint32_t kRowRounds = 40;
+#else
+constexpr std::uint32_t kRowRounds = 120;
+#endif
+
 TEST_CASE("threaded replay: every registry row, both models, shadow-checked") {
   Expect e;
-  const Trace t = producer_consumer(200, &e);
+  const Trace t = producer_consumer(kRowRounds, &e);
   REQUIRE(t.threads == 4);
   for (const RegistryRow& row : rows()) {
     for (ThreadModel m : {ThreadModel::Lock, ThreadModel::Tlh}) {
