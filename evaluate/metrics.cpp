@@ -237,37 +237,33 @@ double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span
   const InstanceMaker make = [&](std::string* e) {
     return Instance::create(sentence, instance_options(opt, hist, nullptr, opt.measure_backing), e);
   };
+  // One timed replay: its ns per op, or an error (NaN, and *err).
+  auto once = [&]() -> double {
+    std::string e;
+    double seconds = 0;
+    std::uint64_t ops = 0;
+    if (threaded) {
+      static std::mutex one_at_a_time;  // threaded replays do not share the cores
+      std::lock_guard<std::mutex> g(one_at_a_time);
+      ThreadedReplayResult res = replay_threaded(trace, make, tro);
+      e = res.error, seconds = res.seconds, ops = res.ops;
+    } else if (Instance inst = make(&e)) {
+      ReplayResult res = replay(trace, inst, ro);
+      e = res.error, seconds = res.seconds, ops = res.ops;
+    } else if (e.empty()) {
+      e = "cannot create the instance";
+    }
+    if (!e.empty()) {
+      if (err) *err = one_line(e);
+      return Metrics::kNaN;
+    }
+    return seconds * 1e9 / static_cast<double>(std::max<std::uint64_t>(ops, 1));
+  };
   double best = Metrics::kNaN;
   const int runs = 1 + std::max(opt.repeats, 1);  // one warm-up, then the timed repeats
   for (int r = 0; r < runs; ++r) {
-    double seconds;
-    std::uint64_t ops;
-    if (threaded) {
-      static std::mutex one_at_a_time;
-      std::lock_guard<std::mutex> g(one_at_a_time);
-      ThreadedReplayResult res = replay_threaded(trace, make, tro);
-      if (!res.ok) {
-        if (err) *err = one_line(res.error);
-        return Metrics::kNaN;
-      }
-      seconds = res.seconds;
-      ops = res.ops;
-    } else {
-      std::string e;
-      Instance inst = make(&e);
-      if (!inst) {
-        if (err) *err = one_line(e);
-        return Metrics::kNaN;
-      }
-      ReplayResult res = replay(trace, inst, ro);
-      if (!res.ok) {
-        if (err) *err = one_line(res.error);
-        return Metrics::kNaN;
-      }
-      seconds = res.seconds;
-      ops = res.ops;
-    }
-    const double ns = seconds * 1e9 / static_cast<double>(std::max<std::uint64_t>(ops, 1));
+    const double ns = once();
+    if (std::isnan(ns)) return ns;
     if (r == 0) {
       if (opt.measure_cutoff_ns > 0 && ns > opt.measure_cutoff_ns) return ns;  // hopeless: one replay is enough
       continue;
