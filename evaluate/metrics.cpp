@@ -159,7 +159,7 @@ Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span
         } else if (op.kind == OpKind::Calloc) {
           p = inst.callocate(1, size);
         } else {
-          const std::size_t align = op.align_log2 == 0 ? 16 : std::size_t{1} << op.align_log2;
+          const std::size_t align = alignment_of(op);
           const std::uint64_t sz = op.kind == OpKind::Pvalloc ? (size + 4095) & ~std::uint64_t{4095} : size;
           p = inst.allocate(sz, align);
         }

@@ -41,17 +41,6 @@ std::string fail_text(std::uint64_t i, const Op& op, std::uint64_t size) {
   return "op " + std::to_string(i) + ": " + op_kind_name(op.kind) + "(" + std::to_string(size) + ") failed";
 }
 
-/// `probe` is a local copy of ReplayOptions::program_touch: read once, not after
-/// every opaque allocator call.
-inline void first_touch(const Probe* probe, void* p, std::uint64_t size) {
-  if (size == 0) return;
-  volatile char* q = static_cast<volatile char*>(p);
-  *q = *q;  // a write that keeps the contents (calloc'ed zeroes, realloc'ed data)
-  touch(probe, p, size < 64 ? size : 64);
-}
-
-inline std::size_t align_of(const Op& op) { return op.align_log2 == 0 ? 16 : std::size_t{1} << op.align_log2; }
-
 // ---------------------------------------------------------------- instance loop
 
 /// Calls through a copy of the row's pointers held in locals, so the loop does not
@@ -141,7 +130,7 @@ ReplayResult run_checked(const Trace& t, Instance& inst, const ReplayOptions& op
         p = c.allocate(c.state, size, 16);
         if (p != nullptr) std::memset(p, 0, size);
       } else {
-        align = align_of(op);
+        align = alignment_of(op);
         std::uint64_t sz = op.kind == OpKind::Pvalloc ? (size + 4095) & ~std::uint64_t{4095} : size;
         p = c.allocate(c.state, sz, align);
       }
@@ -262,7 +251,7 @@ struct InstanceEnv : EnvBase<InstanceEnv> {
       return p;
     }
     if (op.kind == OpKind::Pvalloc) size = (size + 4095) & ~std::uint64_t{4095};
-    return hot_calls.alloc(hot_calls.state, size, op.kind == OpKind::Malloc ? 16 : align_of(op));
+    return hot_calls.alloc(hot_calls.state, size, op.kind == OpKind::Malloc ? 16 : alignment_of(op));
   }
 };
 
@@ -286,11 +275,11 @@ struct SystemEnv : EnvBase<SystemEnv> {
     switch (op.kind) {
       case OpKind::Malloc: p = std::malloc(size); break;
       case OpKind::Calloc: p = std::calloc(1, size); break;
-      case OpKind::Memalign: p = memalign(align_of(op), size); break;
+      case OpKind::Memalign: p = memalign(alignment_of(op), size); break;
       case OpKind::PosixMemalign:
-        if (posix_memalign(&p, std::max<std::size_t>(align_of(op), sizeof(void*)), size) != 0) p = nullptr;
+        if (posix_memalign(&p, std::max<std::size_t>(alignment_of(op), sizeof(void*)), size) != 0) p = nullptr;
         break;
-      case OpKind::AlignedAlloc: p = aligned_alloc(align_of(op), size); break;
+      case OpKind::AlignedAlloc: p = aligned_alloc(alignment_of(op), size); break;
       case OpKind::Valloc: p = valloc(size); break;
       case OpKind::Pvalloc: p = pvalloc(size); break;
       case OpKind::Realloc:

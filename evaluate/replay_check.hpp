@@ -1,5 +1,6 @@
-// evaluate/replay_check.hpp — check mode of the replays (replay.cpp, replay_threaded.cpp):
-// the guarantees of every block an instance returns, verified per op (slow; tests).
+// evaluate/replay_check.hpp — what the replays (replay.cpp, replay_threaded.cpp) share
+// besides the trace: the program's first touch of a block, and check mode, the
+// guarantees of every block an instance returns, verified per op (slow; tests).
 // On allocation: alignment (>= max(16, requested)), usable_size >= size, no overlap
 // with any live block, calloc zeroes; a pattern (a function of the object id and
 // the byte index) is written to the first and last 256 bytes. On free/realloc the
@@ -15,9 +16,21 @@
 #include <vector>
 
 #include "core/instance.hpp"
+#include "core/probe.hpp"
 #include "evaluate/trace.hpp"
 
 namespace evo {
+
+/// The program's first touch of a block it received: its first byte rewritten with
+/// its own value (keeps calloc'ed zeroes and realloc'ed data), and reported to
+/// `probe` (min(size, 64) bytes) when there is one. `probe` is the caller's local
+/// copy of ReplayOptions::program_touch: read once, not after every opaque call.
+inline void first_touch(const Probe* probe, void* p, std::uint64_t size) {
+  if (size == 0) return;
+  volatile char* q = static_cast<volatile char*>(p);
+  *q = *q;
+  touch(probe, p, size < 64 ? size : 64);
+}
 
 /// Verifies the guarantees of every returned block (slow, for tests).
 struct Checker {

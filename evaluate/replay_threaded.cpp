@@ -71,12 +71,6 @@ std::string op_text(std::uint64_t i, const Op& op, std::uint64_t size) {
   return "op " + std::to_string(i) + " (" + op_kind_name(op.kind) + " " + std::to_string(size) + ")";
 }
 
-inline void first_touch(void* p, std::uint64_t size) {
-  if (size == 0) return;
-  volatile char* q = static_cast<volatile char*>(p);
-  *q = *q;
-}
-
 /// Releases slot `s`'s live block in its owner's heap (check mode: verified first).
 void release(Shared& sh, std::uint64_t i, const Op& op, void* p, WorkerResult& w) {
   const std::uint16_t owner = sh.owner[op.object];
@@ -98,7 +92,7 @@ void* obtain(Shared& sh, const Op& op, std::uint64_t size) {
   std::lock_guard<std::mutex> g(h.lock);
   if (op.kind == OpKind::Malloc || op.kind == OpKind::Realloc) return h.inst.allocate(size, 16);
   if (op.kind == OpKind::Calloc) return h.inst.callocate(1, size);
-  const std::size_t align = op.align_log2 == 0 ? 16 : std::size_t{1} << op.align_log2;
+  const std::size_t align = alignment_of(op);
   const std::uint64_t sz = op.kind == OpKind::Pvalloc ? (size + 4095) & ~std::uint64_t{4095} : size;
   return h.inst.allocate(sz, align);
 }
@@ -110,9 +104,8 @@ void on_new_block(Shared& sh, std::uint64_t i, const Op& op, void* p, std::uint6
   Heap& h = sh.heap_of(op.thread);
   std::lock_guard<std::mutex> hg(h.lock);
   std::lock_guard<std::mutex> g(sh.check_lock);
-  const std::size_t align = (op.kind == OpKind::Malloc || op.kind == OpKind::Calloc || op.kind == OpKind::Realloc)
-                                ? 16
-                                : (op.align_log2 == 0 ? 16 : std::size_t{1} << op.align_log2);
+  const std::size_t align =
+      (op.kind == OpKind::Malloc || op.kind == OpKind::Calloc || op.kind == OpKind::Realloc) ? 16 : alignment_of(op);
   Op as = op;
   if (op.kind == OpKind::Realloc) as.kind = OpKind::Malloc;  // contents were checked by the caller
   std::string e = sh.chk.on_alloc(h.inst, i, as, p, size, align);
@@ -181,7 +174,7 @@ void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, Worke
   s = p;
   sh.owner[op.object] = op.thread;
   on_new_block(sh, i, op, p, size);
-  first_touch(p, size);
+  first_touch(nullptr, p, size);
 }
 
 void run_op(Shared& sh, std::uint64_t i, WorkerResult& w) {
@@ -204,7 +197,7 @@ void run_op(Shared& sh, std::uint64_t i, WorkerResult& w) {
     }
     sh.owner[op.object] = op.thread;
     on_new_block(sh, i, op, p, size);
-    first_touch(p, size);
+    first_touch(nullptr, p, size);
   }
 }
 

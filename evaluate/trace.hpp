@@ -97,6 +97,8 @@ struct Op {
   std::uint32_t object;     ///< dense object id (slot)
   std::uint32_t size;       ///< bytes; kBigSize = see Trace::big_sizes
 };
+/// The alignment an op asks for, in bytes: 16 (the default) or 1 << align_log2.
+inline std::size_t alignment_of(const Op& op) { return op.align_log2 == 0 ? 16 : std::size_t{1} << op.align_log2; }
 static_assert(sizeof(Op) == 16);
 inline constexpr std::uint32_t kBigSize = UINT32_MAX;
 
