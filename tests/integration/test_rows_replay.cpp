@@ -1,5 +1,5 @@
 // Replays the real espresso trace (traces/espresso.trace, 3.3M requests imported from
-// ../shared/traces/espresso.mtrace.zst) through a sample of registry rows with the
+// ../shared/traces/espresso.mtrace.zst; its first 1.2M ops) through a sample of registry rows with the
 // replay's checking on (alignment, usable size, no overlap, contents) and
 // validate(Full) at intervals. The sample walks the 225 superblock rows with a stride
 // coprime to every axis, so each bin, algorithm, pagemap and cache value appears,
@@ -20,7 +20,8 @@ namespace {
 #ifdef EVOALLOC_SANITIZE
 constexpr std::uint64_t kMaxOps = 150000;  // a prefix under ASan
 #else
-constexpr std::uint64_t kMaxOps = 0;       // the whole trace
+constexpr std::uint64_t kMaxOps = 1200000; // a third of the trace (the whole took 57 s of
+                                           // CI time, mostly rows unmapping and remapping)
 #endif
 
 const evo::Trace& espresso() {
@@ -68,7 +69,7 @@ TEST_CASE("espresso replays through a sample of registry rows with checking on")
     evo::ReplayResult r = evo::replay(t, inst, ro);
     CHECK_MESSAGE(r.ok, r.error);
     CHECK(r.failed_allocs == 0);
-    CHECK(r.ops == (kMaxOps ? kMaxOps : t.ops.size()));
+    CHECK(r.ops == kMaxOps);
     CHECK(r.final_stats.peak_footprint >= r.peak_live_requested);
     CHECK(inst.validate(evo::ValidateLevel::Full, &err));
   }
