@@ -24,20 +24,27 @@ namespace evo::test {
 
 namespace fs = std::filesystem;
 
-/// The folder TMP/evoalloc_test_TAG_PID of this test program (created).
+/// The folder TMP/evoalloc_test_TAG_PID of this test program (created, and emptied
+/// on its first use in the process: a folder left by an earlier program with the
+/// same PID, pids being reused, must not leak its files into this one's checks).
 /// With `remove_at_exit`, it is removed when the program ends.
 inline fs::path scratch_dir(const std::string& tag, bool remove_at_exit = false) {
-  struct Cleanup {
-    std::vector<fs::path> dirs;
-    ~Cleanup() {
+  struct Dirs {
+    std::vector<fs::path> fresh;     // emptied by this process
+    std::vector<fs::path> removed;   // to remove at exit
+    ~Dirs() {
       std::error_code ec;
-      for (const fs::path& d : dirs) fs::remove_all(d, ec);
+      for (const fs::path& d : removed) fs::remove_all(d, ec);
     }
   };
-  static Cleanup cleanup;
+  static Dirs dirs;
   fs::path dir = fs::temp_directory_path() / ("evoalloc_test_" + tag + "_" + std::to_string(::getpid()));
-  if (remove_at_exit && std::find(cleanup.dirs.begin(), cleanup.dirs.end(), dir) == cleanup.dirs.end())
-    cleanup.dirs.push_back(dir);
+  if (std::find(dirs.fresh.begin(), dirs.fresh.end(), dir) == dirs.fresh.end()) {
+    fs::remove_all(dir);
+    dirs.fresh.push_back(dir);
+  }
+  if (remove_at_exit && std::find(dirs.removed.begin(), dirs.removed.end(), dir) == dirs.removed.end())
+    dirs.removed.push_back(dir);
   fs::create_directories(dir);
   return dir;
 }
