@@ -193,6 +193,7 @@ class FrontCache {
   // ---- the allocator contract ----
   void* allocate(std::size_t n, std::size_t a) {
     if (n - 1 < max_request_ && a <= min_align_) [[likely]] {  // 1 <= n <= max_request_
+      if (n > kFrontMaxSmall) __builtin_unreachable();  // max_request_ <= kFrontMaxSmall
       const std::uint8_t* e = &lut_[(n + 15) >> 4];
       touch(probe_, e, 1);
       List& l = lists_[*e];

@@ -103,7 +103,7 @@ void no_destroy(void*) {}
 
 ReplayResult replay_broken(void* (*alloc)(void*, std::size_t, std::size_t), const Trace& t) {
   g_top = 0;
-  RegistryRow row{999, "broken", "broken", Traits{}, AllocatorOps{alloc, no_free, bump_realloc, big_usable, no_stats, valid, no_destroy}, nullptr};
+  RegistryRow row{999, "broken", "broken", Traits{}, AllocatorOps{alloc, no_free, bump_realloc, big_usable, no_stats, valid, no_destroy, nullptr}, nullptr};
   Instance inst(&row, &g_state);
   ReplayOptions o;
   o.check = true;
@@ -337,7 +337,7 @@ TEST_CASE("the timed loop makes one call per op with the op's size and alignment
   }
   t.finish();
   REQUIRE(t.big_sizes.size() == 2);
-  RegistryRow row{998, "log", "log", Traits{}, AllocatorOps{log_alloc, log_free, log_realloc, big_usable, no_stats, valid, no_destroy}, nullptr};
+  RegistryRow row{998, "log", "log", Traits{}, AllocatorOps{log_alloc, log_free, log_realloc, big_usable, no_stats, valid, no_destroy, nullptr}, nullptr};
   Instance inst(&row, &g_state);
   TouchCount c;
   Probe probe{TouchCount::on, &c};
