@@ -9,8 +9,9 @@
 // (locality), knee = nearest the ideal point, N = the N-th row (0-based).
 // Fitted class schemes need the trace: --trace, else the `trace:` of
 // RUN_DIR/config.yaml (relative paths: from the current folder, then the source tree).
-// The thread model is --threads, else (with --run) the run's `threaded_replay:` when
-// it is lock or tlh (the model its speed was measured under), else lock.
+// The thread model is --threads, else the design's own threads= key (a design of
+// grammar/threaded.bnf), else (with --run) the run's `threaded_replay:` when it is
+// lock or tlh (the model its speed was measured under), else lock.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -43,7 +44,8 @@ int cmd_export(const std::vector<std::string>& args) {
       "threads", po::value(&threads)->default_value("lock"), "thread model: lock (one global lock around one\n"
       "instance; the default) | tlh (thread-local heaps: one instance per thread, pooled when\n"
       "threads exit, a free from another thread goes to the owner heap under its lock);\n"
-      "with --run the default is the run's threaded_replay model when it is lock or tlh")(
+      "default: the design's threads= key, else (with --run) the run's threaded_replay model\n"
+      "when it is lock or tlh")(
       "no-build", "write the C++ and CMake project only")(
       "jobs,j", po::value(&jobs)->default_value(2), "parallel compile jobs");
   po::variables_map vm;
@@ -69,6 +71,7 @@ int cmd_export(const std::vector<std::string>& args) {
   req.source_dir = source_dir();
   req.threads = threads;
   std::string sentence = allocator;
+  std::string run_model;  // the run's threaded_replay model, when lock or tlh
   if (!run.empty()) {
     const MetricsTable front = read_metrics_table((std::filesystem::path(run) / "front.csv").string());
     std::size_t at = 0;
@@ -84,12 +87,10 @@ int cmd_export(const std::vector<std::string>& args) {
         req.metrics.emplace_back(front.header[i], row.fields[i]);
     req.origin = run + " --pick " + pick + " (front.csv row " + std::to_string(at) + ")";
     if (trace.empty()) trace = run_trace(run);
-    if (vm["threads"].defaulted()) {
-      const std::filesystem::path cfg = std::filesystem::path(run) / "config.yaml";
-      if (std::filesystem::exists(cfg)) {
-        const std::string model = load_config(cfg.string()).threaded_replay;
-        if (model == "lock" || model == "tlh") req.threads = model;
-      }
+    const std::filesystem::path cfg = std::filesystem::path(run) / "config.yaml";
+    if (std::filesystem::exists(cfg)) {
+      const std::string model = load_config(cfg.string()).threaded_replay;
+      if (model == "lock" || model == "tlh") run_model = model;
     }
   } else {
     req.origin = "--allocator";
@@ -98,6 +99,10 @@ int cmd_export(const std::vector<std::string>& args) {
   if (!parse_spec(sentence, req.spec, &err)) {
     if (!run.empty()) throw RuntimeError(run + "/front.csv: design '" + sentence + "': " + err);
     throw UsageError("--allocator: " + err);
+  }
+  if (vm["threads"].defaulted()) {
+    if (const std::string* model = req.spec.get("threads")) req.threads = *model;
+    else if (!run_model.empty()) req.threads = run_model;
   }
   const std::string* cls = req.spec.get("classes");
   if (cls != nullptr && cls->starts_with("fitted:")) {

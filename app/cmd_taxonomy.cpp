@@ -46,9 +46,13 @@ std::string key_text(const KeySchema& k) {
   std::string out(k.key);
   out += '=';
   out += v;
-  out += " [";
-  out += k.default_value;
-  out += ']';
+  if (k.optional) {
+    out += " [optional]";
+  } else {
+    out += " [";
+    out += k.default_value;
+    out += ']';
+  }
   if (k.discrete) out += " *";
   return out;
 }

@@ -76,6 +76,10 @@ struct KeySchema {
   std::uint64_t min = 0, max = UINT64_MAX; ///< for Size/Integer (inclusive)
   bool discrete = false;                   ///< part of the row (template) choice
   bool power_of_two = false;               ///< for Size: the value must be a power of two
+  /// Optional key (no default): a spec has it only when its text gives it, and the
+  /// canonical text writes it only then. Used for `threads`, a choice that the
+  /// default grammar leaves to the run (grammar/threaded.bnf makes it a gene).
+  bool optional = false;
 };
 
 struct FamilySchema {
@@ -106,8 +110,9 @@ struct RegistryRow {
 std::span<const RegistryRow> rows();
 /// All family schemas.
 std::span<const FamilySchema> families();
-/// The common keys every family accepts after its own: align, source, harden, front
-/// (the `source` default and choices are per family, see FamilySchema::sources).
+/// The common keys every family accepts after its own: align, source, harden, front,
+/// retain, and the optional threads (the `source` default and choices are per
+/// family, see FamilySchema::sources).
 std::span<const KeySchema> common_keys();
 const FamilySchema* find_family(std::string_view family);
 /// The row for a (parsed, canonical) spec, or nullptr with *err set.

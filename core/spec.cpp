@@ -255,6 +255,7 @@ bool parse_spec(std::string_view text, AllocatorSpec& out, std::string* err) {
   AllocatorSpec spec;
   spec.family = std::string(fam->family);
   for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!given[i] && keys[i].optional) continue;
     if (!given[i] && !canonical_value(keys[i], keys[i].default_value, values[i])) {
       set_err(err, 1, "internal: default '" + std::string(keys[i].default_value) + "' of key " +
                           std::string(keys[i].key) + " is invalid");

@@ -19,9 +19,14 @@
 //   * the common keys every family accepts come last, in this order:
 //     align=16|32|64 (minimum alignment), source=region|mmap (memory source),
 //     harden=off|canary|checked (the hardening layer, core/layers/harden.hpp),
-//     front=none|tcache:B (the cache front end, core/layers/front.hpp).
+//     front=none|tcache:B (the cache front end, core/layers/front.hpp),
+//     retain=0|256K|1M|4M (memory kept committed on release), and the optional
+//     threads=lock|tlh (the thread model, see below).
 // Canonical text = FAMILY then every key of the schema in schema order, including
 // the defaults, so two equal designs always have equal text (the fitness-cache key).
+// The one optional key, threads, has no default: the text has it only when it was
+// given (then last). Without it the run decides the model (config threaded_replay,
+// export --threads); grammar/threaded.bnf makes it part of every sentence.
 //
 // Example:
 //   superblock classes=jemalloc sb=64K bins=fullness-list alg=bitmap pagemap=radix2 cache=lazy large=16K align=16 source=mmap harden=off front=none

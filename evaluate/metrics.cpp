@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/instance.hpp"
+#include "core/spec.hpp"
 #include "evaluate/replay.hpp"
 #include "evaluate/trace.hpp"
 
@@ -226,14 +227,22 @@ Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span
   return m;
 }
 
+bool measured_on_threads(std::string_view sentence, const Trace& trace, const EvalOptions& opt, ThreadModel* model) {
+  *model = opt.thread_model;
+  bool threaded = opt.threaded;
+  if (AllocatorSpec spec; parse_spec(sentence, spec, nullptr))
+    if (const std::string* named = spec.get("threads"); named != nullptr && parse_thread_model(*named, model))
+      threaded = true;
+  return threaded && trace.threads > 1;
+}
+
 double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span<const SizeCount> hist,
                         const EvalOptions& opt, std::string* err) {
   ReplayOptions ro;
   ro.max_ops = opt.max_ops;
-  const bool threaded = opt.threaded && trace.threads > 1;
   ThreadedReplayOptions tro;
-  tro.model = opt.thread_model;
   tro.max_ops = opt.max_ops;
+  const bool threaded = measured_on_threads(sentence, trace, opt, &tro.model);
   const InstanceMaker make = [&](std::string* e) {
     return Instance::create(sentence, instance_options(opt, hist, nullptr, opt.measure_backing), e);
   };

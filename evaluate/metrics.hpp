@@ -115,7 +115,8 @@ struct EvalOptions {
   /// replay runs at a time in the process (parallel evaluations wait for each other
   /// there), so they do not compete for the cores. The probed replay (modeled
   /// speed, fragmentation, quality) stays sequential. false or a one-thread trace:
-  /// the sequential replay.
+  /// the sequential replay. A design whose text names its model (threads=lock|tlh,
+  /// core/spec.hpp) is replayed on threads under that model even when false.
   bool threaded = false;
   ThreadModel thread_model = ThreadModel::Lock;
 };
@@ -163,6 +164,11 @@ struct Metrics {
 /// (size_histogram(trace)), passed in so callers compute it once.
 Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span<const SizeCount> hist,
                         const EvalOptions& opt);
+
+/// Whether measure_speed_ns times `sentence` on `trace` with the threaded replay, and
+/// under which model (*model): a multi-threaded trace, and either opt.threaded (model
+/// opt.thread_model) or a design that names its model (threads=lock|tlh), which wins.
+bool measured_on_threads(std::string_view sentence, const Trace& trace, const EvalOptions& opt, ThreadModel* model);
 
 /// Measured speed only (ns per op, best of opt.repeats after a warm-up, or the
 /// warm-up alone past opt.measure_cutoff_ns), for re-measuring a front. Returns NaN

@@ -14,7 +14,8 @@
 //   name:            run name; results go to OUT/NAME/RUN-ID/  (default: config file stem)
 //   trace:           trace file (evoalloc format)                (traces/espresso.trace)
 //   trace_max_ops:   replay only the first N ops; 0 = all       (0)
-//   grammar:         BNF grammar of designs                      (grammar/allocator.bnf)
+//   grammar:         BNF grammar of designs (grammar/threaded.bnf: with the thread
+//                    model as a gene)                            (grammar/allocator.bnf)
 //                    Relative paths are resolved by the CLI: first against the
 //                    current directory, then against the evoalloc source tree.
 //   speed_mode:      modeled | measured (objective used during the search; the
@@ -43,8 +44,10 @@
 //                    is the threaded replay's wall time per op under that thread
 //                    model (evaluate/replay_threaded.hpp; one such replay at a time,
 //                    no measure cutoff); `export --run` then builds that model
-//                    unless --threads says otherwise. No effect on a one-thread
-//                    trace (off)
+//                    unless --threads says otherwise. A design that names its
+//                    own model (threads=lock|tlh: grammar/threaded.bnf) is
+//                    measured and exported under that one, even with off. No
+//                    effect on a one-thread trace (off)
 //   remeasure_front: re-measure the final front with measured speed (true; always
 //                    the full repeats)
 //   hv_reference:    reference point of the hypervolume, [speed, fragmentation,

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <boost/spirit/home/x3.hpp>
 #include <fstream>
+#include <deque>
 #include <map>
+#include <memory>
 #include <sstream>
 
 namespace evo {
@@ -38,10 +40,13 @@ struct RawProduction {
   std::size_t begin = 0;
 };
 
+class Checker;
+
 struct RawRule {
   std::string name;
   std::size_t begin = 0;
   std::vector<RawProduction> productions;
+  const Checker* src = nullptr;  // the file it was defined in (offsets are into its text)
 };
 
 struct Builder {
@@ -263,8 +268,49 @@ std::string Grammar::production_text(const Production& p) const {
   return out;
 }
 
-Grammar parse_grammar(std::string_view text, const std::string& name) {
-  Checker check(text, name);
+namespace {
+
+/// One file of a grammar: its text (the @extends line blanked out) and where errors point.
+struct Layer {
+  std::string text;
+  std::string name;
+  std::unique_ptr<Checker> check;
+  std::string base;  // the @extends path as written, or empty
+};
+
+/// Finds `@extends PATH` before the first rule (after blank and comment lines),
+/// records PATH and blanks the directive out (offsets, lines and columns of the rest
+/// stay as in the file).
+void take_extends(Layer& l) {
+  std::size_t i = 0;
+  const std::string& t = l.text;
+  while (i < t.size()) {
+    if (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n') {
+      ++i;
+    } else if (t[i] == '#') {
+      while (i < t.size() && t[i] != '\n') ++i;
+    } else {
+      break;
+    }
+  }
+  constexpr std::string_view kDirective = "@extends";
+  if (std::string_view(t).substr(i, kDirective.size()) != kDirective) return;
+  std::size_t end = t.find('\n', i);
+  if (end == std::string::npos) end = t.size();
+  std::string_view rest = std::string_view(t).substr(i + kDirective.size(), end - i - kDirective.size());
+  const std::size_t from = rest.find_first_not_of(" \t\r");
+  const std::size_t to = rest.find_last_not_of(" \t\r");
+  if (from == std::string_view::npos || rest.substr(from, to - from + 1).find_first_of(" \t#") != std::string_view::npos)
+    l.check->fail(i, "'@extends' needs one file path (relative to this file's folder), expected '@extends FILE.bnf'");
+  l.base = std::string(rest.substr(from, to - from + 1));
+  std::fill(l.text.begin() + static_cast<std::ptrdiff_t>(i), l.text.begin() + static_cast<std::ptrdiff_t>(end), ' ');
+}
+
+/// Phase 1 of one file: its raw rules, each knowing its file; duplicates within the
+/// file are errors.
+std::vector<RawRule> parse_layer(const Layer& l) {
+  const Checker& check = *l.check;
+  std::string_view text = l.text;
   Builder b{text.data(), {}, 0};
   const char* first = text.data();
   const char* last = text.data() + text.size();
@@ -274,30 +320,84 @@ Grammar parse_grammar(std::string_view text, const std::string& name) {
   } catch (const x3::expectation_failure<const char*>& e) {
     check.fail(b.off(e.where()), "syntax error, expected " + e.which());
   }
-  if (b.rules.empty()) check.fail(text.size(), "no rule in grammar, expected at least one '<name> ::= ...'");
-
-  Grammar g;
-  g.name = name;
-  // Rule names: duplicates.
-  std::map<std::string, std::uint32_t> by_name;
-  for (const RawRule& r : b.rules) {
-    auto [it, inserted] = by_name.emplace(r.name, static_cast<std::uint32_t>(g.rules.size()));
+  std::map<std::string, std::size_t> by_name;
+  for (std::size_t i = 0; i < b.rules.size(); ++i) {
+    RawRule& r = b.rules[i];
+    r.src = &check;
+    for (const RawProduction& p : r.productions)
+      for (const RawItem& it : p.items)
+        if (it.kind == RawItem::Kind::Text && it.text == "@extends")
+          check.fail(it.begin, "'@extends' after a rule, expected it before the first rule");
+    auto [it, inserted] = by_name.emplace(r.name, i);
     if (!inserted) {
       check.fail(r.begin, "duplicate rule <" + r.name + "> (first defined at line " +
                               std::to_string(check.line(b.rules[it->second].begin)) +
                               "), expected each rule to be defined once");
     }
+  }
+  return std::move(b.rules);
+}
+
+std::string folder_of(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+}
+
+}  // namespace
+
+Grammar parse_grammar(std::string_view text, const std::string& name) {
+  // The files: `name`, then the file it extends, and so on (at most kMaxLayers).
+  constexpr std::size_t kMaxLayers = 8;
+  std::deque<Layer> layers;  // a deque: each Checker points into its layer
+  layers.push_back({std::string(text), name, nullptr, {}});
+  for (;;) {
+    Layer& top = layers.back();
+    top.check = std::make_unique<Checker>(top.text, top.name);
+    take_extends(top);
+    if (top.base.empty()) break;
+    const std::string path = top.base.front() == '/' ? top.base : folder_of(top.name) + top.base;
+    for (const Layer& l : layers)
+      if (l.name == path) top.check->fail(0, "'@extends " + top.base + "' makes a cycle, expected a chain of grammars");
+    if (layers.size() == kMaxLayers)
+      top.check->fail(0, "'@extends' chain longer than " + std::to_string(kMaxLayers) + " files, expected a shorter chain");
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+      top.check->fail(0, "cannot read the grammar it extends, '" + path + "', expected a readable BNF file");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    layers.push_back({ss.str(), path, nullptr, {}});
+  }
+  // Merge, the base first: a rule of an extending file replaces the base's rule of
+  // the same name (keeping its place, so the start rule stays the base's first) or
+  // is added after the base's rules.
+  std::vector<RawRule> merged;
+  for (auto l = layers.rbegin(); l != layers.rend(); ++l) {
+    for (RawRule& r : parse_layer(*l)) {
+      auto same = std::find_if(merged.begin(), merged.end(), [&](const RawRule& m) { return m.name == r.name; });
+      if (same != merged.end()) *same = std::move(r);
+      else merged.push_back(std::move(r));
+    }
+  }
+  if (merged.empty()) layers.front().check->fail(text.size(), "no rule in grammar, expected at least one '<name> ::= ...'");
+  const std::vector<RawRule>& rules = merged;
+
+  Grammar g;
+  g.name = name;
+  std::map<std::string, std::uint32_t> by_name;
+  for (const RawRule& r : rules) {
+    by_name.emplace(r.name, static_cast<std::uint32_t>(g.rules.size()));
     Rule rule;
     rule.name = r.name;
-    rule.line = check.line(r.begin);
-    rule.column = check.column(r.begin);
+    rule.line = r.src->line(r.begin);
+    rule.column = r.src->column(r.begin);
     g.rules.push_back(std::move(rule));
   }
   // Productions: resolve names, merge terminal text, intern terminals and ranges.
   std::map<std::string, std::uint32_t> term_index;
-  for (std::size_t ri = 0; ri < b.rules.size(); ++ri) {
-    for (const RawProduction& rp : b.rules[ri].productions) {
+  for (std::size_t ri = 0; ri < rules.size(); ++ri) {
+    for (const RawProduction& rp : rules[ri].productions) {
       Production p;
+      const Checker& check = *rules[ri].src;
       p.line = check.line(rp.begin);
       std::string pending;
       bool has_pending = false;
@@ -377,7 +477,7 @@ Grammar parse_grammar(std::string_view text, const std::string& name) {
   }
   for (std::size_t r = 1; r < n; ++r) {
     if (!reach[0][r]) {
-      check.fail(b.rules[r].begin, "unreachable rule <" + g.rules[r].name + ">, expected it to be used by the start rule <" +
+      rules[r].src->fail(rules[r].begin, "unreachable rule <" + g.rules[r].name + ">, expected it to be used by the start rule <" +
                                        g.rules[0].name + "> or by a rule reachable from it");
     }
   }
@@ -405,7 +505,7 @@ Grammar parse_grammar(std::string_view text, const std::string& name) {
   }
   for (std::size_t r = 0; r < n; ++r) {
     if (g.rules[r].min_depth == kInf) {
-      check.fail(b.rules[r].begin, "rule <" + g.rules[r].name +
+      rules[r].src->fail(rules[r].begin, "rule <" + g.rules[r].name +
                                        "> has no terminating derivation, expected an alternative that ends in terminals");
     }
   }

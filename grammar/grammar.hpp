@@ -28,6 +28,14 @@
 //     decimal text of one value; in the GE mapping it takes codon mod (HI-LO+1)
 //     (so only the first 2^32 values of a wider range are reachable).
 //
+// Extending another grammar
+//   * A file may start (before its first rule; comments and blank lines may come
+//     first) with `@extends FILE`: FILE (relative to this file's folder) is parsed
+//     first, then each rule of this file replaces FILE's rule of the same name (in
+//     its place: the start rule stays FILE's first) or, when FILE has none, is added.
+//     FILE may extend another (at most 8 files, no cycle). Errors point into the
+//     file that holds the offending rule. grammar/threaded.bnf is an example.
+//
 // Checks (each a GrammarError naming the offending place)
 //   syntax errors (with what was expected), duplicate rule, undefined non-terminal,
 //   unreachable rule (from the start rule), rule with no terminating derivation,
@@ -113,7 +121,8 @@ struct Grammar {
   std::string production_text(const Production& p) const;
 };
 
-/// Parses and checks BNF text; `name` is used as FILE in error messages.
+/// Parses and checks BNF text; `name` is used as FILE in error messages and, for
+/// `@extends`, as the path the extended file is relative to.
 Grammar parse_grammar(std::string_view text, const std::string& name);
 /// Reads `path` and parses it (GrammarError "PATH:0:0: cannot read file" when unreadable).
 Grammar load_grammar(const std::string& path);

@@ -50,7 +50,8 @@ TEST_CASE("every family has rows, and numeric keys do not change the row") {
   REQUIRE(evo::parse_spec("pad chunk=1M align=64", b, &err));
   CHECK(evo::find_row(a, &err) == evo::find_row(b, &err));
   CHECK(evo::find_family("nope") == nullptr);
-  CHECK(evo::common_keys().size() == 5);  // align source harden front retain
+  CHECK(evo::common_keys().size() == 6);  // align source harden front retain, optional threads
+  CHECK(evo::common_keys().back().optional);
 }
 
 TEST_CASE("Instance::create reports errors in one line") {

@@ -40,6 +40,33 @@ TEST_CASE("parse fills defaults in schema order, common keys last") {
   CHECK(s.text() == "minimal align=64 source=region harden=off front=none retain=0");
 }
 
+TEST_CASE("the optional key threads: in the text only when given, last; no default") {
+  AllocatorSpec s;
+  std::string err;
+  REQUIRE(parse_spec("pad", s, &err));
+  CHECK(s.get("threads") == nullptr);
+  CHECK(s.text().find("threads") == std::string::npos);
+  REQUIRE(parse_spec("pad threads=tlh chunk=4K", s, &err));
+  CHECK(s.text() == "pad chunk=4K align=16 source=region harden=off front=none retain=0 threads=tlh");
+  REQUIRE(s.get("threads") != nullptr);
+  CHECK(*s.get("threads") == "tlh");
+  AllocatorSpec again;
+  REQUIRE(parse_spec(s.text(), again, &err));
+  CHECK(again == s);
+  REQUIRE(parse_spec("pad threads=lock", s, &err));
+  CHECK(s.text().ends_with(" retain=0 threads=lock"));
+  // Naming the model changes the design (the fitness-cache key), not the row.
+  AllocatorSpec plain;
+  REQUIRE(parse_spec("pad", plain, &err));
+  CHECK_FALSE(plain == s);
+  CHECK(evo::find_row(plain, &err) == evo::find_row(s, &err));
+  CHECK_FALSE(parse_spec("pad threads=many", s, &err));
+  CHECK(err.find("column 13") != std::string::npos);  // the value's column
+  CHECK(err.find("bad value 'many' for threads; expected lock|tlh") != std::string::npos);
+  CHECK_FALSE(parse_spec("pad threads=lock threads=tlh", s, &err));
+  CHECK(err.find("duplicate key 'threads'") != std::string::npos);
+}
+
 TEST_CASE("canonical text is a fixed point") {
   for (const evo::RegistryRow& row : evo::rows()) {
     AllocatorSpec a, b;

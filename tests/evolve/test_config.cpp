@@ -145,6 +145,22 @@ TEST_CASE("threaded_replay: the thread model of measured speed on a multi-thread
     CAPTURE(err);
     CHECK(ns > 0);
   }
+  // A design that names its model is measured on threads under it, whatever the run says.
+  ThreadModel m = ThreadModel::Lock;
+  EvalOptions off = eo;
+  off.threaded = false;
+  CHECK_FALSE(measured_on_threads("pad", py, off, &m));
+  CHECK(measured_on_threads("pad threads=tlh", py, off, &m));
+  CHECK(m == ThreadModel::Tlh);
+  EvalOptions tlh = eo;  // threaded_replay: tlh
+  CHECK(measured_on_threads("pad", py, tlh, &m));
+  CHECK(m == ThreadModel::Tlh);
+  CHECK(measured_on_threads("pad threads=lock", py, tlh, &m));
+  CHECK(m == ThreadModel::Lock);
+  // A one-thread trace is never replayed on threads.
+  const Trace one = read_trace(src + "/traces/espresso.trace");
+  REQUIRE(one.threads <= 1);
+  CHECK_FALSE(measured_on_threads("pad threads=tlh", one, tlh, &m));
 }
 
 TEST_CASE("the effective config reads back identically") {

@@ -1,8 +1,15 @@
 // tests/grammar/test_parser.cpp — the BNF parser: every syntax form, every error kind.
 #include <doctest/doctest.h>
 
-#include <string>
+#include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "grammar/enumerate.hpp"
 #include "grammar/grammar.hpp"
 #include "grammar/mapper.hpp"
 
@@ -236,4 +243,89 @@ TEST_CASE("bytes outside ASCII: fine in terminals, a clear error in rule names")
   GrammarError e = expect_error("<s> ::= <\xc3\xa9>\n");  // regression: x3::alnum asserted on these
   CHECK(e.column == 10);
   CHECK(e.message.find("expected a rule name") != std::string::npos);
+}
+
+namespace {
+
+// A scratch folder of grammar files, removed at the end of the test.
+struct GrammarFiles {
+  std::filesystem::path dir;
+  GrammarFiles() {
+    dir = std::filesystem::temp_directory_path() / ("evoalloc-extends-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir / "sub");
+  }
+  ~GrammarFiles() { std::filesystem::remove_all(dir); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir / name) << text;
+    return (dir / name).string();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("@extends: the file's rules replace the base's rules of the same name, in place; new rules are added") {
+  GrammarFiles f;
+  f.write("base.bnf", "# base\n<s> ::= a <x> <y>\n<x> ::= 1 | 2\n<y> ::= p\n");
+  const std::string top = f.write("sub/top.bnf",
+                                  "# comment first\n\n@extends ../base.bnf\n<y> ::= q <z>\n<z> ::= z1 | z2\n");
+  Grammar g = evo::load_grammar(top);
+  CHECK(g.name == top);
+  REQUIRE(g.rules.size() == 4);
+  CHECK(g.rules[0].name == "s");  // the start rule stays the base's first
+  CHECK(g.rules[2].name == "y");  // replaced in its place
+  CHECK(g.rules[2].line == 4);    // ... and its line is in the extending file
+  CHECK(g.rules[3].name == "z");
+  std::vector<std::string> all;
+  evo::Enumerator en(g);
+  for (std::uint64_t i = 0; i < en.count(); ++i) all.push_back(en.at(i));
+  std::sort(all.begin(), all.end());
+  CHECK(all == std::vector<std::string>{"a 1 q z1", "a 1 q z2", "a 2 q z1", "a 2 q z2"});
+  // The base alone is unchanged.
+  CHECK(evo::Enumerator(evo::load_grammar((f.dir / "base.bnf").string())).count() == 2);
+}
+
+TEST_CASE("@extends: errors name the file and line of the offending rule, and bad directives") {
+  GrammarFiles f;
+  f.write("base.bnf", "<s> ::= a <x>\n<x> ::= 1\n");
+  auto error_of = [&](const std::string& name, const std::string& text) {
+    const std::string path = f.write(name, text);
+    try {
+      evo::load_grammar(path);
+    } catch (const GrammarError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string d = f.dir.string() + "/";
+  CHECK(error_of("undef.bnf", "@extends base.bnf\n<x> ::= <nope>\n") ==
+        d + "undef.bnf:2:9: undefined non-terminal <nope>, expected a rule '<nope> ::= ...' in the grammar");
+  CHECK(error_of("orphan.bnf", "@extends base.bnf\n\n<extra> ::= e\n") ==
+        d + "orphan.bnf:3:1: unreachable rule <extra>, expected it to be used by the start rule <s> or by a rule "
+            "reachable from it");
+  CHECK(error_of("dup.bnf", "@extends base.bnf\n<x> ::= 2\n<x> ::= 3\n").starts_with(d + "dup.bnf:3:1: duplicate rule <x>"));
+  CHECK(error_of("missing.bnf", "@extends none.bnf\n<x> ::= 2\n") ==
+        d + "missing.bnf:1:1: cannot read the grammar it extends, '" + d + "none.bnf', expected a readable BNF file");
+  CHECK(error_of("nopath.bnf", "@extends\n<x> ::= 2\n").starts_with(d + "nopath.bnf:1:1: '@extends' needs one file path"));
+  CHECK(error_of("two.bnf", "@extends a.bnf b.bnf\n").starts_with(d + "two.bnf:1:1: '@extends' needs one file path"));
+  f.write("loop-a.bnf", "@extends loop-b.bnf\n");
+  CHECK(error_of("loop-b.bnf", "@extends loop-a.bnf\n<s> ::= x\n").find("makes a cycle") != std::string::npos);
+  // The directive is only read before the first rule.
+  CHECK(error_of("late.bnf", "<s> ::= a\n@extends base.bnf\n") ==
+        d + "late.bnf:2:1: '@extends' after a rule, expected it before the first rule");
+  // A syntax error in the base points into the base.
+  f.write("broken.bnf", "<s> ::= a\n<t> := b\n");
+  CHECK(error_of("on-broken.bnf", "@extends broken.bnf\n").starts_with(d + "broken.bnf:2:4: syntax error"));
+}
+
+TEST_CASE("grammar/threaded.bnf: allocator.bnf with threads=lock|tlh closing every sentence") {
+  const std::string dir = std::string(EVOALLOC_SOURCE_DIR) + "/grammar/";
+  Grammar base = evo::load_grammar(dir + "allocator.bnf");
+  Grammar threaded = evo::load_grammar(dir + "threaded.bnf");
+  evo::Enumerator eb(base), et(threaded);
+  CHECK(et.count() == 2 * eb.count());
+  for (std::uint64_t i : {std::uint64_t{0}, et.count() / 3, et.count() - 1}) {
+    const std::string s = et.at(i);
+    CAPTURE(s);
+    CHECK((s.ends_with(" threads=lock") || s.ends_with(" threads=tlh")));
+  }
 }

@@ -190,34 +190,50 @@ TEST_CASE("bad configs: one line naming the key and the line, exit 1; bad flags 
   fs::remove_all(out);
 }
 
-TEST_CASE("configs/threaded.yaml: speed from the threaded replay, the export takes its thread model") {
+TEST_CASE("configs/threaded.yaml: the thread model is a gene; speed from the threaded replay; the export builds the design's model") {
   REQUIRE(fs::exists(exe()));
   fs::path out = scratch("threaded");
   // A short run of the shipped config (the multi-threaded pyqueue trace).
   REQUIRE(run("--config '" + src() + "/configs/threaded.yaml' --out '" + out.string() +
-                  "' --set trace_max_ops=" + kOps + " --population 4 --generations 1 --run-id t -q",
+                  "' --set trace_max_ops=" + kOps + " --population 6 --generations 1 --run-id t -q",
               out / "t.err") == 0);
   const fs::path dir = out / "threaded" / "t";
   const evo::Config cfg = evo::load_config((dir / "config.yaml").string());
   CHECK(cfg.threaded_replay == "tlh");
+  CHECK(cfg.grammar.ends_with("grammar/threaded.bnf"));
   CHECK(cfg.speed_mode == evo::SpeedMode::Measured);
-  // Every feasible front row has a measured speed.
+  // Every feasible front row has a measured speed and names its thread model.
   std::istringstream front(slurp(dir / "front.csv"));
   std::string line;
   std::getline(front, line);
   int rows = 0;
   while (std::getline(front, line)) {
+    CAPTURE(line);
     CHECK(line.find(",nan,") == std::string::npos);
+    CHECK((line.find(" threads=lock") != std::string::npos || line.find(" threads=tlh") != std::string::npos));
     ++rows;
   }
   CHECK(rows >= 1);
-  // The export builds the run's thread model unless --threads says otherwise.
+  // The export builds the picked design's own model unless --threads says otherwise.
   using evo::test::quote;
   const std::string exp = quote(exe()) + " export --run " + quote(dir.string()) + " --pick fastest --no-build --name thr";
-  REQUIRE(evo::test::shell(exp + " --out " + quote((out / "x1").string()) + " >/dev/null 2>&1") == 0);
-  CHECK(slurp(out / "x1" / "design.hpp").find("Thread model: tlh") != std::string::npos);
-  REQUIRE(evo::test::shell(exp + " --threads lock --out " + quote((out / "x2").string()) + " >/dev/null 2>&1") == 0);
-  CHECK(slurp(out / "x2" / "design.hpp").find("Thread model: lock") != std::string::npos);
+  REQUIRE(evo::test::shell(exp + " --out " + quote((out / "x1").string()) + " >" + quote((out / "x1.out").string()) +
+                           " 2>&1") == 0);
+  const std::string said = slurp(out / "x1.out");
+  CAPTURE(said);
+  const std::string model = said.find(" threads=tlh") != std::string::npos ? "tlh" : "lock";
+  CHECK(said.find(" threads=" + model) != std::string::npos);
+  CHECK(slurp(out / "x1" / "design.hpp").find("Thread model: " + model) != std::string::npos);
+  const std::string other = model == "tlh" ? "lock" : "tlh";
+  REQUIRE(evo::test::shell(exp + " --threads " + other + " --out " + quote((out / "x2").string()) + " >/dev/null 2>&1") ==
+          0);
+  CHECK(slurp(out / "x2" / "design.hpp").find("Thread model: " + other) != std::string::npos);
+  // Without --run: the design's key, else lock.
+  const std::string one = quote(exe()) + " export --no-build --name one --allocator ";
+  REQUIRE(evo::test::shell(one + "'pad threads=tlh' --out " + quote((out / "x3").string()) + " >/dev/null 2>&1") == 0);
+  CHECK(slurp(out / "x3" / "design.hpp").find("Thread model: tlh") != std::string::npos);
+  REQUIRE(evo::test::shell(one + "pad --out " + quote((out / "x4").string()) + " >/dev/null 2>&1") == 0);
+  CHECK(slurp(out / "x4" / "design.hpp").find("Thread model: lock") != std::string::npos);
   // A bad model is a config error naming the key.
   const fs::path bad = out / "bad.yaml";
   std::ofstream(bad) << "threaded_replay: spin\n";

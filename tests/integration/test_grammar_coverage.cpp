@@ -181,3 +181,28 @@ TEST_CASE("core -> grammar: every family, choice value and allowed common value 
     }
   }
 }
+
+TEST_CASE("grammar/threaded.bnf -> core: sentences name their thread model and select allocator.bnf's rows") {
+  const evo::Grammar g = evo::load_grammar(std::string(EVOALLOC_SOURCE_DIR) + "/grammar/threaded.bnf");
+  evo::Enumerator en(g);
+  std::set<std::string> models;
+  std::uint64_t checked = 0;
+  for (std::uint64_t i = 0; i < en.count(); i += 997) {  // a prime stride: every axis varies
+    const std::string s = en.at(i);
+    CAPTURE(s);
+    evo::AllocatorSpec spec;
+    std::string err;
+    REQUIRE_MESSAGE(evo::parse_spec(s, spec, &err), err);
+    REQUIRE(spec.text() == s);
+    REQUIRE(spec.get("threads") != nullptr);
+    models.insert(*spec.get("threads"));
+    // The same design without the key is a sentence of allocator.bnf's row.
+    evo::AllocatorSpec plain;
+    REQUIRE(evo::parse_spec(s.substr(0, s.rfind(" threads=")), plain, &err));
+    REQUIRE(evo::find_row(spec, &err) != nullptr);
+    CHECK(evo::find_row(spec, &err) == evo::find_row(plain, &err));
+    ++checked;
+  }
+  CHECK(checked > 10000);
+  CHECK(models == std::set<std::string>{"lock", "tlh"});
+}
