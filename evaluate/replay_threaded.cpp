@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/heap_lock.hpp"
 #include "evaluate/replay_check.hpp"
 
 namespace evo {
@@ -26,10 +27,22 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// One instance and the mutex every call on it takes.
+/// One instance and the lock every call on it takes: the exported library's, a
+/// pthread mutex for the one heap of `lock`, a HeapLock (core/heap_lock.hpp) for the
+/// per-thread heaps of `tlh`.
 struct Heap {
   Instance inst;
-  std::mutex lock;
+  bool tlh = false;
+  std::mutex mutex;
+  HeapLock heap_lock;
+  void lock() {
+    if (tlh) heap_lock.lock();
+    else mutex.lock();
+  }
+  void unlock() {
+    if (tlh) heap_lock.unlock();
+    else mutex.unlock();
+  }
 };
 
 /// Everything the workers share. Per slot: `done`, the number of its ops done so
@@ -82,14 +95,14 @@ void release(Shared& sh, std::uint64_t i, const Op& op, void* p, WorkerResult& w
     if (!e.empty()) sh.note(std::move(e));
   }
   Heap& h = sh.heap_of(owner);
-  std::lock_guard<std::mutex> g(h.lock);
+  std::lock_guard<Heap> g(h);
   h.inst.deallocate(p);
 }
 
 /// A fresh block for op i in the calling thread's heap (every allocating kind).
 void* obtain(Shared& sh, const Op& op, std::uint64_t size) {
   Heap& h = sh.heap_of(op.thread);
-  std::lock_guard<std::mutex> g(h.lock);
+  std::lock_guard<Heap> g(h);
   if (op.kind == OpKind::Malloc || op.kind == OpKind::Realloc) return h.inst.allocate(size, 16);
   if (op.kind == OpKind::Calloc) return h.inst.callocate(1, size);
   const std::size_t align = alignment_of(op);
@@ -102,7 +115,7 @@ void on_new_block(Shared& sh, std::uint64_t i, const Op& op, void* p, std::uint6
   // The checker asks the heap for usable_size: under the heap's lock (taken first;
   // no other path holds both locks at once).
   Heap& h = sh.heap_of(op.thread);
-  std::lock_guard<std::mutex> hg(h.lock);
+  std::lock_guard<Heap> hg(h);
   std::lock_guard<std::mutex> g(sh.check_lock);
   const std::size_t align =
       (op.kind == OpKind::Malloc || op.kind == OpKind::Calloc || op.kind == OpKind::Realloc) ? 16 : alignment_of(op);
@@ -133,24 +146,24 @@ void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, Worke
   void* p;
   if (owner == op.thread || sh.model == ThreadModel::Lock) {
     Heap& h = sh.heap_of(owner);
-    std::lock_guard<std::mutex> g(h.lock);
+    std::lock_guard<Heap> g(h);
     p = h.inst.reallocate(s, size);
   } else {
     Heap& from = sh.heap_of(owner);
     if (size == 0) {
-      std::lock_guard<std::mutex> g(from.lock);
+      std::lock_guard<Heap> g(from);
       from.inst.deallocate(s);
       p = nullptr;
     } else {
       std::size_t keep;
       {
-        std::lock_guard<std::mutex> g(from.lock);
+        std::lock_guard<Heap> g(from);
         keep = std::min<std::size_t>(from.inst.usable_size(s), size);
       }
       p = obtain(sh, op, size);
       if (p != nullptr) {
         std::memcpy(p, s, keep);
-        std::lock_guard<std::mutex> g(from.lock);
+        std::lock_guard<Heap> g(from);
         from.inst.deallocate(s);
       }
     }
@@ -244,6 +257,7 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
   const std::size_t nheaps = opt.model == ThreadModel::Lock ? 1 : threads;
   for (std::size_t k = 0; k < nheaps; ++k) {
     auto h = std::make_unique<Heap>();
+    h->tlh = opt.model == ThreadModel::Tlh;
     std::string err;
     h->inst = make(&err);
     if (!h->inst) {

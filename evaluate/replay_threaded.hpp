@@ -14,9 +14,10 @@
 // Thread models (how the design's instances are shared; the export's models,
 // export/shim.cpp, with more than one thread):
 //   lock  one instance behind one mutex, taken by every call.
-//   tlh   one instance per trace thread, each behind its own mutex, taken by its
-//         thread on every call. A block goes back to the instance that allocated
-//         it: a remote free takes the owner's mutex; a realloc of another thread's
+//   tlh   one instance per trace thread, each behind its own HeapLock
+//         (core/heap_lock.hpp, as the export), taken by its thread on every call.
+//         A block goes back to the instance that allocated it: a remote free
+//         takes the owner's lock; a realloc of another thread's
 //         block allocates in the caller's instance, copies and frees remotely.
 //
 // Per op the semantics are replay()'s (evaluate/replay.hpp): malloc, calloc
