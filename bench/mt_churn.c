@@ -1,4 +1,4 @@
-/* bench/mt_churn.c — a malloc-heavy multi-threaded program for bench/compare.sh
+/* bench/mt_churn.c — a malloc-heavy multi-threaded program to run under `evoalloc bench`
  * (thread models of the export: --threads lock vs tlh). T threads (argv[1], default
  * 4) each run N steps (argv[2], default 2000000) over 512 private slots: malloc of a
  * random size (90% 8..263 bytes, 10% up to 64 KiB; argv[3] = "small": all 8..263),

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/heap_lock.hpp"
+#include "core/remote_queue.hpp"
 #include "evaluate/replay_check.hpp"
 
 namespace evo {
@@ -35,6 +36,7 @@ struct Heap {
   bool tlh = false;
   std::mutex mutex;
   HeapLock heap_lock;
+  RemoteFreeQueue<256> remote;  // tlh: blocks other threads freed, drained by the owner
   void lock() {
     if (tlh) heap_lock.lock();
     else mutex.lock();
@@ -43,7 +45,20 @@ struct Heap {
     if (tlh) heap_lock.unlock();
     else mutex.unlock();
   }
+  /// Frees the queued blocks (the heap's lock held).
+  void drain_remote() {
+    remote.drain([this](void* q) { inst.deallocate(q); });
+  }
 };
+
+/// Frees p, a block of `from`, which is not the calling worker's heap (tlh): queued
+/// for its owner, or under its lock when the queue is full (as export/shim.cpp).
+void free_remote(Heap& from, void* p) {
+  if (from.remote.push(p)) return;
+  std::lock_guard<Heap> g(from);
+  from.drain_remote();
+  from.inst.deallocate(p);
+}
 
 /// Everything the workers share. Per slot: `done`, the number of its ops done so
 /// far (an op runs when done == its ordinal among the slot's ops), and the block
@@ -95,6 +110,7 @@ void release(Shared& sh, std::uint64_t i, const Op& op, void* p, WorkerResult& w
     if (!e.empty()) sh.note(std::move(e));
   }
   Heap& h = sh.heap_of(owner);
+  if (sh.model == ThreadModel::Tlh && owner != op.thread) return free_remote(h, p);
   std::lock_guard<Heap> g(h);
   h.inst.deallocate(p);
 }
@@ -103,6 +119,7 @@ void release(Shared& sh, std::uint64_t i, const Op& op, void* p, WorkerResult& w
 void* obtain(Shared& sh, const Op& op, std::uint64_t size) {
   Heap& h = sh.heap_of(op.thread);
   std::lock_guard<Heap> g(h);
+  if (h.remote.maybe_nonempty()) h.drain_remote();
   if (op.kind == OpKind::Malloc || op.kind == OpKind::Realloc) return h.inst.allocate(size, 16);
   if (op.kind == OpKind::Calloc) return h.inst.callocate(1, size);
   const std::size_t align = alignment_of(op);
@@ -151,8 +168,7 @@ void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, Worke
   } else {
     Heap& from = sh.heap_of(owner);
     if (size == 0) {
-      std::lock_guard<Heap> g(from);
-      from.inst.deallocate(s);
+      free_remote(from, s);
       p = nullptr;
     } else {
       std::size_t keep;
@@ -163,8 +179,7 @@ void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, Worke
       p = obtain(sh, op, size);
       if (p != nullptr) {
         std::memcpy(p, s, keep);
-        std::lock_guard<Heap> g(from);
-        from.inst.deallocate(s);
+        free_remote(from, s);
       }
     }
   }
@@ -305,6 +320,7 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     r.failed_allocs += w.failed;
   }
   for (const auto& h : sh.heaps) {
+    h->drain_remote();  // queued frees count as frees
     const AllocStats s = h->inst.stats();
     r.final_stats.footprint += s.footprint;
     r.final_stats.peak_footprint += s.peak_footprint;

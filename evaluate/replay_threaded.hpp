@@ -16,8 +16,10 @@
 //   lock  one instance behind one mutex, taken by every call.
 //   tlh   one instance per trace thread, each behind its own HeapLock
 //         (core/heap_lock.hpp, as the export), taken by its thread on every call.
-//         A block goes back to the instance that allocated it: a remote free
-//         takes the owner's lock; a realloc of another thread's
+//         A block goes back to the instance that allocated it: a remote free is
+//         pushed onto the owner's RemoteFreeQueue (core/remote_queue.hpp), which
+//         the owner drains under its lock at its next allocation (a full queue:
+//         freed under the owner's lock); a realloc of another thread's
 //         block allocates in the caller's instance, copies and frees remotely.
 //
 // Per op the semantics are replay()'s (evaluate/replay.hpp): malloc, calloc

@@ -30,30 +30,31 @@
 //   memory_source.cpp with mmap renamed to evo_export_source_mmap (source_hook.cpp),
 //   which reports each reservation, so the heap that owns a block is found by
 //   address in a small global table (at most 1024 heaps, append-only, read without
-//   any lock: entries are published with a release store of the count). A free of a
-//   block owned by another thread's heap (a *remote free*) is done under the owner
-//   heap's own lock; every heap operation takes its heap's lock, which its owner
-//   thread finds free except while a remote free or a stats read is running on it.
-//   That lock is a HeapLock (core/heap_lock.hpp: one atomic exchange to take, one
-//   store to release, inlined; spin, then yield, when contended), not a pthread
-//   mutex (a call each way and two locked instructions: a third of the library's
-//   time in a python3 profile, docs/benchmarks.md).
-//   Chosen over a lock-free MPSC list of remote blocks (drained by the owner) because
-//   (1) the uncontended lock costs one atomic operation per call, (2) it needs no
-//   minimum block size (the list threads through the block's first word, but a design
-//   may hand out size-0 blocks with no usable byte), (3) malloc_usable_size and
-//   realloc of a remote block must read the owner's metadata anyway, which needs the
-//   owner's lock, and (4) blocks freed to an exited thread's pooled heap are
-//   reusable at once instead of waiting for a drain; measured in docs/export.md.
+//   any lock: entries are published with a release store of the count). Every
+//   operation on a heap takes its lock, a HeapLock (core/heap_lock.hpp: one atomic
+//   exchange to take, one store to release, inlined; spin, then yield, when
+//   contended), not a pthread mutex (a call each way and two locked instructions: a
+//   third of the library's time in a python3 profile, docs/benchmarks.md). Its owner
+//   finds it free unless a stats read, a remote realloc or a full queue (below) is
+//   running on it. A free of a block owned by another thread's heap (a *remote
+//   free*) does not take the owner's lock: it pushes the pointer onto the owner's
+//   RemoteFreeQueue (core/remote_queue.hpp: a lock-free ring of 256 pointers; no
+//   write into the block, so no minimum block size), which the owner drains into its
+//   heap at its next malloc; only when the ring is full is the block freed under the
+//   owner's lock (draining the ring too). So a producer/consumer pair of threads no
+//   longer fights over the producer's lock and heap metadata. A pooled heap (its
+//   thread exited) keeps its queued blocks until a new thread adopts it and
+//   allocates. malloc_usable_size and realloc of a remote block read the owner's
+//   metadata under its lock.
 //   realloc of a remote block = allocate in the caller's heap + copy + remote free.
 //   malloc_usable_size works for any block. Threads past 1024 heaps (or past the
 //   point where a new heap cannot be built: address space or memory exhausted), and calls a
 //   thread makes after its heap went back to the pool (later TLS destructors),
 //   share an existing heap (picked by address; safe: every operation takes the
 //   heap's lock). While the process has one thread (__libc_single_threaded) the
-//   heap lock is not taken (there can be no remote free). Fork: prepare takes
-//   the table lock and every heap's lock; the parent releases them; the child
-//   resets them and returns the heaps of the threads that do not exist in
+//   heap lock is not taken (there can be no concurrent remote free). Fork: prepare
+//   takes the table lock and every heap's lock; the parent releases them; the child
+//   resets them, drains and resets every queue, and returns the heaps of the threads that do not exist in
 //   the child to the pool.
 //
 // Fast path (lock model, one thread): malloc inlines the design's try_allocate
@@ -90,6 +91,7 @@
 #include <new>
 
 #include "core/heap_lock.hpp"
+#include "core/remote_queue.hpp"
 #include "evoalloc_runtime.hpp"
 
 #define EVO_API extern "C" __attribute__((visibility("default")))
@@ -381,6 +383,7 @@ constexpr std::size_t kMaxHeaps = 1024;
 struct alignas(64) Tlh {
   evo_export::Heap heap;
   evo::HeapLock lock;             // taken around every operation on `heap` (core/heap_lock.hpp)
+  evo::RemoteFreeQueue<256> remote;  // blocks other threads freed, drained by the owner (core/remote_queue.hpp)
   std::uintptr_t lo = 0, hi = 0;  // the instance's MemorySource reservation [lo, hi)
   Tlh* next_free = nullptr;       // pool link (under g_table_lock)
   bool owned = false;             // adopted by a live thread (under g_table_lock)
@@ -436,6 +439,8 @@ void atfork_child() {
   for (std::size_t i = 0; i < n; ++i) {
     Tlh* h = g_table[i];
     h->lock.reset();
+    h->remote.drain([h](void* q) { h->heap.deallocate(q); });  // one thread now: no lock needed
+    h->remote.reset();
     if (h->owned && h != t_heap) {  // its thread does not exist in the child
       h->owned = false;
       h->next_free = g_pool;
@@ -552,12 +557,27 @@ struct HeapGuard {
   }
 };
 
+/// Frees into `h` the blocks other threads queued for it (h's lock held).
+[[gnu::noinline]] void drain_remote(Tlh* h) {
+  h->remote.drain([h](void* q) { h->heap.deallocate(q); });
+}
+
+/// Frees p, a block of heap h that is not the caller's: queued for h's owner, or,
+/// when h's queue is full, freed under h's lock (draining the queue too).
+void free_remote(Tlh* h, void* p) {
+  if (h->remote.push(p)) [[likely]] return;
+  HeapGuard g(h);
+  drain_remote(h);
+  h->heap.deallocate(p);
+}
+
 void* do_alloc(std::size_t size, std::size_t align) {
   if (use_boot()) return boot_alloc(size, align);
   Tlh* h = my_heap();
   void* p;
   {
     HeapGuard g(h);
+    if (h->remote.maybe_nonempty()) [[unlikely]] drain_remote(h);
     p = h->heap.allocate(size, align);
   }
   if (p == nullptr) errno = ENOMEM;
@@ -569,6 +589,7 @@ void do_free(void* p) {
   if (use_boot()) return;
   Tlh* h = owner_of(p);  // t_heap, or a remote heap
   if (h == nullptr) return;  // not a block of this allocator
+  if (h != t_heap) return free_remote(h, p);
   HeapGuard g(h);
   h->heap.deallocate(p);
 }
@@ -597,7 +618,7 @@ void* realloc_heap(void* p, std::size_t size) {
     q = me->heap.reallocate(p, size);
   } else {  // remote block: allocate here, copy, remote free
     if (size == 0) {
-      do_free(p);
+      free_remote(o, p);
       return nullptr;
     }
     std::size_t old;
@@ -611,8 +632,7 @@ void* realloc_heap(void* p, std::size_t size) {
     }
     if (q != nullptr) {
       std::memcpy(q, p, old < size ? old : size);
-      HeapGuard g(o);
-      o->heap.deallocate(p);
+      free_remote(o, p);
     }
   }
   if (q == nullptr && size != 0) errno = ENOMEM;
@@ -628,6 +648,7 @@ evo::AllocStats total_stats(bool wait, long* heaps) {
     bool locked = true;
     if (wait) h->lock.lock();
     else locked = lock_briefly(&h->lock);
+    if (locked) drain_remote(h);  // queued frees count as frees
     add_stats(sum, h->heap.stats());
     if (locked) h->lock.unlock();
   }
