@@ -9,6 +9,7 @@
 #include <boost/spirit/home/x3.hpp>
 #include <fstream>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -295,6 +296,9 @@ void take_extends(Layer& l) {
   }
   constexpr std::string_view kDirective = "@extends";
   if (std::string_view(t).substr(i, kDirective.size()) != kDirective) return;
+  const std::size_t after = i + kDirective.size();
+  if (after < t.size() && t[after] != ' ' && t[after] != '\t' && t[after] != '\r' && t[after] != '\n')
+    return;  // "@extendsX": not the directive (a syntax error later)
   std::size_t end = t.find('\n', i);
   if (end == std::string::npos) end = t.size();
   std::string_view rest = std::string_view(t).substr(i + kDirective.size(), end - i - kDirective.size());
@@ -360,8 +364,10 @@ Grammar parse_grammar(std::string_view text, const std::string& name) {
       if (l.name == path) top.check->fail(0, "'@extends " + top.base + "' makes a cycle, expected a chain of grammars");
     if (layers.size() == kMaxLayers)
       top.check->fail(0, "'@extends' chain longer than " + std::to_string(kMaxLayers) + " files, expected a shorter chain");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    std::error_code ec;
+    std::ifstream in;
+    if (std::filesystem::is_regular_file(path, ec)) in.open(path, std::ios::binary);  // not a device or a folder
+    if (!in.is_open() || !in)
       top.check->fail(0, "cannot read the grammar it extends, '" + path + "', expected a readable BNF file");
     std::ostringstream ss;
     ss << in.rdbuf();

@@ -305,6 +305,10 @@ TEST_CASE("@extends: errors name the file and line of the offending rule, and ba
   CHECK(error_of("dup.bnf", "@extends base.bnf\n<x> ::= 2\n<x> ::= 3\n").starts_with(d + "dup.bnf:3:1: duplicate rule <x>"));
   CHECK(error_of("missing.bnf", "@extends none.bnf\n<x> ::= 2\n") ==
         d + "missing.bnf:1:1: cannot read the grammar it extends, '" + d + "none.bnf', expected a readable BNF file");
+  CHECK(error_of("device.bnf", "@extends /dev/zero\n") ==
+        d + "device.bnf:1:1: cannot read the grammar it extends, '/dev/zero', expected a readable BNF file");
+  CHECK(error_of("folder.bnf", "@extends .\n").find("cannot read the grammar it extends") != std::string::npos);
+  CHECK(error_of("glued.bnf", "@extendsbase.bnf\n<x> ::= 2\n").starts_with(d + "glued.bnf:1:1: syntax error"));
   CHECK(error_of("nopath.bnf", "@extends\n<x> ::= 2\n").starts_with(d + "nopath.bnf:1:1: '@extends' needs one file path"));
   CHECK(error_of("two.bnf", "@extends a.bnf b.bnf\n").starts_with(d + "two.bnf:1:1: '@extends' needs one file path"));
   f.write("loop-a.bnf", "@extends loop-b.bnf\n");

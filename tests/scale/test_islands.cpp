@@ -251,8 +251,14 @@ TEST_CASE("MPI islands end to end (mpirun, smoke config)") {
   SUBCASE("SIGKILL of mpirun mid-run, then --resume: same results as the uninterrupted run") {
     const std::string opts = "--islands -g 30 --set 'islands={interval: 3}'";
     REQUIRE(evolve(2, out, "whole", opts) == 0);
+    // Open MPI's session folder (8 MB of shared-memory files) outlives a SIGKILLed
+    // mpirun: give this one a folder of its own (short: it holds unix sockets) and
+    // remove it afterwards, so repeated test runs leave nothing in /tmp.
+    const fs::path session = fs::temp_directory_path() / ("eo-mpi-" + std::to_string(::getpid()));
+    fs::create_directories(session);
     std::ostringstream cmd;
-    cmd << "exec '" << kMpiexec << "' -n 2 --oversubscribe '" << exe() << "' evolve --config '" << src()
+    cmd << "exec env TMPDIR='" << session.string() << "' '" << kMpiexec << "' -n 2 --oversubscribe '" << exe()
+        << "' evolve --config '" << src()
         << "/configs/smoke.yaml' --out '" << out.string() << "' --run-id killed --set trace_max_ops=" << kOps
         << " -j 1 -q " << opts << " >/dev/null 2>/dev/null";
     const std::string c = cmd.str();
@@ -276,6 +282,7 @@ TEST_CASE("MPI islands end to end (mpirun, smoke config)") {
     kill_session(pid);
     int st = 0;
     waitpid(pid, &st, 0);
+    fs::remove_all(session);
     REQUIRE(gen >= 3);
     auto ls = lines_of(sync);
     REQUIRE(ls.size() == 3);
