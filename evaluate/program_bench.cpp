@@ -146,8 +146,10 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
       run.label = c.label;
       run.result = run_program(ps);
       if (!run.result.ok()) {
-        std::string msg = "'" + command_line(argv) + "' under " + c.label + " (round " + std::to_string(round + 1) +
-                          "): " + run.result.status();
+        // Appended piece by piece: `"'" + std::string&&` trips GCC 12's -Wrestrict false positive.
+        std::string msg = "'";
+        msg += command_line(argv);
+        msg += "' under " + c.label + " (round " + std::to_string(round + 1) + "): " + run.result.status();
         const std::string t = tail_of(ps.stderr_path, 5);
         if (!t.empty()) msg += "; its stderr ends:\n" + t;
         throw std::runtime_error(msg);
