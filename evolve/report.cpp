@@ -164,10 +164,13 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
     for (const std::string& qk : order) {
       const auto& vals = values[qk];
       const std::string fam = qk.substr(0, qk.find('.'));
-      if (vals.size() == 1 && vals.begin()->second.size() == families[fam])
-        shared.push_back("`" + qk.substr(qk.find('.') + 1) + "=" + vals.begin()->first + "` (" + fam + ")");
-      else
+      if (vals.size() == 1 && vals.begin()->second.size() == families[fam]) {
+        std::string item = "`";  // piece by piece: "`" + std::string&& trips GCC 12's -Wrestrict false positive
+        item += qk.substr(qk.find('.') + 1);
+        shared.push_back(item + "=" + vals.begin()->first + "` (" + fam + ")");
+      } else {
         varying.push_back(qk);
+      }
     }
     if (!shared.empty()) {
       r << "Shared by every front design of its family: ";
