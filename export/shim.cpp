@@ -406,6 +406,11 @@ EVO_TLS bool t_busy;     // inside the allocator: re-entrant calls go to the boo
 EVO_TLS bool t_exited;   // the heap went back to the pool; later calls share a heap
 EVO_TLS bool t_building; // this thread is building a heap (new_heap)
 
+/// Frees into `h` the blocks other threads queued for it (h's lock held).
+[[gnu::noinline]] void drain_remote(Tlh* h) {
+  h->remote.drain([h](void* q) { h->heap.deallocate(q); });
+}
+
 void on_reserve(void* base, size_t len) {
   if (!t_building) return;  // another MemorySource (e.g. a DesignResource in the program)
   ++g_res_count;
@@ -439,7 +444,7 @@ void atfork_child() {
   for (std::size_t i = 0; i < n; ++i) {
     Tlh* h = g_table[i];
     h->lock.reset();
-    h->remote.drain([h](void* q) { h->heap.deallocate(q); });  // one thread now: no lock needed
+    drain_remote(h);  // one thread now: no lock needed
     h->remote.reset();
     if (h->owned && h != t_heap) {  // its thread does not exist in the child
       h->owned = false;
@@ -556,11 +561,6 @@ struct HeapGuard {
     if (locked) h->lock.unlock();
   }
 };
-
-/// Frees into `h` the blocks other threads queued for it (h's lock held).
-[[gnu::noinline]] void drain_remote(Tlh* h) {
-  h->remote.drain([h](void* q) { h->heap.deallocate(q); });
-}
 
 /// Frees p, a block of heap h that is not the caller's: queued for h's owner, or,
 /// when h's queue is full, freed under h's lock (draining the queue too).
