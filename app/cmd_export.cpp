@@ -41,11 +41,11 @@ int cmd_export(const std::vector<std::string>& args) {
       "name", po::value(&name)->required(), "library name: DIR/libNAME.so, DIR/libNAME.a")(
       "out", po::value(&out)->required(), "output folder (created; generated files overwritten)")(
       "trace", po::value(&trace), "trace for fitted class schemes (default: the run's config trace)")(
-      "threads", po::value(&threads)->default_value("lock"), "thread model: lock (one global lock around one\n"
-      "instance; the default) | tlh (thread-local heaps: one instance per thread, pooled when\n"
-      "threads exit, a free from another thread goes to the owner heap under its lock);\n"
-      "default: the design's threads= key, else (with --run) the run's threaded_replay model\n"
-      "when it is lock or tlh")(
+      "threads", po::value(&threads), "thread model: lock (one global lock around one "
+      "instance) | tlh (thread-local heaps: one instance per thread, pooled when threads "
+      "exit, a free from another thread queued for the owner heap); default: the design's "
+      "threads= key, else (with --run) the run's threaded_replay model when it is lock or "
+      "tlh, else lock")(
       "no-build", "write the C++ and CMake project only")(
       "jobs,j", po::value(&jobs)->default_value(2), "parallel compile jobs");
   po::variables_map vm;
@@ -88,7 +88,7 @@ int cmd_export(const std::vector<std::string>& args) {
     req.origin = run + " --pick " + pick + " (front.csv row " + std::to_string(at) + ")";
     if (trace.empty()) trace = run_trace(run);
     const std::filesystem::path cfg = std::filesystem::path(run) / "config.yaml";
-    if (std::filesystem::exists(cfg)) {
+    if (!vm.count("threads") && std::filesystem::exists(cfg)) {
       const std::string model = load_config(cfg.string()).threaded_replay;
       if (model == "lock" || model == "tlh") run_model = model;
     }
@@ -100,7 +100,7 @@ int cmd_export(const std::vector<std::string>& args) {
     if (!run.empty()) throw RuntimeError(run + "/front.csv: design '" + sentence + "': " + err);
     throw UsageError("--allocator: " + err);
   }
-  if (vm["threads"].defaulted()) {
+  if (!vm.count("threads")) {
     if (const std::string* model = req.spec.get("threads")) req.threads = *model;
     else if (!run_model.empty()) req.threads = run_model;
   }
