@@ -333,9 +333,12 @@ inline void* do_alloc(std::size_t size, std::size_t align) {
   g_heap->deallocate(p);
 }
 
+/// free's path. It tests only the thread count, not g_ready: a block that is neither
+/// null nor the bootstrap arena's was handed out by the built heap, so the heap is
+/// built (and, single-threaded, seen built by this thread).
 inline void do_free(void* p) {
   if (p == nullptr || is_boot(p)) return;
-  if (fast_path()) [[likely]] {
+  if (single_threaded()) [[likely]] {
     heap().deallocate(p);
     return;
   }

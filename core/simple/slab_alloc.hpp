@@ -32,12 +32,22 @@ struct SlabHeader {
   char* free;           // LIFO list of freed objects (link in the object's first word)
   std::uint32_t bump;   // objects never handed out start at index `bump`
   std::uint32_t cap;    // objects per slab
-  SlabHeader* next;     // partial list of the class
+  SlabHeader* next;     // partial list of the class (nullptr ends it)
   SlabHeader* prev;
-  std::uint64_t pad[2];
+  std::uint32_t listed;  // on its class's partial list
+  std::uint32_t pad0;
+  std::uint64_t pad[1];
 };
 static_assert(sizeof(SlabHeader) == kSlabHeader);
 
+/// Partial lists: each class's list holds every slab of the class with a free or
+/// never-used object, and may also hold full slabs: a slab that becomes full stays
+/// on the list until a malloc of its class finds it full at the head (then it is
+/// unlisted, lazily, on the slow path), so neither the malloc fast path nor a free
+/// into a slab that was just full compares counts against the capacity, and a slab
+/// that bounces between full and not full costs no list operation. An empty list's
+/// head is a sentinel header (no free object, no room), never nullptr, so the fast
+/// path tests one pointer (the free list) instead of two.
 class Slab : public SourceBacked {
  public:
   Slab(const AllocatorSpec& spec, const InstanceOptions& opt) : SourceBacked(spec, opt) {
@@ -58,15 +68,21 @@ class Slab : public SourceBacked {
     nclasses_ = n;
     max_small_ = sizes[n - 1];
     std::copy(sizes, sizes + n, sizes_);
-    partial_ = arena_.alloc_array<SlabHeader*>(nclasses_);
-    lookup_ = arena_.alloc_array<std::uint8_t>(max_small_ / 16 + 1);
-    if (partial_ == nullptr || lookup_ == nullptr) return;
+    // The list heads and the lookup table in one block, the table at a fixed offset
+    // from the heads: the fast path loads one base pointer for both.
+    partial_ = reinterpret_cast<SlabHeader**>(
+        arena_.alloc_array<char>(kSlabMaxClasses * sizeof(SlabHeader*) + max_small_ / 16 + 1));
+    none_ = arena_.alloc_array<SlabHeader>(1);
+    if (partial_ == nullptr || none_ == nullptr) return;
+    lookup_ = reinterpret_cast<std::uint8_t*>(partial_ + kSlabMaxClasses);
+    *none_ = SlabHeader{};  // free == nullptr, bump == cap == 0: never serves a request
+    for (std::size_t c = 0; c < nclasses_; ++c) partial_[c] = none_;
     for (std::size_t q = 0; q <= max_small_ / 16; ++q)
       lookup_[q] = static_cast<std::uint8_t>(std::lower_bound(sizes_, sizes_ + n, q * 16) - sizes_);
   }
   ~Slab() = default;
   /// The reservation succeeded and the class tables found room in the arena.
-  bool ok() const { return src_.ok() && lookup_ != nullptr && partial_ != nullptr; }
+  bool ok() const { return src_.ok() && lookup_ != nullptr && partial_ != nullptr && none_ != nullptr; }
 
   static Slab* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
     return block::make_allocator<Slab>(err, spec, opt);
@@ -79,26 +95,27 @@ class Slab : public SourceBacked {
   }
 
   /// The common case of allocate(size, align <= min_align), exactly as allocate
-  /// does it: a small request served from the first partial slab of its class
-  /// (free list, else bump). nullptr when that is not the case (large request, no
-  /// partial slab): then allocate() must be called. It holds no call but a tail
-  /// call, so a caller that inlines it (the exported malloc) needs no stack frame.
+  /// does it: a small request served from the first slab of its class's partial
+  /// list (free list, else bump). nullptr when that is not the case (large request,
+  /// no listed slab, or the first one full): then allocate() must be called. It
+  /// calls nothing, so a caller that inlines it (the exported malloc) needs no
+  /// stack frame.
   [[gnu::always_inline]] void* try_allocate(std::size_t size) {
     if (size > max_small_) return nullptr;
-    const std::size_t c = lookup_[(size + 15) / 16];
+    const std::size_t c = reinterpret_cast<const std::uint8_t*>(partial_ + kSlabMaxClasses)[(size + 15) / 16];
     touch(probe_, &partial_[c], 8);
-    SlabHeader* s = partial_[c];
-    if (s == nullptr) return nullptr;
+    SlabHeader* s = partial_[c];  // none_ when the list is empty
     touch(probe_, s, kSlabHeader);
     char* p = s->free;
-    if (p != nullptr) {
+    if (p != nullptr) [[likely]] {
       touch(probe_, p, 8);
       s->free = *reinterpret_cast<char**>(p);
     } else {
+      if (s->bump == s->cap) return nullptr;  // full (or none_): allocate_rest unlists it
       p = reinterpret_cast<char*>(s) + kSlabHeader + static_cast<std::size_t>(s->bump++) * sizes_[c];
     }
+    ++s->used;
     ++allocs_;
-    if (++s->used == s->cap) [[unlikely]] return took_last(s, p);
     return p;
   }
 
@@ -114,8 +131,8 @@ class Slab : public SourceBacked {
     touch(probe_, s, kSlabHeader);
     *reinterpret_cast<char**>(p) = s->free;
     s->free = p;
-    if (s->used-- == s->cap) push_partial(s);
-    if (s->used == 0) release_empty(s);
+    if (s->listed == 0) [[unlikely]] push_partial(s);  // it was full and unlisted
+    if (--s->used == 0) [[unlikely]] release_empty(s);
   }
 
   /// A large block to a large size: its chunk resized with MemorySource::remap (in
@@ -149,16 +166,19 @@ class Slab : public SourceBacked {
       return false;
     };
     if (level < ValidateLevel::Full) return true;
+    if (none_->free != nullptr || none_->bump != 0 || none_->cap != 0 || none_->listed != 0)
+      return fail("slab: the empty-list sentinel was written");
     std::size_t n = 0;
     for (const SlabHeader* s = empty_; s != nullptr; s = s->next)
       if (s->magic != kSlabMagic || s->used != 0 || ++n > n_empty_) return fail("slab: empty-slab cache corrupt");
     if (n != n_empty_) return fail("slab: empty-slab count out of date");
     for (std::size_t c = 0; c < nclasses_; ++c) {
       const SlabHeader* prev = nullptr;
-      for (const SlabHeader* s = partial_[c]; s != nullptr; prev = s, s = s->next) {
+      for (const SlabHeader* s = first(c); s != nullptr; prev = s, s = s->next) {
         if (s->magic != kSlabMagic || s->cls != c) return fail("slab: partial list holds a slab of another class");
         if (s->prev != prev) return fail("slab: partial list back link broken");
-        if (s->used == 0 || s->used >= s->cap) return fail("slab: partial list holds an empty or full slab");
+        if (s->listed != 1) return fail("slab: a listed slab is not marked listed");
+        if (s->used == 0 || s->used > s->cap) return fail("slab: partial list holds an empty slab");
         std::size_t nfree = 0;
         for (char* f = s->free; f != nullptr; f = *reinterpret_cast<char**>(f)) {
           if (header_of(f) != s) return fail("slab: free list leaves its slab");
@@ -191,16 +211,20 @@ class Slab : public SourceBacked {
       return p;
     }
     const std::size_t c = lookup_[(size + 15) / 16];
-    touch(probe_, &partial_[c], 8);
-    if (partial_[c] == nullptr && new_slab(c) == nullptr) return nullptr;
-    return try_allocate(size);  // now served by the partial slab
+    for (;;) {
+      if (void* p = try_allocate(size)) return p;
+      touch(probe_, &partial_[c], 8);
+      SlabHeader* s = first(c);
+      if (s == nullptr) {
+        if (new_slab(c) == nullptr) return nullptr;
+      } else {
+        remove_partial(s);  // full: unlisted until one of its objects is freed
+      }
+    }
   }
 
-  /// p was the last free object of s: s leaves its class's partial list.
-  [[gnu::noinline, gnu::returns_nonnull]] void* took_last(SlabHeader* s, void* p) {
-    remove_partial(s);
-    return p;
-  }
+  /// The first slab of class c's partial list, nullptr when it is empty.
+  SlabHeader* first(std::size_t c) const { return partial_[c] == none_ ? nullptr : partial_[c]; }
 
   // The slow paths stay out of line, so the inlined fast paths need no saved registers.
   [[gnu::noinline]] SlabHeader* new_slab(std::size_t c) {
@@ -219,6 +243,7 @@ class Slab : public SourceBacked {
     s->bump = 0;
     s->cap = static_cast<std::uint32_t>((slab_ - kSlabHeader) / sizes_[c]);
     s->next = s->prev = nullptr;
+    s->listed = 0;
     push_partial(s);
     return s;
   }
@@ -235,21 +260,23 @@ class Slab : public SourceBacked {
     }
   }
 
-  void push_partial(SlabHeader* s) {
-    SlabHeader*& head = partial_[s->cls];
+  [[gnu::noinline]] void push_partial(SlabHeader* s) {
+    SlabHeader* head = first(s->cls);
     s->prev = nullptr;
     s->next = head;
     if (head != nullptr) head->prev = s;
-    head = s;
+    partial_[s->cls] = s;
+    s->listed = 1;
   }
   void remove_partial(SlabHeader* s) {
     if (s->prev != nullptr) {
       s->prev->next = s->next;
     } else {
-      partial_[s->cls] = s->next;
+      partial_[s->cls] = s->next != nullptr ? s->next : none_;
     }
     if (s->next != nullptr) s->next->prev = s->prev;
     s->next = s->prev = nullptr;
+    s->listed = 0;
   }
 
   [[gnu::noinline]] void* alloc_large(std::size_t size, std::size_t a) {
@@ -272,8 +299,9 @@ class Slab : public SourceBacked {
   std::size_t nclasses_ = 0;
   // What the probe touches lives in the arena, inside the instance's reservation,
   // so its addresses (and the modeled speed) are the same run to run.
-  std::uint8_t* lookup_ = nullptr;           // class of ceil(size/16) (arena)
-  SlabHeader** partial_ = nullptr;           // partial-slab list head per class (arena)
+  SlabHeader** partial_ = nullptr;           // partial-slab list head per class, none_ if empty (arena)
+  std::uint8_t* lookup_ = nullptr;           // class of ceil(size/16): partial_ + kSlabMaxClasses (arena)
+  SlabHeader* none_ = nullptr;               // the empty lists' sentinel (arena)
   std::size_t sizes_[kSlabMaxClasses] = {};  // object size per class (never probed)
   static constexpr std::size_t kEmptyMax = 16;
   SlabHeader* empty_ = nullptr;  // cached empty slabs (linked through next)
