@@ -41,6 +41,11 @@
 #include "core/spec.hpp"
 #include "design.hpp"
 
+namespace evo {
+/// The export's one registry row, published for rows() (src/registry_stub.cpp).
+void set_export_row(const RegistryRow* row);
+}  // namespace evo
+
 namespace evo_export {
 
 class Heap {
@@ -55,6 +60,7 @@ class Heap {
     opt.size_histogram = std::span<const evo::SizeCount>(kHistogram, kHistogramSize);
     const evo::RegistryRow* row = design_row(err);
     if (row == nullptr) return false;
+    evo::set_export_row(row);
     void* state = row->create(spec, opt, err);
     if (state == nullptr) {
       if (err != nullptr && err->empty()) *err = std::string("cannot create the design '") + kSentence + "'";
@@ -130,7 +136,7 @@ class Heap {
 #endif
   }
 
- /// The design's row (id 0), also the one row of the export's registry stub (so
+  /// The design's row (id 0), also the one row of the export's registry stub (so
   /// the hardening layer, which wraps registry rows, finds it).
   static const evo::RegistryRow* design_row(std::string* err) {
 #ifdef EVO_EXPORT_TYPED

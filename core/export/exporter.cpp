@@ -356,7 +356,7 @@ bool write_export(const ExportRequest& req, std::string* err) {
   if (cmake.empty()) return false;
   replace_all(cmake, "@NAME@", req.name);
   replace_all(cmake, "@THREADS@", req.threads);
-  replace_all(cmake, "@COMMON_SOURCES@)", common.substr(0, common.size() - 1) + ")");
+  replace_all(cmake, "@COMMON_SOURCES@", common.substr(0, common.size() - 1));
   replace_all(cmake, "@SOURCES@\n", sources);
   return write_text(out / "CMakeLists.txt", cmake, err);
 }
@@ -414,6 +414,7 @@ bool build_exports(const std::vector<ExportRequest>& exports, const std::string&
       "add_compile_definitions(EVOALLOC_NO_PROBE=1)\n"
       "add_library(evoalloc_export_common OBJECT";
   for (const std::string& c : export_common_sources()) cmake += " \"" + first + "/src/" + c + "\"";
+  cmake += " \"" + first + "/src/registry_stub.cpp\"";  // design-independent too
   cmake += ")\ntarget_include_directories(evoalloc_export_common PRIVATE \"" + first + "/include\")\n" +
            "set_source_files_properties(\"" + first +
            "/src/core/source/memory_source.cpp\" PROPERTIES COMPILE_DEFINITIONS mmap=evo_export_source_mmap)\n";
