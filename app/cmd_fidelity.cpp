@@ -2,7 +2,9 @@
 // does the search's score predict the real program?
 //
 // Takes N designs of a run (its front, spread evenly over the speed ranking; when the
-// front is smaller, feasible designs of archive.csv fill up, spread the same way),
+// front is smaller, feasible designs of archive.csv fill up, spread the same way;
+// with --from archive, N feasible designs of everything the run evaluated, spread over
+// its speed ranking: the population the search itself ranks),
 // exports and builds each as a malloc library, re-measures each one's replay speed
 // on the run's trace (measured ns/op, best of --repeats), then runs PROGRAM under
 // glibc and every design (evaluate/program_bench.hpp, interleaved rounds,
@@ -91,12 +93,14 @@ std::string fmt(double x, int prec = 3) {
 int cmd_fidelity(const std::vector<std::string>& args) {
   const auto [opts, cmd] = split_program(args);
   po::options_description desc("options");
-  std::string run, out, trace_path;
+  std::string run, out, trace_path, from = "front";
   Count top{12}, runs{5}, warmup{1}, repeats{5}, jobs{2};
   ProgramRunArgs run_args;
   desc.add_options()
       ("run", po::value(&run), "an evolve run folder (front.csv, archive.csv, config.yaml)")
       ("top", po::value(&top), "designs to try, spread over the run's speed ranking (default 12)")
+      ("from", po::value(&from), "front (default: the run's front, filled up from archive.csv when smaller) or "
+                                 "archive (every feasible design the run evaluated)")
       ("runs,n", po::value(&runs), "counted rounds of the program under every design (default 5)")
       ("warmup", po::value(&warmup), "uncounted rounds first (default 1)")
       ("repeats", po::value(&repeats), "timed replays per measured speed, best kept (default 5)")
@@ -116,6 +120,7 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   if (run.empty()) throw UsageError("--run RUN_DIR is required");
   require_program(cmd);
   if (top.value < 3) throw UsageError("--top must be at least 3 (a rank correlation needs 3 points)");
+  if (from != "front" && from != "archive") throw UsageError("--from " + from + ": expected front or archive");
   if (runs.value < 1 || repeats.value < 1 || jobs.value < 1) throw UsageError("--runs, --repeats and --jobs must be >= 1");
   if (out.empty()) out = (fs::path(run) / "fidelity").string();
   BenchOptions bo = bench_options(runs.value, warmup.value, run_args, vm, (fs::path(out) / "bench" / "runs").string());
@@ -148,7 +153,9 @@ int cmd_fidelity(const std::vector<std::string>& args) {
       cands.push_back(c);
     }
   };
-  take(front, "front", top.value);
+  if (from == "front") take(front, "front", top.value);
+  if (from == "archive" && !fs::exists(fs::path(run) / "archive.csv"))
+    throw RuntimeError(run + "/archive.csv: no such file (--from archive needs the run's archive)");
   if (cands.size() < top.value && fs::exists(fs::path(run) / "archive.csv")) {
     const MetricsTable archive = read_metrics_table((fs::path(run) / "archive.csv").string());
     take(archive, "archive", top.value - cands.size());

@@ -1,6 +1,7 @@
 // `evoalloc fidelity` end to end on a small real program: record `sort -n` with the
 // recorder, evolve the smoke config on that trace, then export 3 designs of the run,
 // run sort under each and glibc, and check the report (rhos, footprints, files);
+// the same with --from archive (designs from everything the run evaluated);
 // and the command's errors (usage, a missing run, a program that cannot run).
 #include <doctest/doctest.h>
 #include <sys/wait.h>
@@ -89,6 +90,16 @@ TEST_CASE("evoalloc fidelity: three designs of a run against sort, report and fi
     CHECK_FALSE(fs::exists(libs / l / (std::string(l) + "_replay")));
   }
 
+  // --from archive: the designs come from everything the run evaluated.
+  r = sh("fidelity --run '" + run.string() + "' --from archive --top 3 --runs 1 --warmup 0 --repeats 1 -q -o '" +
+         (dir / "fa").string() + "' -- sort -n '" + nums.string() + "'");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const std::string acsv = slurp(dir / "fa" / "fidelity.csv");
+  CHECK(std::count(acsv.begin(), acsv.end(), (char)10) == 4);
+  std::istringstream alines(acsv);
+  std::getline(alines, line);
+  while (std::getline(alines, line)) CHECK_MESSAGE(line.find(",archive,") != std::string::npos, line);
+
   r = sh("fidelity --run '" + run.string() + "' --top 3 --runs 1 --repeats 1 -q -o '" + (dir / "f2").string() +
          "' -- /nonexistent/program");
   CHECK(r.code == 1);
@@ -105,6 +116,9 @@ TEST_CASE("evoalloc fidelity: usage errors and a missing run") {
   CHECK(r.err.find("missing '-- PROGRAM") != std::string::npos);
   r = sh("fidelity --run /nonexistent/run --top 2 -- true");
   CHECK(r.code == 2);
+  r = sh("fidelity --run /nonexistent/run --from everything -- true");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--from everything: expected front or archive") != std::string::npos);
   r = sh("fidelity --run /nonexistent/run -- true");
   CHECK(r.code == 1);
   CHECK(r.err.find("/nonexistent/run/front.csv: cannot open") != std::string::npos);
