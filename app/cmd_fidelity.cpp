@@ -4,7 +4,9 @@
 // Takes N designs of a run (its front, spread evenly over the speed ranking; when the
 // front is smaller, feasible designs of archive.csv fill up, spread the same way;
 // with --from archive, N feasible designs of everything the run evaluated, spread over
-// its speed ranking: the population the search itself ranks),
+// its speed ranking: the population the search itself ranks; only designs at most
+// --max-slowdown times slower than the fastest, default 10, since the slowest of an
+// archive can run the real program for hours),
 // exports and builds each as a malloc library, re-measures each one's replay speed
 // on the run's trace (measured ns/op, best of --repeats), then runs PROGRAM under
 // glibc and every design (evaluate/program_bench.hpp, interleaved rounds,
@@ -94,6 +96,7 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   const auto [opts, cmd] = split_program(args);
   po::options_description desc("options");
   std::string run, out, trace_path, from = "front";
+  double max_slowdown = 0;
   Count top{12}, runs{5}, warmup{1}, repeats{5}, jobs{2};
   ProgramRunArgs run_args;
   desc.add_options()
@@ -101,6 +104,8 @@ int cmd_fidelity(const std::vector<std::string>& args) {
       ("top", po::value(&top), "designs to try, spread over the run's speed ranking (default 12)")
       ("from", po::value(&from), "front (default: the run's front, filled up from archive.csv when smaller) or "
                                  "archive (every feasible design the run evaluated)")
+      ("max-slowdown", po::value(&max_slowdown), "take only designs whose speed score is at most X times the "
+                                                 "fastest's (default: 10 with --from archive, no limit otherwise)")
       ("runs,n", po::value(&runs), "counted rounds of the program under every design (default 5)")
       ("warmup", po::value(&warmup), "uncounted rounds first (default 1)")
       ("repeats", po::value(&repeats), "timed replays per measured speed, best kept (default 5)")
@@ -121,6 +126,9 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   require_program(cmd);
   if (top.value < 3) throw UsageError("--top must be at least 3 (a rank correlation needs 3 points)");
   if (from != "front" && from != "archive") throw UsageError("--from " + from + ": expected front or archive");
+  if (vm.count("max-slowdown") && !(max_slowdown >= 1))
+    throw UsageError("--max-slowdown must be at least 1 (a multiple of the fastest design's speed score)");
+  if (!vm.count("max-slowdown") && from == "archive") max_slowdown = 10;
   if (runs.value < 1 || repeats.value < 1 || jobs.value < 1) throw UsageError("--runs, --repeats and --jobs must be >= 1");
   if (out.empty()) out = (fs::path(run) / "fidelity").string();
   BenchOptions bo = bench_options(runs.value, warmup.value, run_args, vm, (fs::path(out) / "bench" / "runs").string());
@@ -137,8 +145,13 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   std::set<std::string> seen;
   auto take = [&](const MetricsTable& t, const char* origin, std::size_t want) {
     std::vector<std::size_t> idx;
+    double best = 0;
+    for (const auto& row : t.rows)
+      if (row.usable() && (best == 0 || row.entry.metrics.speed < best)) best = row.entry.metrics.speed;
     for (std::size_t i = 0; i < t.rows.size(); ++i)
-      if (t.rows[i].usable() && !seen.count(t.rows[i].entry.sentence)) idx.push_back(i);
+      if (t.rows[i].usable() && !seen.count(t.rows[i].entry.sentence) &&
+          (max_slowdown == 0 || t.rows[i].entry.metrics.speed <= max_slowdown * best))
+        idx.push_back(i);
     std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
       return t.rows[a].entry.metrics.speed < t.rows[b].entry.metrics.speed;
     });

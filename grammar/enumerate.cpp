@@ -81,8 +81,16 @@ void Enumerator::unrank(std::uint32_t r, int depth, std::uint64_t index, std::st
       continue;
     }
     if (genome != nullptr && k > 1) genome->push_back(static_cast<std::uint32_t>(pi));
-    // Mixed-radix digits, last symbol fastest.
-    std::vector<std::uint64_t> digits(p.symbols.size());
+    // Mixed-radix digits, last symbol fastest (on the stack for the usual short
+    // productions: `grammar check --verify` unranks every sentence).
+    constexpr std::size_t kInline = 16;
+    std::uint64_t inline_digits[kInline];
+    std::vector<std::uint64_t> heap_digits;
+    std::uint64_t* digits = inline_digits;
+    if (p.symbols.size() > kInline) {
+      heap_digits.resize(p.symbols.size());
+      digits = heap_digits.data();
+    }
     for (std::size_t i = p.symbols.size(); i-- > 0;) {
       std::uint64_t base = symbol_count(p.symbols[i], depth - 1);
       digits[i] = index % base;
@@ -122,8 +130,12 @@ std::uint64_t Enumerator::for_each(const std::function<bool(const std::string&)>
   std::uint64_t n = std::min(total_, limit);
   if (saturated() && n > 0) at(0);  // throws
   std::uint64_t i = 0;
-  for (; i < n; ++i)
-    if (!visit(at(i))) return i + 1;
+  std::string s;  // one buffer for every sentence
+  for (; i < n; ++i) {
+    s.clear();
+    unrank(g_.start(), opt_.max_depth, i, s, nullptr);
+    if (!visit(s)) return i + 1;
+  }
   return i;
 }
 

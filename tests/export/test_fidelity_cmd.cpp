@@ -90,11 +90,13 @@ TEST_CASE("evoalloc fidelity: three designs of a run against sort, report and fi
     CHECK_FALSE(fs::exists(libs / l / (std::string(l) + "_replay")));
   }
 
-  // --from archive: the designs come from everything the run evaluated.
-  r = sh("fidelity --run '" + run.string() + "' --from archive --top 3 --runs 1 --warmup 0 --repeats 1 -q -o '" +
-         (dir / "fa").string() + "' -- sort -n '" + nums.string() + "'");
+  // --from archive: the designs come from everything the run evaluated. Same output
+  // folder: the exports' project keeps what it built (the shared sources, any design
+  // picked again).
+  r = sh("fidelity --run '" + run.string() + "' --from archive --top 3 --runs 1 --warmup 0 --repeats 1 -q -- sort -n '" +
+         nums.string() + "'");
   REQUIRE_MESSAGE(r.code == 0, r.err);
-  const std::string acsv = slurp(dir / "fa" / "fidelity.csv");
+  const std::string acsv = slurp(run / "fidelity" / "fidelity.csv");
   CHECK(std::count(acsv.begin(), acsv.end(), (char)10) == 4);
   std::istringstream alines(acsv);
   std::getline(alines, line);
@@ -119,6 +121,9 @@ TEST_CASE("evoalloc fidelity: usage errors and a missing run") {
   r = sh("fidelity --run /nonexistent/run --from everything -- true");
   CHECK(r.code == 2);
   CHECK(r.err.find("--from everything: expected front or archive") != std::string::npos);
+  r = sh("fidelity --run /nonexistent/run --max-slowdown 0.5 -- true");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--max-slowdown must be at least 1") != std::string::npos);
   r = sh("fidelity --run /nonexistent/run -- true");
   CHECK(r.code == 1);
   CHECK(r.err.find("/nonexistent/run/front.csv: cannot open") != std::string::npos);
