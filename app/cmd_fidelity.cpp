@@ -16,7 +16,8 @@
 //                         real wall time ratio to glibc (median over rounds)
 //   rho(measured, wall)   the same for the measured replay speed (ns/op)
 //   rho(.., cpu)          the same against the CPU-time ratio (user + sys)
-//   footprint             the replay's peak footprint against the library's own peak
+//   footprint             the replay's peak footprint (a replay of the whole trace the
+//                         speed is re-measured on) against the library's own peak
 //                         footprint in the real run (ratio real/replay per design, and
 //                         rho(replay footprint, real max RSS))
 // Files in OUT (default RUN/fidelity): fidelity.csv (one row per design: sentence,
@@ -31,7 +32,6 @@
 #include <fstream>
 #include <iostream>
 #include <numeric>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -39,7 +39,9 @@
 #include "app/cli.hpp"
 #include "core/export/exporter.hpp"
 #include "evaluate/metrics.hpp"
+#include "core/instance.hpp"
 #include "evaluate/program_bench.hpp"
+#include "evaluate/replay.hpp"
 #include "evaluate/trace.hpp"
 #include "evolve/pick.hpp"
 
@@ -76,11 +78,30 @@ std::vector<std::size_t> spread_pick(std::size_t n, std::size_t count) {
 
 /// The largest "peak N bytes" of the library's EVOALLOC_STATS lines in `text`.
 std::uint64_t stats_peak(const std::string& text, const std::string& name) {
-  static const std::regex re("evoalloc ([A-Za-z0-9_]+): footprint [0-9]+ bytes, peak ([0-9]+) bytes");
+  const std::string head = "evoalloc " + name + ": footprint ";
   std::uint64_t best = 0;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
-    if ((*it)[1] == name) best = std::max<std::uint64_t>(best, std::stoull((*it)[2]));
+  for (std::size_t at = text.find(head); at != std::string::npos; at = text.find(head, at + 1)) {
+    unsigned long long footprint = 0, peak = 0;
+    int used = 0;
+    if (std::sscanf(text.c_str() + at + head.size(), "%llu bytes, peak %llu bytes%n", &footprint, &peak, &used) == 2 &&
+        used > 0)
+      best = std::max<std::uint64_t>(best, peak);
+  }
   return best;
+}
+
+/// The design's peak footprint replaying the whole of `trace`, the trace its speed is
+/// re-measured on (so the footprint compares like with like with the program run on
+/// that trace's input, where the run's archive holds the peak of its trace_max_ops
+/// prefix); 0 when the replay fails.
+std::uint64_t replay_peak_of(const std::string& sentence, const Trace& trace, std::span<const SizeCount> hist) {
+  InstanceOptions io;
+  io.size_histogram = hist;
+  std::string err;
+  Instance inst = Instance::create(sentence, io, &err);
+  if (!inst) return 0;
+  const ReplayResult r = replay(trace, inst);
+  return r.ok ? r.peak_footprint : 0;
 }
 
 std::string fmt(double x, int prec = 3) {
@@ -211,6 +232,7 @@ int cmd_fidelity(const std::vector<std::string>& args) {
     std::string err;
     c.measured = measure_speed_ns(c.sentence, trace, hist, eo, &err);
     if (std::isnan(c.measured)) throw RuntimeError("replay of '" + c.sentence + "' failed: " + err);
+    if (const std::uint64_t peak = replay_peak_of(c.sentence, trace, hist); peak > 0) c.replay_peak = peak;
     who.push_back({c.label, c.lib});
   }
 
