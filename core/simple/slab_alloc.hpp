@@ -19,6 +19,7 @@ namespace evo::simple {
 
 inline constexpr std::uint64_t kSlabMagic = 0x534c4142534c4142ull;   // "SLABSLAB"
 inline constexpr std::uint64_t kLargeMagic = 0x4c41524745424c4bull;  // "LARGEBLK"
+static_assert(static_cast<std::uint32_t>(kLargeMagic) != static_cast<std::uint32_t>(kSlabMagic), "is_large compares 32 bits");
 inline constexpr std::size_t kSlabHeader = 64;
 inline constexpr std::size_t kSlabMaxRequest = std::size_t{1} << 46;
 inline constexpr std::size_t kSlabMaxClasses = 64;  // slab <= 1M gives at most 48
@@ -52,6 +53,8 @@ class Slab : public SourceBacked {
  public:
   Slab(const AllocatorSpec& spec, const InstanceOptions& opt) : SourceBacked(spec, opt) {
     slab_ = spec.get_size("slab");
+    low_mask_ = slab_ - 1;  // slab_: a power of two
+    high_mask_ = ~low_mask_;
     std::size_t max_obj = slab_ / 8;
     // The class sizes, built without the heap (slab <= 1M: at most 8 + 4 x 10 classes).
     std::size_t sizes[kSlabMaxClasses];
@@ -192,12 +195,14 @@ class Slab : public SourceBacked {
 
  private:
   SlabHeader* header_of(const char* p) const {
-    return reinterpret_cast<SlabHeader*>(reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t(slab_ - 1));
+    return reinterpret_cast<SlabHeader*>(reinterpret_cast<std::uintptr_t>(p) & high_mask_);
   }
+  /// A slab-aligned chunk starts with a slab header or a large block's header, so the
+  /// low 32 bits of the magic word tell them apart (one compare with an immediate).
   bool is_large(const char* p) const {
-    if ((reinterpret_cast<std::uintptr_t>(p) & (slab_ - 1)) == 0) return true;  // slab_: a power of two
+    if ((reinterpret_cast<std::uintptr_t>(p) & low_mask_) == 0) return true;
     touch(probe_, header_of(p), 8);
-    return header_of(p)->magic == kLargeMagic;
+    return static_cast<std::uint32_t>(header_of(p)->magic) == static_cast<std::uint32_t>(kLargeMagic);
   }
 
   /// What try_allocate leaves: a large or over-aligned request, or a small one
@@ -295,6 +300,8 @@ class Slab : public SourceBacked {
 
   MetaArena arena_{src_};  // the class lookup table and partial-list heads below
   std::size_t slab_ = 4096;
+  std::uintptr_t low_mask_ = 4095;           // slab_ - 1
+  std::uintptr_t high_mask_ = ~low_mask_;    // the slab of an address: & high_mask_
   std::size_t max_small_ = 0;
   std::size_t nclasses_ = 0;
   // What the probe touches lives in the arena, inside the instance's reservation,
