@@ -103,6 +103,29 @@ TEST_CASE("vm: one mapping per object, unmapped at free") {
   CHECK(a.stats().os_calls == 6);
 }
 
+TEST_CASE("slab: a full slab leaves its partial list at the next malloc and comes back with a free") {
+  evo::Instance a = make("slab");  // 4 KiB slabs: (4096 - 64) / 48 = 84 objects of 48 bytes
+  auto slab_of = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{4095}; };
+  std::vector<void*> first;
+  for (int i = 0; i < 84; ++i) first.push_back(a.allocate(48));
+  for (void* p : first) CHECK(slab_of(p) == slab_of(first[0]));
+  CHECK(full_ok(a));  // full, still listed until a malloc finds it full
+  void* second = a.allocate(48);  // unlists the full slab, starts a new one
+  CHECK(slab_of(second) != slab_of(first[0]));
+  CHECK(full_ok(a));
+  a.deallocate(first[40]);  // relisted, at the head
+  CHECK(full_ok(a));
+  CHECK(a.allocate(48) == first[40]);
+  void* next = a.allocate(48);  // the first slab is full again: skipped
+  CHECK(slab_of(next) == slab_of(second));
+  CHECK(full_ok(a));
+  for (void* p : first) a.deallocate(p);
+  a.deallocate(second);
+  a.deallocate(next);
+  CHECK(full_ok(a));
+  CHECK(a.stats().allocs == a.stats().frees);
+}
+
 TEST_CASE("slab: objects of one class share a slab; emptied slabs are cached, not unmapped") {
   evo::Instance a = make("slab");
   const std::uint64_t meta = a.stats().footprint;  // class tables and partial-list heads
