@@ -77,15 +77,14 @@ class Slab : public SourceBacked {
         arena_.alloc_array<char>(kSlabMaxClasses * sizeof(SlabHeader*) + max_small_ / 16 + 1));
     none_ = arena_.alloc_array<SlabHeader>(1);
     if (partial_ == nullptr || none_ == nullptr) return;
-    lookup_ = reinterpret_cast<std::uint8_t*>(partial_ + kSlabMaxClasses);
     *none_ = SlabHeader{};  // free == nullptr, bump == cap == 0: never serves a request
     for (std::size_t c = 0; c < nclasses_; ++c) partial_[c] = none_;
     for (std::size_t q = 0; q <= max_small_ / 16; ++q)
-      lookup_[q] = static_cast<std::uint8_t>(std::lower_bound(sizes_, sizes_ + n, q * 16) - sizes_);
+      lookup()[q] = static_cast<std::uint8_t>(std::lower_bound(sizes_, sizes_ + n, q * 16) - sizes_);
   }
   ~Slab() = default;
   /// The reservation succeeded and the class tables found room in the arena.
-  bool ok() const { return src_.ok() && lookup_ != nullptr && partial_ != nullptr && none_ != nullptr; }
+  bool ok() const { return src_.ok() && partial_ != nullptr && none_ != nullptr; }
 
   static Slab* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
     return block::make_allocator<Slab>(err, spec, opt);
@@ -105,7 +104,7 @@ class Slab : public SourceBacked {
   /// stack frame.
   [[gnu::always_inline]] void* try_allocate(std::size_t size) {
     if (size > max_small_) return nullptr;
-    const std::size_t c = reinterpret_cast<const std::uint8_t*>(partial_ + kSlabMaxClasses)[(size + 15) / 16];
+    const std::size_t c = lookup()[(size + 15) / 16];
     touch(probe_, &partial_[c], 8);
     SlabHeader* s = partial_[c];  // none_ when the list is empty
     touch(probe_, s, kSlabHeader);
@@ -150,7 +149,7 @@ class Slab : public SourceBacked {
 
   /// The class size of a small request; large ones get their mapping less the offset.
   std::size_t good_size(std::size_t n) const {
-    if (n <= max_small_) return sizes_[lookup_[(n + 15) / 16]];
+    if (n <= max_small_) return sizes_[lookup()[(n + 15) / 16]];
     const std::size_t off = 32;
     return align_up((n == 0 ? 1 : n) + off, kPageSize) - off;
   }
@@ -215,7 +214,7 @@ class Slab : public SourceBacked {
       if (p != nullptr) ++allocs_;
       return p;
     }
-    const std::size_t c = lookup_[(size + 15) / 16];
+    const std::size_t c = lookup()[(size + 15) / 16];
     for (;;) {
       if (void* p = try_allocate(size)) return p;
       touch(probe_, &partial_[c], 8);
@@ -227,6 +226,10 @@ class Slab : public SourceBacked {
       }
     }
   }
+
+  /// The class of each ceil(size / 16), a byte an entry, right after the list heads
+  /// (one base pointer for both on the fast path).
+  std::uint8_t* lookup() const { return reinterpret_cast<std::uint8_t*>(partial_ + kSlabMaxClasses); }
 
   /// The first slab of class c's partial list, nullptr when it is empty.
   SlabHeader* first(std::size_t c) const { return partial_[c] == none_ ? nullptr : partial_[c]; }
@@ -306,8 +309,7 @@ class Slab : public SourceBacked {
   std::size_t nclasses_ = 0;
   // What the probe touches lives in the arena, inside the instance's reservation,
   // so its addresses (and the modeled speed) are the same run to run.
-  SlabHeader** partial_ = nullptr;           // partial-slab list head per class, none_ if empty (arena)
-  std::uint8_t* lookup_ = nullptr;           // class of ceil(size/16): partial_ + kSlabMaxClasses (arena)
+  SlabHeader** partial_ = nullptr;           // list head per class, none_ if empty, then lookup() (arena)
   SlabHeader* none_ = nullptr;               // the empty lists' sentinel (arena)
   std::size_t sizes_[kSlabMaxClasses] = {};  // object size per class (never probed)
   static constexpr std::size_t kEmptyMax = 16;
