@@ -193,7 +193,8 @@ int cmd_grammar(const std::vector<std::string>& args) {
     std::cout << "usage: evoalloc grammar check|enumerate|encode [options]   (each with --help)\n\n"
                  "  check      parse and check a grammar, count its designs (--verify: against core)\n"
                  "  enumerate  list or count every sentence of the discrete part\n"
-                 "  encode     find a genome for a sentence\n";
+                 "  encode     find a genome for a sentence\n\n"
+                 "Documentation: docs/grammar.md (in the source tree)\n";
     return kExitOk;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
