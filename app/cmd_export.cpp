@@ -2,7 +2,7 @@
 // compiled drop-in malloc library. See core/export/exporter.hpp for what is written.
 //
 //   evoalloc export (--run RUN_DIR --pick fastest|leanest|best-quality|knee|N | --allocator TEXT)
-//                   --name NAME --out DIR [--trace TRACE] [--threads lock|tlh] [--no-build] [--jobs J]
+//                   --name NAME --out DIR [--trace TRACE] [--threads lock|tlh|tcache] [--no-build] [--jobs J]
 // Picks from RUN_DIR/front.csv (rows that are valid and feasible) as evolve/pick.hpp
 // says: fastest = least measured replay speed (ties within 3%: the smallest
 // footprint), leanest = least fragmentation, best-quality = least quality
@@ -11,7 +11,7 @@
 // RUN_DIR/config.yaml (relative paths: from the current folder, then the source tree).
 // The thread model is --threads, else the design's own threads= key (a design of
 // grammar/threaded.bnf), else (with --run) the run's `threaded_replay:` when it is
-// lock or tlh (the model its speed was measured under), else lock.
+// lock, tlh or tcache (the model its speed was measured under), else lock.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -43,15 +43,15 @@ int cmd_export(const std::vector<std::string>& args) {
       "trace", po::value(&trace), "trace for fitted class schemes (default: the run's config trace)")(
       "threads", po::value(&threads), "thread model: lock (one global lock around one "
       "instance) | tlh (thread-local heaps: one instance per thread, pooled when threads "
-      "exit, a free from another thread queued for the owner heap); default: the design's "
-      "threads= key, else (with --run) the run's threaded_replay model when it is lock or "
-      "tlh, else lock")(
+      "exit, a free from another thread queued for the owner heap) | tcache (the design's "
+      "front=tcache:B cache in every thread over one shared instance); default: the design's "
+      "threads= key, else (with --run) the run's threaded_replay model, else lock")(
       "no-build", "write the C++ and CMake project only")(
       "jobs,j", po::value(&jobs)->default_value(2), "parallel compile jobs");
   po::variables_map vm;
   if (!parse(args, desc, nullptr, 0, vm,
              "evoalloc export (--run RUN_DIR --pick fastest|leanest|best-quality|knee|N | --allocator TEXT) "
-             "--name NAME --out DIR [--trace TRACE] [--threads lock|tlh] [--no-build]",
+             "--name NAME --out DIR [--trace TRACE] [--threads lock|tlh|tcache] [--no-build]",
              "Writes the design as readable C++ (the very templates that were evaluated) with a CMake\n"
              "project, and builds DIR/libNAME.so (LD_PRELOAD it) and DIR/libNAME.a. EVOALLOC_STATS=1\n"
              "makes the library print footprint, peak and counts at exit."))
@@ -61,8 +61,10 @@ int cmd_export(const std::vector<std::string>& args) {
   if (vm.count("pick") && !vm.count("run")) throw UsageError("--pick needs --run");
   if (!valid_export_name(name))
     throw UsageError("--name '" + name + "' must match [A-Za-z_][A-Za-z0-9_]* (at most 64 chars) and not be a system library's name (c, m, dl, pthread, ...)");
-  if (threads != "lock" && threads != "tlh")
-    throw UsageError("--threads " + threads + ": expected lock (one global lock) or tlh (thread-local heaps)");
+  if (threads != "lock" && threads != "tlh" && threads != "tcache")
+    throw UsageError("--threads " + threads +
+                     ": expected lock (one global lock), tlh (thread-local heaps) or tcache (per-thread caches over one "
+                     "heap; the design needs front=tcache:B)");
   if (jobs < 1) throw UsageError("--jobs must be >= 1");
 
   ExportRequest req;
@@ -90,7 +92,7 @@ int cmd_export(const std::vector<std::string>& args) {
     const std::filesystem::path cfg = std::filesystem::path(run) / "config.yaml";
     if (!vm.count("threads") && std::filesystem::exists(cfg)) {
       const std::string model = load_config(cfg.string()).threaded_replay;
-      if (model == "lock" || model == "tlh") run_model = model;
+      if (model == "lock" || model == "tlh" || model == "tcache") run_model = model;
     }
   } else {
     req.origin = "--allocator";

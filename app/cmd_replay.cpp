@@ -18,10 +18,14 @@ namespace {
 /// `--threaded`: K replays of the trace on its threads; median and best wall time.
 int replay_on_threads(const Trace& t, const std::string& path, const std::string& allocator, const InstanceOptions& io,
                       const ThreadedReplayOptions& tro, int repeat, bool json) {
-  const InstanceMaker make = [&](std::string* err) { return Instance::create(allocator, io, err); };
+  ThreadedReplayOptions o = tro;
+  std::string err;
+  const std::string design = design_for_model(allocator, o.model, &o, &err);  // tcache: the shared part
+  if (design.empty()) throw UsageError("--model " + std::string(thread_model_name(o.model)) + ": " + err);
+  const InstanceMaker make = [&](std::string* e) { return Instance::create(design, io, e); };
   std::vector<ThreadedReplayResult> runs;
   for (int k = 0; k < repeat; ++k) {
-    runs.push_back(replay_threaded(t, make, tro));
+    runs.push_back(replay_threaded(t, make, o));
     if (!runs.back().ok) throw RuntimeError(path + ": threaded replay failed: " + runs.back().error);
   }
   std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.seconds < b.seconds; });
@@ -76,12 +80,13 @@ int cmd_replay(const std::vector<std::string>& args) {
       "threaded", "run every trace thread on its own thread, in its own order; an op on an object waits for the "
                   "object's previous op (with --allocator; see evaluate/replay_threaded.hpp)")(
       "model", po::value<std::string>()->default_value("lock"),
-      "with --threaded: lock (one instance, one mutex) | tlh (one instance per thread, remote frees to the owner)")(
+      "with --threaded: lock (one instance, one mutex) | tlh (one instance per thread, remote frees to the owner) "
+      "| tcache (the design's front=tcache:B cache in every thread over one shared instance)")(
       "threads-cap", po::value<unsigned>()->default_value(0),
       "with --threaded: at most this many OS threads (trace thread t runs on t mod K; 0 = one each)")(
       "json", "print one JSON object")("trace", po::value(&path)->required(), "trace file (evoalloc format)");
   po::variables_map vm;
-  if (!parse(args, desc, "trace", 1, vm, "evoalloc replay TRACE [--system | --null | --allocator TEXT [--threaded [--model lock|tlh]]] "
+  if (!parse(args, desc, "trace", 1, vm, "evoalloc replay TRACE [--system | --null | --allocator TEXT [--threaded [--model lock|tlh|tcache]]] "
              "[--repeat K] [--json]",
              "Replays a trace's requests and prints the time per op (median and best of K), the peak\n"
              "footprint and the peak live requested bytes (definitions: evaluate/replay.hpp).\n"
@@ -109,7 +114,7 @@ int cmd_replay(const std::vector<std::string>& args) {
     if (mode != "allocator") throw UsageError("--threaded needs --allocator TEXT");
     ThreadedReplayOptions tro;
     if (!parse_thread_model(vm["model"].as<std::string>(), &tro.model))
-      throw UsageError("--model: '" + vm["model"].as<std::string>() + "' is not lock or tlh");
+      throw UsageError("--model: '" + vm["model"].as<std::string>() + "' is not lock, tlh or tcache");
     tro.threads_cap = vm["threads-cap"].as<unsigned>();
     tro.max_ops = max_ops.value;
     tro.check = vm.count("check") != 0;

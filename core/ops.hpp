@@ -82,6 +82,10 @@ struct Traits {
   bool needs_header = false;      ///< keeps a per-block header in front of the block
   bool needs_region = false;      ///< needs the sbrk-style region source
   bool coalesces = false;         ///< merges adjacent free blocks
+  /// usable_size of a live block may run beside any other call on the instance (it
+  /// reads only metadata fixed while the block is live): thread model tcache's
+  /// per-thread caches then find a freed block's size without the shared lock.
+  bool concurrent_usable_size = false;
 };
 
 }  // namespace evo

@@ -46,7 +46,7 @@ const std::vector<KeySchema>& common_key_table() {
       {"retain", KeyKind::Choice, "0", {"0", "256K", "1M", "4M"}},
       // The thread model of the exported library and of the threaded replay
       // (evaluate/replay_threaded.hpp): optional, see KeySchema::optional.
-      {.key = "threads", .kind = KeyKind::Choice, .default_value = "", .choices = {"lock", "tlh"}, .optional = true},
+      {.key = "threads", .kind = KeyKind::Choice, .default_value = "", .choices = {"lock", "tlh", "tcache"}, .optional = true},
   };
   return keys;
 }

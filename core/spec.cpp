@@ -263,6 +263,13 @@ bool parse_spec(std::string_view text, AllocatorSpec& out, std::string* err) {
     }
     spec.params.emplace_back(std::string(keys[i].key), values[i]);
   }
+  // threads=tcache runs the front cache per thread: there must be one.
+  if (const std::string* th = spec.get("threads"); th != nullptr && *th == "tcache" && *spec.get("front") == "none") {
+    set_err(err, 1,
+            "threads=tcache runs the design's front cache in every thread: give front=tcache:B "
+            "(B = the per-thread bound), or threads=lock|tlh");
+    return false;
+  }
   if (fam->check != nullptr) {
     std::string why;
     if (!fam->check(spec, &why)) {

@@ -243,8 +243,11 @@ double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span
   ThreadedReplayOptions tro;
   tro.max_ops = opt.max_ops;
   const bool threaded = measured_on_threads(sentence, trace, opt, &tro.model);
+  // tcache: the maker builds the shared instance (the design without its front cache).
+  const std::string design = threaded ? design_for_model(sentence, tro.model, &tro, err) : std::string(sentence);
+  if (design.empty()) return Metrics::kNaN;
   const InstanceMaker make = [&](std::string* e) {
-    return Instance::create(sentence, instance_options(opt, hist, nullptr, opt.measure_backing), e);
+    return Instance::create(design, instance_options(opt, hist, nullptr, opt.measure_backing), e);
   };
   // One timed replay: its ns per op, or an error (NaN, and *err).
   auto once = [&]() -> double {

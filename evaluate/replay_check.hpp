@@ -61,7 +61,9 @@ struct Checker {
     return true;
   }
 
-  std::string on_alloc(const Instance& inst, std::uint64_t idx, const Op& op, void* p, std::uint64_t size,
+  /// `inst`: anything with usable_size(p) (an Instance, a per-thread cache).
+  template <class Heap>
+  std::string on_alloc(const Heap& inst, std::uint64_t idx, const Op& op, void* p, std::uint64_t size,
                        std::size_t align) {
     auto a = reinterpret_cast<std::uintptr_t>(p);
     std::string where = "op " + std::to_string(idx) + " (" + op_kind_name(op.kind) + " " + std::to_string(size) + "): ";

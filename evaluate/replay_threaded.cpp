@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/heap_lock.hpp"
+#include "core/layers/front.hpp"
 #include "core/remote_queue.hpp"
 #include "evaluate/replay_check.hpp"
 
@@ -18,11 +19,24 @@ namespace evo {
 bool parse_thread_model(const std::string& text, ThreadModel* out) {
   if (text == "lock") *out = ThreadModel::Lock;
   else if (text == "tlh") *out = ThreadModel::Tlh;
+  else if (text == "tcache") *out = ThreadModel::Tcache;
   else return false;
   return true;
 }
 
-const char* thread_model_name(ThreadModel m) { return m == ThreadModel::Lock ? "lock" : "tlh"; }
+const char* thread_model_name(ThreadModel m) {
+  return m == ThreadModel::Lock ? "lock" : m == ThreadModel::Tlh ? "tlh" : "tcache";
+}
+
+std::string design_for_model(std::string_view design, ThreadModel model, ThreadedReplayOptions* opt, std::string* err) {
+  if (model != ThreadModel::Tcache) return std::string(design);
+  AllocatorSpec spec;
+  ThreadCacheSplit split;
+  if (!parse_spec(design, spec, err) || !split_thread_cache(spec, &split, err)) return {};
+  opt->cache_bound = split.bound;
+  opt->cache_align = split.min_align;
+  return split.back.text();
+}
 
 namespace {
 
@@ -51,6 +65,13 @@ struct Heap {
   }
 };
 
+/// A trace thread's cache of thread model tcache, on cache lines of its own.
+using ThreadCache = FrontCache<SharedBack<OpsBack>>;
+struct alignas(64) CacheSlot {
+  ThreadCache cache;
+  CacheSlot(SharedBack<OpsBack> back, std::uint32_t bound, std::size_t align) : cache(back, bound, align, nullptr) {}
+};
+
 /// Frees p, a block of `from`, which is not the calling worker's heap (tlh): queued
 /// for its owner, or under its lock when the queue is full (as export/shim.cpp).
 void free_remote(Heap& from, void* p) {
@@ -67,7 +88,9 @@ void free_remote(Heap& from, void* p) {
 struct Shared {
   const Trace* t = nullptr;
   ThreadModel model = ThreadModel::Lock;
-  std::vector<std::unique_ptr<Heap>> heaps;  // lock: 1; tlh: one per trace thread
+  std::vector<std::unique_ptr<Heap>> heaps;  // lock, tcache: 1; tlh: one per trace thread
+  OpsBack back;                               // tcache: heaps[0]'s instance, shared by the caches
+  std::vector<std::unique_ptr<CacheSlot>> caches;  // tcache: one per trace thread
   std::vector<std::uint32_t> ordinal;        // per op: its rank among its slot's ops
   std::unique_ptr<std::atomic<std::uint32_t>[]> done;
   std::vector<void*> block;
@@ -87,7 +110,10 @@ struct Shared {
     if (error.empty()) error = std::move(e);
     if (check) stop.store(true, std::memory_order_relaxed);
   }
-  Heap& heap_of(std::uint16_t thread) { return *heaps[model == ThreadModel::Lock ? 0 : thread]; }
+  Heap& heap_of(std::uint16_t thread) { return *heaps[model == ThreadModel::Tlh ? thread : 0]; }
+  ThreadCache* cache_of(std::uint16_t thread) {
+    return model == ThreadModel::Tcache ? &caches[thread]->cache : nullptr;
+  }
 };
 
 struct WorkerResult {
@@ -109,6 +135,7 @@ void release(Shared& sh, std::uint64_t i, const Op& op, void* p, WorkerResult& w
     std::string e = sh.chk.on_release(i, op, p, UINT64_MAX);
     if (!e.empty()) sh.note(std::move(e));
   }
+  if (ThreadCache* c = sh.cache_of(op.thread)) return c->deallocate(p);  // the freeing thread's cache
   Heap& h = sh.heap_of(owner);
   if (sh.model == ThreadModel::Tlh && owner != op.thread) return free_remote(h, p);
   std::lock_guard<Heap> g(h);
@@ -117,6 +144,16 @@ void release(Shared& sh, std::uint64_t i, const Op& op, void* p, WorkerResult& w
 
 /// A fresh block for op i in the calling thread's heap (every allocating kind).
 void* obtain(Shared& sh, const Op& op, std::uint64_t size) {
+  if (ThreadCache* c = sh.cache_of(op.thread)) {
+    if (op.kind == OpKind::Malloc || op.kind == OpKind::Realloc) return c->allocate(size, 16);
+    if (op.kind == OpKind::Calloc) {
+      void* p = c->allocate(size, 16);
+      if (p != nullptr) std::memset(p, 0, size);
+      return p;
+    }
+    const std::uint64_t sz = op.kind == OpKind::Pvalloc ? (size + 4095) & ~std::uint64_t{4095} : size;
+    return c->allocate(sz, alignment_of(op));
+  }
   Heap& h = sh.heap_of(op.thread);
   std::lock_guard<Heap> g(h);
   if (h.remote.maybe_nonempty()) h.drain_remote();
@@ -129,15 +166,21 @@ void* obtain(Shared& sh, const Op& op, std::uint64_t size) {
 
 void on_new_block(Shared& sh, std::uint64_t i, const Op& op, void* p, std::uint64_t size) {
   if (!sh.check) return;
+  const std::size_t align =
+      (op.kind == OpKind::Malloc || op.kind == OpKind::Calloc || op.kind == OpKind::Realloc) ? 16 : alignment_of(op);
+  Op as = op;
+  if (op.kind == OpKind::Realloc) as.kind = OpKind::Malloc;  // contents were checked by the caller
+  if (const ThreadCache* c = sh.cache_of(op.thread)) {  // usable_size takes the shared lock itself if it must
+    std::lock_guard<std::mutex> g(sh.check_lock);
+    std::string e = sh.chk.on_alloc(*c, i, as, p, size, align);
+    if (!e.empty()) sh.note(std::move(e));
+    return;
+  }
   // The checker asks the heap for usable_size: under the heap's lock (taken first;
   // no other path holds both locks at once).
   Heap& h = sh.heap_of(op.thread);
   std::lock_guard<Heap> hg(h);
   std::lock_guard<std::mutex> g(sh.check_lock);
-  const std::size_t align =
-      (op.kind == OpKind::Malloc || op.kind == OpKind::Calloc || op.kind == OpKind::Realloc) ? 16 : alignment_of(op);
-  Op as = op;
-  if (op.kind == OpKind::Realloc) as.kind = OpKind::Malloc;  // contents were checked by the caller
   std::string e = sh.chk.on_alloc(h.inst, i, as, p, size, align);
   if (!e.empty()) sh.note(std::move(e));
 }
@@ -161,7 +204,9 @@ void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, Worke
     }
   }
   void* p;
-  if (owner == op.thread || sh.model == ThreadModel::Lock) {
+  if (ThreadCache* c = sh.cache_of(op.thread)) {
+    p = c->reallocate(s, size);
+  } else if (owner == op.thread || sh.model == ThreadModel::Lock) {
     Heap& h = sh.heap_of(owner);
     std::lock_guard<Heap> g(h);
     p = h.inst.reallocate(s, size);
@@ -269,10 +314,15 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
   sh.t = &t;
   sh.model = opt.model;
   sh.check = opt.check;
-  const std::size_t nheaps = opt.model == ThreadModel::Lock ? 1 : threads;
+  if (opt.model == ThreadModel::Tcache && opt.cache_bound == 0) {
+    r.ok = false;
+    r.error = "thread model tcache needs the per-thread cache's bound (design_for_model)";
+    return r;
+  }
+  const std::size_t nheaps = opt.model == ThreadModel::Tlh ? threads : 1;
   for (std::size_t k = 0; k < nheaps; ++k) {
     auto h = std::make_unique<Heap>();
-    h->tlh = opt.model == ThreadModel::Tlh;
+    h->tlh = opt.model != ThreadModel::Lock;  // tlh and tcache take a HeapLock, as the export
     std::string err;
     h->inst = make(&err);
     if (!h->inst) {
@@ -283,6 +333,21 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     sh.heaps.push_back(std::move(h));
   }
   r.instances = nheaps;
+  if (opt.model == ThreadModel::Tcache) {
+    Heap& shared = *sh.heaps[0];
+    sh.back = OpsBack{&shared.inst.ops(), shared.inst.state()};
+    const bool concurrent = shared.inst.row().traits.concurrent_usable_size;
+    for (unsigned k = 0; k < threads; ++k) {
+      sh.caches.push_back(std::make_unique<CacheSlot>(SharedBack<OpsBack>(&sh.back, &shared.heap_lock, concurrent),
+                                                      opt.cache_bound, opt.cache_align));
+      std::string err;
+      if (!sh.caches.back()->cache.init(&err)) {
+        r.ok = false;
+        r.error = "cannot create the cache of thread " + std::to_string(k) + ": " + err;
+        return r;
+      }
+    }
+  }
 
   // Each op's rank among its slot's ops, and each worker's ops in trace order.
   sh.ordinal.resize(n);
@@ -319,6 +384,9 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     r.remote_frees += w.remote;
     r.failed_allocs += w.failed;
   }
+  std::uint64_t cache_allocs = 0, cache_frees = 0;
+  for (const auto& c : sh.caches) cache_allocs += c->cache.allocs(), cache_frees += c->cache.frees();
+  sh.caches.clear();  // every cache gives its blocks back to the shared instance
   for (const auto& h : sh.heaps) {
     h->drain_remote();  // queued frees count as frees
     const AllocStats s = h->inst.stats();
@@ -328,6 +396,10 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     r.final_stats.allocs += s.allocs;
     r.final_stats.frees += s.frees;
     r.final_stats.os_calls += s.os_calls;
+  }
+  if (opt.model == ThreadModel::Tcache) {  // the program's calls are the caches' (blocks in batches are not)
+    r.final_stats.allocs = cache_allocs;
+    r.final_stats.frees = cache_frees;
   }
   r.peak_footprint = r.final_stats.peak_footprint;
   r.ops = n;

@@ -21,6 +21,14 @@
 //         the owner drains under its lock at its next allocation (a full queue:
 //         freed under the owner's lock); a realloc of another thread's
 //         block allocates in the caller's instance, copies and frees remotely.
+//   tcache  one shared instance of the design without its front cache, behind one
+//         HeapLock, and per trace thread a front=tcache:B cache over it
+//         (core/layers/front.hpp: FrontCache<SharedBack>): every call goes to the
+//         calling thread's cache; a refill or flush takes the shared lock once a
+//         batch; a block freed by another thread goes to the freeing thread's
+//         cache. The maker makes the shared instance; cache_bound and cache_align
+//         come from split_thread_cache (core/layers/front.hpp). At the end every
+//         cache gives its blocks back (as a thread's cache does when it exits).
 //
 // Per op the semantics are replay()'s (evaluate/replay.hpp): malloc, calloc
 // (zeroed), realloc (empty slot = malloc, size 0 frees), free, the aligned kinds,
@@ -33,7 +41,8 @@
 //   frees, remote_frees  frees and reallocs of a live block; remote: the block
 //                    was allocated by another trace thread
 //   peak_footprint   the sum of the instances' own peaks (tlh: an upper bound of
-//                    the replay's peak, the instances peak at different times)
+//                    the replay's peak, the instances peak at different times;
+//                    tcache: the shared instance's peak, cached blocks included)
 //   final_stats      summed over the instances, after the replay
 // check = true verifies every block as replay()'s check mode does (alignment,
 // usable size, no overlap with any live block of any instance, contents kept),
@@ -52,9 +61,9 @@
 
 namespace evo {
 
-enum class ThreadModel { Lock, Tlh };
+enum class ThreadModel { Lock, Tlh, Tcache };
 
-/// "lock" | "tlh"; false for anything else.
+/// "lock" | "tlh" | "tcache"; false for anything else.
 bool parse_thread_model(const std::string& text, ThreadModel* out);
 const char* thread_model_name(ThreadModel m);
 
@@ -63,6 +72,8 @@ struct ThreadedReplayOptions {
   unsigned threads_cap = 0;  ///< 0: one worker per trace thread; else at most this many workers
   bool check = false;        ///< verify every block (see above)
   std::uint64_t max_ops = 0; ///< replay only the first N ops (0 = all)
+  std::uint32_t cache_bound = 0;  ///< tcache: the per-thread cache's bound B (> 0)
+  std::size_t cache_align = 16;   ///< tcache: the design's alignment
 };
 
 struct ThreadedReplayResult {
@@ -83,8 +94,14 @@ struct ThreadedReplayResult {
 };
 
 /// Makes one fresh instance of the design (called once for lock, once per trace
-/// thread for tlh, before the clock starts); an invalid Instance and *err on failure.
+/// thread for tlh, before the clock starts; for tcache, once, an instance of the
+/// design without its front cache); an invalid Instance and *err on failure.
 using InstanceMaker = std::function<Instance(std::string* err)>;
+
+/// The sentence the maker of `model` builds from `design`, filling the tcache
+/// fields of *opt (the design minus its front cache, split_thread_cache); "" and
+/// *err when the design cannot run under the model.
+std::string design_for_model(std::string_view design, ThreadModel model, ThreadedReplayOptions* opt, std::string* err);
 
 ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, const ThreadedReplayOptions& opt = {});
 

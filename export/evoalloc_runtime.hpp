@@ -11,6 +11,8 @@
 //                                       gives a unique block; realloc(p, 0) frees).
 //   destroy()                           returns every byte to the OS.
 // Not thread-safe (one user at a time); the malloc shim (shim.cpp) adds the lock.
+// evo_export::BackHeap is the same without the design's front cache (front=tcache:B):
+// thread model tcache runs that cache in every thread (shim.cpp) over one BackHeap.
 // The heap may allocate with malloc while init() runs (spec strings, the class
 // table); the shim serves those calls from a static bootstrap arena. After init
 // the design never calls malloc.
@@ -19,6 +21,7 @@
 //   kName, kSentence, kFamily, kParams[] / kParamCount, kHarden,
 //   kHistogram[] / kHistogramSize (the trace's size histogram for fitted classes),
 //   EVO_EXPORT_HARDEN when harden != off (the hardening layer wraps the row),
+//   kConcurrentUsableSize (the family row's Traits::concurrent_usable_size),
 //   EVO_EXPORT_FRONT + kFrontBound when front=tcache:B (typed: Design is already
 //   FrontCache<TypedBack<...>>, one inlined pipeline; row route: the cache is put
 //   around the row here, calling it through its function pointers, as evaluation does),
@@ -48,7 +51,21 @@ void set_export_row(const RegistryRow* row);
 
 namespace evo_export {
 
-class Heap {
+#ifdef EVO_EXPORT_TYPED
+#ifdef EVO_EXPORT_FRONT
+using BackDesign = Backend;  // Design = FrontCache<TypedBack<Backend>>
+#else
+using BackDesign = Design;
+#endif
+#endif
+
+/// The design's instance; WithFront = false leaves out its front cache.
+template <bool WithFront>
+class BasicHeap {
+#ifdef EVO_EXPORT_TYPED
+  using Direct = std::conditional_t<WithFront, Design, BackDesign>;
+#endif
+
  public:
   /// Creates the instance; `limit` caps its footprint in bytes (0 = none).
   bool init(std::string* err, std::size_t limit = 0) {
@@ -67,7 +84,7 @@ class Heap {
       return false;
     }
 #if defined(EVO_EXPORT_FRONT) && !defined(EVO_EXPORT_TYPED)
-    {
+    if constexpr (WithFront) {
       static const evo::RegistryRow front_row = [row] {
         evo::RegistryRow r = *row;
         r.ops = evo::ops_front_row_ops();
@@ -92,7 +109,7 @@ class Heap {
     ops_ = &row->ops;
     state_ = state;
 #if defined(EVO_EXPORT_TYPED) && !defined(EVO_EXPORT_HARDEN)
-    direct_ = static_cast<Design*>(state);
+    direct_ = static_cast<Direct*>(state);
 #endif
     return true;
   }
@@ -105,7 +122,7 @@ class Heap {
   /// The design's inline fast path for a request at the default alignment, when
   /// the class has one (simple::Slab::try_allocate): a block, or nullptr when
   /// allocate() must be called. Designs without one always say nullptr.
-  template <class D = Design>  // a template, so the branch not taken is not compiled
+  template <class D = Direct>  // a template, so the branch not taken is not compiled
   [[gnu::always_inline]] void* try_allocate(std::size_t n) {
     if constexpr (requires(D& d) { d.try_allocate(n); })
       return static_cast<D*>(direct_)->try_allocate(n);
@@ -115,13 +132,19 @@ class Heap {
   void deallocate(void* p) { direct_->deallocate(p); }
   void* reallocate(void* p, std::size_t n) { return direct_->reallocate(p, n); }
   std::size_t usable_size(const void* p) const { return direct_->usable_size(p); }
+  std::size_t good_size(std::size_t n) const { return evo::RowAdapter<Direct>::good_size(direct_, n); }
 #else
   void* allocate(std::size_t n, std::size_t a) { return ops_->allocate(state_, n, a); }
   void* try_allocate(std::size_t) { return nullptr; }
   void deallocate(void* p) { ops_->deallocate(state_, p); }
   void* reallocate(void* p, std::size_t n) { return ops_->reallocate(state_, p, n); }
   std::size_t usable_size(const void* p) const { return ops_->usable_size(state_, p); }
+  std::size_t good_size(std::size_t n) const { return ops_->good_size(state_, n); }
 #endif
+  /// The family row's Traits::concurrent_usable_size (thread model tcache: frees find
+  /// a block's size without the shared lock). Hardening keeps it: its usable_size
+  /// reads the block's own header.
+  static constexpr bool concurrent_usable_size() { return kConcurrentUsableSize; }
   evo::AllocStats stats() const {
     evo::AllocStats s;
     if (state_ != nullptr) ops_->stats(state_, &s);
@@ -141,7 +164,7 @@ class Heap {
   static const evo::RegistryRow* design_row(std::string* err) {
 #ifdef EVO_EXPORT_TYPED
     (void)err;
-    static const evo::RegistryRow row = evo::make_row<Design>(kSentence, evo::Traits{});
+    static const evo::RegistryRow row = evo::make_row<Direct>(kSentence, evo::Traits{});
     return &row;
 #else
     static const std::vector<evo::RegistryRow> rows = [] {
@@ -160,8 +183,11 @@ class Heap {
   const evo::AllocatorOps* ops_ = nullptr;
   void* state_ = nullptr;
 #ifdef EVO_EXPORT_TYPED
-  Design* direct_ = nullptr;
+  Direct* direct_ = nullptr;
 #endif
 };
+
+using Heap = BasicHeap<true>;
+using BackHeap = BasicHeap<false>;
 
 }  // namespace evo_export

@@ -10,8 +10,9 @@
 // two with EINVAL, pvalloc rounds the size up to whole pages, reallocarray
 // detects overflow. Alignments <= 16 are the design's default alignment.
 //
-// Thread models (chosen at build time: EVOALLOC_THREADS=lock|tlh in the export's
-// CMake project, which defines EVOALLOC_THREADS_TLH for tlh; the default is lock):
+// Thread models (chosen at build time: EVOALLOC_THREADS=lock|tlh|tcache in the export's
+// CMake project, which defines EVOALLOC_THREADS_TLH for tlh and EVOALLOC_THREADS_TCACHE
+// for tcache; the default is lock):
 //
 // * lock (default): one global instance behind one mutex. While the process has one
 //   thread (glibc's __libc_single_threaded, which pthread_create clears before the
@@ -57,6 +58,24 @@
 //   resets them, drains and resets every queue, and returns the heaps of the threads that do not exist in
 //   the child to the pool.
 //
+// * tcache (per-thread caches over one shared heap, as glibc's tcache and tcmalloc):
+//   the design's front=tcache:B cache (core/layers/front.hpp) runs in every thread,
+//   each with its own lists, over ONE instance of the rest of the design
+//   (evo_export::BackHeap) behind one HeapLock. malloc pops the calling thread's list
+//   and free pushes the block on the calling thread's list, whoever allocated it (no
+//   owner, no remote free); only a refill or a flush of B/2 blocks takes the lock,
+//   once a batch. free finds a block's size without the lock when the family says
+//   its usable_size may run beside other calls (slab, superblock:
+//   Traits::concurrent_usable_size), else under it. A thread's first call adopts a
+//   cache (from the pool of exited threads' caches, else a new one; at most 1024);
+//   its exit hook gives every cached block back to the heap (one batch) and pools
+//   the cache. Threads past 1024 caches, and calls after the exit hook, go to the
+//   shared heap under its lock. No lock at all while the process has one thread.
+//   Fork: prepare takes the table lock and the heap lock; the child resets them and
+//   abandons the other threads' caches (one may have been half-way through a push),
+//   with the blocks they held. The threaded replay runs the same composition
+//   (evaluate/replay_threaded.cpp, model tcache).
+//
 // Fast path (lock model, one thread): malloc inlines the design's try_allocate
 // when its class has one (simple::Slab: a leaf that pops its class's free list)
 // and tail-calls the rest, so the common call builds no stack frame.
@@ -72,7 +91,8 @@
 // exit: design name, footprint, peak footprint, allocations, frees, OS calls and
 // bootstrap bytes; under tlh the counters are summed over every heap (peak = the sum
 // of the heaps' peaks, an upper bound of the process's peak) and ", heaps N" ends
-// the line. (EVOALLOC_STATS is read once, at initialisation, when the library also
+// the line; under tcache allocs and frees are summed over the threads' caches and
+// ", caches N" (caches ever made) ends it. (EVOALLOC_STATS is read once, at initialisation, when the library also
 // keeps a duplicate of stderr: the line appears even for programs, such as coreutils,
 // that close stderr before exit.)
 #include <errno.h>
@@ -196,7 +216,8 @@ void stats_init() {
   }
 }
 
-void print_stats_line(const evo::AllocStats& s, long heaps) {
+/// `heaps` >= 0 ends the line with ", <label> <heaps>" (tlh: heaps; tcache: caches).
+void print_stats_line(const evo::AllocStats& s, long heaps, const char* label) {
   char buf[512];
   int n = snprintf(buf, sizeof buf,
                    "evoalloc %s: footprint %llu bytes, peak %llu bytes, allocs %llu, frees %llu, os_calls %llu, "
@@ -205,7 +226,7 @@ void print_stats_line(const evo::AllocStats& s, long heaps) {
                    (unsigned long long)s.allocs, (unsigned long long)s.frees, (unsigned long long)s.os_calls,
                    (unsigned long long)g_boot_used.load());
   if (n > 0 && heaps >= 0 && static_cast<std::size_t>(n) < sizeof buf)
-    n += snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ", heaps %ld", heaps);
+    n += snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ", %s %ld", label, heaps);
   if (n > 0 && static_cast<std::size_t>(n) < sizeof buf - 1) buf[n++] = '\n';
   if (n > 0) {
     ssize_t r = ::write(g_stats_fd, buf,
@@ -235,10 +256,229 @@ bool lock_briefly(Lock* m) {
 
 inline bool pow2(std::size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 
-#ifndef EVOALLOC_THREADS_TLH
+#if defined(EVOALLOC_THREADS_TCACHE)
+// ======== thread model "tcache": the front cache in every thread, one shared heap ========
+
+#ifndef EVO_EXPORT_FRONT
+#error "EVOALLOC_THREADS=tcache runs the design's front=tcache:B cache in every thread: this design has front=none"
+#endif
+
+constexpr const char* kThreadModel = "tcache";
+constexpr const char* kCountLabel = "caches";  // the stats line's count
+constexpr std::size_t kMaxCaches = 1024;
+
+/// The shared heap (the design without its front cache) as a FrontCache back end.
+struct SharedHeap {
+  evo_export::BackHeap* h = nullptr;
+  void* allocate(std::size_t n, std::size_t a) { return h->allocate(n, a); }
+  void deallocate(void* p) { h->deallocate(p); }
+  void* reallocate(void* p, std::size_t n) { return h->reallocate(p, n); }
+  std::size_t usable_size(const void* p) const { return h->usable_size(p); }
+  std::size_t good_size(std::size_t n) const { return h->good_size(n); }
+  void stats(evo::AllocStats* out) const { *out = h->stats(); }
+  bool validate(evo::ValidateLevel l, std::string* e) const { return h->validate(l, e); }
+};
+using Back = evo::SharedBack<SharedHeap>;
+using Cache = evo::FrontCache<Back>;
+
+/// One thread's cache, on cache lines of its own; pooled when its thread exits.
+struct alignas(64) Slot {
+  Cache cache;
+  Slot* next_free = nullptr;  // pool link (under g_table_lock)
+  bool owned = false;         // adopted by a live thread (under g_table_lock)
+  Slot(Back b, std::size_t align) : cache(b, evo_export::kFrontBound, align, nullptr) {}
+};
+
+alignas(evo_export::BackHeap) char g_heap_storage[sizeof(evo_export::BackHeap)];
+evo_export::BackHeap* g_heap = nullptr;  // never destroyed: frees may come after exit handlers
+SharedHeap g_shared;
+evo::HeapLock g_lock;  // the shared heap's lock, taken per batch (core/heap_lock.hpp)
+std::size_t g_align = 16;
+alignas(Slot) char g_slot_storage[kMaxCaches * sizeof(Slot)];  // caches are never destroyed
+Slot* g_slots[kMaxCaches];                                     // [0, g_nslots) published, append-only
+std::atomic<std::size_t> g_nslots{0};
+pthread_mutex_t g_table_lock = PTHREAD_MUTEX_INITIALIZER;  // cache creation, the pool
+Slot* g_pool = nullptr;                                     // caches of exited threads
+pthread_key_t g_key;                                        // its destructor pools a thread's cache
+std::atomic<bool> g_ready{false};
+pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
+// Calls made with no cache (past kMaxCaches threads, or after the thread's exit hook).
+std::atomic<std::uint64_t> g_direct_allocs{0}, g_direct_frees{0};
+
+EVO_TLS Cache* t_cache;  // this thread's cache (adopted on its first call)
+EVO_TLS bool t_busy;     // inside init or adoption: re-entrant calls go to the bootstrap arena
+EVO_TLS bool t_exited;   // the cache went back to the pool; later calls go to the shared heap
+
+/// The shared heap behind its lock, for calls made with no cache.
+Back direct() { return Back(&g_shared, &g_lock, evo_export::BackHeap::concurrent_usable_size()); }
+
+std::size_t design_align() {
+  for (std::size_t i = 0; i < evo_export::kParamCount; ++i)
+    if (::strcmp(evo_export::kParams[i].key, "align") == 0) return ::strtoul(evo_export::kParams[i].value, nullptr, 10);
+  return 16;
+}
+
+void on_thread_exit(void* v) {
+  auto* s = static_cast<Slot*>(v);
+  t_busy = true;
+  s->cache.flush_all();  // every cached block back to the shared heap (one batch)
+  t_cache = nullptr;
+  t_exited = true;
+  pthread_mutex_lock(&g_table_lock);
+  s->owned = false;
+  s->next_free = g_pool;
+  g_pool = s;
+  pthread_mutex_unlock(&g_table_lock);
+  t_busy = false;
+}
+
+void atfork_prepare() {
+  pthread_mutex_lock(&g_table_lock);
+  g_lock.lock();
+}
+void atfork_parent() {
+  g_lock.unlock();
+  pthread_mutex_unlock(&g_table_lock);
+}
+void atfork_child() {
+  // Only this thread exists in the child. The other threads' caches may have been
+  // half-way through a push or pop (no lock guards a cache): they are abandoned,
+  // with the blocks they held (at most their bounds' worth), never reused.
+  g_lock.reset();
+  pthread_mutex_init(&g_table_lock, nullptr);
+}
+
+void init_slow() {
+  pthread_mutex_lock(&g_init_lock);
+  if (!g_ready.load(std::memory_order_acquire)) {
+    t_busy = true;  // the heap's init, pthread_key_create and pthread_atfork may call malloc
+    stats_init();
+    auto* h = new (g_heap_storage) evo_export::BackHeap();
+    std::string err;
+    if (!h->init(&err)) die_init(err);
+    g_heap = h;
+    g_shared.h = h;
+    g_align = design_align();
+    if (pthread_key_create(&g_key, &on_thread_exit) != 0) die_init("pthread_key_create failed");
+    pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child);
+    g_ready.store(true, std::memory_order_release);
+    t_busy = false;
+  }
+  pthread_mutex_unlock(&g_init_lock);
+}
+
+/// True when the call must be served by the bootstrap arena.
+inline bool use_boot() {
+  if (t_busy) return true;
+  if (!g_ready.load(std::memory_order_acquire)) [[unlikely]] init_slow();
+  return false;
+}
+
+/// This thread's cache, adopted from the pool or made; nullptr past kMaxCaches
+/// threads or after the thread's exit hook (the call then goes to the shared heap).
+[[gnu::noinline]] Cache* adopt_cache() {
+  if (t_exited) return nullptr;
+  t_busy = true;
+  pthread_mutex_lock(&g_table_lock);
+  Slot* s = g_pool;
+  if (s != nullptr) {
+    g_pool = s->next_free;
+  } else if (std::size_t n = g_nslots.load(std::memory_order_relaxed); n < kMaxCaches) {
+    s = new (g_slot_storage + n * sizeof(Slot)) Slot(direct(), g_align);
+    std::string err;
+    if (!s->cache.init(&err)) die_init(err);
+    g_slots[n] = s;
+    g_nslots.store(n + 1, std::memory_order_release);
+  }
+  if (s != nullptr) s->owned = true;
+  pthread_mutex_unlock(&g_table_lock);
+  if (s != nullptr) pthread_setspecific(g_key, s);
+  t_cache = s != nullptr ? &s->cache : nullptr;
+  t_busy = false;
+  return t_cache;
+}
+
+[[gnu::noinline]] void* alloc_slow(std::size_t size, std::size_t align) {
+  if (use_boot()) return boot_alloc(size, align);
+  void* p;
+  if (Cache* c = adopt_cache()) {
+    p = c->allocate(size, align);
+  } else {
+    p = direct().allocate(size, align);
+    if (p != nullptr) g_direct_allocs.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (p == nullptr) errno = ENOMEM;
+  return p;
+}
+
+/// malloc's path: the thread's cache (a list pop for a cached size).
+inline void* do_alloc(std::size_t size, std::size_t align) {
+  if (Cache* c = t_cache) [[likely]] {
+    void* p = c->allocate(size, align);
+    if (p == nullptr) [[unlikely]] errno = ENOMEM;
+    return p;
+  }
+  return alloc_slow(size, align);
+}
+
+[[gnu::noinline]] void free_slow(void* p) {
+  if (t_busy || !g_ready.load(std::memory_order_acquire)) return;  // re-entrant: not a heap block
+  if (Cache* c = adopt_cache()) return c->deallocate(p);
+  direct().deallocate(p);
+  g_direct_frees.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// free's path: the block goes to the calling thread's cache, whoever allocated it.
+inline void do_free(void* p) {
+  if (p == nullptr || is_boot(p)) return;
+  if (Cache* c = t_cache) [[likely]]
+    return c->deallocate(p);
+  free_slow(p);
+}
+
+std::size_t do_usable(const void* p) {
+  if (p == nullptr) return 0;
+  if (is_boot(p)) return boot_size(p);
+  if (use_boot()) return 0;
+  return direct().usable_size(p);
+}
+
+void* realloc_heap(void* p, std::size_t size) {
+  Cache* c = t_cache != nullptr ? t_cache : adopt_cache();
+  void* q;
+  if (c != nullptr) {
+    q = c->reallocate(p, size);
+  } else {
+    Back b = direct();
+    q = b.reallocate(p, size);
+  }
+  if (q == nullptr && size != 0) errno = ENOMEM;
+  return q;
+}
+
+evo::AllocStats total_stats(bool wait, long* heaps) {
+  evo::AllocStats s;
+  *heaps = static_cast<long>(g_nslots.load(std::memory_order_acquire));  // printed as ", caches N"
+  if (g_heap == nullptr || !g_ready.load()) return s;
+  bool locked = true;
+  if (wait) g_lock.lock();
+  else locked = lock_briefly(&g_lock);
+  s = g_heap->stats();
+  if (locked) g_lock.unlock();
+  // The program's calls: every cache's counts (their owners' plain counters, read
+  // without their owners' help: exact once the threads are done) and the direct ones.
+  s.allocs = g_direct_allocs.load(std::memory_order_relaxed);
+  s.frees = g_direct_frees.load(std::memory_order_relaxed);
+  const std::size_t n = g_nslots.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < n; ++i) s.allocs += g_slots[i]->cache.allocs(), s.frees += g_slots[i]->cache.frees();
+  return s;
+}
+
+#elif !defined(EVOALLOC_THREADS_TLH)
 // ======== thread model "lock": one global instance behind one mutex ========
 
 constexpr const char* kThreadModel = "lock";
+constexpr const char* kCountLabel = "";  // one heap: no count
 
 alignas(evo_export::Heap) char g_heap_storage[sizeof(evo_export::Heap)];
 evo_export::Heap* g_heap = nullptr;  // never destroyed: frees may come after exit handlers
@@ -381,6 +621,7 @@ evo::AllocStats total_stats(bool wait, long* heaps) {
 // ======== thread model "tlh": thread-local heaps with remote frees ========
 
 constexpr const char* kThreadModel = "tlh";
+constexpr const char* kCountLabel = "heaps";  // the stats line's count
 constexpr std::size_t kMaxHeaps = 1024;
 
 struct alignas(64) Tlh {
@@ -661,7 +902,7 @@ evo::AllocStats total_stats(bool wait, long* heaps) {
 #endif  // thread models
 
 bool any_heap() {
-#ifdef EVOALLOC_THREADS_TLH
+#if defined(EVOALLOC_THREADS_TLH) && !defined(EVOALLOC_THREADS_TCACHE)
   return g_nheaps.load(std::memory_order_acquire) > 0;
 #else
   return g_heap != nullptr && g_ready.load();
@@ -697,7 +938,7 @@ __attribute__((destructor)) void print_stats() {
   if (!g_stats || !any_heap()) return;
   long heaps = 0;
   evo::AllocStats s = total_stats(false, &heaps);
-  print_stats_line(s, heaps);
+  print_stats_line(s, heaps, kCountLabel);
 }
 
 void* new_or_throw(std::size_t size, std::size_t align) {
@@ -817,5 +1058,5 @@ EVO_API void evoalloc_stats(uint64_t out[6]) {
 }
 /// The design's canonical sentence.
 EVO_API const char* evoalloc_design(void) { return evo_export::kSentence; }
-/// The thread model the library was built with: "lock" or "tlh".
+/// The thread model the library was built with: "lock", "tlh" or "tcache".
 EVO_API const char* evoalloc_threads(void) { return kThreadModel; }

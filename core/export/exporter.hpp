@@ -45,8 +45,10 @@ struct ExportRequest {
   std::vector<std::pair<std::string, std::string>> metrics;
   std::string origin;              ///< where the design came from (run dir + pick), for the comment
   /// Thread model of the malloc shim: "lock" (one global lock around one instance,
-  /// the default) or "tlh" (thread-local heaps with remote frees); the CMake
-  /// project's EVOALLOC_THREADS default (defines EVOALLOC_THREADS_TLH for tlh).
+  /// the default), "tlh" (thread-local heaps with remote frees) or "tcache" (the
+  /// design's front=tcache:B cache in every thread over one shared instance); the
+  /// CMake project's EVOALLOC_THREADS default (defines EVOALLOC_THREADS_TLH or
+  /// EVOALLOC_THREADS_TCACHE).
   std::string threads = "lock";
 };
 

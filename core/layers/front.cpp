@@ -44,6 +44,27 @@ const WrapperTable& wrappers() {
 
 }  // namespace
 
+bool split_thread_cache(const AllocatorSpec& spec, ThreadCacheSplit* out, std::string* err) {
+  const std::string* f = spec.get("front");
+  std::uint32_t bound = 0;
+  if (f == nullptr || !parse_front(*f, bound) || bound == 0) {
+    if (err)
+      *err = "thread model tcache runs the design's front cache in every thread: the design needs front=tcache:B, not front=" +
+             (f == nullptr ? std::string("none") : *f);
+    return false;
+  }
+  ThreadCacheSplit s;
+  s.back.family = spec.family;
+  for (const auto& [k, v] : spec.params) {
+    if (k == "threads") continue;
+    s.back.params.emplace_back(k, k == "front" ? std::string("none") : v);
+  }
+  s.bound = bound;
+  s.min_align = common_params(spec).min_align;
+  *out = std::move(s);
+  return true;
+}
+
 bool wrap_front(std::string_view value, const RegistryRow*& row, void*& state, std::string* err,
                 std::size_t min_align, const Probe* probe) {
   std::uint32_t bound = 0;

@@ -36,7 +36,18 @@
 // directly (the exported library: one inlined pipeline), OpsBack calls a registry
 // row through its function pointers (evaluation: front=tcache:B is applied by
 // Instance::create around the row, as harden is). The same template runs in both.
+//
+// Thread model tcache (threads=tcache, core/spec.hpp): the same cache runs in every
+// thread, each with its own lists, over ONE shared instance of the rest of the
+// design: Back = SharedBack<Inner>, which takes the shared instance's HeapLock. A
+// refill or a flush holds it once for the whole batch (enter/leave); a block freed
+// by any thread goes to that thread's cache (no owner, no remote free); a cache
+// destroyed (its thread exited) gives every block back (flush_all). The threaded
+// replay (evaluate/replay_threaded.cpp) and the exported library (export/shim.cpp)
+// build exactly this composition; split_thread_cache says what is shared.
 #pragma once
+
+#include <sys/single_threaded.h>
 
 #include <cstdint>
 #include <cstring>
@@ -46,6 +57,7 @@
 #include <string_view>
 
 #include "core/adapter.hpp"
+#include "core/heap_lock.hpp"
 #include "core/ops.hpp"
 #include "core/probe.hpp"
 #include "core/registry.hpp"
@@ -111,13 +123,90 @@ struct TypedBack {
   }
 };
 
+/// The back end of thread model tcache: one Inner back end (OpsBack, TypedBack, or
+/// the export's heap; owned elsewhere) shared by every thread's cache, behind one
+/// HeapLock (core/heap_lock.hpp). Each cache holds its own SharedBack, so the batch
+/// depth is per thread: enter()/leave() hold the lock over a refill or flush, and
+/// any other call takes it for itself. usable_size (on every cache's free path)
+/// takes no lock when the row declares Traits::concurrent_usable_size. While the
+/// process has one thread (__libc_single_threaded) no lock is taken at all: nobody
+/// else can hold it, and no thread can start while this one is inside a call.
+template <class Inner>
+class SharedBack {
+ public:
+  static constexpr bool kShared = true;
+  SharedBack() = default;
+  SharedBack(Inner* inner, HeapLock* lock, bool concurrent_usable)
+      : inner_(inner), lock_(lock), concurrent_usable_(concurrent_usable) {}
+
+  void enter() const {
+    if (depth_++ == 0) take();
+  }
+  void leave() const {
+    if (--depth_ == 0) give();
+  }
+  void* allocate(std::size_t n, std::size_t a) {
+    Hold h(*this);
+    return inner_->allocate(n, a);
+  }
+  void deallocate(void* p) {
+    Hold h(*this);
+    inner_->deallocate(p);
+  }
+  void* reallocate(void* p, std::size_t n) {
+    Hold h(*this);
+    return inner_->reallocate(p, n);
+  }
+  std::size_t usable_size(const void* p) const {
+    if (concurrent_usable_) [[likely]]
+      return inner_->usable_size(p);
+    Hold h(*this);
+    return inner_->usable_size(p);
+  }
+  std::size_t good_size(std::size_t n) const {
+    Hold h(*this);
+    return inner_->good_size(n);
+  }
+  void stats(AllocStats* out) const {
+    Hold h(*this);
+    inner_->stats(out);
+  }
+  bool validate(ValidateLevel l, std::string* err) const {
+    Hold h(*this);
+    return inner_->validate(l, err);
+  }
+  void release() {}  // the shared back end is destroyed by its owner
+
+ private:
+  struct Hold {
+    const SharedBack& b;
+    explicit Hold(const SharedBack& x) : b(x) { b.enter(); }
+    ~Hold() { b.leave(); }
+  };
+  void take() const {
+    locked_ = __libc_single_threaded == 0;
+    if (locked_) lock_->lock();
+  }
+  void give() const {
+    if (locked_) lock_->unlock();
+  }
+  Inner* inner_ = nullptr;
+  HeapLock* lock_ = nullptr;
+  bool concurrent_usable_ = false;
+  mutable bool locked_ = false;
+  mutable unsigned depth_ = 0;
+};
+
 template <class Back>
 class FrontCache {
+  static constexpr bool kSharedBack = requires { Back::kShared; };
+
  public:
   FrontCache(Back back, std::uint32_t bound, std::size_t min_align, const Probe* probe)
       : back_(back), bound_(bound), min_align_(min_align < 16 ? 16 : min_align), probe_(probe) {}
   ~FrontCache() {
-    back_.release();  // cached blocks go with the back end's memory
+    if constexpr (kSharedBack) flush_all();  // the shared back end lives on
+    back_.release();                         // else cached blocks go with the back end's memory
   }
   FrontCache(const FrontCache&) = delete;
   FrontCache& operator=(const FrontCache&) = delete;
@@ -272,6 +361,26 @@ class FrontCache {
     return back_.validate(level, err);
   }
 
+  /// Gives every cached block back to the back end, in one batch (thread model
+  /// tcache: a thread's cache when the thread exits).
+  void flush_all() {
+    Batch g(back_);
+    for (std::uint32_t c = 0; c < nclasses_; ++c) {
+      List& l = lists_[c];
+      for (void* b = l.head; b != nullptr;) {
+        void* next = *static_cast<void**>(b);
+        back_.deallocate(b);
+        b = next;
+      }
+      l.head = nullptr;
+      l.count = 0;
+    }
+  }
+
+  /// The program's calls served so far (thread model tcache sums them over the caches).
+  std::uint64_t allocs() const { return allocs_; }
+  std::uint64_t frees() const { return frees_; }
+
   /// Forgets the back end without destroying it (make_ops_front's failure path).
   void detach() { back_ = Back{}; }
 
@@ -282,6 +391,17 @@ class FrontCache {
   std::uint32_t bound() const { return bound_; }
 
  private:
+  /// Holds a shared back end's lock over a batch of calls (no-op for a private one).
+  struct Batch {
+    Back& b;
+    explicit Batch(Back& x) : b(x) {
+      if constexpr (kSharedBack) b.enter();
+    }
+    ~Batch() {
+      if constexpr (kSharedBack) b.leave();
+    }
+  };
+
   struct List {
     void* head = nullptr;
     std::uint32_t count = 0;
@@ -305,6 +425,7 @@ class FrontCache {
   }
 
   [[gnu::noinline]] void* refill(std::uint8_t c) {
+    Batch g(back_);
     const std::size_t size = sizes_[c];
     void* first = back_.allocate(size, 16);
     if (first == nullptr) return nullptr;
@@ -334,6 +455,7 @@ class FrontCache {
   /// program freed last, still in the cache (walking to the cold half would miss
   /// on every block; the older half stays listed for the next allocations).
   [[gnu::noinline]] void flush(List& l) {
+    Batch g(back_);
     std::uint32_t n = l.count - bound_ / 2;
     l.count -= n;
     void* b = l.head;
@@ -410,6 +532,17 @@ inline OpsFront* make_ops_front(const AllocatorOps* ops, void* state, std::uint3
   }
   return fc;
 }
+
+/// Thread model tcache: what runs in every thread and what is shared. The design's
+/// front=tcache:B cache runs per thread (bound B, the design's alignment) over one
+/// shared instance of `back`: the same design with front=none and no threads key.
+struct ThreadCacheSplit {
+  AllocatorSpec back;
+  std::uint32_t bound = 0;
+  std::size_t min_align = 16;
+};
+/// false + *err when the design has no front cache to run per thread.
+bool split_thread_cache(const AllocatorSpec& spec, ThreadCacheSplit* out, std::string* err);
 
 /// Instance::create's step for front=tcache:B: replaces (row, state) by a wrapper
 /// row whose state is a FrontCache<OpsBack> owning the inner (row, state).

@@ -18,7 +18,9 @@ const FamilySchema& slab_schema() {
   return s;
 }
 void slab_add_rows(std::vector<RegistryRow>& out) {
-  out.push_back(make_row<Slab>("slab", Traits{16, true, false, false, false}));
+  // usable_size reads the slab header's class (or a large block's mapping header):
+  // fixed while the block is live, so it may run beside other calls.
+  out.push_back(make_row<Slab>("slab", Traits{16, true, false, false, false, true}));
 }
 
 }  // namespace evo

@@ -27,6 +27,7 @@
 //   entries, header, algorithm state, bin membership, bin order and the cache.
 #pragma once
 
+#include <atomic>
 #include <cstring>
 #include <new>
 #include <string>
@@ -120,7 +121,7 @@ class SuperblockHeap {
     ++live_small_;
     if (a > quantum_) {
       blk = reinterpret_cast<char*>(align_up_addr(reinterpret_cast<std::uintptr_t>(blk), a));
-      carved_ = true;
+      carved_.store(true, std::memory_order_relaxed);
     }
     return blk;
   }
@@ -163,7 +164,7 @@ class SuperblockHeap {
     touch(probe_, sb, 64);
     // Until an aligned request has been carved inside a block, every pointer handed
     // out is a block start: its usable size is the block size.
-    if (!carved_) [[likely]] return sb->size;
+    if (!carved_.load(std::memory_order_relaxed)) [[likely]] return sb->size;
     return static_cast<std::size_t>(sb->block(sb->index_of(p)) + sb->size - static_cast<const char*>(p));
   }
 
@@ -319,7 +320,9 @@ class SuperblockHeap {
   std::uint64_t allocs_ = 0, frees_ = 0;
   std::uint64_t live_small_ = 0, live_large_ = 0;
   std::uint64_t large_bytes_ = 0;
-  bool carved_ = false;  // an aligned block was carved inside a larger one (interior pointers exist)
+  // An aligned block was carved inside a larger one (interior pointers exist). Atomic:
+  // usable_size reads it without the heap's lock under thread model tcache.
+  std::atomic<bool> carved_{false};
 };
 
 }  // namespace evo

@@ -20,7 +20,9 @@ void superblock_rows_fullness_mtf(std::vector<RegistryRow>& out);
 
 namespace sb_rows {
 
-inline constexpr Traits kTraits{16, true, false, false, false};
+// usable_size reads the pagemap entry and the superblock header of a live block
+// (both fixed while it is live) and carved_ (a relaxed atomic).
+inline constexpr Traits kTraits{16, true, false, false, false, true};
 
 template <template <class> class Bin, class Alg, class Pm, template <class> class Cache>
 void add_one(std::vector<RegistryRow>& out) {

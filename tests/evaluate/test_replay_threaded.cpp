@@ -1,8 +1,9 @@
 // Tests of evaluate/replay_threaded (and `evoalloc replay --threaded`): a
 // multi-threaded trace replays on its threads under every registry row with the
-// shadow check on, in both thread models; remote frees and reallocs are counted
-// from the trace; a one-thread trace gives replay()'s footprint; check mode catches
-// an allocator that hands one block out twice.
+// shadow check on, in all three thread models; remote frees and reallocs are
+// counted from the trace; a one-thread trace gives replay()'s footprint; tcache on
+// one thread is the lock model's front cache, and its caches give every block back;
+// check mode catches an allocator that hands one block out twice.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "core/instance.hpp"
+#include "core/layers/front.hpp"
 #include "evaluate/replay.hpp"
 #include "evaluate/replay_threaded.hpp"
 #include "evaluate/trace.hpp"
@@ -88,6 +90,14 @@ InstanceMaker maker(const std::string& design) {
   return [design](std::string* err) { return Instance::create(design, {}, err); };
 }
 
+/// The maker of `design` under model m (tcache: the shared part), filling o's tcache fields.
+InstanceMaker maker(const std::string& design, ThreadModel m, ThreadedReplayOptions* o) {
+  std::string err;
+  const std::string d = design_for_model(design, m, o, &err);
+  REQUIRE_MESSAGE(!d.empty(), err);
+  return maker(d);
+}
+
 }  // namespace
 
 // Rounds of producer_consumer for the every-row case (a round is ~10 ops).
@@ -97,22 +107,35 @@ constexpr std::uint32_t kRowRounds = 40;
 constexpr std::uint32_t kRowRounds = 120;
 #endif
 
-TEST_CASE("threaded replay: every registry row, both models, shadow-checked") {
+TEST_CASE("threaded replay: every registry row, all three models, shadow-checked") {
   Expect e;
   const Trace t = producer_consumer(kRowRounds, &e);
   REQUIRE(t.threads == 4);
   for (const RegistryRow& row : rows()) {
-    for (ThreadModel m : {ThreadModel::Lock, ThreadModel::Tlh}) {
-      CAPTURE(row.name);
-      CAPTURE(thread_model_name(m));
+    for (ThreadModel m : {ThreadModel::Lock, ThreadModel::Tlh, ThreadModel::Tcache}) {
+      // tcache runs a front cache per thread: the row with front=tcache:16 (a small
+      // bound: refills and flushes, the batches under the shared lock, are frequent).
+      std::string design = row.name;
+      if (m == ThreadModel::Tcache) {
+        const std::size_t at = design.find("front=none");
+        REQUIRE(at != std::string::npos);
+        design.replace(at, 10, "front=tcache:16");
+      }
+      const std::string model = thread_model_name(m);
+      CAPTURE(design);
+      CAPTURE(model);
       ThreadedReplayOptions o;
       o.model = m;
       o.check = true;
-      ThreadedReplayResult r = replay_threaded(t, maker(row.name), o);
+      ThreadedReplayResult r = replay_threaded(t, maker(design, m, &o), o);
       REQUIRE_MESSAGE(r.ok, r.error);
       CHECK(r.ops == t.ops.size());
       CHECK(r.workers == 4);
-      CHECK(r.instances == (m == ThreadModel::Lock ? 1u : 4u));
+      CHECK(r.instances == (m == ThreadModel::Tlh ? 4u : 1u));
+      if (m == ThreadModel::Tcache) {  // the calls, counted by the caches
+        CHECK(r.final_stats.frees > 0);
+        CHECK(r.final_stats.allocs >= r.final_stats.frees);
+      }
       CHECK(r.frees == e.frees);
       CHECK(r.remote_frees == e.remote);
       CHECK(r.failed_allocs == 0);
@@ -175,6 +198,65 @@ TEST_CASE("threaded replay: a single-threaded trace gives replay()'s footprint")
   }
 }
 
+TEST_CASE("threaded replay: tcache is the front cache per thread over one shared instance") {
+  // On a one-thread trace, tcache (one cache over the shared instance) makes exactly
+  // the back-end calls the lock model's front=tcache:B instance makes: same peak.
+  Trace seq;
+  for (std::uint32_t i = 0; i < 3000; ++i) seq.push(OpKind::Malloc, i, 16 + (i * 37) % 1500);
+  for (std::uint32_t i = 0; i < 3000; i += 3) seq.push(OpKind::Free, i, 0);
+  for (std::uint32_t i = 0; i < 3000; i += 3) seq.push(OpKind::Malloc, i, 48 + (i * 11) % 400);
+  for (std::uint32_t i = 0; i < 3000; ++i) seq.push(OpKind::Free, i, 0);
+  seq.finish();
+  const std::string design = "superblock classes=jemalloc sb=64K bins=fullness-list alg=bumpstack pagemap=flat "
+                             "cache=lazy large=16K align=16 source=mmap harden=off front=tcache:64 retain=0";
+  ThreadedReplayOptions lock_o, tc_o;
+  tc_o.model = ThreadModel::Tcache;
+  ThreadedReplayResult a = replay_threaded(seq, maker(design, ThreadModel::Lock, &lock_o), lock_o);
+  ThreadedReplayResult b = replay_threaded(seq, maker(design, ThreadModel::Tcache, &tc_o), tc_o);
+  REQUIRE_MESSAGE(a.ok, a.error);
+  REQUIRE_MESSAGE(b.ok, b.error);
+  CHECK(tc_o.cache_bound == 64);
+  CHECK(b.peak_footprint == a.peak_footprint);
+  CHECK(b.final_stats.allocs == a.final_stats.allocs);
+  CHECK(b.final_stats.frees == a.final_stats.frees);
+
+  // Four threads with remote frees: every block comes back to the shared instance
+  // (each cache is flushed when the replay ends), none is lost or freed twice.
+  Expect e;
+  const Trace t = producer_consumer(300, &e);
+  ThreadedReplayOptions o;
+  o.model = ThreadModel::Tcache;
+  o.check = true;
+  // The trace leaves thread 3's last 8 blocks live; a replay that frees them all:
+  Trace all = t;
+  std::vector<bool> live(t.objects, false);
+  for (const Op& op : t.ops)
+    live[op.object] = op.kind != OpKind::Free && !(op.kind == OpKind::Realloc && t.size_of(op) == 0);
+  for (std::uint32_t k = 0; k < t.objects; ++k)
+    if (live[k]) all.push(OpKind::Free, k, 0, 0, 3, 10);
+  all.finish();
+  ThreadedReplayResult r = replay_threaded(all, maker(design, ThreadModel::Tcache, &o), o);
+  REQUIRE_MESSAGE(r.ok, r.error);
+  CHECK(r.remote_frees == e.remote);
+  CHECK(r.final_stats.live_requested == 0);  // the caches gave every block back
+  CHECK(r.final_stats.allocs == r.final_stats.frees);
+  // The caches count the calls as the lock model's one cache does.
+  ThreadedReplayOptions lo;
+  ThreadedReplayResult l = replay_threaded(all, maker(design, ThreadModel::Lock, &lo), lo);
+  REQUIRE_MESSAGE(l.ok, l.error);
+  CHECK(r.final_stats.allocs == l.final_stats.allocs);
+  CHECK(r.final_stats.frees == l.final_stats.frees);
+
+  // A design without a front cache cannot run under tcache.
+  std::string err;
+  ThreadedReplayOptions none;
+  CHECK(design_for_model("slab slab=16K front=none", ThreadModel::Tcache, &none, &err).empty());
+  CHECK(err.find("front=tcache:B") != std::string::npos);
+  ThreadedReplayOptions no_bound;
+  no_bound.model = ThreadModel::Tcache;
+  CHECK_FALSE(replay_threaded(t, maker(design), no_bound).ok);
+}
+
 TEST_CASE("threaded replay: check mode catches a block handed out twice") {
   // A row that, every 50th allocation, returns its previous block again while
   // that block is still live and large enough (the design never sees the second use).
@@ -234,6 +316,14 @@ TEST_CASE("evoalloc replay --threaded: output, JSON and usage errors") {
   CHECK(out.find("--threaded needs --allocator") != std::string::npos);
   CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --threaded --model spin", log,
                          &out) == 2);
-  CHECK(out.find("not lock or tlh") != std::string::npos);
+  CHECK(out.find("not lock, tlh or tcache") != std::string::npos);
+  REQUIRE(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) +
+                               " -a 'slab slab=64K front=tcache:64' --threaded --model tcache --check -k 1",
+                           log, &out) == 0);
+  CHECK(out.find("model tcache") != std::string::npos);
+  CHECK(out.find("remote " + std::to_string(e.remote) + " (") != std::string::npos);
+  CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --threaded --model tcache",
+                         log, &out) == 2);
+  CHECK(out.find("needs front=tcache:B") != std::string::npos);
   CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --model tlh", log, &out) == 2);
 }

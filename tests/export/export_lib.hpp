@@ -66,6 +66,13 @@ inline constexpr Design kTlhDesigns[] = {
     {"t_superblock", "superblock"},
     {"t_btag", "btag"},
 };
+/// Designs exported with per-thread caches over one shared heap (--threads tcache):
+/// a typed slab whose frees read the size without the lock (concurrent_usable_size)
+/// and a row-routed btag whose frees take it, with a small bound (frequent batches).
+inline constexpr Design kTcacheDesigns[] = {
+    {"c_slab", "slab slab=64K front=tcache:64 retain=256K"},
+    {"c_btag", "btag front=tcache:16"},
+};
 /// More designs for the fidelity test: numeric parameters off their defaults, a
 /// fitted class table (from traces/espresso.trace), hardening.
 inline constexpr Design kFidelityDesigns[] = {
@@ -80,7 +87,9 @@ inline constexpr Design kFidelityDesigns[] = {
     {"f_sb_front", "superblock classes=fitted:32 alg=stack front=tcache:256 retain=4M harden=canary"},
 };
 
-inline std::string threads_of(const std::string& name) { return name.starts_with("t_") ? "tlh" : "lock"; }
+inline std::string threads_of(const std::string& name) {
+  return name.starts_with("t_") ? "tlh" : name.starts_with("c_") ? "tcache" : "lock";
+}
 
 /// The export request of `sentence` as lib<name> into libs/<name>.
 inline bool request(const std::string& name, const std::string& sentence, const std::vector<evo::SizeCount>& hist,
@@ -93,8 +102,8 @@ inline bool request(const std::string& name, const std::string& sentence, const 
   return evo::parse_spec(sentence, req->spec, err);
 }
 
-/// Exports and builds every design of kFamilyDesigns, kTlhDesigns and
-/// kFidelityDesigns as one project (libs/all/, evo::build_exports); false + *err on
+/// Exports and builds every design of kFamilyDesigns, kTlhDesigns, kTcacheDesigns
+/// and kFidelityDesigns as one project (libs/all/, evo::build_exports); false + *err on
 /// failure.
 inline bool build_test_set(std::string* err) {
   namespace fs = std::filesystem;
@@ -116,6 +125,7 @@ inline bool build_test_set(std::string* err) {
   };
   for (const Design& d : kFamilyDesigns) add(d);
   for (const Design& d : kTlhDesigns) add(d);
+  for (const Design& d : kTcacheDesigns) add(d);
   for (const Design& d : kFidelityDesigns) add(d);
   ok = ok && evo::build_exports(reqs, libs_dir() + "/all", 2, false, err);
   if (fd >= 0) ::close(fd);

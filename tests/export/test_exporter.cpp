@@ -93,6 +93,19 @@ TEST_CASE("exporter: errors") {
   CHECK(evo::export_design_header(tlh, &err).empty());
   CHECK(err.find("expected lock") != std::string::npos);
 
+  // tcache runs the design's front cache per thread: a design without one is refused.
+  evo::ExportRequest tc = request("slab front=tcache:64");
+  tc.threads = "tcache";
+  const std::string tc_header = evo::export_design_header(tc, &err);
+  CHECK(tc_header.find("Thread model: tcache (the front cache in every thread") != std::string::npos);
+  CHECK(tc_header.find("kConcurrentUsableSize = true") != std::string::npos);  // slab: frees need no lock
+  CHECK(evo::export_design_header(request("btag front=tcache:16"), &err).find("kConcurrentUsableSize = false") !=
+        std::string::npos);
+  tc = request("slab");
+  tc.threads = "tcache";
+  CHECK(evo::export_design_header(tc, &err).empty());
+  CHECK(err.find("needs front=tcache:B") != std::string::npos);
+
   evo::ExportRequest bad_name = request("btag");
   bad_name.name = "no good";
   CHECK_FALSE(evo::write_export(bad_name, &err));

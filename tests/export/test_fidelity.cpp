@@ -79,12 +79,14 @@ TEST_CASE("fidelity: exported libraries replay espresso exactly like the runtime
   std::filesystem::create_directories(export_test::libs_dir());
   REQUIRE(evo_export::write_ops(ops_file, ops));
 
-  // Designs of every family (lock and tlh thread models: the replay driver links the
-  // malloc shim statically, so its own mallocs go through either model), numeric
-  // parameters off their defaults, a fitted class table, hardening, the cache front end: 16 libraries.
+  // Designs of every family (lock, tlh and tcache thread models: the replay driver
+  // links the malloc shim statically, so its own mallocs go through each model),
+  // numeric parameters off their defaults, a fitted class table, hardening, the
+  // cache front end: 18 libraries.
   std::vector<export_test::Design> designs;
   for (const export_test::Design& d : export_test::kFamilyDesigns) designs.push_back(d);
   for (const export_test::Design& d : export_test::kTlhDesigns) designs.push_back(d);
+  for (const export_test::Design& d : export_test::kTcacheDesigns) designs.push_back(d);
   for (const export_test::Design& d : export_test::kFidelityDesigns) designs.push_back(d);
   for (const export_test::Design& d : designs) {
     CAPTURE(d.sentence);

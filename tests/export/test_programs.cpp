@@ -1,7 +1,8 @@
 // tests/export/test_programs.cpp — exported libraries replace glibc's malloc in
 // real Debian programs: one design of each family (superblock, block, buddy,
-// textbook btag) with the global lock, and superblock and btag with thread-local
-// heaps (--threads tlh), under LD_PRELOAD run python3 (dicts and strings, threads),
+// textbook btag) with the global lock, superblock and btag with thread-local heaps
+// (--threads tlh), and slab and btag with per-thread caches over one heap (--threads
+// tcache), under LD_PRELOAD run python3 (dicts and strings, threads),
 // perl (text processing), sqlite3 (3000 inserts + a query), sort (300k lines, also
 // with --parallel=4 threads), gs (renders tests/export/data/figures.ps: paths, text,
 // fills, loops, two pages; skipped with a message if gs is missing), the randomized
@@ -9,7 +10,7 @@
 // remote reallocs) and fork while threads allocate (tests/export/data/forks.c);
 // every output equals the same program's output under glibc. A second case checks
 // the tlh heap pool (threads that exit give their heap to the next thread) and the
-// summed EVOALLOC_STATS line. Skipped in the sanitizer build: ASan owns malloc and
+// summed EVOALLOC_STATS line, and the same of the tcache cache pool. Skipped in the sanitizer build: ASan owns malloc and
 // cannot host a preloaded allocator.
 #include <doctest/doctest.h>
 
@@ -60,12 +61,12 @@ std::string write_script(const std::string& work, const std::string& name, const
   return path;
 }
 
-/// N of the ", heaps N" an EVOALLOC_STATS line of a tlh library ends with.
-long heaps_in(const std::string& line) {
+/// N of the ", heaps N" (tlh) or ", caches N" (tcache) an EVOALLOC_STATS line ends with.
+long heaps_in(const std::string& line, const std::string& label = "heaps") {
   long heaps = -1;
-  const auto h = line.find(", heaps ");
+  const auto h = line.find(", " + label + " ");
   REQUIRE(h != std::string::npos);
-  REQUIRE(std::sscanf(line.c_str() + h, ", heaps %ld", &heaps) == 1);
+  REQUIRE(std::sscanf(line.c_str() + h + label.size() + 3, "%ld", &heaps) == 1);
   return heaps;
 }
 
@@ -131,6 +132,7 @@ TEST_CASE("programs: real Debian programs give glibc's output under each exporte
   }
   std::vector<export_test::Design> designs(std::begin(export_test::kFamilyDesigns), std::end(export_test::kFamilyDesigns));
   designs.insert(designs.end(), std::begin(export_test::kTlhDesigns), std::end(export_test::kTlhDesigns));
+  designs.insert(designs.end(), std::begin(export_test::kTcacheDesigns), std::end(export_test::kTcacheDesigns));
   for (const export_test::Design& d : designs) {
     std::string err;
     const std::string dir = export_test::build(d.name, d.sentence, &err, {}, export_test::threads_of(d.name));
@@ -153,11 +155,13 @@ TEST_CASE("programs: real Debian programs give glibc's output under each exporte
   }
 }
 
-TEST_CASE("programs: tlh reuses the heaps of exited threads and sums the stats over heaps") {
+TEST_CASE("programs: tlh and tcache reuse the heaps/caches of exited threads and sum the stats") {
   const std::string work = work_dir();
+  for (const export_test::Design& d : {export_test::kTlhDesigns[0], export_test::kTcacheDesigns[0]}) {
+  const std::string model = export_test::threads_of(d.name);
+  CAPTURE(model);
   std::string err;
-  const export_test::Design& d = export_test::kTlhDesigns[0];
-  const std::string dir = export_test::build(d.name, d.sentence, &err, {}, "tlh");
+  const std::string dir = export_test::build(d.name, d.sentence, &err, {}, model);
   REQUIRE_MESSAGE(!dir.empty(), err);
   const std::string lib = dir + "/lib" + d.name + ".so";
   // 40 threads one after another (each allocates, frees and exits), then 4 at once;
@@ -182,26 +186,30 @@ TEST_CASE("programs: tlh reuses the heaps of exited threads and sums the stats o
   const auto at = line.find("allocs ");
   REQUIRE(at != std::string::npos);
   REQUIRE(std::sscanf(line.c_str() + at, "allocs %llu, frees %llu", &allocs, &frees) == 2);
-  const long heaps = heaps_in(line);
-  // The main thread's heap plus about one per concurrent worker: the 40 sequential
-  // threads reuse pooled heaps (python's join may return just before the exiting
-  // thread's key destructor pools its heap, so a few extra heaps are allowed), never
-  // one heap per thread.
+  const long heaps = heaps_in(line, model == "tlh" ? "heaps" : "caches");
+  // The main thread's heap (cache) plus about one per concurrent worker: the 40
+  // sequential threads reuse pooled ones (python's join may return just before the
+  // exiting thread's key destructor pools its heap, so a few extra are allowed),
+  // never one per thread.
   CHECK(heaps >= 2);
   CHECK(heaps <= 10);
-  CHECK(allocs > 40 * 3000);  // summed over every heap, not just the main thread's
+  CHECK(allocs > 40 * 3000);  // summed over every heap (cache), not just the main thread's
   CHECK(frees > 40 * 3000);
   CHECK(frees <= allocs);
+  }
 }
 
-TEST_CASE("programs: tlh with more threads alive at once than heaps (threads past the table share heaps)") {
+TEST_CASE("programs: tlh and tcache with more threads alive at once than heaps/caches (the rest share)") {
   const std::string work = work_dir();
   const std::string prog = export_test::binary_dir() + "/tests/export/evoalloc_test_export_many_threads";
   REQUIRE(fs::exists(prog));
-  for (const export_test::Design& d : export_test::kTlhDesigns) {
+  std::vector<export_test::Design> designs(std::begin(export_test::kTlhDesigns), std::end(export_test::kTlhDesigns));
+  designs.push_back(export_test::kTcacheDesigns[1]);  // tcache: threads past 1024 caches use the heap directly
+  for (const export_test::Design& d : designs) {
     CAPTURE(d.sentence);
+    const std::string model = export_test::threads_of(d.name);
     std::string err;
-    const std::string dir = export_test::build(d.name, d.sentence, &err, {}, "tlh");
+    const std::string dir = export_test::build(d.name, d.sentence, &err, {}, model);
     REQUIRE_MESSAGE(!dir.empty(), err);
     const std::string out = work + "/many_" + d.name + ".out", log = work + "/many_" + d.name + ".stats";
     // 1100 threads each hold 4 blocks until all of them do: 1024 heaps, the rest
@@ -213,7 +221,7 @@ TEST_CASE("programs: tlh with more threads alive at once than heaps (threads pas
     CAPTURE(line);
     CHECK(rc == 0);
     CHECK(export_test::slurp(out) == "done 1100\n");
-    const long heaps = heaps_in(line);
+    const long heaps = heaps_in(line, model == "tlh" ? "heaps" : "caches");
     CHECK(heaps > 512);
     CHECK(heaps <= 1024);
   }
