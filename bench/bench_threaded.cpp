@@ -9,6 +9,8 @@
 //   seq              replay(): the sequential replay of the same design (baseline)
 //   lock/1, lock/2   the threaded replay, lock model, on 1 and 2 workers
 //   tlh/1, tlh/2     the same under tlh (one instance per trace thread)
+//   tcache/1, tcache/2  the same under tcache (the design's front cache per trace
+//                    thread over one shared instance; "-" for a design with front=none)
 // and, once, "null": a design that hands out scratch memory and frees nothing, in
 // the sequential replay and the threaded one on 1 worker: their ratio is the
 // ordering's own cost per op (slot counters, the heap mutex, per-op dispatch).
@@ -103,7 +105,9 @@ int main(int argc, char** argv) {
                               {"lock/1", true, ThreadModel::Lock, 1},
                               {"lock/2", true, ThreadModel::Lock, 2},
                               {"tlh/1", true, ThreadModel::Tlh, 1},
-                              {"tlh/2", true, ThreadModel::Tlh, 2}};
+                              {"tlh/2", true, ThreadModel::Tlh, 2},
+                              {"tcache/1", true, ThreadModel::Tcache, 1},
+                              {"tcache/2", true, ThreadModel::Tcache, 2}};
   constexpr std::size_t kV = std::size(variants);
   std::vector<std::vector<std::vector<double>>> ns(designs.size(), std::vector<std::vector<double>>(kV));
   std::vector<double> null_seq, null_thr;
@@ -114,6 +118,22 @@ int main(int argc, char** argv) {
       const InstanceMaker make = [&](std::string* err) { return Instance::create(designs[d], io, err); };
       for (std::size_t v = 0; v < kV; ++v) {
         double s;
+        if (variants[v].model == ThreadModel::Tcache) {  // the design's shared part, and its cache bound
+          ThreadedReplayOptions o;
+          o.model = ThreadModel::Tcache;
+          o.threads_cap = variants[v].cap;
+          const std::string shared = design_for_model(designs[d], o.model, &o, nullptr);
+          if (shared.empty()) continue;  // front=none: no cache to run per thread
+          ThreadedReplayResult res =
+              replay_threaded(t, [&](std::string* err) { return Instance::create(shared, io, err); }, o);
+          if (!res.ok) {
+            std::fprintf(stderr, "bench_threaded: %s (%s): %s\n", designs[d].c_str(), variants[v].name,
+                         res.error.c_str());
+            return 1;
+          }
+          if (r >= 0) ns[d][v].push_back(res.seconds * 1e9 / ops);
+          continue;
+        }
         if (!variants[v].threaded) {
           std::string err;
           Instance inst = make(&err);
@@ -159,6 +179,10 @@ int main(int argc, char** argv) {
     std::printf("%s\n", designs[d].c_str());
     const double base = median(ns[d][0]);
     for (std::size_t v = 0; v < kV; ++v) {
+      if (ns[d][v].empty()) {
+        std::printf("  %-8s %12s %12s %10s\n", variants[v].name, "-", "-", "-");
+        continue;
+      }
       const double m = median(ns[d][v]);
       std::printf("  %-8s %12.2f %12.2f %10.2f\n", variants[v].name, m,
                   *std::min_element(ns[d][v].begin(), ns[d][v].end()), m / base);

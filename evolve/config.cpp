@@ -151,7 +151,7 @@ const std::vector<std::pair<std::string_view, Setter>>& setters() {
       {"threaded_replay", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
          ThreadModel m;
          if (!v.IsScalar() || (v.Scalar() != "off" && !parse_thread_model(v.Scalar(), &m)))
-           bad(l, k, "off, lock or tlh", v);
+           bad(l, k, "off, lock, tlh or tcache", v);
          c.threaded_replay = v.Scalar();
        }},
       {"measure_cutoff", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {

@@ -40,14 +40,15 @@
 //                    slower than this many times glibc's replay of the trace
 //                    (measured once at the start of the run) is scored by that one
 //                    replay instead of `repeats` more; 0 = off, else >= 1 (3)
-//   threaded_replay: off | lock | tlh: with a multi-threaded trace, measured speed
+//   threaded_replay: off | lock | tlh | tcache: with a multi-threaded trace, measured speed
 //                    is the threaded replay's wall time per op under that thread
 //                    model (evaluate/replay_threaded.hpp; one such replay at a time,
 //                    no measure cutoff); `export --run` then builds that model
 //                    unless --threads says otherwise. A design that names its
-//                    own model (threads=lock|tlh: grammar/threaded.bnf) is
-//                    measured and exported under that one, even with off. No
-//                    effect on a one-thread trace (off)
+//                    own model (threads=lock|tlh|tcache: grammar/threaded.bnf) is
+//                    measured and exported under that one, even with off. Under
+//                    tcache a design without a front=tcache:B cache cannot be
+//                    measured (infeasible). No effect on a one-thread trace (off)
 //   remeasure_front: re-measure the final front with measured speed (true; always
 //                    the full repeats)
 //   hv_reference:    reference point of the hypervolume, [speed, fragmentation,
@@ -115,7 +116,7 @@ struct Config {
   std::uint64_t memory_limit = std::uint64_t{2} << 30;
   std::uint64_t repeats = 3;
   double measure_cutoff = 3;
-  std::string threaded_replay = "off";  ///< off | lock | tlh
+  std::string threaded_replay = "off";  ///< off | lock | tlh | tcache
   bool remeasure_front = true;
   std::optional<std::array<double, 3>> hv_reference;  ///< nullopt = auto
   std::string out = "results";

@@ -128,7 +128,7 @@ TEST_CASE("threaded_replay: the thread model of measured speed on a multi-thread
   CHECK(c.eval_options().threaded);
   CHECK(c.eval_options().thread_model == ThreadModel::Tlh);
   CHECK(parse_config(config_to_yaml(c), "back").threaded_replay == "tlh");
-  CHECK(error_of("threaded_replay: yes\n").find("cfg.yaml:1: key 'threaded_replay': expected off, lock or tlh") == 0);
+  CHECK(error_of("threaded_replay: yes\n").find("cfg.yaml:1: key 'threaded_replay': expected off, lock, tlh or tcache") == 0);
   // No measure cutoff for a threaded trace (glibc's sequential replay is no baseline).
   const std::string src = EVOALLOC_SOURCE_DIR;
   const Trace py = read_trace(src + "/traces/pyqueue.trace");

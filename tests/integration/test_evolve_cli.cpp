@@ -210,7 +210,8 @@ TEST_CASE("configs/threaded.yaml: the thread model is a gene; speed from the thr
   while (std::getline(front, line)) {
     CAPTURE(line);
     CHECK(line.find(",nan,") == std::string::npos);
-    CHECK((line.find(" threads=lock") != std::string::npos || line.find(" threads=tlh") != std::string::npos));
+    CHECK((line.find(" threads=lock") != std::string::npos || line.find(" threads=tlh") != std::string::npos ||
+           line.find(" threads=tcache") != std::string::npos));
     ++rows;
   }
   CHECK(rows >= 1);
@@ -221,7 +222,9 @@ TEST_CASE("configs/threaded.yaml: the thread model is a gene; speed from the thr
                            " 2>&1") == 0);
   const std::string said = slurp(out / "x1.out");
   CAPTURE(said);
-  const std::string model = said.find(" threads=tlh") != std::string::npos ? "tlh" : "lock";
+  const std::string model = said.find(" threads=tlh") != std::string::npos      ? "tlh"
+                            : said.find(" threads=tcache") != std::string::npos ? "tcache"
+                                                                                : "lock";
   CHECK(said.find(" threads=" + model) != std::string::npos);
   CHECK(slurp(out / "x1" / "design.hpp").find("Thread model: " + model) != std::string::npos);
   const std::string other = model == "tlh" ? "lock" : "tlh";
@@ -238,7 +241,7 @@ TEST_CASE("configs/threaded.yaml: the thread model is a gene; speed from the thr
   const fs::path bad = out / "bad.yaml";
   std::ofstream(bad) << "threaded_replay: spin\n";
   CHECK(run("--config '" + bad.string() + "' -q", out / "e1") == 1);
-  CHECK(slurp(out / "e1").find(bad.string() + ":1: key 'threaded_replay': expected off, lock or tlh, got 'spin'") !=
+  CHECK(slurp(out / "e1").find(bad.string() + ":1: key 'threaded_replay': expected off, lock, tlh or tcache, got 'spin'") !=
         std::string::npos);
   fs::remove_all(out);
 }
