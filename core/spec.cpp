@@ -263,12 +263,21 @@ bool parse_spec(std::string_view text, AllocatorSpec& out, std::string* err) {
     }
     spec.params.emplace_back(std::string(keys[i].key), values[i]);
   }
-  // threads=tcache runs the front cache per thread: there must be one.
-  if (const std::string* th = spec.get("threads"); th != nullptr && *th == "tcache" && *spec.get("front") == "none") {
-    set_err(err, 1,
-            "threads=tcache runs the design's front cache in every thread: give front=tcache:B "
-            "(B = the per-thread bound), or threads=lock|tlh");
-    return false;
+  // threads=tcache runs the front cache per thread: there must be one, and the
+  // hardening layer, under the caches, could not see a double free of a cached block.
+  if (const std::string* th = spec.get("threads"); th != nullptr && *th == "tcache") {
+    if (*spec.get("front") == "none") {
+      set_err(err, 1,
+              "threads=tcache runs the design's front cache in every thread: give front=tcache:B "
+              "(B = the per-thread bound), or threads=lock|tlh");
+      return false;
+    }
+    if (*spec.get("harden") == "checked") {
+      set_err(err, 1,
+              "threads=tcache keeps freed blocks in per-thread caches above the hardening layer, where "
+              "harden=checked cannot see a double free: use harden=off|canary, or threads=lock|tlh");
+      return false;
+    }
   }
   if (fam->check != nullptr) {
     std::string why;

@@ -22,7 +22,8 @@
 //     front=none|tcache:B (the cache front end, core/layers/front.hpp),
 //     retain=0|256K|1M|4M (memory kept committed on release), and the optional
 //     threads=lock|tlh|tcache (the thread model, see below; tcache needs a
-//     front=tcache:B: that cache runs in every thread, core/layers/front.hpp).
+//     front=tcache:B: that cache runs in every thread, core/layers/front.hpp; and
+//     not harden=checked, which could not see a double free of a cached block).
 // Canonical text = FAMILY then every key of the schema in schema order, including
 // the defaults, so two equal designs always have equal text (the fitness-cache key).
 // The one optional key, threads, has no default: the text has it only when it was

@@ -53,6 +53,12 @@ bool split_thread_cache(const AllocatorSpec& spec, ThreadCacheSplit* out, std::s
              (f == nullptr ? std::string("none") : *f);
     return false;
   }
+  if (const std::string* h = spec.get("harden"); h != nullptr && *h == "checked") {
+    if (err)
+      *err = "thread model tcache keeps freed blocks in per-thread caches above the hardening layer, where "
+             "harden=checked cannot see a double free: use harden=off|canary, or another thread model";
+    return false;
+  }
   ThreadCacheSplit s;
   s.back.family = spec.family;
   for (const auto& [k, v] : spec.params) {

@@ -541,7 +541,10 @@ struct ThreadCacheSplit {
   std::uint32_t bound = 0;
   std::size_t min_align = 16;
 };
-/// false + *err when the design has no front cache to run per thread.
+/// false + *err when the design has no front cache to run per thread, or has
+/// harden=checked (the caches sit above the hardening layer, which would not see a
+/// double free of a cached block; harden=canary still checks every block that
+/// leaves a cache).
 bool split_thread_cache(const AllocatorSpec& spec, ThreadCacheSplit* out, std::string* err);
 
 /// Instance::create's step for front=tcache:B: replaces (row, state) by a wrapper

@@ -62,9 +62,17 @@ TEST_CASE("the optional key threads: in the text only when given, last; no defau
   CHECK(evo::find_row(plain, &err) == evo::find_row(s, &err));
   CHECK_FALSE(parse_spec("pad threads=many", s, &err));
   CHECK(err.find("column 13") != std::string::npos);  // the value's column
-  CHECK(err.find("bad value 'many' for threads; expected lock|tlh") != std::string::npos);
+  CHECK(err.find("bad value 'many' for threads; expected lock|tlh|tcache") != std::string::npos);
   CHECK_FALSE(parse_spec("pad threads=lock threads=tlh", s, &err));
   CHECK(err.find("duplicate key 'threads'") != std::string::npos);
+  // tcache runs the front cache in every thread: it needs one, and no harden=checked.
+  REQUIRE(parse_spec("pad front=tcache:64 threads=tcache", s, &err));
+  CHECK(s.text() == "pad chunk=64K align=16 source=region harden=off front=tcache:64 retain=0 threads=tcache");
+  CHECK_FALSE(parse_spec("pad threads=tcache", s, &err));
+  CHECK(err.find("give front=tcache:B") != std::string::npos);
+  CHECK_FALSE(parse_spec("pad harden=checked front=tcache:64 threads=tcache", s, &err));
+  CHECK(err.find("harden=checked cannot see a double free") != std::string::npos);
+  CHECK(parse_spec("pad harden=canary front=tcache:64 threads=tcache", s, &err));
 }
 
 TEST_CASE("canonical text is a fixed point") {

@@ -252,6 +252,10 @@ TEST_CASE("threaded replay: tcache is the front cache per thread over one shared
   ThreadedReplayOptions none;
   CHECK(design_for_model("slab slab=16K front=none", ThreadModel::Tcache, &none, &err).empty());
   CHECK(err.find("front=tcache:B") != std::string::npos);
+  // Nor one whose hardening layer would sit under the caches, blind to double frees.
+  CHECK(design_for_model("slab slab=16K harden=checked front=tcache:64", ThreadModel::Tcache, &none, &err).empty());
+  CHECK(err.find("harden=checked") != std::string::npos);
+  CHECK_FALSE(design_for_model("slab slab=16K harden=canary front=tcache:64", ThreadModel::Tcache, &none, &err).empty());
   ThreadedReplayOptions no_bound;
   no_bound.model = ThreadModel::Tcache;
   CHECK_FALSE(replay_threaded(t, maker(design), no_bound).ok);
