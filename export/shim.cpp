@@ -235,7 +235,7 @@ void print_stats_line(const evo::AllocStats& s, long heaps, const char* label) {
   }
 }
 
-void add_stats(evo::AllocStats& sum, const evo::AllocStats& s) {
+[[maybe_unused]] void add_stats(evo::AllocStats& sum, const evo::AllocStats& s) {  // tlh sums its heaps
   sum.footprint += s.footprint, sum.peak_footprint += s.peak_footprint, sum.live_requested += s.live_requested;
   sum.allocs += s.allocs, sum.frees += s.frees, sum.os_calls += s.os_calls;
 }
@@ -255,6 +255,46 @@ bool lock_briefly(Lock* m) {
 }
 
 inline bool pow2(std::size_t a) { return a != 0 && (a & (a - 1)) == 0; }
+
+#if defined(EVOALLOC_THREADS_TLH) || defined(EVOALLOC_THREADS_TCACHE)
+// ======== what the per-thread models (tcache, tlh) share ========
+// One initialisation (the model's model_init, a pthread key whose destructor runs a
+// thread's exit hook, the fork handlers), and the per-thread re-entrancy flag.
+
+std::atomic<bool> g_ready{false};
+pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_key_t g_key;    // its destructor gives a thread's heap (tlh) or cache (tcache) to the pool
+EVO_TLS bool t_busy;    // inside init, adoption or a heap: re-entrant calls go to the bootstrap arena
+EVO_TLS bool t_exited;  // the thread's exit hook ran: later calls no longer use its own heap/cache
+
+// Each model defines these.
+void model_init();  // its part of the initialisation (t_busy set, under g_init_lock)
+void on_thread_exit(void* v);
+void atfork_prepare();
+void atfork_parent();
+void atfork_child();
+
+void init_slow() {
+  pthread_mutex_lock(&g_init_lock);
+  if (!g_ready.load(std::memory_order_acquire)) {
+    t_busy = true;  // the model's init, pthread_key_create and pthread_atfork may call malloc
+    stats_init();
+    model_init();
+    if (pthread_key_create(&g_key, &on_thread_exit) != 0) die_init("pthread_key_create failed");
+    pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child);
+    g_ready.store(true, std::memory_order_release);
+    t_busy = false;
+  }
+  pthread_mutex_unlock(&g_init_lock);
+}
+
+/// True when the call must be served by the bootstrap arena.
+inline bool use_boot() {
+  if (t_busy) return true;
+  if (!g_ready.load(std::memory_order_acquire)) [[unlikely]] init_slow();
+  return false;
+}
+#endif
 
 #if defined(EVOALLOC_THREADS_TCACHE)
 // ======== thread model "tcache": the front cache in every thread, one shared heap ========
@@ -299,15 +339,10 @@ Slot* g_slots[kMaxCaches];                                     // [0, g_nslots) 
 std::atomic<std::size_t> g_nslots{0};
 pthread_mutex_t g_table_lock = PTHREAD_MUTEX_INITIALIZER;  // cache creation, the pool
 Slot* g_pool = nullptr;                                     // caches of exited threads
-pthread_key_t g_key;                                        // its destructor pools a thread's cache
-std::atomic<bool> g_ready{false};
-pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
 // Calls made with no cache (past kMaxCaches threads, or after the thread's exit hook).
 std::atomic<std::uint64_t> g_direct_allocs{0}, g_direct_frees{0};
 
 EVO_TLS Cache* t_cache;  // this thread's cache (adopted on its first call)
-EVO_TLS bool t_busy;     // inside init or adoption: re-entrant calls go to the bootstrap arena
-EVO_TLS bool t_exited;   // the cache went back to the pool; later calls go to the shared heap
 
 /// The shared heap behind its lock, for calls made with no cache.
 Back direct() { return Back(&g_shared, &g_lock, evo_export::BackHeap::concurrent_usable_size()); }
@@ -348,30 +383,13 @@ void atfork_child() {
   pthread_mutex_init(&g_table_lock, nullptr);
 }
 
-void init_slow() {
-  pthread_mutex_lock(&g_init_lock);
-  if (!g_ready.load(std::memory_order_acquire)) {
-    t_busy = true;  // the heap's init, pthread_key_create and pthread_atfork may call malloc
-    stats_init();
-    auto* h = new (g_heap_storage) evo_export::BackHeap();
-    std::string err;
-    if (!h->init(&err)) die_init(err);
-    g_heap = h;
-    g_shared.h = h;
-    g_align = design_align();
-    if (pthread_key_create(&g_key, &on_thread_exit) != 0) die_init("pthread_key_create failed");
-    pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child);
-    g_ready.store(true, std::memory_order_release);
-    t_busy = false;
-  }
-  pthread_mutex_unlock(&g_init_lock);
-}
-
-/// True when the call must be served by the bootstrap arena.
-inline bool use_boot() {
-  if (t_busy) return true;
-  if (!g_ready.load(std::memory_order_acquire)) [[unlikely]] init_slow();
-  return false;
+void model_init() {
+  auto* h = new (g_heap_storage) evo_export::BackHeap();
+  std::string err;
+  if (!h->init(&err)) die_init(err);
+  g_heap = h;
+  g_shared.h = h;
+  g_align = design_align();
 }
 
 /// This thread's cache, adopted from the pool or made; nullptr past kMaxCaches
@@ -638,16 +656,11 @@ Tlh* g_table[kMaxHeaps];                // [0, g_nheaps) published, append-only
 std::atomic<std::size_t> g_nheaps{0};
 pthread_mutex_t g_table_lock = PTHREAD_MUTEX_INITIALIZER;  // heap creation, the pool
 Tlh* g_pool = nullptr;                  // heaps of exited threads
-pthread_key_t g_key;                    // its destructor returns a thread's heap to the pool
-std::atomic<bool> g_ready{false};
-pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
 // The reservations reported while one heap is being built (under g_table_lock).
 std::uintptr_t g_res_lo = 0, g_res_hi = 0;
 int g_res_count = 0;
 
 EVO_TLS Tlh* t_heap;     // this thread's heap (adopted on its first call)
-EVO_TLS bool t_busy;     // inside the allocator: re-entrant calls go to the bootstrap arena
-EVO_TLS bool t_exited;   // the heap went back to the pool; later calls share a heap
 EVO_TLS bool t_building; // this thread is building a heap (new_heap)
 
 /// Frees into `h` the blocks other threads queued for it (h's lock held).
@@ -699,26 +712,7 @@ void atfork_child() {
   pthread_mutex_init(&g_table_lock, nullptr);
 }
 
-void init_slow() {
-  pthread_mutex_lock(&g_init_lock);
-  if (!g_ready.load(std::memory_order_acquire)) {
-    t_busy = true;  // pthread_key_create/pthread_atfork may call malloc
-    stats_init();
-    evo_export_on_reserve = &on_reserve;
-    if (pthread_key_create(&g_key, &on_thread_exit) != 0) die_init("pthread_key_create failed");
-    pthread_atfork(&atfork_prepare, &atfork_parent, &atfork_child);
-    g_ready.store(true, std::memory_order_release);
-    t_busy = false;
-  }
-  pthread_mutex_unlock(&g_init_lock);
-}
-
-/// True when the call must be served by the bootstrap arena.
-inline bool use_boot() {
-  if (t_busy) return true;
-  if (!g_ready.load(std::memory_order_acquire)) [[unlikely]] init_slow();
-  return false;
-}
+void model_init() { evo_export_on_reserve = &on_reserve; }
 
 bool g_heaps_exhausted = false;  // a heap could not be built: later threads share (under g_table_lock)
 
