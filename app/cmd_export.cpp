@@ -22,7 +22,6 @@
 #include "app/cli.hpp"
 #include "core/export/exporter.hpp"
 #include "evaluate/trace.hpp"
-#include "evolve/config.hpp"
 #include "evolve/pick.hpp"
 
 namespace evo::cli {
@@ -89,11 +88,7 @@ int cmd_export(const std::vector<std::string>& args) {
         req.metrics.emplace_back(front.header[i], row.fields[i]);
     req.origin = run + " --pick " + pick + " (front.csv row " + std::to_string(at) + ")";
     if (trace.empty()) trace = run_trace(run);
-    const std::filesystem::path cfg = std::filesystem::path(run) / "config.yaml";
-    if (!vm.count("threads") && std::filesystem::exists(cfg)) {
-      const std::string model = load_config(cfg.string()).threaded_replay;
-      if (model == "lock" || model == "tlh" || model == "tcache") run_model = model;
-    }
+    if (!vm.count("threads")) run_model = run_thread_model(run);
   } else {
     req.origin = "--allocator";
   }

@@ -141,7 +141,9 @@ int cmd_fidelity(const std::vector<std::string>& args) {
              "PROGRAM under glibc and every design (interleaved rounds, like `evoalloc bench`), and reports\n"
              "Spearman's rho between each speed score (modeled, measured) and the real wall-time and CPU-time\n"
              "ratios to glibc, and the replay's peak footprint against each library's own peak in the real run\n"
-             "(EVOALLOC_STATS). Writes OUT/fidelity.csv, fidelity.md, fidelity.png. See docs/metrics.md, section Fidelity."))
+             "(EVOALLOC_STATS). Each design is exported and re-measured under the thread model it was scored\n"
+             "with (its threads= key, else the run's threaded_replay, else lock). Writes OUT/fidelity.csv,\n"
+             "fidelity.md, fidelity.png. See docs/metrics.md, section Fidelity."))
     return kExitOk;
   if (run.empty()) throw UsageError("--run RUN_DIR is required");
   require_program(cmd);
@@ -207,6 +209,9 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   // ---- export, build (one project: the common sources compiled once), measure ----
   std::vector<Contender> who{{"glibc", ""}};
   std::vector<ExportRequest> reqs;
+  // Each design is exported and re-measured under the thread model it was scored
+  // with: its own threads= key, else the run's threaded_replay, else lock.
+  const std::string run_model = run_thread_model(run);
   for (std::size_t i = 0; i < cands.size(); ++i) {
     Candidate& c = cands[i];
     c.label = "fid" + std::to_string(i);
@@ -218,6 +223,8 @@ int cmd_fidelity(const std::vector<std::string>& args) {
     req.histogram = hist;
     std::string err;
     if (!parse_spec(c.sentence, req.spec, &err)) throw RuntimeError(run + ": design '" + c.sentence + "': " + err);
+    const std::string* own = req.spec.get("threads");
+    req.threads = own != nullptr ? *own : run_model.empty() ? "lock" : run_model;
     if (!write_export(req, &err)) throw RuntimeError(err);
     c.lib = fs::absolute(fs::path(req.out_dir) / ("lib" + c.label + ".so")).string();
   }
@@ -229,6 +236,7 @@ int cmd_fidelity(const std::vector<std::string>& args) {
     say("replay " + std::to_string(i + 1) + "/" + std::to_string(cands.size()) + ": " + c.sentence);
     EvalOptions eo;
     eo.repeats = static_cast<int>(repeats.value);
+    eo.threaded = !run_model.empty() && parse_thread_model(run_model, &eo.thread_model);
     std::string err;
     c.measured = measure_speed_ns(c.sentence, trace, hist, eo, &err);
     if (std::isnan(c.measured)) throw RuntimeError("replay of '" + c.sentence + "' failed: " + err);

@@ -125,4 +125,15 @@ std::string run_trace(const std::string& run_dir) {
   }
 }
 
+std::string run_thread_model(const std::string& run_dir) {
+  const std::filesystem::path p = std::filesystem::path(run_dir) / "config.yaml";
+  if (!std::filesystem::exists(p)) return {};
+  try {
+    const std::string m = load_config(p.string()).threaded_replay;
+    return m == "off" ? std::string() : m;
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
 }  // namespace evo

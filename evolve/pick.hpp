@@ -57,4 +57,8 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick);
 /// The `trace:` of RUN_DIR/config.yaml as written ("" when the file or key is missing).
 std::string run_trace(const std::string& run_dir);
 
+/// The `threaded_replay:` model of RUN_DIR/config.yaml (lock, tlh or tcache: the
+/// model the run measured designs that name none under); "" when off or missing.
+std::string run_thread_model(const std::string& run_dir);
+
 }  // namespace evo

@@ -1,7 +1,8 @@
 // `evoalloc fidelity` end to end on a small real program: record `sort -n` with the
 // recorder, evolve the smoke config on that trace, then export 3 designs of the run,
 // run sort under each and glibc, and check the report (rhos, footprints, files);
-// the same with --from archive (designs from everything the run evaluated);
+// the same with --from archive (designs from everything the run evaluated), and
+// under the run's thread model;
 // and the command's errors (usage, a missing run, a program that cannot run).
 #include <doctest/doctest.h>
 #include <sys/wait.h>
@@ -101,6 +102,21 @@ TEST_CASE("evoalloc fidelity: three designs of a run against sort, report and fi
   std::istringstream alines(acsv);
   std::getline(alines, line);
   while (std::getline(alines, line)) CHECK_MESSAGE(line.find(",archive,") != std::string::npos, line);
+
+  // A run measured under a thread model (threaded_replay) exports its designs with
+  // that model, as `export --run` does.
+  {
+    std::string cfg = slurp(run / "config.yaml");
+    const auto at = cfg.find("threaded_replay: off");
+    REQUIRE(at != std::string::npos);
+    cfg.replace(at, 20, "threaded_replay: tlh");
+    std::ofstream(run / "config.yaml") << cfg;
+  }
+  r = sh("fidelity --run '" + run.string() + "' --top 3 --runs 1 --warmup 0 --repeats 1 -q -o '" +
+         (dir / "f3").string() + "' -- sort -n '" + nums.string() + "'");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  for (const char* l : {"fid0", "fid1", "fid2"})
+    CHECK(slurp(dir / "f3" / "libs" / l / "design.hpp").find("Thread model: tlh") != std::string::npos);
 
   r = sh("fidelity --run '" + run.string() + "' --top 3 --runs 1 --repeats 1 -q -o '" + (dir / "f2").string() +
          "' -- /nonexistent/program");
