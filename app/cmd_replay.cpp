@@ -9,6 +9,7 @@
 #include "core/instance.hpp"
 #include "evaluate/replay.hpp"
 #include "evaluate/replay_threaded.hpp"
+#include "evaluate/site_profile.hpp"
 #include "evaluate/trace_stats.hpp"
 
 namespace evo::cli {
@@ -102,10 +103,13 @@ int cmd_replay(const std::vector<std::string>& args) {
 
   Trace t = read_trace(path);
   std::vector<SizeCount> hist;
+  std::vector<SiteLife> sites;
   InstanceOptions io;
   if (mode == "allocator") {
     hist = size_histogram(t);
     io.size_histogram = hist;
+    sites = site_lives(t);  // for routing designs (core/route/router.hpp)
+    io.sites = sites;
     std::string err;
     Instance probe = Instance::create(allocator, io, &err);
     if (!probe) throw UsageError("--allocator: " + err);

@@ -42,6 +42,10 @@ std::string key_text(const KeySchema& k) {
     case KeyKind::Integer: v = "INT(" + std::to_string(k.min) + ".." + std::to_string(k.max) + ")"; break;
     case KeyKind::SizeList: v = "SIZE,SIZE,..."; break;
     case KeyKind::ClassScheme: v = "jemalloc|pow2|linear:STEP|fitted:K"; break;
+    case KeyKind::Design:
+      for (auto c : k.choices) v += std::string(c) + '|';
+      v += "[DESIGN]";
+      break;
   }
   std::string out(k.key);
   out += '=';

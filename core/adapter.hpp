@@ -115,8 +115,9 @@ class SourceCounted {
   void stats(AllocStats* out) const { fill_source_stats(src_, allocs_, frees_, out); }
 
  protected:
-  SourceCounted(std::size_t reserve, std::size_t limit, SourceBacking backing, std::size_t retain)
-      : src_(reserve != 0 ? reserve : MemorySource::kDefaultReserve, limit, backing) {
+  SourceCounted(std::size_t reserve, std::size_t limit, SourceBacking backing, std::size_t retain,
+                MemoryGroup* group)
+      : src_(reserve != 0 ? reserve : MemorySource::kDefaultReserve, limit, backing, group) {
     src_.set_retain(retain);
   }
 
@@ -133,6 +134,7 @@ void set_common_config(Config& c, const CommonParams& common, const InstanceOpti
   c.reserve = opt.reserve;
   c.limit = opt.memory_limit;
   c.backing = opt.backing;
+  c.group = opt.group;
   c.probe = opt.probe;
   c.retain = common.retain;
 }

@@ -86,6 +86,9 @@ struct Traits {
   /// reads only metadata fixed while the block is live): thread model tcache's
   /// per-thread caches then find a freed block's size without the shared lock.
   bool concurrent_usable_size = false;
+  /// Sends each allocation to a sub-design by its call site (the route family,
+  /// core/route/router.hpp): callers set route_site before each allocating call.
+  bool routes = false;
 };
 
 }  // namespace evo

@@ -9,6 +9,7 @@
 #include "core/block/family.hpp"
 #include "core/buddy/family.hpp"
 #include "core/buddy/fib_family.hpp"
+#include "core/route/router.hpp"
 #include "core/simple/family.hpp"
 #include "core/superblock/family.hpp"
 
@@ -35,6 +36,7 @@ const FamilyEntry kFamilies[] = {
     {&vm_schema, &vm_add_rows},
     {&buddy_schema, &buddy_add_rows},
     {&fibbuddy_schema, &fibbuddy_add_rows},
+    {&route_schema, &route_add_rows},
 };
 
 const std::vector<KeySchema>& common_key_table() {

@@ -53,20 +53,36 @@ struct SizeCount {
   std::uint64_t count;
 };
 
+/// One call site's objects (evaluate/site_profile.hpp computes them from a trace):
+/// what a design that routes by site (core/route/router.hpp) classifies the site by.
+struct SiteLife {
+  std::uint64_t allocs = 0;              ///< objects created at the site
+  std::uint64_t never_freed = 0;         ///< of those, never freed
+  std::uint64_t lifetime_bytes_p90 = 0;  ///< p90 lifetime of the freed ones, in bytes allocated meanwhile
+};
+
 /// How an instance is created (everything that is not the design itself).
 struct InstanceOptions {
   const Probe* probe = nullptr;                 ///< metadata touch observer (may be null)
   std::size_t reserve = 0;                      ///< address space per instance (0 = MemorySource default)
   std::size_t memory_limit = 0;                 ///< footprint cap in bytes (0 = none)
   std::span<const SizeCount> size_histogram{};  ///< the trace's sizes, for fitted classes
+  /// The trace's call sites, indexed by site id, for routing designs (route family);
+  /// empty: every allocation goes to the design's rest class.
+  std::span<const SiteLife> sites{};
   /// How the instance's MemorySource reaches the OS (core/source/memory_source.hpp):
   /// Real for anything that must behave like the shipped library, Simulated for
   /// evaluation replays (same accounting, no system call per page commit/decommit).
   SourceBacking backing = SourceBacking::Real;
+  /// Counts the instance's MemorySource(s) with others (a routing design's sub-heaps,
+  /// core/route/router.hpp); null = on its own.
+  MemoryGroup* group = nullptr;
 };
 
-/// Kinds of schema keys.
-enum class KeyKind { Choice, Size, Integer, SizeList, ClassScheme };
+/// Kinds of schema keys. Design: a complete design of another family in brackets,
+/// "[slab slab=4K]" (the route family's sub-designs); `choices` may name words
+/// allowed instead (e.g. "none").
+enum class KeyKind { Choice, Size, Integer, SizeList, ClassScheme, Design };
 
 struct KeySchema {
   std::string_view key;

@@ -36,13 +36,41 @@ std::string describe(const KeySchema& k) {
     case KeyKind::Integer: return "an integer " + std::to_string(k.min) + ".." + std::to_string(k.max);
     case KeyKind::SizeList: return "a comma-separated list of sizes " + format_size(k.min) + ".." + format_size(k.max);
     case KeyKind::ClassScheme: return "jemalloc|pow2|linear:STEP (STEP a multiple of 16, 16..64K)|fitted:K (K 2..256)";
+    case KeyKind::Design:
+      return (k.choices.empty() ? std::string() : join_choices(k.choices) + " or ") +
+             "a design of another family in brackets, e.g. [slab slab=4K]";
   }
   return "?";
 }
 
-/// Canonicalises `value` for key `k`; false if malformed or out of range.
-bool canonical_value(const KeySchema& k, std::string_view value, std::string& out) {
+/// Canonicalises `value` for key `k`; false if malformed or out of range. A Design
+/// value that does not parse writes why into *why (when given).
+bool canonical_value(const KeySchema& k, std::string_view value, std::string& out, std::string* why = nullptr) {
   switch (k.kind) {
+    case KeyKind::Design: {
+      for (auto c : k.choices)
+        if (c == value) {
+          out = std::string(c);
+          return true;
+        }
+      if (value.size() < 2 || value.front() != '[' || value.back() != ']') return false;
+      AllocatorSpec inner;
+      std::string e;
+      if (!parse_spec(value.substr(1, value.size() - 2), inner, &e)) {
+        if (why != nullptr) *why = std::move(e);
+        return false;
+      }
+      if (inner.family == "route") {
+        if (why != nullptr) *why = "a sub-design cannot route again";
+        return false;
+      }
+      if (inner.get("threads") != nullptr) {
+        if (why != nullptr) *why = "a sub-design cannot name a thread model (give threads= to the whole design)";
+        return false;
+      }
+      out = "[" + inner.text() + "]";
+      return true;
+    }
     case KeyKind::Choice:
       for (auto c : k.choices)
         if (c == value) {
@@ -107,14 +135,24 @@ struct Token {
   std::size_t column;  // 1-based
 };
 
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/// Splits at white space, except inside brackets (a sub-design "[slab slab=4K]" is
+/// part of its token). An unbalanced bracket ends the token at the end of the text;
+/// the value check then reports it.
 std::vector<Token> tokenize(std::string_view s) {
   std::vector<Token> out;
   std::size_t i = 0;
   while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+    while (i < s.size() && is_space(s[i])) ++i;
     if (i >= s.size()) break;
     std::size_t j = i;
-    while (j < s.size() && !(s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) ++j;
+    int depth = 0;
+    while (j < s.size() && (depth > 0 || !is_space(s[j]))) {
+      if (s[j] == '[') ++depth;
+      else if (s[j] == ']' && depth > 0) --depth;
+      ++j;
+    }
     out.push_back({s.substr(i, j - i), i + 1});
     i = j;
   }
@@ -245,7 +283,12 @@ bool parse_spec(std::string_view text, AllocatorSpec& out, std::string* err) {
       set_err(err, tok.column, "duplicate key '" + std::string(key) + "'");
       return false;
     }
-    if (!canonical_value(keys[idx], value, values[idx])) {
+    std::string why;
+    if (!canonical_value(keys[idx], value, values[idx], &why)) {
+      if (!why.empty()) {  // a sub-design that does not parse: its own error, located
+        set_err(err, tok.column + eq + 1, "in " + std::string(key) + "=[...]: " + why);
+        return false;
+      }
       set_err(err, tok.column + eq + 1,
               "bad value '" + std::string(value) + "' for " + std::string(key) + "; expected " + describe(keys[idx]));
       return false;

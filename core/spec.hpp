@@ -16,6 +16,10 @@
 //     the canonical form uses the largest exact suffix: 65536 -> 64K;
 //   * a class scheme is one of: jemalloc | pow2 | linear:STEP | fitted:K
 //     (fitted = K classes chosen from the trace's size histogram at instantiation);
+//   * a design value (the route family's sub-designs, core/route/router.hpp) is a
+//     complete design of another family in brackets, spaces and all:
+//     short=[slab slab=64K]; it is canonicalised like a top-level text (every key
+//     written), and a few such keys accept a word instead (long=none);
 //   * the common keys every family accepts come last, in this order:
 //     align=16|32|64 (minimum alignment), source=region|mmap (memory source),
 //     harden=off|canary|checked (the hardening layer, core/layers/harden.hpp),

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/instance.hpp"
+#include "core/route/router.hpp"
 #include "core/spec.hpp"
 #include "evaluate/replay.hpp"
 #include "evaluate/trace.hpp"
@@ -62,6 +63,7 @@ InstanceOptions instance_options(const EvalOptions& opt, std::span<const SizeCou
   io.backing = backing;
   io.memory_limit = static_cast<std::size_t>(opt.memory_limit);
   io.size_histogram = hist;
+  io.sites = opt.sites;
   return io;
 }
 
@@ -131,6 +133,7 @@ Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span
     const std::uint64_t size = big ? trace.size_of(i) : op.size;
     void*& s = slot[op.object];
     bool failed = false;
+    route_site = op.site;  // read only by routing designs (core/route/router.hpp)
     switch (op.kind) {
       case OpKind::Free:
         if (s != nullptr) release(op.object);

@@ -119,6 +119,11 @@ struct EvalOptions {
   /// core/spec.hpp) is replayed on threads under that model even when false.
   bool threaded = false;
   ThreadModel thread_model = ThreadModel::Lock;
+  /// The trace's per-site lifetimes (site_lives, evaluate/site_profile.hpp), by
+  /// which routing designs (core/route/router.hpp) classify its call sites; the
+  /// caller keeps them alive. Empty: a routing design sends everything to its rest
+  /// class.
+  std::span<const SiteLife> sites{};
 };
 
 /// Everything measured about one design on one trace. NaN marks "not measured".

@@ -10,6 +10,7 @@
 #include <map>
 #include <vector>
 
+#include "core/route/router.hpp"
 #include "evaluate/replay_check.hpp"
 
 namespace evo {
@@ -75,6 +76,7 @@ ReplayResult run_checked(const Trace& t, Instance& inst, const ReplayOptions& op
     const Op& op = ops[i];
     const std::uint64_t size = big ? t.size_of(i) : op.size;
     void*& s = slots[op.object];
+    route_site = op.site;  // read only by routing designs (core/route/router.hpp)
     if (op.kind == OpKind::Free) {
       if constexpr (kCheck)
         if (s != nullptr) note(chk.on_release(i, op, s, UINT64_MAX));
@@ -202,6 +204,7 @@ struct EnvBase {
   }
   [[gnu::noinline]] void cold(const Op* op) {
     Env& env = static_cast<Env&>(*this);
+    route_site = op->site;  // for routing designs; the cold path can afford it
     const std::uint64_t size = t->size_of(static_cast<std::uint64_t>(op - t->ops.data()));
     void*& s = slots[op->object];
     if (op->kind == OpKind::Free) {
@@ -289,7 +292,9 @@ struct SystemEnv : EnvBase<SystemEnv> {
   }
 };
 
-template <bool kProbe, class Env>
+/// kRoute: the instance routes by call site (Traits::routes): route_site is set
+/// before each allocation (the only extra work of the loop for such designs).
+template <bool kProbe, bool kRoute, class Env>
 void hot_loop(Env& env, const Op* op, const Op* const end, void** const slots, const Probe* const probe) {
   const typename Env::Hot h = env.hot();
   for (; op != end; ++op) {
@@ -299,6 +304,7 @@ void hot_loop(Env& env, const Op* op, const Op* const end, void** const slots, c
       *s = nullptr;  // before the call: nothing to hold across it
       h.deallocate(p);
     } else if (op->kind == OpKind::Malloc && op->size != kBigSize) [[likely]] {
+      if constexpr (kRoute) route_site = op->site;
       void* const p = h.allocate(op->size);
       // object and size re-read after the call: fewer values held across it
       slots[op->object] = p;
@@ -320,7 +326,7 @@ void hot_loop(Env& env, const Op* op, const Op* const end, void** const slots, c
 /// chunk_done() calls between chunks are not timed).
 template <class Env>
 double timed_loops(Env& env, const Trace& t, std::uint64_t n, void** slots, const Probe* probe,
-                   std::uint64_t extra_stop = 0) {
+                   std::uint64_t extra_stop = 0, bool routes = false) {
   const Op* const begin = t.ops.data();
   const Op* op = begin;
   const Op* const end = op + n;
@@ -330,8 +336,13 @@ double timed_loops(Env& env, const Trace& t, std::uint64_t n, void** slots, cons
     const Op* stop = static_cast<std::uint64_t>(end - op) > kSystemSampleOps ? op + kSystemSampleOps : end;
     if (extra != nullptr && op < extra && extra < stop) stop = extra;
     const auto t0 = Clock::now();
-    if (probe != nullptr) hot_loop<true>(env, op, stop, slots, probe);
-    else hot_loop<false>(env, op, stop, slots, nullptr);
+    if (routes) {
+      if (probe != nullptr) hot_loop<true, true>(env, op, stop, slots, probe);
+      else hot_loop<false, true>(env, op, stop, slots, nullptr);
+    } else {
+      if (probe != nullptr) hot_loop<true, false>(env, op, stop, slots, probe);
+      else hot_loop<false, false>(env, op, stop, slots, nullptr);
+    }
     loop += Clock::now() - t0;
     op = stop;
     env.chunk_done();  // not timed: glibc's mallinfo2 walks its bins (~ms on a big heap)
@@ -347,7 +358,7 @@ ReplayResult run_fast(const Trace& t, Instance& inst, const ReplayOptions& opt, 
                   {inst.ops().allocate, inst.ops().deallocate, inst.state()},
                   inst.ops().reallocate,
                   zero_calloc};
-  r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch);
+  r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch, 0, inst.row().traits.routes);
   finish(r, t, n, inst.stats());
   return r;
 }

@@ -12,6 +12,7 @@
 #include "core/heap_lock.hpp"
 #include "core/layers/front.hpp"
 #include "core/remote_queue.hpp"
+#include "core/route/router.hpp"
 #include "evaluate/replay_check.hpp"
 
 namespace evo {
@@ -144,6 +145,7 @@ void release(Shared& sh, std::uint64_t i, const Op& op, void* p, WorkerResult& w
 
 /// A fresh block for op i in the calling thread's heap (every allocating kind).
 void* obtain(Shared& sh, const Op& op, std::uint64_t size) {
+  route_site = op.site;  // read only by routing designs (core/route/router.hpp)
   if (ThreadCache* c = sh.cache_of(op.thread)) {
     if (op.kind == OpKind::Malloc || op.kind == OpKind::Realloc) return c->allocate(size, 16);
     if (op.kind == OpKind::Calloc) {
@@ -204,6 +206,7 @@ void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, Worke
     }
   }
   void* p;
+  route_site = op.site;
   if (ThreadCache* c = sh.cache_of(op.thread)) {
     p = c->reallocate(s, size);
   } else if (owner == op.thread || sh.model == ThreadModel::Lock) {

@@ -166,4 +166,13 @@ void print_site_profiles_json(std::ostream& os, const std::vector<SiteProfile>& 
   os << "]}\n";
 }
 
+std::vector<SiteLife> site_lives(const Trace& t) {
+  std::vector<SiteLife> out(t.sites.size());
+  for (const SiteProfile& p : site_profiles(t)) {
+    if (p.site >= out.size()) continue;
+    out[p.site] = {p.allocs, p.never_freed, p.lifetime_bytes_p90};
+  }
+  return out;
+}
+
 }  // namespace evo

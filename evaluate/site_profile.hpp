@@ -61,6 +61,10 @@ struct SiteProfile : SiteCount {
 /// The profile of every site that creates an object, top sites first (see above).
 std::vector<SiteProfile> site_profiles(const Trace& t);
 
+/// What a routing design (core/route/router.hpp) classifies sites by, indexed by
+/// site id (Trace::sites.size() entries; sites that create nothing are zero).
+std::vector<SiteLife> site_lives(const Trace& t);
+
 /// Nearest-rank quantile of `v` at `percent` (1..100): the value of rank
 /// ceil(percent * n / 100) in increasing order; reorders `v`; 0 when `v` is empty.
 std::uint64_t nearest_rank(std::vector<std::uint64_t>& v, unsigned percent);

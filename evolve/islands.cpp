@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "evaluate/site_profile.hpp"
 #include "evaluate/trace.hpp"
 #include "evolve/checkpoint.hpp"
 #include "evolve/nsga2.hpp"
@@ -384,7 +385,9 @@ RunOutcome run_islands_mpi(const Config& cfg, const RunOptions& opt, int rank, i
   if (trace.ops.empty()) throw std::runtime_error(cfg.trace + ": the trace has no ops");
   const auto hist = size_histogram(trace);
   const Grammar grammar = load_grammar(cfg.grammar);
-  const EvalOptions eo = search_eval_options(cfg, trace, nullptr);
+  const std::vector<SiteLife> sites = site_lives(trace);  // for routing designs
+  EvalOptions eo = search_eval_options(cfg, trace, nullptr);
+  eo.sites = sites;
   const std::vector<int> sources = migration_sources(rank, size, cfg.islands.topology);
 
   RunState state;

@@ -11,6 +11,7 @@
 #include <ostream>
 #include <stdexcept>
 
+#include "evaluate/site_profile.hpp"
 #include "evaluate/trace.hpp"
 #include "evolve/checkpoint.hpp"
 #include "evolve/report.hpp"
@@ -51,7 +52,9 @@ RunOutcome run_config(const Config& cfg, const RunOptions& opt) {
   if (trace.ops.empty()) throw std::runtime_error(cfg.trace + ": the trace has no ops");
   const auto hist = size_histogram(trace);
   const Grammar grammar = load_grammar(cfg.grammar);
-  const EvalOptions eo = search_eval_options(cfg, trace, opt.progress);
+  const std::vector<SiteLife> sites = site_lives(trace);  // for routing designs
+  EvalOptions eo = search_eval_options(cfg, trace, opt.progress);
+  eo.sites = sites;
 
   if (!opt.resume_dir.empty()) {
     out.dir = opt.resume_dir;

@@ -63,6 +63,7 @@ struct HeapConfig {
   std::size_t reserve = 0;       ///< MemorySource reservation (0 = default)
   std::size_t limit = 0;         ///< footprint cap (0 = none)
   SourceBacking backing = SourceBacking::Real;  ///< see core/source/memory_source.hpp
+  MemoryGroup* group = nullptr;                 ///< InstanceOptions::group
   const Probe* probe = nullptr;
   std::size_t retain = 0;        ///< MemorySource::set_retain
 };
@@ -78,7 +79,7 @@ class TagHeap {
   static constexpr std::size_t kSegOverhead = 32;
 
   TagHeap(const HeapConfig& hc, const typename Index::Config& ic)
-      : src_(hc.reserve != 0 ? hc.reserve : MemorySource::kDefaultReserve, hc.limit, hc.backing), cfg_(hc) {
+      : src_(hc.reserve != 0 ? hc.reserve : MemorySource::kDefaultReserve, hc.limit, hc.backing, hc.group), cfg_(hc) {
     src_.set_retain(hc.retain);
     cfg_.grow = std::max<std::size_t>(round_page(cfg_.grow), kPageSize);
     split_threshold_ = Selective ? std::max(kMinChunk, round16(cfg_.split_min)) : kMinChunk;

@@ -20,6 +20,7 @@ struct BuddyConfig {
   std::size_t min_align = 16;
   std::size_t reserve = 0, limit = 0;
   SourceBacking backing = SourceBacking::Real;
+  MemoryGroup* group = nullptr;
   const Probe* probe = nullptr;
   std::size_t retain = 0;  ///< MemorySource::set_retain
 };

@@ -27,7 +27,7 @@ namespace evo::buddy {
 template <class Node, class Pagemap>
 class HeapBase : public SourceCounted {
  protected:
-  explicit HeapBase(const BuddyConfig& c) : SourceCounted(c.reserve, c.limit, c.backing, c.retain), arena_(src_), cfg_(c) {}
+  explicit HeapBase(const BuddyConfig& c) : SourceCounted(c.reserve, c.limit, c.backing, c.retain, c.group), arena_(src_), cfg_(c) {}
 
   /// The source's reservation succeeded and the pagemap is set up.
   bool init_space(std::string* err) {

@@ -26,9 +26,9 @@ static_assert(sizeof(Header) == kHeader);
 /// request needs (minimal); else grow in multiples of chunk (pad).
 class Bump {
  public:
-  Bump(std::size_t reserve, std::size_t limit, SourceBacking backing, const Probe* probe, std::size_t min_align,
-       std::size_t chunk)
-      : src_(reserve, limit, backing), probe_(probe), min_align_(min_align), chunk_(chunk) {
+  Bump(std::size_t reserve, std::size_t limit, SourceBacking backing, MemoryGroup* group, const Probe* probe,
+       std::size_t min_align, std::size_t chunk)
+      : src_(reserve, limit, backing, group), probe_(probe), min_align_(min_align), chunk_(chunk) {
     top_ = src_.region_base();
   }
 
@@ -37,7 +37,7 @@ class Bump {
                           std::string* err) {
     CommonParams c = common_params(spec);
     auto* b = new (std::nothrow) T(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit,
-                                      opt.backing, opt.probe, c.min_align, chunk);
+                                      opt.backing, opt.group, opt.probe, c.min_align, chunk);
     if (b == nullptr || !b->src_.ok()) {
       if (err) *err = "cannot reserve address space for the instance";
       delete b;

@@ -21,7 +21,7 @@ class SourceBacked : public SourceCounted {
 
  private:
   SourceBacked(const InstanceOptions& opt, const CommonParams& c)
-      : SourceCounted(opt.reserve, opt.memory_limit, opt.backing, c.retain), probe_(opt.probe), min_align_(c.min_align) {}
+      : SourceCounted(opt.reserve, opt.memory_limit, opt.backing, c.retain, opt.group), probe_(opt.probe), min_align_(c.min_align) {}
 };
 
 }  // namespace evo::simple

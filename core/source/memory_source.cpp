@@ -21,8 +21,9 @@ static_assert(std::size_t{1} << kPageShift == kPageSize);
 
 const char* source_backing_name(SourceBacking b) { return b == SourceBacking::Simulated ? "simulated" : "real"; }
 
-MemorySource::MemorySource(std::size_t reserve, std::size_t limit, SourceBacking backing)
-    : limit_(limit), backing_(backing) {
+MemorySource::MemorySource(std::size_t reserve, std::size_t limit, SourceBacking backing, MemoryGroup* group)
+    : limit_(limit), backing_(backing), group_(group) {
+  if (group != nullptr && group->nmembers == MemoryGroup::kMaxMembers) return;  // ok() false
   reserve = round_up(reserve < 2 * kReserveGranule ? 2 * kReserveGranule : reserve, 2 * kReserveGranule);
   const bool sim = backing == SourceBacking::Simulated;
   // Simulated: one dirty bit per page, in pages mapped just past the reservation.
@@ -62,28 +63,30 @@ MemorySource::MemorySource(std::size_t reserve, std::size_t limit, SourceBacking
   brk_ = committed_brk_ = base_;
   ranges_[0] = {reinterpret_cast<std::uintptr_t>(base_ + half_), half_};
   nranges_ = 1;
+  if (group != nullptr)
+    group->members[group->nmembers++] = {aligned, aligned + reserve, group->tag};
 }
 
 MemorySource::~MemorySource() {
+  if (group_ != nullptr) group_->footprint -= footprint_;
   if (base_ != nullptr) ::munmap(base_, reserved_ + dirty_map_bytes_);
 }
 
 bool MemorySource::commit(char* p, std::size_t bytes) {
-  if (limit_ != 0 && footprint_ + bytes > limit_) return false;
+  if (over_limit(bytes)) return false;
   ++os_calls_;
   if (dirty_ != nullptr) {
     clean_pages(p, bytes);
   } else if (::mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0) {
     return false;
   }
-  footprint_ += bytes;
-  if (footprint_ > peak_) peak_ = footprint_;
+  add_footprint(static_cast<std::int64_t>(bytes));
   return true;
 }
 
 void MemorySource::decommit(char* p, std::size_t bytes) {
   ++os_calls_;
-  footprint_ -= bytes;
+  add_footprint(-static_cast<std::int64_t>(bytes));
   if (dirty_ != nullptr) {
     mark_dirty(p, bytes);
     return;
@@ -281,8 +284,8 @@ void* MemorySource::map(std::size_t bytes, std::size_t align, bool zero) {
     }
   }
   // Under a footprint limit, kept chunks go back before a fresh map fails.
-  while (limit_ != 0 && footprint_ + bytes > limit_ && nkept_ != 0) drop_oldest_kept();
-  if (limit_ != 0 && footprint_ + bytes > limit_) return nullptr;
+  while (over_limit(bytes) && nkept_ != 0) drop_oldest_kept();
+  if (over_limit(bytes)) return nullptr;
   std::uintptr_t start = take_range(bytes, align);
   if (start == 0) return nullptr;
   if (!commit(reinterpret_cast<char*>(start), bytes)) {
@@ -352,7 +355,7 @@ void* MemorySource::remap(void* p, std::size_t old_bytes, std::size_t new_bytes,
   }
   if (len > half_) return nullptr;
   const std::size_t extra = len - old;
-  if (limit_ != 0 && footprint_ + extra > limit_) return nullptr;
+  if (over_limit(extra)) return nullptr;
   if (take_range_at(start + old, extra)) {  // grow in place
     if (commit(c + old, extra)) return p;
     add_free_range(start + old, extra);
@@ -362,7 +365,7 @@ void* MemorySource::remap(void* p, std::size_t old_bytes, std::size_t new_bytes,
   const std::uintptr_t to = take_range(len, align);
   if (to == 0) return nullptr;
   char* dst = reinterpret_cast<char*>(to);
-  if ((prepare != nullptr && !prepare(ctx, dst)) || (limit_ != 0 && footprint_ + extra > limit_)) {
+  if ((prepare != nullptr && !prepare(ctx, dst)) || over_limit(extra)) {
     add_free_range(to, len);
     return nullptr;
   }
@@ -375,8 +378,7 @@ void* MemorySource::remap(void* p, std::size_t old_bytes, std::size_t new_bytes,
   // table, its addresses are dropped (never handed out again).
   if (moved == 1) add_free_range(start, old);
   os_calls_ += 2;
-  footprint_ += extra;
-  if (footprint_ > peak_) peak_ = footprint_;
+  add_footprint(static_cast<std::int64_t>(extra));
   return dst;
 }
 

@@ -79,6 +79,35 @@ namespace evo {
 
 inline constexpr std::size_t kPageSize = 4096;
 
+/// Several MemorySources counted as one: the sub-heaps of a routing design
+/// (core/route/router.hpp). Every member adds its commits and decommits to `footprint`
+/// (so `peak` is the peak of the sum, not a sum of peaks), a non-zero `limit` caps
+/// that sum (a member's map/grow past it fails, as past its own limit), and each
+/// member records its reservation with the `tag` its owner set before creating it,
+/// so the owner finds which member holds an address (tag_of). Not thread-safe: the
+/// members are used by one thread at a time, as their instance is.
+struct MemoryGroup {
+  static constexpr std::size_t kMaxMembers = 16;
+  struct Member {
+    std::uintptr_t lo, hi;  ///< [base, base + reserved)
+    std::uint32_t tag;
+  };
+  std::uint64_t footprint = 0;
+  std::uint64_t peak = 0;
+  std::uint64_t limit = 0;  ///< 0 = none
+  std::uint32_t tag = 0;    ///< the tag the next member records
+  Member members[kMaxMembers]{};
+  std::size_t nmembers = 0;
+
+  /// The tag of the member whose reservation holds p, or `none`.
+  std::uint32_t tag_of(const void* p, std::uint32_t none) const {
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    for (std::size_t i = 0; i < nmembers; ++i)
+      if (a - members[i].lo < members[i].hi - members[i].lo) return members[i].tag;
+    return none;
+  }
+};
+
 /// How commit/decommit reach the OS (see the header comment). Same accounting.
 enum class SourceBacking : std::uint8_t {
   Real,       ///< PROT_NONE reservation, mprotect/mmap per commit/decommit
@@ -103,9 +132,10 @@ class MemorySource {
   static constexpr std::size_t kDefaultDirtyBudget = std::size_t{128} << 20;
 
   /// Reserves `reserve` bytes (rounded up to 4 MiB). On failure ok() is false
-  /// and every request fails.
+  /// and every request fails. group: counted with other sources (MemoryGroup; it
+  /// must outlive the source); ok() is false when the group has no room left.
   explicit MemorySource(std::size_t reserve = kDefaultReserve, std::size_t limit = 0,
-                        SourceBacking backing = SourceBacking::Real);
+                        SourceBacking backing = SourceBacking::Real, MemoryGroup* group = nullptr);
   ~MemorySource();
   MemorySource(const MemorySource&) = delete;
   MemorySource& operator=(const MemorySource&) = delete;
@@ -201,6 +231,20 @@ class MemorySource {
   static constexpr std::size_t kMaxKept = 64;
 
   bool commit(char* p, std::size_t bytes);
+  // True when `bytes` more would pass the source's limit or its group's.
+  bool over_limit(std::size_t bytes) const {
+    return (limit_ != 0 && footprint_ + bytes > limit_) ||
+           (group_ != nullptr && group_->limit != 0 && group_->footprint + bytes > group_->limit);
+  }
+  // footprint += delta (bytes, may be negative), the peak and the group's with it.
+  void add_footprint(std::int64_t delta) {
+    footprint_ += static_cast<std::uint64_t>(delta);
+    if (footprint_ > peak_) peak_ = footprint_;
+    if (group_ != nullptr) {
+      group_->footprint += static_cast<std::uint64_t>(delta);
+      if (group_->footprint > group_->peak) group_->peak = group_->footprint;
+    }
+  }
   std::uintptr_t take_range(std::size_t bytes, std::size_t align);  // 0 if none
   bool take_range_at(std::uintptr_t start, std::size_t bytes);      // exactly there, or false
   // Moves the committed pages [src, src+old) to dst and commits [dst+old, dst+len);
@@ -232,6 +276,7 @@ class MemorySource {
   std::uint64_t peak_ = 0;
   std::uint64_t os_calls_ = 0;
   SourceBacking backing_ = SourceBacking::Real;
+  MemoryGroup* group_ = nullptr;
   // Simulated backing: one bit per page of the reservation, at base_ + reserved_.
   std::uint64_t* dirty_ = nullptr;
   std::size_t dirty_map_bytes_ = 0;  // mapped bytes of the bitmap (page-rounded)

@@ -53,14 +53,14 @@ class SuperblockHeap {
 
  public:
   SuperblockHeap(std::size_t reserve, std::size_t limit, const Probe* probe,
-                 SourceBacking backing = SourceBacking::Real)
-      : src_(reserve, limit, backing), arena_(src_), probe_(probe) {}
+                 SourceBacking backing = SourceBacking::Real, MemoryGroup* group = nullptr)
+      : src_(reserve, limit, backing, group), arena_(src_), probe_(probe) {}
   ~SuperblockHeap() = default;  // the source returns every byte
 
   static SuperblockHeap* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
     auto* h = new (std::nothrow)
         SuperblockHeap(opt.reserve ? opt.reserve : MemorySource::kDefaultReserve, opt.memory_limit, opt.probe,
-                                         opt.backing);
+                                         opt.backing, opt.group);
     if (h == nullptr || !h->init(spec, opt, err)) {
       delete h;
       return nullptr;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/instance.hpp"
+#include "core/route/router.hpp"
 
 namespace evo::test {
 
@@ -39,6 +40,9 @@ struct StressConfig {
   bool allow_alloc_failure = false;   ///< a null result is an error unless set
   std::size_t min_align = 0;          ///< alignment of every block (0 = the row's traits.min_align);
                                       ///< set it from the spec's align= key
+  /// > 0: before each op, route_site (core/route/router.hpp) is set to a random site
+  /// in [0, route_sites), so a routing design spreads blocks over its sub-designs.
+  std::uint32_t route_sites = 0;
 };
 
 struct StressResult {
@@ -132,6 +136,7 @@ inline StressResult run_stress(Instance& inst, const StressConfig& cfg) {
   };
 
   for (op = 0; op < cfg.ops; ++op) {
+    if (cfg.route_sites != 0) route_site = static_cast<std::uint32_t>(rng.below(cfg.route_sites));
     std::uint64_t r = rng.below(100);
     bool must_free = live.size() >= cfg.max_live;
     if (!live.empty() && (must_free || r < 35)) {  // free
@@ -239,13 +244,17 @@ inline StressConfig stress_config_for(const AllocatorSpec& spec, std::uint64_t s
   return cfg;
 }
 
-/// `name` with the keys of `extra` (" k=v k=v", leading space) replacing its own.
+/// `name` with the keys of `extra` (" k=v k=v", leading space) replacing its own
+/// (its top-level keys: a route design's bracketed sub-designs are left alone).
 inline std::string with_keys(const std::string& name, const std::string& extra) {
   std::string out;
   std::size_t i = 0;
   while (i < name.size()) {
-    std::size_t j = name.find(' ', i);
-    if (j == std::string::npos) j = name.size();
+    std::size_t j = i;
+    for (int depth = 0; j < name.size() && (depth > 0 || name[j] != ' '); ++j) {
+      if (name[j] == '[') ++depth;
+      else if (name[j] == ']') --depth;
+    }
     std::string tok = name.substr(i, j - i);
     std::size_t eq = tok.find('=');
     std::string key(" ");
@@ -259,10 +268,11 @@ inline std::string with_keys(const std::string& name, const std::string& extra) 
   return out + extra;
 }
 
-/// `name` (a canonical row text) with harden=off replaced by harden=MODE.
+/// `name` (a canonical row text) with harden=off replaced by harden=MODE (the
+/// design's own key: the last one, after a route design's sub-designs).
 inline std::string with_harden(const std::string& name, const char* mode) {
   std::string out = name;
-  std::size_t at = out.find("harden=off");
+  std::size_t at = out.rfind("harden=off");
   if (at != std::string::npos) out.replace(at, 10, std::string("harden=") + mode);
   return out;
 }

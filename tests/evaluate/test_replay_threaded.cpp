@@ -117,7 +117,7 @@ TEST_CASE("threaded replay: every registry row, all three models, shadow-checked
       // bound: refills and flushes, the batches under the shared lock, are frequent).
       std::string design = row.name;
       if (m == ThreadModel::Tcache) {
-        const std::size_t at = design.find("front=none");
+        const std::size_t at = design.rfind("front=none");  // the design's own (last)
         REQUIRE(at != std::string::npos);
         design.replace(at, 10, "front=tcache:16");
       }

@@ -265,3 +265,20 @@ TEST_CASE("trace sites: bad input and bad command lines") {
   CHECK(r.out.find("--top") != std::string::npos);
   CHECK(r.out.find("Documentation: docs/traces.md") != std::string::npos);
 }
+
+TEST_CASE("site_lives: what routing designs classify sites by, indexed by site id") {
+  const Trace t = hand_trace();
+  const std::vector<SiteLife> s = site_lives(t);
+  REQUIRE(s.size() == t.sites.size());
+  // {allocs, never_freed, lifetime_bytes_p90}, as site_profiles above
+  CHECK(s[0].allocs == 1);
+  CHECK(s[0].never_freed == 1);
+  CHECK(s[1].allocs == 4);
+  CHECK(s[1].never_freed == 1);
+  CHECK(s[1].lifetime_bytes_p90 == 200);
+  CHECK(s[2].allocs == 2);
+  CHECK(s[2].lifetime_bytes_p90 == 352);
+  CHECK(s[3].never_freed == 0);
+  CHECK(s[3].lifetime_bytes_p90 == 144);
+  CHECK(s[4].allocs == 0);  // only frees
+}

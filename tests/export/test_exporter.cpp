@@ -66,6 +66,12 @@ TEST_CASE("exporter: every registry row has an export mapping") {
   std::string err;
   for (const evo::RegistryRow& row : evo::rows()) {
     CAPTURE(row.name);
+    if (row.traits.routes) {  // issue 15: not exported yet, and the error says so
+      CHECK(evo::export_design_header(request(row.name), &err).empty());
+      CHECK(err.find("routing designs (family route) are replayed and scored but not exported yet") !=
+            std::string::npos);
+      continue;
+    }
     evo::ExportRequest r = request(row.name);
     const std::string h = evo::export_design_header(r, &err);
     CHECK_MESSAGE(!h.empty(), err);

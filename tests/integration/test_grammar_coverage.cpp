@@ -24,6 +24,7 @@
 #include "grammar/enumerate.hpp"
 #include "grammar/grammar.hpp"
 #include "grammar/mapper.hpp"
+#include "grammar/rng.hpp"
 #include "tests/core/stress.hpp"
 
 namespace {
@@ -45,6 +46,12 @@ constexpr std::size_t kSample = 400;
 
 const evo::Grammar& grammar() {
   static const evo::Grammar g = evo::load_grammar(std::string(EVOALLOC_SOURCE_DIR) + "/grammar/allocator.bnf");
+  return g;
+}
+
+/// allocator.bnf plus the routing designs (the route family is only there).
+const evo::Grammar& routed_grammar() {
+  static const evo::Grammar g = evo::load_grammar(std::string(EVOALLOC_SOURCE_DIR) + "/grammar/routed.bnf");
   return g;
 }
 
@@ -135,19 +142,20 @@ TEST_CASE("core -> grammar: every registry row is reachable") {
   REQUIRE_FALSE(evo::rows().empty());
   for (const evo::RegistryRow& row : evo::rows()) {
     CAPTURE(row.name);
-    auto genome = evo::encode_sentence(g, row.name);
-    REQUIRE_MESSAGE(genome.has_value(), "row " << row.id << " is not a sentence of allocator.bnf");
-    evo::MapResult r = evo::map_genome(g, *genome, {0, 30});
+    const evo::Grammar& gr = row.traits.routes ? routed_grammar() : g;
+    auto genome = evo::encode_sentence(gr, row.name);
+    REQUIRE_MESSAGE(genome.has_value(), "row " << row.id << " is not a sentence of " << gr.name);
+    evo::MapResult r = evo::map_genome(gr, *genome, {0, 30});
     CHECK(r.valid);
     CHECK(r.sentence == row.name);
   }
 }
 
 TEST_CASE("core -> grammar: every family, choice value and allowed common value is reachable") {
-  const evo::Grammar& g = grammar();
   for (const evo::FamilySchema& fam : evo::families()) {
     const std::string f(fam.family);
     CAPTURE(f);
+    const evo::Grammar& g = f == "route" ? routed_grammar() : grammar();
     // The family's default design: the name of its first row (defaults everywhere
     // except the discrete keys, which are then varied one at a time anyway).
     const evo::RegistryRow* first = nullptr;
@@ -205,4 +213,26 @@ TEST_CASE("grammar/threaded.bnf -> core: sentences name their thread model and s
   }
   CHECK(checked > 10000);
   CHECK(models == std::set<std::string>{"lock", "tlh", "tcache"});
+}
+
+TEST_CASE("grammar/routed.bnf -> core: random sentences are canonical and instantiate, both kinds occur") {
+  const evo::Grammar& g = routed_grammar();
+  evo::Rng rng(2026);
+  int routed = 0, plain = 0;
+  for (int i = 0; i < 600; ++i) {
+    std::vector<std::uint32_t> genome(120);
+    for (auto& c : genome) c = static_cast<std::uint32_t>(rng.next());
+    const evo::MapResult r = evo::map_genome(g, genome, {2, 30});
+    if (!r.valid) continue;
+    CAPTURE(r.sentence);
+    evo::AllocatorSpec spec;
+    std::string err;
+    REQUIRE_MESSAGE(evo::parse_spec(r.sentence, spec, &err), err);
+    REQUIRE(spec.text() == r.sentence);
+    evo::Instance inst = evo::Instance::create(spec, {}, &err);
+    REQUIRE_MESSAGE(inst, err);
+    (spec.family == "route" ? routed : plain) += 1;
+  }
+  CHECK(routed > 100);
+  CHECK(plain > 100);
 }
