@@ -21,6 +21,7 @@
 
 #include "app/cli.hpp"
 #include "core/export/exporter.hpp"
+#include "evaluate/site_profile.hpp"
 #include "evaluate/trace.hpp"
 #include "evolve/pick.hpp"
 
@@ -39,7 +40,7 @@ int cmd_export(const std::vector<std::string>& args) {
       "allocator,a", po::value(&allocator), "export this design instead (canonical spec text)")(
       "name", po::value(&name)->required(), "library name: DIR/libNAME.so, DIR/libNAME.a")(
       "out", po::value(&out)->required(), "output folder (created; generated files overwritten)")(
-      "trace", po::value(&trace), "trace for fitted class schemes (default: the run's config trace)")(
+      "trace", po::value(&trace), "trace for fitted class schemes and for a route design's call sites (default: the run's config trace)")(
       "threads", po::value(&threads), "thread model: lock (one global lock around one "
       "instance) | tlh (thread-local heaps: one instance per thread, pooled when threads "
       "exit, a free from another thread queued for the owner heap) | tcache (the design's "
@@ -102,15 +103,25 @@ int cmd_export(const std::vector<std::string>& args) {
     else if (!run_model.empty()) req.threads = run_model;
   }
   const std::string* cls = req.spec.get("classes");
-  if (cls != nullptr && cls->starts_with("fitted:")) {
-    if (trace.empty()) throw UsageError("classes=" + *cls + " is fitted to a trace: give --trace");
+  const bool fitted = cls != nullptr && cls->starts_with("fitted:");
+  const bool routes = req.spec.family == "route";  // its sub-designs may be fitted too
+  if (fitted && trace.empty()) throw UsageError("classes=" + *cls + " is fitted to a trace: give --trace");
+  if (routes && trace.empty())
+    throw UsageError("a route design sends each call site to a class learned from the trace: give --trace");
+  if (fitted || routes) {
     std::string path = trace;
     if (!std::filesystem::exists(path) && std::filesystem::path(path).is_relative())
       path = (std::filesystem::path(req.source_dir) / trace).string();
     Trace t = read_trace(path);
     req.histogram = size_histogram(t);
-    if (req.histogram.empty())
+    if (fitted && req.histogram.empty())
       throw RuntimeError(path + ": the trace has no allocations, so classes=" + *cls + " has nothing to fit");
+    if (routes) {
+      const std::vector<SiteLife> lives = site_lives(t);
+      for (std::size_t i = 1; i < lives.size(); ++i)
+        if (lives[i].allocs != 0) req.sites.push_back({t.sites[i].module, t.sites[i].offset, lives[i], t.sites[i].symbol});
+      if (req.sites.empty()) throw RuntimeError(path + ": the trace names no call sites, so a route design has nothing to route");
+    }
   }
   if (!write_export(req, &err)) throw RuntimeError(err);
   std::cout << "wrote " << (std::filesystem::path(out) / "design.hpp").string() << " for: " << req.spec.text() << "\n";

@@ -43,6 +43,10 @@
 #include "core/registry.hpp"
 #include "core/spec.hpp"
 #include "design.hpp"
+#ifdef EVO_EXPORT_ROUTE
+#include "core/instance.hpp"
+#include "core/route/router.hpp"
+#endif
 
 namespace evo {
 /// The export's one registry row, published for rows() (src/registry_stub.cpp).
@@ -57,6 +61,66 @@ using BackDesign = Backend;  // Design = FrontCache<TypedBack<Backend>>
 #else
 using BackDesign = Design;
 #endif
+#endif
+
+#ifdef EVO_EXPORT_ROUTE
+/// A routing design's sub-design of class c, from its struct of design.hpp (RouteShort,
+/// RouteLong, RouteRest): its row's create with the router's memory group, then its
+/// own front cache around the row when it names one (as Instance::create does).
+template <class Sub>
+bool make_route_sub(evo::Router& r, evo::RouteClass c, const evo::InstanceOptions& base, std::string* err) {
+  evo::AllocatorSpec spec;
+  spec.family = Sub::kFamily;
+  for (std::size_t i = 0; i < Sub::kParamCount; ++i) spec.params.emplace_back(Sub::kParams[i].key, Sub::kParams[i].value);
+  const evo::RegistryRow* row = Sub::row(err);
+  if (row == nullptr) return false;
+  void* state = row->create(spec, r.sub_options(c, base), err);
+  if (state == nullptr) {
+    if (err != nullptr && err->empty()) *err = std::string("cannot create the sub-design '") + Sub::kSentence + "'";
+    return false;
+  }
+  if constexpr (Sub::kFrontBound != 0) {
+    static const evo::RegistryRow front_row = [row] {
+      evo::RegistryRow x = *row;
+      x.ops = evo::ops_front_row_ops();
+      return x;
+    }();
+    void* fc = evo::make_ops_front(&row->ops, state, Sub::kFrontBound, static_cast<std::size_t>(spec.get_size("align")),
+                                   nullptr, err);
+    if (fc == nullptr) {
+      row->ops.destroy(state);
+      return false;
+    }
+    row = &front_row;
+    state = fc;
+  }
+  r.set_sub(c, evo::Instance(row, state));
+  return true;
+}
+
+/// The router of a routing design with its sub-designs. The shim sets evo::route_site
+/// to 1 + the class of the caller's site (export/site_map.hpp), 0 when the site is
+/// not in the table: the class table maps those values.
+inline evo::Router* make_router(const evo::InstanceOptions& opt, std::string* err) {
+  evo::Router* r = evo::Router::make(opt.memory_limit);
+  if (r == nullptr) {
+    if (err != nullptr) *err = "route: out of memory";
+    return nullptr;
+  }
+  bool ok = make_route_sub<RouteShort>(*r, evo::RouteClass::Short, opt, err);
+#ifdef EVO_EXPORT_ROUTE_LONG
+  ok = ok && make_route_sub<RouteLong>(*r, evo::RouteClass::Long, opt, err);
+#endif
+  ok = ok && make_route_sub<RouteRest>(*r, evo::RouteClass::Rest, opt, err);
+  if (!ok) {
+    delete r;
+    return nullptr;
+  }
+  using C = evo::RouteClass;
+  r->set_classes({static_cast<std::uint8_t>(C::Rest), static_cast<std::uint8_t>(C::Short),
+                  static_cast<std::uint8_t>(C::Long)});
+  return r;
+}
 #endif
 
 /// The design's instance; WithFront = false leaves out its front cache.
@@ -78,7 +142,12 @@ class BasicHeap {
     const evo::RegistryRow* row = design_row(err);
     if (row == nullptr) return false;
     evo::set_export_row(row);
+#ifdef EVO_EXPORT_ROUTE
+    router_ = make_router(opt, err);
+    void* state = router_;
+#else
     void* state = row->create(spec, opt, err);
+#endif
     if (state == nullptr) {
       if (err != nullptr && err->empty()) *err = std::string("cannot create the design '") + kSentence + "'";
       return false;
@@ -115,6 +184,10 @@ class BasicHeap {
   }
 
   bool ok() const { return state_ != nullptr; }
+#ifdef EVO_EXPORT_ROUTE
+  /// The router under the design's front cache and hardening (its per-class counts).
+  const evo::Router* router() const { return router_; }
+#endif
 
 #if defined(EVO_EXPORT_TYPED) && !defined(EVO_EXPORT_HARDEN)
   // The composed class called directly (the shim calls these only after init()).
@@ -154,6 +227,9 @@ class BasicHeap {
   void destroy() {
     if (state_ != nullptr) ops_->destroy(state_);
     state_ = nullptr;
+#ifdef EVO_EXPORT_ROUTE
+    router_ = nullptr;
+#endif
 #ifdef EVO_EXPORT_TYPED
     direct_ = nullptr;
 #endif
@@ -182,6 +258,9 @@ class BasicHeap {
  private:
   const evo::AllocatorOps* ops_ = nullptr;
   void* state_ = nullptr;
+#ifdef EVO_EXPORT_ROUTE
+  evo::Router* router_ = nullptr;
+#endif
 #ifdef EVO_EXPORT_TYPED
   Direct* direct_ = nullptr;
 #endif

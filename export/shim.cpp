@@ -113,6 +113,12 @@
 #include "core/heap_lock.hpp"
 #include "core/remote_queue.hpp"
 #include "evoalloc_runtime.hpp"
+#ifdef EVO_EXPORT_ROUTE
+#include "site_map.hpp"
+#if defined(EVOALLOC_THREADS_TLH) || defined(EVOALLOC_THREADS_TCACHE)
+#error "a routing design (route ...) builds under EVOALLOC_THREADS=lock only, for now"
+#endif
+#endif
 
 #define EVO_API extern "C" __attribute__((visibility("default")))
 #define EVO_CXX __attribute__((visibility("default")))
@@ -216,8 +222,9 @@ void stats_init() {
   }
 }
 
-/// `heaps` >= 0 ends the line with ", <label> <heaps>" (tlh: heaps; tcache: caches).
-void print_stats_line(const evo::AllocStats& s, long heaps, const char* label) {
+/// `heaps` >= 0 ends the line with ", <label> <heaps>" (tlh: heaps; tcache: caches);
+/// `tail`, when given, is appended (a routing design's per-class counts).
+void print_stats_line(const evo::AllocStats& s, long heaps, const char* label, const char* tail = nullptr) {
   char buf[512];
   int n = snprintf(buf, sizeof buf,
                    "evoalloc %s: footprint %llu bytes, peak %llu bytes, allocs %llu, frees %llu, os_calls %llu, "
@@ -227,7 +234,8 @@ void print_stats_line(const evo::AllocStats& s, long heaps, const char* label) {
                    (unsigned long long)g_boot_used.load());
   if (n > 0 && heaps >= 0 && static_cast<std::size_t>(n) < sizeof buf)
     n += snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ", %s %ld", label, heaps);
-  if (n > 0 && static_cast<std::size_t>(n) < sizeof buf - 1) buf[n++] = '\n';
+  if (n > 0 && tail != nullptr && static_cast<std::size_t>(n) < sizeof buf)
+    n += snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), "%s", tail);  if (n > 0 && static_cast<std::size_t>(n) < sizeof buf - 1) buf[n++] = '\n';
   if (n > 0) {
     ssize_t r = ::write(g_stats_fd, buf,
                         static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1);
@@ -932,10 +940,24 @@ __attribute__((destructor)) void print_stats() {
   if (!g_stats || !any_heap()) return;
   long heaps = 0;
   evo::AllocStats s = total_stats(false, &heaps);
+#if defined(EVO_EXPORT_ROUTE) && !defined(EVOALLOC_THREADS_TLH) && !defined(EVOALLOC_THREADS_TCACHE)
+  // ", route short N long N rest N": the allocations each class received
+  char tail[128];
+  const evo::Router* r = heap().router();
+  snprintf(tail, sizeof tail, ", route short %llu long %llu rest %llu",
+           (unsigned long long)r->class_allocs(evo::RouteClass::Short),
+           (unsigned long long)r->class_allocs(evo::RouteClass::Long),
+           (unsigned long long)r->class_allocs(evo::RouteClass::Rest));
+  print_stats_line(s, heaps, kCountLabel, tail);
+#else
   print_stats_line(s, heaps, kCountLabel);
+#endif
 }
 
 void* new_or_throw(std::size_t size, std::size_t align) {
+#ifdef EVO_EXPORT_ROUTE
+  evo::route_site = evo_export::kRouteNewSite;  // see "operator new/delete" below
+#endif
   for (;;) {
     void* p = do_alloc(size, align);
     if (p != nullptr) return p;
@@ -956,10 +978,21 @@ void* new_nothrow(std::size_t size, std::size_t align) noexcept {
 }  // namespace
 
 // ---- the C API ----
-EVO_API void* malloc(size_t size) { return do_alloc(size, 16); }
+// A routing design (EVO_EXPORT_ROUTE) learns each allocating call's site from its
+// caller's return address (site_map.hpp); other designs pay nothing.
+#ifdef EVO_EXPORT_ROUTE
+#define EVO_SITE() (evo::route_site = evo_export::route_site_of(__builtin_return_address(0)))
+#else
+#define EVO_SITE() ((void)0)
+#endif
+EVO_API void* malloc(size_t size) {
+  EVO_SITE();
+  return do_alloc(size, 16);
+}
 EVO_API void free(void* p) { do_free(p); }
 EVO_API void cfree(void* p) { do_free(p); }
 EVO_API void* calloc(size_t n, size_t size) {
+  EVO_SITE();
   size_t total;
   if (__builtin_mul_overflow(n, size, &total)) {
     errno = ENOMEM;
@@ -969,8 +1002,12 @@ EVO_API void* calloc(size_t n, size_t size) {
   if (p != nullptr) memset(p, 0, total);
   return p;
 }
-EVO_API void* realloc(void* p, size_t size) { return do_realloc(p, size); }
+EVO_API void* realloc(void* p, size_t size) {
+  EVO_SITE();
+  return do_realloc(p, size);
+}
 EVO_API void* reallocarray(void* p, size_t n, size_t size) {
+  EVO_SITE();
   size_t total;
   if (__builtin_mul_overflow(n, size, &total)) {
     errno = ENOMEM;
@@ -979,6 +1016,7 @@ EVO_API void* reallocarray(void* p, size_t n, size_t size) {
   return do_realloc(p, total);
 }
 EVO_API void* memalign(size_t align, size_t size) {
+  EVO_SITE();
   // glibc rounds a non-power-of-two alignment up to the next power of two.
   if (align != 0 && !pow2(align)) {
     size_t a = 1;
@@ -993,6 +1031,7 @@ EVO_API void* memalign(size_t align, size_t size) {
 }
 EVO_API int posix_memalign(void** out, size_t align, size_t size) {
   if (!pow2(align) || align % sizeof(void*) != 0) return EINVAL;
+  EVO_SITE();
   int saved = errno;
   void* p = do_alloc(size, align);
   if (p == nullptr) {
@@ -1002,9 +1041,16 @@ EVO_API int posix_memalign(void** out, size_t align, size_t size) {
   *out = p;
   return 0;
 }
-EVO_API void* aligned_alloc(size_t align, size_t size) { return aligned(align, size); }
-EVO_API void* valloc(size_t size) { return do_alloc(size, evo::kPageSize); }
+EVO_API void* aligned_alloc(size_t align, size_t size) {
+  EVO_SITE();
+  return aligned(align, size);
+}
+EVO_API void* valloc(size_t size) {
+  EVO_SITE();
+  return do_alloc(size, evo::kPageSize);
+}
 EVO_API void* pvalloc(size_t size) {
+  EVO_SITE();
   size_t rounded = (size + evo::kPageSize - 1) & ~(evo::kPageSize - 1);
   if (rounded < size) {
     errno = ENOMEM;
@@ -1015,6 +1061,9 @@ EVO_API void* pvalloc(size_t size) {
 EVO_API size_t malloc_usable_size(void* p) { return do_usable(p); }
 
 // ---- operator new/delete, every form ----
+// operator new routes every call like the trace's libstdc++ site in operator new (a
+// trace recorded through malloc saw every new from that one call of malloc, so it
+// names no site of the program): design.hpp's kRouteNewSite.
 EVO_CXX void* operator new(std::size_t n) { return new_or_throw(n, 16); }
 EVO_CXX void* operator new[](std::size_t n) { return new_or_throw(n, 16); }
 EVO_CXX void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return new_nothrow(n, 16); }

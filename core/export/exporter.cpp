@@ -3,6 +3,7 @@
 #include "core/export/exporter.hpp"
 
 #include "core/layers/front.hpp"
+#include "core/route/router.hpp"
 
 #include <algorithm>
 
@@ -128,12 +129,11 @@ bool family_code(const AllocatorSpec& s, FamilyCode& fc, std::string* err) {
     fc.row_name = f == "fixed" ? "fixed fallback=" + val(s, "fallback") : f;
     return true;
   }
-  if (f == "route") {
-    if (err)
-      *err = "export: routing designs (family route) are replayed and scored but not exported yet: the library "
-             "does not identify call sites at run time yet; export a design of another family (e.g. the route "
-             "design's rest=[...] sub-design)";
-    return false;
+  if (f == "route") {  // a row route whose state the runtime assembles (route_design_header)
+    fc.row_file = "core/route/router.cpp";
+    fc.row_decl = "route_add_rows";
+    fc.row_name = "route";
+    return true;
   }
   if (err) *err = "export: family '" + f + "' has no export mapping";
   return false;
@@ -225,15 +225,255 @@ std::vector<std::string> export_common_sources() {
 
 std::vector<std::string> export_core_sources(const AllocatorSpec& spec) {
   std::vector<std::string> v = export_common_sources();
-  if (const std::string* h = spec.get("harden"); h != nullptr && *h != "off") v.push_back("core/layers/harden.cpp");
+  auto add = [&v](const std::string& f) {
+    if (std::find(v.begin(), v.end(), f) == v.end()) v.push_back(f);
+  };
+  if (const std::string* h = spec.get("harden"); h != nullptr && *h != "off") add("core/layers/harden.cpp");
   FamilyCode fc;
   std::string err;
-  if (family_code(spec, fc, &err) && !fc.row_file.empty()) v.push_back(fc.row_file);
+  if (family_code(spec, fc, &err) && !fc.row_file.empty()) add(fc.row_file);
+  if (spec.family == "route") {
+    // The router's own create builds sub-designs through Instance::create (unused in
+    // the library, which assembles them itself, but linked): instance.cpp and the
+    // layers it names. Then the files of the sub-designs' row families.
+    for (const char* f : {"core/instance.cpp", "core/layers/front.cpp", "core/layers/harden.cpp"}) add(f);
+    for (const char* key : {"short", "long", "rest"}) {
+      AllocatorSpec inner;
+      const std::string* t = spec.get(key);
+      if (t == nullptr || *t == "none" || !parse_spec(std::string_view(*t).substr(1, t->size() - 2), inner, &err)) continue;
+      FamilyCode ic;
+      if (family_code(inner, ic, &err) && !ic.row_file.empty()) add(ic.row_file);
+    }
+  }
   return v;
 }
 
+namespace {
+
+/// One sub-design of a routing design as a struct of design.hpp (see
+/// route_design_header); false + *err when it cannot be exported.
+bool route_sub_struct(std::ostringstream& o, const char* cls, const char* type, const AllocatorSpec& s,
+                      std::string* err) {
+  FamilyCode fc;
+  if (!family_code(s, fc, err)) return false;
+  const std::string harden = s.get("harden") ? *s.get("harden") : "off";
+  if (harden != "off") {
+    if (err)
+      *err = std::string("export: the ") + cls + "=[...] sub-design has harden=" + harden +
+             ": a routing design exports with its sub-designs unhardened; harden the whole design instead "
+             "(route ... harden=" + harden + ")";
+    return false;
+  }
+  std::uint32_t bound = 0;
+  const std::string front = s.get("front") ? *s.get("front") : "none";
+  if (!parse_front(front, bound)) {
+    if (err) *err = "export: " + std::string(cls) + "=[...]: front=" + front + ": expected none or tcache:B";
+    return false;
+  }
+  o << "// " << cls << "=[" << s.text() << "]\n"
+    << "struct " << type << " {\n"
+    << "  static constexpr const char* kSentence = " << cpp_string(s.text()) << ";\n"
+    << "  static constexpr const char* kFamily = " << cpp_string(s.family) << ";\n"
+    << "  static constexpr Param kParams[] = {\n";
+  for (const auto& [k, v] : s.params) o << "      {" << cpp_string(k) << ", " << cpp_string(v) << "},\n";
+  o << "  };\n"
+    << "  static constexpr std::size_t kParamCount = " << s.params.size() << ";\n"
+    << "  static constexpr std::uint32_t kFrontBound = " << bound << ";  // front=" << front << "\n";
+  if (!fc.templ.empty()) {
+    o << "  // the allocator class, called through its row (as evaluation calls it)\n"
+      << "  using Backend = " << fc.templ << (fc.layers.empty() ? ";\n" : "<");
+    for (std::size_t i = 0; i < fc.layers.size(); ++i)
+      o << fc.layers[i].cpp << (i + 1 < fc.layers.size() ? ", " : ">;  // ");
+    for (std::size_t i = 0; i < fc.layers.size(); ++i) o << fc.layers[i].key << (i + 1 < fc.layers.size() ? " " : "\n");
+    o << "  static const evo::RegistryRow* row(std::string*) {\n"
+      << "    static const evo::RegistryRow r = evo::make_row<Backend>(kSentence, evo::Traits{});\n"
+      << "    return &r;\n  }\n";
+  } else {
+    o << "  // the row " << fc.row_file << " registers (compiled into this library)\n"
+      << "  static const evo::RegistryRow* row(std::string* err) {\n"
+      << "    static const std::vector<evo::RegistryRow> rows = [] {\n"
+      << "      std::vector<evo::RegistryRow> v;\n      evo::" << fc.row_decl << "(v);\n      return v;\n    }();\n"
+      << "    for (const evo::RegistryRow& r : rows)\n      if (r.name == " << cpp_string(fc.row_name)
+      << ") return &r;\n"
+      << "    if (err != nullptr) *err = \"" << fc.row_file << " registers no row '" << fc.row_name << "'\";\n"
+      << "    return nullptr;\n  }\n";
+  }
+  o << "};\n";
+  return true;
+}
+
+/// The file name of a module path (what the library matches at run time).
+std::string module_file(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+/// design.hpp of a routing design: the row route of core/route/router.cpp (its
+/// state assembled by evoalloc_runtime.hpp from the structs RouteShort, RouteLong,
+/// RouteRest: one per sub-design, each called through its row) and the site table
+/// the shim maps return addresses with (export/site_map.hpp).
+std::string route_design_header(const ExportRequest& req, std::string* err) {
+  const AllocatorSpec& s = req.spec;
+  if (req.threads != "lock") {
+    if (err)
+      *err = "export: --threads " + req.threads +
+             ": a routing design exports under the lock model for now (one router, its sub-designs behind one "
+             "lock); use --threads lock";
+    return {};
+  }
+  if (req.sites.empty()) {
+    if (err)
+      *err = "export: a routing design routes the trace's call sites: give the trace (--trace, or --run whose "
+             "config names it)";
+    return {};
+  }
+  struct Sub {
+    const char* key;
+    const char* type;
+    AllocatorSpec spec;
+    bool present = false;
+  };
+  Sub subs[3] = {{"short", "RouteShort", {}}, {"long", "RouteLong", {}}, {"rest", "RouteRest", {}}};
+  bool fitted = false;
+  for (Sub& sub : subs) {
+    const std::string* t = s.get(sub.key);
+    if (t == nullptr || *t == "none") continue;
+    if (!parse_spec(std::string_view(*t).substr(1, t->size() - 2), sub.spec, err)) return {};
+    sub.present = true;
+    const std::string* c = sub.spec.get("classes");
+    fitted |= c != nullptr && c->starts_with("fitted:");
+  }
+  if (fitted && req.histogram.empty()) {
+    if (err) *err = "export: a sub-design has fitted classes: give the trace (--trace, or --run whose config names it)";
+    return {};
+  }
+  // The site table: every site the router does not send to rest, sorted by (module, offset).
+  const std::uint64_t life = s.get_size("life");
+  struct Row {
+    std::string module;
+    std::uint64_t offset;
+    RouteClass cls;
+  };
+  std::vector<Row> table;
+  std::size_t counts[kRouteClasses] = {};
+  // operator new: the library's own operator new replaces libstdc++'s, whose one call
+  // of malloc the trace saw for every `new`; that site's class (the busiest such site)
+  // is the class of every operator new call.
+  RouteClass new_class = RouteClass::Rest;
+  std::uint64_t new_allocs = 0;
+  for (const ExportSite& site : req.sites) {
+    const RouteClass c = classify_site(site.life, life, subs[1].present);
+    ++counts[static_cast<std::size_t>(c)];
+    if (c != RouteClass::Rest && !site.module.empty()) table.push_back({module_file(site.module), site.offset, c});
+    if (module_file(site.module).starts_with("libstdc++") && site.symbol.starts_with("operator new") &&
+        site.life.allocs > new_allocs) {
+      new_allocs = site.life.allocs;
+      new_class = c;
+    }
+  }
+  std::sort(table.begin(), table.end(),
+            [](const Row& a, const Row& b) { return a.module != b.module ? a.module < b.module : a.offset < b.offset; });
+  table.erase(std::unique(table.begin(), table.end(),
+                          [](const Row& a, const Row& b) { return a.module == b.module && a.offset == b.offset; }),
+              table.end());
+
+  std::ostringstream o;
+  o << "// design.hpp — the allocator design of lib" << req.name << ", generated by `evoalloc export`.\n"
+    << "//\n//   " << s.text() << "\n//\n";
+  if (!req.origin.empty()) o << "// From: " << req.origin << "\n";
+  if (!req.metrics.empty()) {
+    o << "// Scored with (evaluate/metrics.hpp; lower is better for speed, fragmentation, quality):\n";
+    for (const auto& [k, v] : req.metrics) o << "//   " << k << " = " << v << "\n";
+  }
+  o << "// Thread model: lock (one global lock around one instance; shim.cpp).\n"
+    << "// A routing design (core/route/router.hpp): " << counts[0] << " short-lived, " << counts[1]
+    << " long-lived and " << counts[2] << " other sites in the trace;\n"
+    << "// the library finds a call's site from its return address (export/site_map.hpp).\n"
+    << "// Read by evoalloc_runtime.hpp, which builds the instance from these constants.\n"
+    << "#pragma once\n\n#include <cstddef>\n#include <cstdint>\n#include <string>\n#include <vector>\n\n"
+    << "#include \"core/adapter.hpp\"\n#include \"core/registry.hpp\"\n#include \"core/route/router.hpp\"\n";
+  std::vector<std::string> includes;
+  for (const Sub& sub : subs) {
+    FamilyCode fc;
+    if (sub.present && family_code(sub.spec, fc, err) && !fc.templ.empty() &&
+        std::find(includes.begin(), includes.end(), fc.include) == includes.end())
+      includes.push_back(fc.include);
+  }
+  for (const std::string& inc : includes) o << "#include \"" << inc << "\"\n";
+  o << "\nnamespace evo {\n";
+  std::vector<std::string> decls;
+  for (const Sub& sub : subs) {
+    FamilyCode fc;
+    if (sub.present && family_code(sub.spec, fc, err) && fc.templ.empty() &&
+        std::find(decls.begin(), decls.end(), fc.row_decl) == decls.end())
+      decls.push_back(fc.row_decl);
+  }
+  for (const std::string& d : decls) o << "void " << d << "(std::vector<RegistryRow>& out);\n";
+  o << "}  // namespace evo\n\nnamespace evo_export {\n\n"
+    << "inline constexpr const char* kName = " << cpp_string(req.name) << ";\n"
+    << "inline constexpr const char* kSentence = " << cpp_string(s.text()) << ";\n"
+    << "inline constexpr const char* kFamily = \"route\";\n"
+    << "inline constexpr bool kConcurrentUsableSize = false;\n\n"
+    << "#define EVO_EXPORT_ROW_ROUTE 1\n"
+    << "#define EVO_EXPORT_ROUTE 1  // the state is assembled by evoalloc_runtime.hpp (make_router)\n"
+    << "inline constexpr void (*kAddRows)(std::vector<evo::RegistryRow>&) = &evo::route_add_rows;\n"
+    << "inline constexpr const char* kRowName = \"route\";\n\n"
+    << "struct Param {\n  const char* key;\n  const char* value;\n};\n"
+    << "inline constexpr Param kParams[] = {\n";
+  for (const auto& [k, v] : s.params) o << "    {" << cpp_string(k) << ", " << cpp_string(v) << "},\n";
+  o << "};\ninline constexpr std::size_t kParamCount = " << s.params.size() << ";\n";
+  const std::string harden = s.get("harden") ? *s.get("harden") : "off";
+  o << "inline constexpr const char* kHarden = " << cpp_string(harden) << ";\n";
+  if (harden != "off") o << "#define EVO_EXPORT_HARDEN 1  // the hardening layer wraps the router\n";
+  const std::string front = s.get("front") ? *s.get("front") : "none";
+  std::uint32_t front_bound = 0;
+  if (!parse_front(front, front_bound)) {
+    if (err) *err = "export: front=" + front + ": expected none or tcache:B";
+    return {};
+  }
+  if (front_bound != 0)
+    o << "#define EVO_EXPORT_FRONT 1  // the cache front end wraps the router (core/layers/front.hpp)\n"
+      << "inline constexpr std::uint32_t kFrontBound = " << front_bound << ";  // front=" << front << "\n";
+  o << "\n// The trace's request-size histogram {size, count}"
+    << (fitted ? " (a sub-design's fitted classes are fitted to it)" : " (unused: no fitted classes)") << ".\n"
+    << "inline constexpr evo::SizeCount kHistogram[] = {";
+  if (fitted) {
+    for (std::size_t i = 0; i < req.histogram.size(); ++i)
+      o << (i % 6 == 0 ? "\n    " : " ") << "{" << req.histogram[i].size << ", " << req.histogram[i].count << "},";
+    o << "\n};\n";
+  } else {
+    o << "{0, 0}};\n";
+  }
+  o << "inline constexpr std::size_t kHistogramSize = " << (fitted ? req.histogram.size() : 0) << ";\n\n";
+  o << "// The sub-designs, each built through its row with the router's memory group.\n";
+  for (const Sub& sub : subs) {
+    if (!sub.present) continue;
+    if (!route_sub_struct(o, sub.key, sub.type, sub.spec, err)) return {};
+  }
+  if (subs[1].present) o << "#define EVO_EXPORT_ROUTE_LONG 1\n";
+  o << "\n// The sites that do not go to the rest class: {module file, offset in it, class}\n"
+    << "// (class: 0 short, 1 long; core/route/router.hpp), sorted by module then offset.\n"
+    << "struct RouteSite {\n  const char* module;\n  std::uint64_t offset;\n  std::uint8_t cls;\n};\n"
+    << "inline constexpr RouteSite kRouteSites[] = {\n";
+  for (const Row& r : table)
+    o << "    {" << cpp_string(r.module) << ", 0x" << std::hex << r.offset << std::dec << ", "
+      << static_cast<int>(r.cls) << "},  // " << route_class_name(r.cls) << "\n";
+  if (table.empty()) o << "    {\"\", 0, 2},\n";
+  o << "};\ninline constexpr std::size_t kRouteSiteCount = " << table.size() << ";\n"
+    << "// operator new's route_site value (1 + class, 0 rest): the class of libstdc++'s malloc call in\n"
+    << "// operator new, which the trace saw for every new (" << route_class_name(new_class) << ").\n"
+    << "inline constexpr std::uint32_t kRouteNewSite = "
+    << (new_class == RouteClass::Rest ? 0 : 1 + static_cast<int>(new_class)) << ";\n\n"
+    << "}  // namespace evo_export\n";
+  return o.str();
+}
+
+
 std::string export_design_header(const ExportRequest& req, std::string* err) {
   const AllocatorSpec& s = req.spec;
+  if (s.family == "route") return route_design_header(req, err);
   FamilyCode fc;
   if (!family_code(s, fc, err)) return {};
   const std::string& classes = val(s, "classes");
@@ -361,7 +601,7 @@ bool write_export(const ExportRequest& req, std::string* err) {
     if (!e.is_regular_file() || e.path().extension() != ".hpp") continue;
     if (!copy_file(e.path(), out / "include" / fs::relative(e.path(), src), err)) return false;
   }
-  for (const char* h : {"evoalloc_runtime.hpp", "evoalloc_pmr.hpp", "ops_replay.hpp"})
+  for (const char* h : {"evoalloc_runtime.hpp", "evoalloc_pmr.hpp", "ops_replay.hpp", "site_map.hpp"})
     if (!copy_file(src / "export" / h, out / "include" / h, err)) return false;
   // design.hpp is included as "design.hpp" from include/: keep one copy there too.
   if (!write_text(out / "include" / "design.hpp", header, err)) return false;

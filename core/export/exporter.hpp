@@ -35,12 +35,26 @@
 
 namespace evo {
 
+/// A call site of the trace, for a routing design (family route): the file name of its
+/// module without the folder (how the library recognises the module at run time,
+/// whatever path the program is started from), the offset in that file, and what the
+/// site's objects did in the trace (the router's classification, core/route/router.hpp).
+struct ExportSite {
+  std::string module;
+  std::uint64_t offset = 0;
+  SiteLife life;
+  std::string symbol;  ///< the function holding the call, when the trace names it
+};
+
 struct ExportRequest {
   AllocatorSpec spec;              ///< canonical (parse_spec output)
   std::string name;                ///< library name: [A-Za-z_][A-Za-z0-9_]*, at most 64 chars
   std::string out_dir;             ///< created if missing; existing generated files are overwritten
   std::string source_dir;          ///< evoalloc source tree (core/ headers, export/ skeleton)
   std::vector<SizeCount> histogram;  ///< the trace's size histogram (required for fitted classes)
+  /// The trace's call sites (required for a routing design): design.hpp gets the
+  /// table of the sites that do not go to the rest class (export/site_map.hpp).
+  std::vector<ExportSite> sites;
   /// What the design was scored with (column, value), printed in design.hpp's comment.
   std::vector<std::pair<std::string, std::string>> metrics;
   std::string origin;              ///< where the design came from (run dir + pick), for the comment

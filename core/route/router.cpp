@@ -59,34 +59,45 @@ void route_add_rows(std::vector<RegistryRow>& out) {
   out.push_back(make_row<Router>("route", t));
 }
 
-Router* Router::create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
+Router* Router::make(std::uint64_t limit) {
   auto* r = new (std::nothrow) Router();
+  if (r != nullptr) r->group_.limit = limit;
+  return r;
+}
+
+InstanceOptions Router::sub_options(RouteClass c, const InstanceOptions& base) {
+  InstanceOptions o = base;
+  o.memory_limit = 0;  // the group's limit caps the sum
+  o.group = &group_;
+  group_.tag = static_cast<std::uint32_t>(c);
+  return o;
+}
+
+Router* Router::create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
+  Router* r = make(opt.memory_limit);
   if (r == nullptr) {
     if (err != nullptr) *err = "route: out of memory";
     return nullptr;
   }
-  r->group_.limit = opt.memory_limit;
-  InstanceOptions sub_opt = opt;
-  sub_opt.memory_limit = 0;  // the group's limit caps the sum
-  sub_opt.group = &r->group_;
   const char* keys[kRouteClasses] = {"short", "long", "rest"};
   for (std::size_t c = 0; c < kRouteClasses; ++c) {
     const std::string* v = spec.get(keys[c]);
     if (v == nullptr || *v == "none") continue;
-    r->group_.tag = static_cast<std::uint32_t>(c);
     std::string e;
-    r->sub_[c] = Instance::create(inner_text(*v), sub_opt, &e);
-    if (!r->sub_[c]) {
+    Instance sub = Instance::create(inner_text(*v), r->sub_options(static_cast<RouteClass>(c), opt), &e);
+    if (!sub) {
       if (err != nullptr) *err = std::string("route: ") + keys[c] + ": " + e;
       delete r;
       return nullptr;
     }
+    r->set_sub(static_cast<RouteClass>(c), std::move(sub));
   }
   const std::uint64_t life = spec.get_size("life");
   const bool has_long = static_cast<bool>(r->sub_[static_cast<std::size_t>(RouteClass::Long)]);
-  r->class_of_.resize(opt.sites.size(), static_cast<std::uint8_t>(RouteClass::Rest));
+  std::vector<std::uint8_t> classes(opt.sites.size(), static_cast<std::uint8_t>(RouteClass::Rest));
   for (std::size_t i = 1; i < opt.sites.size(); ++i)  // site 0 (unknown) stays rest
-    r->class_of_[i] = static_cast<std::uint8_t>(classify_site(opt.sites[i], life, has_long));
+    classes[i] = static_cast<std::uint8_t>(classify_site(opt.sites[i], life, has_long));
+  r->set_classes(std::move(classes));
   return r;
 }
 

@@ -49,8 +49,10 @@
 namespace evo {
 
 /// The call site of the allocating call being made (see the header comment): a trace
-/// site id in the replays. 0 = unknown (the rest class).
-inline thread_local std::uint32_t route_site = 0;
+/// site id in the replays; in the exported library 1 + the class of the caller's
+/// return address (export/site_map.hpp). 0 = unknown (the rest class). Initial-exec:
+/// the exported library is preloaded, and its shim's own thread-locals are too.
+inline thread_local std::uint32_t route_site __attribute__((tls_model("initial-exec"))) = 0;
 
 /// Sites with fewer objects than this go to the rest class.
 inline constexpr std::uint64_t kMinSiteAllocs = 8;
@@ -69,7 +71,21 @@ void route_add_rows(std::vector<RegistryRow>& out);
 
 class Router {
  public:
+  /// The row's create: each sub-design built by Instance::create from its text, the
+  /// sites classified from opt.sites.
   static Router* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err);
+
+  // Assembly, for create and for the exported library (evoalloc_runtime.hpp), which
+  // builds its sub-designs from generated constants instead of spec texts:
+  /// An empty router (no sub-design, every site rest) whose sub-designs' sources are
+  /// counted together, their sum capped at `limit` bytes (0 = none). nullptr on OOM.
+  static Router* make(std::uint64_t limit);
+  /// `base` for building the sub-design of class c: the router's group (the sources
+  /// made next record tag c) and no limit of its own (the group's caps the sum).
+  InstanceOptions sub_options(RouteClass c, const InstanceOptions& base);
+  void set_sub(RouteClass c, Instance sub) { sub_[static_cast<std::size_t>(c)] = std::move(sub); }
+  /// The class of each route_site value (RouteClass values; past the end: rest).
+  void set_classes(std::vector<std::uint8_t> classes) { class_of_ = std::move(classes); }
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
 
