@@ -117,9 +117,7 @@ int cmd_export(const std::vector<std::string>& args) {
     if (fitted && req.histogram.empty())
       throw RuntimeError(path + ": the trace has no allocations, so classes=" + *cls + " has nothing to fit");
     if (routes) {
-      const std::vector<SiteLife> lives = site_lives(t);
-      for (std::size_t i = 1; i < lives.size(); ++i)
-        if (lives[i].allocs != 0) req.sites.push_back({t.sites[i].module, t.sites[i].offset, lives[i], t.sites[i].symbol});
+      req.sites = export_sites(t);
       if (req.sites.empty()) throw RuntimeError(path + ": the trace names no call sites, so a route design has nothing to route");
     }
   }

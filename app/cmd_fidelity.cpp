@@ -42,6 +42,7 @@
 #include "core/instance.hpp"
 #include "evaluate/program_bench.hpp"
 #include "evaluate/replay.hpp"
+#include "evaluate/site_profile.hpp"
 #include "evaluate/trace.hpp"
 #include "evolve/pick.hpp"
 
@@ -94,9 +95,11 @@ std::uint64_t stats_peak(const std::string& text, const std::string& name) {
 /// re-measured on (so the footprint compares like with like with the program run on
 /// that trace's input, where the run's archive holds the peak of its trace_max_ops
 /// prefix); 0 when the replay fails.
-std::uint64_t replay_peak_of(const std::string& sentence, const Trace& trace, std::span<const SizeCount> hist) {
+std::uint64_t replay_peak_of(const std::string& sentence, const Trace& trace, std::span<const SizeCount> hist,
+                             std::span<const SiteLife> sites) {
   InstanceOptions io;
   io.size_histogram = hist;
+  io.sites = sites;
   std::string err;
   Instance inst = Instance::create(sentence, io, &err);
   if (!inst) return 0;
@@ -205,6 +208,8 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   say("reading " + trace_path);
   const Trace trace = read_trace(trace_path);
   const std::vector<SizeCount> hist = size_histogram(trace);
+  const std::vector<SiteLife> lives = site_lives(trace);  // routing designs
+  const std::vector<ExportSite> sites = export_sites(trace);
 
   // ---- export, build (one project: the common sources compiled once), measure ----
   std::vector<Contender> who{{"glibc", ""}};
@@ -221,6 +226,7 @@ int cmd_fidelity(const std::vector<std::string>& args) {
     req.source_dir = source_dir();
     req.origin = run + " (fidelity, " + c.origin + ")";
     req.histogram = hist;
+    req.sites = sites;
     std::string err;
     if (!parse_spec(c.sentence, req.spec, &err)) throw RuntimeError(run + ": design '" + c.sentence + "': " + err);
     const std::string* own = req.spec.get("threads");
@@ -237,10 +243,11 @@ int cmd_fidelity(const std::vector<std::string>& args) {
     EvalOptions eo;
     eo.repeats = static_cast<int>(repeats.value);
     eo.threaded = !run_model.empty() && parse_thread_model(run_model, &eo.thread_model);
+    eo.sites = lives;
     std::string err;
     c.measured = measure_speed_ns(c.sentence, trace, hist, eo, &err);
     if (std::isnan(c.measured)) throw RuntimeError("replay of '" + c.sentence + "' failed: " + err);
-    if (const std::uint64_t peak = replay_peak_of(c.sentence, trace, hist); peak > 0) c.replay_peak = peak;
+    if (const std::uint64_t peak = replay_peak_of(c.sentence, trace, hist, lives); peak > 0) c.replay_peak = peak;
     who.push_back({c.label, c.lib});
   }
 

@@ -42,6 +42,7 @@
 #include <iosfwd>
 #include <vector>
 
+#include "core/export/exporter.hpp"
 #include "evaluate/trace.hpp"
 #include "evaluate/trace_stats.hpp"
 
@@ -64,6 +65,10 @@ std::vector<SiteProfile> site_profiles(const Trace& t);
 /// What a routing design (core/route/router.hpp) classifies sites by, indexed by
 /// site id (Trace::sites.size() entries; sites that create nothing are zero).
 std::vector<SiteLife> site_lives(const Trace& t);
+
+/// The trace's sites for exporting a routing design (ExportRequest::sites): every
+/// named site that creates objects, with its module, offset, symbol and lives.
+std::vector<ExportSite> export_sites(const Trace& t);
 
 /// Nearest-rank quantile of `v` at `percent` (1..100): the value of rank
 /// ceil(percent * n / 100) in increasing order; reorders `v`; 0 when `v` is empty.

@@ -187,6 +187,10 @@ class BasicHeap {
 #ifdef EVO_EXPORT_ROUTE
   /// The router under the design's front cache and hardening (its per-class counts).
   const evo::Router* router() const { return router_; }
+  /// For the fidelity replay (ops_replay.hpp): the site of the next call, and the
+  /// class whose sub-design holds p.
+  void route(std::uint8_t site) { evo::route_site = site; }
+  unsigned region_of(const void* p) const { return static_cast<unsigned>(router_->owner_of(p)); }
 #endif
 
 #if defined(EVO_EXPORT_TYPED) && !defined(EVO_EXPORT_HARDEN)

@@ -7,12 +7,18 @@
 //   u64          number of records N
 //   u64          number of object slots S (every slot < S)
 //   N records of 24 bytes: u8 kind (0 malloc, 1 calloc, 2 realloc, 3 free),
-//                          u8[3] zero, u32 slot, u64 size (bytes), u64 align
-//                          (a power of two; <= 16 = default)
+//                          u8 site (the route_site value of a routing design's call,
+//                          core/route/router.hpp: 0 rest, 1 short, 2 long; 0 for
+//                          other designs), u8[2] zero, u32 slot, u64 size (bytes),
+//                          u64 align (a power of two; <= 16 = default)
 // Replay semantics are those of evaluate/replay.hpp: calloc zeroes, realloc of an
 // empty slot allocates, realloc to 0 frees, free of an empty slot is skipped.
 // Result: every block address returned (malloc/calloc/realloc that succeed), in
-// order, as a byte offset from the first block returned; and the failed count.
+// order, as a byte offset from the first block returned in the same region; and the
+// failed count. Regions: a heap H with region_of(p) (a routing design: the class of
+// the sub-design holding p, each in its own reservation) keeps one first block per
+// region; otherwise there is one region. H with route(site) is told each op's site
+// before the op.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +31,8 @@ namespace evo_export {
 
 struct OpRecord {
   std::uint8_t kind;
-  std::uint8_t pad[3];
+  std::uint8_t site;
+  std::uint8_t pad[2];
   std::uint32_t slot;
   std::uint64_t size;
   std::uint64_t align;
@@ -82,13 +89,16 @@ ReplayOut replay_ops(const OpList& l, H& h) {
   ReplayOut out;
   out.offsets.reserve(l.ops.size());
   std::vector<void*> slot(l.slots, nullptr);
-  const char* first = nullptr;
+  const char* first[4] = {};
   auto record = [&](void* p) {
-    if (first == nullptr) first = static_cast<const char*>(p);
-    out.offsets.push_back(static_cast<const char*>(p) - first);
+    unsigned region = 0;
+    if constexpr (requires(const H& x) { x.region_of(p); }) region = h.region_of(p) & 3u;
+    if (first[region] == nullptr) first[region] = static_cast<const char*>(p);
+    out.offsets.push_back(static_cast<const char*>(p) - first[region]);
   };
   for (const OpRecord& r : l.ops) {
     void*& s = slot[r.slot];
+    if constexpr (requires(H& x) { x.route(r.site); }) h.route(r.site);
     switch (r.kind) {
       case 0:
       case 1: {

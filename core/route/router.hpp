@@ -113,6 +113,8 @@ class Router {
   RouteClass class_of(std::uint32_t site) const {
     return site < class_of_.size() ? static_cast<RouteClass>(class_of_[site]) : RouteClass::Rest;
   }
+  /// The class whose sub-design holds block p (Rest for an address of none).
+  RouteClass owner_of(const void* p) const { return static_cast<RouteClass>(owner(p)); }
   /// The sub-design of class c (empty for long when the design has none).
   const Instance& sub(RouteClass c) const { return sub_[static_cast<std::size_t>(c)]; }
 

@@ -13,6 +13,8 @@
 #include <filesystem>
 
 #include "core/instance.hpp"
+#include "core/route/router.hpp"
+#include "evaluate/site_profile.hpp"
 #include "export_lib.hpp"
 #include "export/ops_replay.hpp"
 
@@ -125,4 +127,88 @@ TEST_CASE("fidelity: exported libraries replay espresso exactly like the runtime
     CHECK_MESSAGE(first_diff == offsets.size(), "first differing block offset at block " << first_diff);
     CHECK(rt.offsets.size() > kPrefix / 3);  // the prefix really allocated
   }
+}
+
+namespace {
+
+/// A routing design's instance as replay_ops drives it: each op's site value picks the
+/// class (0 rest, 1 short, 2 long, as in the exported library), blocks are keyed by
+/// the sub-design that holds them.
+struct RoutedInstance {
+  evo::Instance& inst;
+  evo::Router* router;
+  void* allocate(std::size_t n, std::size_t a) { return inst.allocate(n, a); }
+  void deallocate(void* p) { inst.deallocate(p); }
+  void* reallocate(void* p, std::size_t n) { return inst.reallocate(p, n); }
+  void route(std::uint8_t site) { evo::route_site = site; }
+  unsigned region_of(const void* p) const { return static_cast<unsigned>(router->owner_of(p)); }
+};
+
+}  // namespace
+
+TEST_CASE("fidelity: a routing design's export routes and replays like the runtime instance") {
+  const evo::Trace trace = evo::read_trace(export_test::source_dir() + "/traces/espresso.trace");
+  const std::vector<evo::SiteLife> lives = evo::site_lives(trace);
+  const std::string sentence = "route life=16K short=[slab slab=64K] long=[pad] rest=[superblock front=tcache:64]";
+  // The classes evaluation gives espresso's sites: each op carries 1 + its class (0 rest).
+  evo::InstanceOptions eval_io;
+  eval_io.sites = lives;
+  std::string err;
+  evo::Instance eval = evo::Instance::create(sentence, eval_io, &err);
+  REQUIRE_MESSAGE(eval, err);
+  const auto& eval_router = *static_cast<const evo::Router*>(eval.state());
+  evo_export::OpList ops = to_ops(trace, kPrefix);
+  std::size_t routed = 0;
+  for (std::size_t i = 0; i < ops.ops.size(); ++i) {
+    const evo::RouteClass c = eval_router.class_of(trace.ops[i].site);
+    ops.ops[i].site = c == evo::RouteClass::Rest ? 0 : static_cast<std::uint8_t>(1 + static_cast<int>(c));
+    routed += ops.ops[i].site != 0;
+  }
+  CHECK(routed > kPrefix / 4);
+  const std::string ops_file = export_test::libs_dir() + "/espresso_prefix_routed.ops";
+  std::filesystem::create_directories(export_test::libs_dir());
+  REQUIRE(evo_export::write_ops(ops_file, ops));
+
+  // The export, its site table from the same trace.
+  evo::ExportRequest req;
+  REQUIRE(export_test::request("x_route_fid", sentence, {}, "lock", &req, &err));
+  req.sites = evo::export_sites(trace);
+  REQUIRE_MESSAGE(evo::write_export(req, &err), err);
+  REQUIRE_MESSAGE(evo::build_export(req.out_dir, 2, &err), err);
+  const std::string out = req.out_dir + "/replay.out";
+  REQUIRE(export_test::run(req.out_dir + "/x_route_fid_replay " + ops_file + " " + out) == 0);
+
+  // The runtime instance, its classes set the way the library sets them.
+  evo::Instance inst = evo::Instance::create(sentence, {}, &err);
+  REQUIRE_MESSAGE(inst, err);
+  auto* router = static_cast<evo::Router*>(inst.state());
+  router->set_classes({static_cast<std::uint8_t>(evo::RouteClass::Rest), static_cast<std::uint8_t>(evo::RouteClass::Short),
+                       static_cast<std::uint8_t>(evo::RouteClass::Long)});
+  RoutedInstance ri{inst, router};
+  const evo_export::ReplayOut rt = evo_export::replay_ops(ops, ri);
+  const evo::AllocStats st = inst.stats();
+  CHECK(router->class_allocs(evo::RouteClass::Short) > 0);
+
+  std::istringstream in(export_test::slurp(out));
+  std::string w;
+  std::uint64_t peak = 0, footprint = 0, allocs = 0, frees = 0, os_calls = 0, failed = 0;
+  in >> w >> peak >> w >> footprint >> w >> allocs >> w >> frees >> w >> os_calls >> w >> failed;
+  REQUIRE(in);
+  CHECK(peak == st.peak_footprint);
+  CHECK(footprint == st.footprint);
+  CHECK(allocs == st.allocs);
+  CHECK(frees == st.frees);
+  CHECK(os_calls == st.os_calls);
+  CHECK(failed == rt.failed);
+  std::vector<std::int64_t> offsets;
+  for (long long o; in >> o;) offsets.push_back(o);
+  REQUIRE(offsets.size() == rt.offsets.size());
+  std::size_t first_diff = offsets.size();
+  for (std::size_t i = 0; i < offsets.size(); ++i)
+    if (offsets[i] != rt.offsets[i]) {
+      first_diff = i;
+      break;
+    }
+  CHECK_MESSAGE(first_diff == offsets.size(), "first differing block offset at block " << first_diff);
+  evo::route_site = 0;
 }
