@@ -981,7 +981,14 @@ void* new_nothrow(std::size_t size, std::size_t align) noexcept {
 // A routing design (EVO_EXPORT_ROUTE) learns each allocating call's site from its
 // caller's return address (site_map.hpp); other designs pay nothing.
 #ifdef EVO_EXPORT_ROUTE
-#define EVO_SITE() (evo::route_site = evo_export::route_site_of(__builtin_return_address(0)))
+[[gnu::noinline]] static void set_site_slow(const void* ra) { evo::route_site = evo_export::route_site_of(ra); }
+#define EVO_SITE()                                                             \
+  do {                                                                         \
+    const void* evo_ra = __builtin_return_address(0);                          \
+    std::uint32_t evo_v;                                                       \
+    if (evo_export::route_site_last(evo_ra, &evo_v)) evo::route_site = evo_v; \
+    else set_site_slow(evo_ra);                                                \
+  } while (0)
 #else
 #define EVO_SITE() ((void)0)
 #endif

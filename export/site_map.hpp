@@ -16,8 +16,9 @@
 // another path than when it was traced. Offsets are those of the same binary: a
 // rebuilt program has other offsets (its sites then go to the rest class).
 //
-// Cost: a return address seen before is one hash and one or two loads (a table of
-// kCacheSlots words, lock-free: each holds the address and 1 + its value). The first
+// Cost: the calling thread's last address is one compare (a thread-local pair); any
+// address seen before is one hash and one or two loads (a table of kCacheSlots
+// words, lock-free: each holds the address and 1 + its value). The first
 // call from an address resolves it: a binary search of the snapshot of the
 // process's executable mappings and of kRouteSites, under a spin lock. The snapshot
 // is read once, and again when an address lies in no mapping of it (a module loaded
@@ -170,12 +171,8 @@ inline std::uint32_t resolve(std::uintptr_t a) {
   return v;
 }
 
-}  // namespace site_map_detail
-
-/// See the header comment.
-inline std::uint32_t route_site_of(const void* ra) {
-  using namespace site_map_detail;
-  const auto a = reinterpret_cast<std::uintptr_t>(ra);
+/// The cache, then resolve().
+inline std::uint32_t route_site_lookup(std::uintptr_t a) {
   const std::size_t h = static_cast<std::size_t>((a * 0x9E3779B97F4A7C15ull) >> (64 - kCacheBits));
   for (std::size_t i = 0; i < kProbe; ++i) {
     std::atomic<std::uint64_t>& slot = g_cache[(h + i) & (kCacheSlots - 1)];
@@ -189,6 +186,33 @@ inline std::uint32_t route_site_of(const void* ra) {
     }
   }
   return resolve(a);
+}
+
+// The calling thread's last answer: a loop that allocates from one site asks again
+// and again for the same address.
+inline __thread std::uintptr_t t_last_ra __attribute__((tls_model("initial-exec"))) = 0;
+inline __thread std::uint32_t t_last_value __attribute__((tls_model("initial-exec"))) = 0;
+
+}  // namespace site_map_detail
+
+/// The thread's last answer when `ra` is the thread's last address (true), else false.
+[[gnu::always_inline]] inline bool route_site_last(const void* ra, std::uint32_t* value) {
+  using namespace site_map_detail;
+  if (reinterpret_cast<std::uintptr_t>(ra) != t_last_ra) return false;
+  *value = t_last_value;
+  return true;
+}
+
+/// See the header comment. Out of line: the shim calls it only when route_site_last
+/// says no, so malloc's common path saves no registers.
+[[gnu::noinline]] inline std::uint32_t route_site_of(const void* ra) {
+  using namespace site_map_detail;
+  const auto a = reinterpret_cast<std::uintptr_t>(ra);
+  if (a == t_last_ra) return t_last_value;
+  const std::uint32_t v = route_site_lookup(a);
+  t_last_ra = a;
+  t_last_value = v;
+  return v;
 }
 
 }  // namespace evo_export
