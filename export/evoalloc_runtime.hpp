@@ -66,7 +66,9 @@ using BackDesign = Design;
 #ifdef EVO_EXPORT_ROUTE
 /// A routing design's sub-design of class c, from its struct of design.hpp (RouteShort,
 /// RouteLong, RouteRest): its row's create with the router's memory group, then its
-/// own front cache around the row when it names one (as Instance::create does).
+/// own front cache around the row and its hardening around both when it names them
+/// (as Instance::create does; the hardening layer's wrapper rows all share one set of
+/// functions, which call the wrapped row kept in their state).
 template <class Sub>
 bool make_route_sub(evo::Router& r, evo::RouteClass c, const evo::InstanceOptions& base, std::string* err) {
   evo::AllocatorSpec spec;
@@ -93,6 +95,11 @@ bool make_route_sub(evo::Router& r, evo::RouteClass c, const evo::InstanceOption
     }
     row = &front_row;
     state = fc;
+  }
+  if (std::string_view(Sub::kHarden) != "off" &&
+      !evo::wrap_hardening(Sub::kHarden, row, state, err, static_cast<std::size_t>(spec.get_size("align")))) {
+    row->ops.destroy(state);
+    return false;
   }
   r.set_sub(c, evo::Instance(row, state));
   return true;

@@ -257,13 +257,6 @@ bool route_sub_struct(std::ostringstream& o, const char* cls, const char* type, 
   FamilyCode fc;
   if (!family_code(s, fc, err)) return false;
   const std::string harden = s.get("harden") ? *s.get("harden") : "off";
-  if (harden != "off") {
-    if (err)
-      *err = std::string("export: the ") + cls + "=[...] sub-design has harden=" + harden +
-             ": a routing design exports with its sub-designs unhardened; harden the whole design instead "
-             "(route ... harden=" + harden + ")";
-    return false;
-  }
   std::uint32_t bound = 0;
   const std::string front = s.get("front") ? *s.get("front") : "none";
   if (!parse_front(front, bound)) {
@@ -278,7 +271,8 @@ bool route_sub_struct(std::ostringstream& o, const char* cls, const char* type, 
   for (const auto& [k, v] : s.params) o << "      {" << cpp_string(k) << ", " << cpp_string(v) << "},\n";
   o << "  };\n"
     << "  static constexpr std::size_t kParamCount = " << s.params.size() << ";\n"
-    << "  static constexpr std::uint32_t kFrontBound = " << bound << ";  // front=" << front << "\n";
+    << "  static constexpr std::uint32_t kFrontBound = " << bound << ";  // front=" << front << "\n"
+    << "  static constexpr const char* kHarden = " << cpp_string(harden) << ";\n";
   if (!fc.templ.empty()) {
     o << "  // the allocator class, called through its row (as evaluation calls it)\n"
       << "  using Backend = " << fc.templ << (fc.layers.empty() ? ";\n" : "<");

@@ -22,6 +22,8 @@ namespace {
 const std::string kBin = export_test::binary_dir() + "/app/evoalloc";
 const std::string kProg = export_test::binary_dir() + "/tests/export/evoalloc_test_export_route_sites";
 const char* const kRoute = "route life=4K short=[slab slab=64K] long=[pad] rest=[superblock]";
+// the program test: the rest sub-design hardened, the whole design too
+const char* const kRouteHardened = "route life=4K short=[slab slab=64K] long=[pad] rest=[superblock harden=checked] harden=canary";
 
 fs::path scratch(const std::string& name) { return evo::test::scratch_file("route_export", name, true); }
 
@@ -86,10 +88,12 @@ TEST_CASE("route export: design.hpp holds the sub-designs and the table of class
   tlh.threads = "tlh";
   CHECK(evo::export_design_header(tlh, &err).empty());
   CHECK(err.find("use --threads lock") != std::string::npos);
+  // a hardened sub-design: its struct names the mode (the runtime wraps its row)
   evo::ExportRequest hardened = request("route short=[slab harden=canary]");
   hardened.sites = r.sites;
-  CHECK(evo::export_design_header(hardened, &err).empty());
-  CHECK(err.find("harden the whole design instead") != std::string::npos);
+  const std::string hh = evo::export_design_header(hardened, &err);
+  REQUIRE_MESSAGE(!hh.empty(), err);
+  CHECK(hh.find("static constexpr const char* kHarden = \"canary\";") != std::string::npos);
 }
 
 TEST_CASE("route export: learned on a short run, the library routes a longer run's sites by return address") {
@@ -102,7 +106,7 @@ TEST_CASE("route export: learned on a short run, the library routes a longer run
   // 2. export a route design from it (the CLI classifies the trace's sites)
   const fs::path out = fs::path(export_test::libs_dir()) / "x_route";
   const evo::test::CmdOutput ex = evo::test::run_split(
-      kBin + " export --allocator '" + kRoute + " harden=canary' --trace " + trace.string() +
+      kBin + " export --allocator '" + kRouteHardened + "' --trace " + trace.string() +
           " --name x_route --out " + out.string() + " --jobs 2",
       scratch("ex.out"), scratch("ex.err"));
   const std::string ex_log = ex.err + ex.out + export_test::slurp((out / "build.log").string());
