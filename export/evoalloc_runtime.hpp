@@ -63,6 +63,27 @@ using BackDesign = Design;
 #endif
 #endif
 
+/// Puts the cache front end (bound B) around a row's state, as Instance::create does
+/// (for designs called through their row): `row` becomes a copy of it with the
+/// front's functions, one static copy per Tag. On failure the state is destroyed.
+template <class Tag>
+bool wrap_row_front(const evo::RegistryRow*& row, void*& state, std::uint32_t bound, std::size_t align,
+                    std::string* err) {
+  static const evo::RegistryRow front_row = [r = row] {
+    evo::RegistryRow x = *r;
+    x.ops = evo::ops_front_row_ops();
+    return x;
+  }();
+  void* fc = evo::make_ops_front(&row->ops, state, bound, align, nullptr, err);
+  if (fc == nullptr) {
+    row->ops.destroy(state);
+    return false;
+  }
+  row = &front_row;
+  state = fc;
+  return true;
+}
+
 #ifdef EVO_EXPORT_ROUTE
 /// A routing design's sub-design of class c, from its struct of design.hpp (RouteShort,
 /// RouteLong, RouteRest): its row's create with the router's memory group, then its
@@ -81,21 +102,9 @@ bool make_route_sub(evo::Router& r, evo::RouteClass c, const evo::InstanceOption
     if (err != nullptr && err->empty()) *err = std::string("cannot create the sub-design '") + Sub::kSentence + "'";
     return false;
   }
-  if constexpr (Sub::kFrontBound != 0) {
-    static const evo::RegistryRow front_row = [row] {
-      evo::RegistryRow x = *row;
-      x.ops = evo::ops_front_row_ops();
-      return x;
-    }();
-    void* fc = evo::make_ops_front(&row->ops, state, Sub::kFrontBound, static_cast<std::size_t>(spec.get_size("align")),
-                                   nullptr, err);
-    if (fc == nullptr) {
-      row->ops.destroy(state);
+  if constexpr (Sub::kFrontBound != 0)
+    if (!wrap_row_front<Sub>(row, state, Sub::kFrontBound, static_cast<std::size_t>(spec.get_size("align")), err))
       return false;
-    }
-    row = &front_row;
-    state = fc;
-  }
   if (std::string_view(Sub::kHarden) != "off" &&
       !evo::wrap_hardening(Sub::kHarden, row, state, err, static_cast<std::size_t>(spec.get_size("align")))) {
     row->ops.destroy(state);
@@ -160,21 +169,9 @@ class BasicHeap {
       return false;
     }
 #if defined(EVO_EXPORT_FRONT) && !defined(EVO_EXPORT_TYPED)
-    if constexpr (WithFront) {
-      static const evo::RegistryRow front_row = [row] {
-        evo::RegistryRow r = *row;
-        r.ops = evo::ops_front_row_ops();
-        return r;
-      }();
-      void* fc = evo::make_ops_front(&row->ops, state, kFrontBound, static_cast<std::size_t>(spec.get_size("align")),
-                                     nullptr, err);
-      if (fc == nullptr) {
-        row->ops.destroy(state);
+    if constexpr (WithFront)
+      if (!wrap_row_front<BasicHeap>(row, state, kFrontBound, static_cast<std::size_t>(spec.get_size("align")), err))
         return false;
-      }
-      row = &front_row;
-      state = fc;
-    }
 #endif
 #ifdef EVO_EXPORT_HARDEN
     if (!evo::wrap_hardening(kHarden, row, state, err, static_cast<std::size_t>(spec.get_size("align")))) {

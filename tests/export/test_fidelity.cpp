@@ -71,6 +71,33 @@ Runtime run_runtime(const std::string& sentence, const evo_export::OpList& ops, 
   return {std::move(r.offsets), inst.stats(), r.failed};
 }
 
+/// The replay driver's output file `out` holds the runtime's stats, failures and
+/// block offsets, block for block.
+void check_same(const std::string& out, const Runtime& rt) {
+  std::istringstream in(export_test::slurp(out));
+  std::string w;
+  std::uint64_t peak = 0, footprint = 0, allocs = 0, frees = 0, os_calls = 0, failed = 0;
+  in >> w >> peak >> w >> footprint >> w >> allocs >> w >> frees >> w >> os_calls >> w >> failed;
+  REQUIRE(in);
+  CHECK(peak == rt.stats.peak_footprint);
+  CHECK(footprint == rt.stats.footprint);
+  CHECK(allocs == rt.stats.allocs);
+  CHECK(frees == rt.stats.frees);
+  CHECK(os_calls == rt.stats.os_calls);
+  CHECK(failed == rt.failed);
+  std::vector<std::int64_t> offsets;
+  offsets.reserve(rt.offsets.size());
+  for (long long o; in >> o;) offsets.push_back(o);
+  REQUIRE(offsets.size() == rt.offsets.size());
+  std::size_t first_diff = offsets.size();
+  for (std::size_t i = 0; i < offsets.size(); ++i)
+    if (offsets[i] != rt.offsets[i]) {
+      first_diff = i;
+      break;
+    }
+  CHECK_MESSAGE(first_diff == offsets.size(), "first differing block offset at block " << first_diff);
+}
+
 }  // namespace
 
 TEST_CASE("fidelity: exported libraries replay espresso exactly like the runtime instances") {
@@ -103,28 +130,7 @@ TEST_CASE("fidelity: exported libraries replay espresso exactly like the runtime
     REQUIRE(export_test::run(dir + "/" + d.name + "_replay " + ops_file + " " + out) == 0);
 
     Runtime rt = run_runtime(spec.text(), ops, hist);
-    std::istringstream in(export_test::slurp(out));
-    std::string w;
-    std::uint64_t peak = 0, footprint = 0, allocs = 0, frees = 0, os_calls = 0, failed = 0;
-    in >> w >> peak >> w >> footprint >> w >> allocs >> w >> frees >> w >> os_calls >> w >> failed;
-    REQUIRE(in);
-    CHECK(peak == rt.stats.peak_footprint);
-    CHECK(footprint == rt.stats.footprint);
-    CHECK(allocs == rt.stats.allocs);
-    CHECK(frees == rt.stats.frees);
-    CHECK(os_calls == rt.stats.os_calls);
-    CHECK(failed == rt.failed);
-    std::vector<std::int64_t> offsets;
-    offsets.reserve(rt.offsets.size());
-    for (long long o; in >> o;) offsets.push_back(o);
-    REQUIRE(offsets.size() == rt.offsets.size());
-    std::size_t first_diff = offsets.size();
-    for (std::size_t i = 0; i < offsets.size(); ++i)
-      if (offsets[i] != rt.offsets[i]) {
-        first_diff = i;
-        break;
-      }
-    CHECK_MESSAGE(first_diff == offsets.size(), "first differing block offset at block " << first_diff);
+    check_same(out, rt);
     CHECK(rt.offsets.size() > kPrefix / 3);  // the prefix really allocated
   }
 }
@@ -189,26 +195,6 @@ TEST_CASE("fidelity: a routing design's export routes and replays like the runti
   const evo::AllocStats st = inst.stats();
   CHECK(router->class_allocs(evo::RouteClass::Short) > 0);
 
-  std::istringstream in(export_test::slurp(out));
-  std::string w;
-  std::uint64_t peak = 0, footprint = 0, allocs = 0, frees = 0, os_calls = 0, failed = 0;
-  in >> w >> peak >> w >> footprint >> w >> allocs >> w >> frees >> w >> os_calls >> w >> failed;
-  REQUIRE(in);
-  CHECK(peak == st.peak_footprint);
-  CHECK(footprint == st.footprint);
-  CHECK(allocs == st.allocs);
-  CHECK(frees == st.frees);
-  CHECK(os_calls == st.os_calls);
-  CHECK(failed == rt.failed);
-  std::vector<std::int64_t> offsets;
-  for (long long o; in >> o;) offsets.push_back(o);
-  REQUIRE(offsets.size() == rt.offsets.size());
-  std::size_t first_diff = offsets.size();
-  for (std::size_t i = 0; i < offsets.size(); ++i)
-    if (offsets[i] != rt.offsets[i]) {
-      first_diff = i;
-      break;
-    }
-  CHECK_MESSAGE(first_diff == offsets.size(), "first differing block offset at block " << first_diff);
+  check_same(out, Runtime{rt.offsets, st, rt.failed});
   evo::route_site = 0;
 }
