@@ -307,6 +307,22 @@ void write_header_comment(std::ostringstream& o, const ExportRequest& req) {
   }
 }
 
+/// kHistogram / kHistogramSize: the trace's size histogram when `fitted` (`why` says
+/// what is fitted to it), else one zero entry and size 0.
+void write_histogram(std::ostringstream& o, const ExportRequest& req, bool fitted, const std::string& why) {
+  o << "// The trace's request-size histogram {size, count}" << (fitted ? " (" + why + ")" : " (unused: no fitted classes)")
+    << ".\n"
+    << "inline constexpr evo::SizeCount kHistogram[] = {";
+  if (fitted) {
+    for (std::size_t i = 0; i < req.histogram.size(); ++i)
+      o << (i % 6 == 0 ? "\n    " : " ") << "{" << req.histogram[i].size << ", " << req.histogram[i].count << "},";
+    o << "\n};\n";
+  } else {
+    o << "{0, 0}};\n";
+  }
+  o << "inline constexpr std::size_t kHistogramSize = " << (fitted ? req.histogram.size() : 0) << ";\n";
+}
+
 /// The file name of a module path (what the library matches at run time).
 std::string module_file(const std::string& path) {
   const std::size_t slash = path.rfind('/');
@@ -435,17 +451,9 @@ std::string route_design_header(const ExportRequest& req, std::string* err) {
   if (front_bound != 0)
     o << "#define EVO_EXPORT_FRONT 1  // the cache front end wraps the router (core/layers/front.hpp)\n"
       << "inline constexpr std::uint32_t kFrontBound = " << front_bound << ";  // front=" << front << "\n";
-  o << "\n// The trace's request-size histogram {size, count}"
-    << (fitted ? " (a sub-design's fitted classes are fitted to it)" : " (unused: no fitted classes)") << ".\n"
-    << "inline constexpr evo::SizeCount kHistogram[] = {";
-  if (fitted) {
-    for (std::size_t i = 0; i < req.histogram.size(); ++i)
-      o << (i % 6 == 0 ? "\n    " : " ") << "{" << req.histogram[i].size << ", " << req.histogram[i].count << "},";
-    o << "\n};\n";
-  } else {
-    o << "{0, 0}};\n";
-  }
-  o << "inline constexpr std::size_t kHistogramSize = " << (fitted ? req.histogram.size() : 0) << ";\n\n";
+  o << "\n";
+  write_histogram(o, req, fitted, "a sub-design's fitted classes are fitted to it");
+  o << "\n";
   o << "// The sub-designs, each built through its row with the router's memory group.\n";
   for (const Sub& sub : subs) {
     if (!sub.present) continue;
@@ -554,17 +562,8 @@ std::string export_design_header(const ExportRequest& req, std::string* err) {
     o << "#define EVO_EXPORT_FRONT 1  // the cache front end (core/layers/front.hpp)\n"
       << "inline constexpr std::uint32_t kFrontBound = " << front_bound << ";  // front=" << front << "\n";
   o << "\n";
-  o << "// The trace's request-size histogram {size, count}"
-    << (fitted ? " (classes=" + classes + " are fitted to it)" : " (unused: no fitted classes)") << ".\n"
-    << "inline constexpr evo::SizeCount kHistogram[] = {";
-  if (fitted) {
-    for (std::size_t i = 0; i < req.histogram.size(); ++i)
-      o << (i % 6 == 0 ? "\n    " : " ") << "{" << req.histogram[i].size << ", " << req.histogram[i].count << "},";
-    o << "\n};\n";
-  } else {
-    o << "{0, 0}};\n";
-  }
-  o << "inline constexpr std::size_t kHistogramSize = " << (fitted ? req.histogram.size() : 0) << ";\n\n"
+  write_histogram(o, req, fitted, "classes=" + classes + " are fitted to it");
+  o << "\n"
     << "}  // namespace evo_export\n";
   return o.str();
 }
