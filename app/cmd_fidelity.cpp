@@ -209,7 +209,7 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   const Trace trace = read_trace(trace_path);
   const std::vector<SizeCount> hist = size_histogram(trace);
   const std::vector<SiteLife> lives = site_lives(trace);  // routing designs
-  const std::vector<ExportSite> sites = export_sites(trace);
+  const std::vector<ExportSite> sites = export_sites(trace, lives);
 
   // ---- export, build (one project: the common sources compiled once), measure ----
   std::vector<Contender> who{{"glibc", ""}};

@@ -56,7 +56,7 @@ bool canonical_value(const KeySchema& k, std::string_view value, std::string& ou
       if (value.size() < 2 || value.front() != '[' || value.back() != ']') return false;
       AllocatorSpec inner;
       std::string e;
-      if (!parse_spec(value.substr(1, value.size() - 2), inner, &e)) {
+      if (!parse_spec(design_value_text(value), inner, &e)) {
         if (why != nullptr) *why = std::move(e);
         return false;
       }

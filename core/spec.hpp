@@ -64,6 +64,10 @@ struct AllocatorSpec {
 /// line into *err: the column (1-based), what was found and what was expected.
 bool parse_spec(std::string_view text, AllocatorSpec& out, std::string* err);
 
+/// The design text inside a bracketed design value ("[slab slab=4K]" -> "slab slab=4K");
+/// `value` is a canonical Design value (not a word such as "none").
+inline std::string_view design_value_text(std::string_view value) { return value.substr(1, value.size() - 2); }
+
 /// Formats a byte count the canonical way (65536 -> "64K", 100 -> "100").
 std::string format_size(std::uint64_t bytes);
 /// Parses "64K", "1M", "100"; false on malformed input or overflow.

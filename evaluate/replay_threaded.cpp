@@ -98,6 +98,7 @@ struct Shared {
   std::vector<std::uint16_t> owner;
   std::atomic<bool> go{false};
   Clock::time_point t0;
+  bool routes = false;  // the design routes by call site: set route_site before each allocation
   // check mode
   bool check = false;
   std::mutex check_lock;
@@ -145,7 +146,7 @@ void release(Shared& sh, std::uint64_t i, const Op& op, void* p, WorkerResult& w
 
 /// A fresh block for op i in the calling thread's heap (every allocating kind).
 void* obtain(Shared& sh, const Op& op, std::uint64_t size) {
-  route_site = op.site;  // read only by routing designs (core/route/router.hpp)
+  if (sh.routes) route_site = op.site;  // core/route/router.hpp
   if (ThreadCache* c = sh.cache_of(op.thread)) {
     if (op.kind == OpKind::Malloc || op.kind == OpKind::Realloc) return c->allocate(size, 16);
     if (op.kind == OpKind::Calloc) {
@@ -206,7 +207,7 @@ void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, Worke
     }
   }
   void* p;
-  route_site = op.site;
+  if (sh.routes) route_site = op.site;
   if (ThreadCache* c = sh.cache_of(op.thread)) {
     p = c->reallocate(s, size);
   } else if (owner == op.thread || sh.model == ThreadModel::Lock) {
@@ -336,6 +337,7 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     sh.heaps.push_back(std::move(h));
   }
   r.instances = nheaps;
+  sh.routes = sh.heaps[0]->inst.row().traits.routes;
   if (opt.model == ThreadModel::Tcache) {
     Heap& shared = *sh.heaps[0];
     sh.back = OpsBack{&shared.inst.ops(), shared.inst.state()};

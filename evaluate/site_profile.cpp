@@ -175,10 +175,11 @@ std::vector<SiteLife> site_lives(const Trace& t) {
   return out;
 }
 
-std::vector<ExportSite> export_sites(const Trace& t) {
-  const std::vector<SiteLife> lives = site_lives(t);
+std::vector<ExportSite> export_sites(const Trace& t) { return export_sites(t, site_lives(t)); }
+
+std::vector<ExportSite> export_sites(const Trace& t, std::span<const SiteLife> lives) {
   std::vector<ExportSite> out;
-  for (std::size_t i = 1; i < lives.size(); ++i)  // site 0: unknown
+  for (std::size_t i = 1; i < lives.size() && i < t.sites.size(); ++i)  // site 0: unknown
     if (lives[i].allocs != 0) out.push_back({t.sites[i].module, t.sites[i].offset, lives[i], t.sites[i].symbol});
   return out;
 }

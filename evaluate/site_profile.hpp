@@ -40,6 +40,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <span>
 #include <vector>
 
 #include "core/export/exporter.hpp"
@@ -67,7 +68,9 @@ std::vector<SiteProfile> site_profiles(const Trace& t);
 std::vector<SiteLife> site_lives(const Trace& t);
 
 /// The trace's sites for exporting a routing design (ExportRequest::sites): every
-/// named site that creates objects, with its module, offset, symbol and lives.
+/// named site that creates objects, with its module, offset, symbol and lives
+/// (`lives`: site_lives(t), when the caller has it already).
+std::vector<ExportSite> export_sites(const Trace& t, std::span<const SiteLife> lives);
 std::vector<ExportSite> export_sites(const Trace& t);
 
 /// Nearest-rank quantile of `v` at `percent` (1..100): the value of rank

@@ -240,7 +240,7 @@ std::vector<std::string> export_core_sources(const AllocatorSpec& spec) {
     for (const char* key : {"short", "long", "rest"}) {
       AllocatorSpec inner;
       const std::string* t = spec.get(key);
-      if (t == nullptr || *t == "none" || !parse_spec(std::string_view(*t).substr(1, t->size() - 2), inner, &err)) continue;
+      if (t == nullptr || *t == "none" || !parse_spec(design_value_text(*t), inner, &err)) continue;
       FamilyCode ic;
       if (family_code(inner, ic, &err) && !ic.row_file.empty()) add(ic.row_file);
     }
@@ -361,7 +361,7 @@ std::string route_design_header(const ExportRequest& req, std::string* err) {
   for (Sub& sub : subs) {
     const std::string* t = s.get(sub.key);
     if (t == nullptr || *t == "none") continue;
-    if (!parse_spec(std::string_view(*t).substr(1, t->size() - 2), sub.spec, err)) return {};
+    if (!parse_spec(design_value_text(*t), sub.spec, err)) return {};
     sub.present = true;
     const std::string* c = sub.spec.get("classes");
     fitted |= c != nullptr && c->starts_with("fitted:");

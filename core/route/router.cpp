@@ -16,9 +16,6 @@ bool route_check(const AllocatorSpec& spec, std::string* err) {
   return true;
 }
 
-/// The bracketed text of a Design value, without its brackets.
-std::string_view inner_text(const std::string& v) { return std::string_view(v).substr(1, v.size() - 2); }
-
 }  // namespace
 
 const char* route_class_name(RouteClass c) {
@@ -84,7 +81,7 @@ Router* Router::create(const AllocatorSpec& spec, const InstanceOptions& opt, st
     const std::string* v = spec.get(keys[c]);
     if (v == nullptr || *v == "none") continue;
     std::string e;
-    Instance sub = Instance::create(inner_text(*v), r->sub_options(static_cast<RouteClass>(c), opt), &e);
+    Instance sub = Instance::create(design_value_text(*v), r->sub_options(static_cast<RouteClass>(c), opt), &e);
     if (!sub) {
       if (err != nullptr) *err = std::string("route: ") + keys[c] + ": " + e;
       delete r;
