@@ -91,6 +91,7 @@ struct Shared {
   ThreadModel model = ThreadModel::Lock;
   std::vector<std::unique_ptr<Heap>> heaps;  // lock, tcache: 1; tlh: one per trace thread
   OpsBack back;                               // tcache: heaps[0]'s instance, shared by the caches
+  std::unique_ptr<TransferCache> transfer;    // tcache: batches passed between the caches
   std::vector<std::unique_ptr<CacheSlot>> caches;  // tcache: one per trace thread
   std::vector<std::uint32_t> ordinal;        // per op: its rank among its slot's ops
   std::unique_ptr<std::atomic<std::uint32_t>[]> done;
@@ -342,8 +343,9 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     Heap& shared = *sh.heaps[0];
     sh.back = OpsBack{&shared.inst.ops(), shared.inst.state()};
     const bool concurrent = shared.inst.row().traits.concurrent_usable_size;
+    sh.transfer = std::make_unique<TransferCache>();
     for (unsigned k = 0; k < threads; ++k) {
-      sh.caches.push_back(std::make_unique<CacheSlot>(SharedBack<OpsBack>(&sh.back, &shared.heap_lock, concurrent),
+      sh.caches.push_back(std::make_unique<CacheSlot>(SharedBack<OpsBack>(&sh.back, &shared.heap_lock, concurrent, sh.transfer.get()),
                                                       opt.cache_bound, opt.cache_align));
       std::string err;
       if (!sh.caches.back()->cache.init(&err)) {
@@ -392,6 +394,8 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
   std::uint64_t cache_allocs = 0, cache_frees = 0;
   for (const auto& c : sh.caches) cache_allocs += c->cache.allocs(), cache_frees += c->cache.frees();
   sh.caches.clear();  // every cache gives its blocks back to the shared instance
+  if (sh.transfer)  // and the batches in transfer
+    sh.transfer->drain([&sh](void* p) { sh.heaps[0]->inst.deallocate(p); });
   for (const auto& h : sh.heaps) {
     h->drain_remote();  // queued frees count as frees
     const AllocStats s = h->inst.stats();

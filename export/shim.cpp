@@ -64,14 +64,20 @@
 //   (evo_export::BackHeap) behind one HeapLock. malloc pops the calling thread's list
 //   and free pushes the block on the calling thread's list, whoever allocated it (no
 //   owner, no remote free); only a refill or a flush of B/2 blocks takes the lock,
-//   once a batch. free finds a block's size without the lock when the family says
-//   its usable_size may run beside other calls (slab, superblock:
-//   Traits::concurrent_usable_size), else under it. A thread's first call adopts a
-//   cache (from the pool of exited threads' caches, else a new one; at most 1024);
-//   its exit hook gives every cached block back to the heap (one batch) and pools
-//   the cache. Threads past 1024 caches, and calls after the exit hook, go to the
-//   shared heap under its lock. No lock at all while the process has one thread.
-//   Fork: prepare takes the table lock and the heap lock; the child resets them and
+//   once a batch. A flush whose class has room in the transfer cache
+//   (core/layers/transfer.hpp: per class a few whole batches, each class behind a
+//   lock of its own) leaves its batch there instead, and a refill takes such a
+//   batch whole before it asks the heap, so a producer/consumer pair of threads
+//   passes blocks in batches of B/2 without the heap's lock or metadata. free finds
+//   a block's size without the lock when the family says its usable_size may run
+//   beside other calls (slab, superblock: Traits::concurrent_usable_size), else
+//   under it. A thread's first call adopts a cache (from the pool of exited
+//   threads' caches, else a new one; at most 1024); its exit hook gives every
+//   cached block back to the heap (one batch) and pools the cache. Threads past
+//   1024 caches, and calls after the exit hook, go to the shared heap under its
+//   lock. No lock at all while the process has one thread.
+//   Fork: prepare takes the table lock, the heap lock and the transfer cache's
+//   locks; the child resets them and
 //   abandons the other threads' caches (one may have been half-way through a push),
 //   with the blocks they held. The threaded replay runs the same composition
 //   (evaluate/replay_threaded.cpp, model tcache).
@@ -341,6 +347,7 @@ alignas(evo_export::BackHeap) char g_heap_storage[sizeof(evo_export::BackHeap)];
 evo_export::BackHeap* g_heap = nullptr;  // never destroyed: frees may come after exit handlers
 SharedHeap g_shared;
 evo::HeapLock g_lock;  // the shared heap's lock, taken per batch (core/heap_lock.hpp)
+evo::TransferCache g_transfer;  // whole batches passed between the caches (core/layers/transfer.hpp)
 std::size_t g_align = 16;
 alignas(Slot) char g_slot_storage[kMaxCaches * sizeof(Slot)];  // caches are never destroyed
 Slot* g_slots[kMaxCaches];                                     // [0, g_nslots) published, append-only
@@ -353,7 +360,7 @@ std::atomic<std::uint64_t> g_direct_allocs{0}, g_direct_frees{0};
 EVO_TLS Cache* t_cache;  // this thread's cache (adopted on its first call)
 
 /// The shared heap behind its lock, for calls made with no cache.
-Back direct() { return Back(&g_shared, &g_lock, evo_export::BackHeap::concurrent_usable_size()); }
+Back direct() { return Back(&g_shared, &g_lock, evo_export::BackHeap::concurrent_usable_size(), &g_transfer); }
 
 std::size_t design_align() {
   for (std::size_t i = 0; i < evo_export::kParamCount; ++i)
@@ -378,15 +385,19 @@ void on_thread_exit(void* v) {
 void atfork_prepare() {
   pthread_mutex_lock(&g_table_lock);
   g_lock.lock();
+  g_transfer.lock_all();
 }
 void atfork_parent() {
+  g_transfer.unlock_all();
   g_lock.unlock();
   pthread_mutex_unlock(&g_table_lock);
 }
 void atfork_child() {
   // Only this thread exists in the child. The other threads' caches may have been
   // half-way through a push or pop (no lock guards a cache): they are abandoned,
-  // with the blocks they held (at most their bounds' worth), never reused.
+  // with the blocks they held (at most their bounds' worth), never reused. The
+  // transfer cache's batches are whole (prepare held its locks) and stay usable.
+  g_transfer.reset_locks();
   g_lock.reset();
   pthread_mutex_init(&g_table_lock, nullptr);
 }

@@ -42,7 +42,12 @@
 // design: Back = SharedBack<Inner>, which takes the shared instance's HeapLock. A
 // refill or a flush holds it once for the whole batch (enter/leave); a block freed
 // by any thread goes to that thread's cache (no owner, no remote free); a cache
-// destroyed (its thread exited) gives every block back (flush_all). The threaded
+// destroyed (its thread exited) gives every block back (flush_all). Between the
+// caches and the shared instance sits a TransferCache (core/layers/transfer.hpp):
+// a flush hands its batch of B/2 blocks over as one list, without the instance's
+// lock, and a refill of an empty list takes such a batch whole when its class has
+// one; only a full transfer cache sends a flush to the instance, and only an empty
+// one sends a refill there. The threaded
 // replay (evaluate/replay_threaded.cpp) and the exported library (export/shim.cpp)
 // build exactly this composition; split_thread_cache says what is shared.
 #pragma once
@@ -58,6 +63,7 @@
 
 #include "core/adapter.hpp"
 #include "core/heap_lock.hpp"
+#include "core/layers/transfer.hpp"
 #include "core/ops.hpp"
 #include "core/probe.hpp"
 #include "core/registry.hpp"
@@ -68,6 +74,7 @@ namespace evo {
 inline constexpr std::size_t kFrontMaxSmall = 1024;
 inline constexpr std::uint32_t kFrontSteps = kFrontMaxSmall / 16;  // table entries 1..kFrontSteps
 inline constexpr std::uint8_t kFrontNone = 0xFF;                   // "no class" in the tables
+static_assert(TransferCache::kClasses >= kFrontSteps, "the transfer cache holds every front class");
 
 /// Parses a `front` value: "none" -> 0, "tcache:B" -> B (1..65535). false on anything else.
 inline bool parse_front(std::string_view value, std::uint32_t& bound) {
@@ -136,8 +143,11 @@ class SharedBack {
  public:
   static constexpr bool kShared = true;
   SharedBack() = default;
-  SharedBack(Inner* inner, HeapLock* lock, bool concurrent_usable)
-      : inner_(inner), lock_(lock), concurrent_usable_(concurrent_usable) {}
+  SharedBack(Inner* inner, HeapLock* lock, bool concurrent_usable, TransferCache* transfer = nullptr)
+      : inner_(inner), lock_(lock), concurrent_usable_(concurrent_usable), transfer_(transfer) {}
+
+  /// The batches passed between the caches (core/layers/transfer.hpp), or nullptr.
+  TransferCache* transfer() const { return transfer_; }
 
   void enter() const {
     if (depth_++ == 0) take();
@@ -193,6 +203,7 @@ class SharedBack {
   Inner* inner_ = nullptr;
   HeapLock* lock_ = nullptr;
   bool concurrent_usable_ = false;
+  TransferCache* transfer_ = nullptr;
   mutable bool locked_ = false;
   mutable unsigned depth_ = 0;
 };
@@ -425,6 +436,17 @@ class FrontCache {
   }
 
   [[gnu::noinline]] void* refill(std::uint8_t c) {
+    if constexpr (kSharedBack) {
+      void* head = nullptr;
+      std::uint32_t n = 0;
+      if (TransferCache* t = back_.transfer(); t != nullptr && t->take(c, &head, &n)) {
+        List& l = lists_[c];  // empty: the batch becomes the list
+        l.head = *static_cast<void**>(head);
+        l.count = n - 1;
+        ++allocs_;
+        return head;
+      }
+    }
     Batch g(back_);
     const std::size_t size = sizes_[c];
     void* first = back_.allocate(size, 16);
@@ -455,8 +477,23 @@ class FrontCache {
   /// program freed last, still in the cache (walking to the cold half would miss
   /// on every block; the older half stays listed for the next allocations).
   [[gnu::noinline]] void flush(List& l) {
-    Batch g(back_);
     std::uint32_t n = l.count - bound_ / 2;
+    if constexpr (kSharedBack) {
+      if (TransferCache* t = back_.transfer()) {  // the batch as it is, to another thread's refill
+        void* last = l.head;
+        for (std::uint32_t i = 1; i < n; ++i) last = *static_cast<void**>(last);
+        void* rest = *static_cast<void**>(last);
+        *static_cast<void**>(last) = nullptr;
+        const auto c = static_cast<std::uint32_t>(&l - lists_);
+        if (t->put(c, l.head, n, std::size_t{n} * sizes_[c])) {
+          l.head = rest;
+          l.count -= n;
+          return;
+        }
+        *static_cast<void**>(last) = rest;
+      }
+    }
+    Batch g(back_);
     l.count -= n;
     void* b = l.head;
     while (n-- > 0) {
