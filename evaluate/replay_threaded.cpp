@@ -343,7 +343,7 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     Heap& shared = *sh.heaps[0];
     sh.back = OpsBack{&shared.inst.ops(), shared.inst.state()};
     const bool concurrent = shared.inst.row().traits.concurrent_usable_size;
-    sh.transfer = std::make_unique<TransferCache>();
+    sh.transfer.reset(new TransferCache);  // default-initialised: its pointer slots stay untouched
     for (unsigned k = 0; k < threads; ++k) {
       sh.caches.push_back(std::make_unique<CacheSlot>(SharedBack<OpsBack>(&sh.back, &shared.heap_lock, concurrent, sh.transfer.get()),
                                                       opt.cache_bound, opt.cache_align));

@@ -44,10 +44,9 @@
 // by any thread goes to that thread's cache (no owner, no remote free); a cache
 // destroyed (its thread exited) gives every block back (flush_all). Between the
 // caches and the shared instance sits a TransferCache (core/layers/transfer.hpp):
-// a flush hands its batch of B/2 blocks over as one list, without the instance's
-// lock, and a refill of an empty list takes such a batch whole when its class has
-// one; only a full transfer cache sends a flush to the instance, and only an empty
-// one sends a refill there. The threaded
+// a flush leaves its B/2 blocks there, without the instance's lock, and a refill
+// of an empty list takes up to a batch from there first; only a full transfer
+// cache sends a flush to the instance, and only an empty one sends a refill there. The threaded
 // replay (evaluate/replay_threaded.cpp) and the exported library (export/shim.cpp)
 // build exactly this composition; split_thread_cache says what is shared.
 #pragma once
@@ -437,14 +436,18 @@ class FrontCache {
 
   [[gnu::noinline]] void* refill(std::uint8_t c) {
     if constexpr (kSharedBack) {
-      void* head = nullptr;
-      std::uint32_t n = 0;
-      if (TransferCache* t = back_.transfer(); t != nullptr && t->take(c, &head, &n)) {
-        List& l = lists_[c];  // empty: the batch becomes the list
-        l.head = *static_cast<void**>(head);
-        l.count = n - 1;
-        ++allocs_;
-        return head;
+      if (TransferCache* t = back_.transfer()) {  // blocks another thread's flush left
+        void* got[64];
+        const std::uint32_t n = t->take(c, got, bound_ > 64 ? 64 : bound_, sizes_[c]);  // free already: up to the bound
+        if (n > 0) {
+          List& l = lists_[c];  // empty: the blocks become the list, got[1] first
+          for (std::uint32_t i = 1; i + 1 < n; ++i) *static_cast<void**>(got[i]) = got[i + 1];
+          if (n > 1) *static_cast<void**>(got[n - 1]) = nullptr;
+          l.head = n > 1 ? got[1] : nullptr;
+          l.count = n - 1;
+          ++allocs_;
+          return got[0];
+        }
       }
     }
     Batch g(back_);
@@ -479,18 +482,12 @@ class FrontCache {
   [[gnu::noinline]] void flush(List& l) {
     std::uint32_t n = l.count - bound_ / 2;
     if constexpr (kSharedBack) {
-      if (TransferCache* t = back_.transfer()) {  // the batch as it is, to another thread's refill
-        void* last = l.head;
-        for (std::uint32_t i = 1; i < n; ++i) last = *static_cast<void**>(last);
-        void* rest = *static_cast<void**>(last);
-        *static_cast<void**>(last) = nullptr;
+      if (TransferCache* t = back_.transfer()) {  // for another thread's refill
         const auto c = static_cast<std::uint32_t>(&l - lists_);
-        if (t->put(c, l.head, n, std::size_t{n} * sizes_[c])) {
-          l.head = rest;
+        if (t->put(c, l.head, n, sizes_[c])) {
           l.count -= n;
           return;
         }
-        *static_cast<void**>(last) = rest;
       }
     }
     Batch g(back_);

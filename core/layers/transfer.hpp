@@ -11,24 +11,26 @@
 // and the two threads fight over its lock.
 //
 // The transfer cache sits between the caches and the shared instance: per size
-// class of the front cache, a small stack of batches, each batch the linked list of
-// blocks a cache gave up (threaded through the blocks' first words, as in the
-// caches' own lists, terminated by nullptr) with its length. A flush puts its batch
-// here in O(1) (no block touched beyond the list walk the cache does anyway), and a
-// refill whose class has a batch takes it in O(1) and makes it its list. Only when
-// the class's stack is full (kSlots batches, or kMaxBytes of blocks) does a flush
-// go to the shared instance, and only when it is empty does a refill. This is the
-// shape of tcmalloc's transfer cache (Ghemawat and Menage, "TCMalloc: Thread-Caching
-// Malloc"), here over any back end of the grammar.
+// class of the front cache, a stack of up to kCap block pointers (at most kMaxBytes
+// of blocks). A flush whose class has room copies its batch's pointers here (the
+// walk of its own list, whose blocks it has just freed: hot in its cache) and
+// keeps the rest of its list; a refill whose class holds blocks takes up to its
+// batch of pointers and links them into its list itself. That linking is a run of
+// independent stores, which the CPU overlaps, where popping a list another core
+// built would be a chain of dependent loads, each a cross-core miss. Only when the
+// class is full does a flush go to the shared instance, and only when it is empty
+// does a refill. This is the shape of tcmalloc's transfer cache (Ghemawat and
+// Menage, "TCMalloc: Thread-Caching Malloc"), here over any back end of the
+// grammar.
 //
-// Each class has its own HeapLock (core/heap_lock.hpp), held for a push or pop of
-// one batch; a relaxed look at the count first skips the lock when the class has
-// nothing to give (take) or no room (put). Blocks held here are live to the shared
-// instance (they count in its footprint, as blocks in the thread caches do);
-// drain() gives them all back to it (the threaded replay at its end; a fork child
-// resets the locks with reset_locks()). The object is 64 classes x 4 KiB (static
-// storage in the export, where only the classes used are ever touched; heap
-// storage in the replay).
+// Each class has its own HeapLock (core/heap_lock.hpp), held for one batch's copy;
+// a relaxed look at the count first skips the lock when the class has nothing to
+// give (take) or no room (put). Blocks held here are live to the shared instance
+// (they count in its footprint, as blocks in the thread caches do); drain() gives
+// them all back to it (the threaded replay at its end). Fork: lock_all/unlock_all
+// around it, reset_locks in the child. The object is 64 classes x 128 KiB of
+// address space, left uninitialised (static storage in the export, heap storage in
+// the replay): only the pointer slots ever used are touched.
 //
 // The threaded replay (evaluate/replay_threaded.cpp) and the exported library
 // (export/shim.cpp) use this same type through SharedBack, so the replay pays what
@@ -38,6 +40,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "core/heap_lock.hpp"
 
@@ -45,49 +48,51 @@ namespace evo {
 
 class TransferCache {
  public:
-  static constexpr std::uint32_t kClasses = 64;             ///< the front cache's most classes (kFrontSteps)
-  static constexpr std::uint32_t kSlots = 256;              ///< batches held per class
-  static constexpr std::size_t kMaxBytes = std::size_t{1} << 20;  ///< block bytes held per class
+  static constexpr std::uint32_t kClasses = 64;                     ///< the front cache's most classes (kFrontSteps)
+  static constexpr std::uint32_t kCap = 16384;                      ///< blocks held per class
+  static constexpr std::size_t kMaxBytes = std::size_t{1} << 20;    ///< block bytes held per class
 
-  /// Offers the batch [head .. nullptr] of n blocks of `bytes` bytes in all, of class
-  /// c. true: the cache holds it now; false (full, or c out of range): the caller
-  /// keeps it.
-  bool put(std::uint32_t c, void* head, std::uint32_t n, std::size_t bytes) noexcept {
+  /// Offers the first n blocks of the list at `head` (linked through their first
+  /// words), each of `size` bytes, of class c. true: the cache holds them now and
+  /// `head` is advanced past them (the rest of the list); false (no room, or c out
+  /// of range): nothing changed.
+  bool put(std::uint32_t c, void*& head, std::uint32_t n, std::size_t size) noexcept {
     if (c >= kClasses || n == 0) return false;
     Class& k = classes_[c];
-    if (k.n.load(std::memory_order_relaxed) >= kSlots) return false;
+    const std::size_t bytes = std::size_t{n} * size;
+    if (k.n.load(std::memory_order_relaxed) + n > kCap) return false;
     k.lock.lock();
-    const std::uint32_t i = k.n.load(std::memory_order_relaxed);
-    if (i >= kSlots || bytes > kMaxBytes || k.bytes + bytes > kMaxBytes) {
+    const std::uint32_t at = k.n.load(std::memory_order_relaxed);
+    if (at + n > kCap || k.bytes + bytes > kMaxBytes) {
       k.lock.unlock();
       return false;
     }
-    k.slot[i] = Batch{head, n, static_cast<std::uint32_t>(bytes)};
+    void* b = head;
+    for (std::uint32_t i = 0; i < n; ++i) {  // the caller's own blocks, just freed: hot in its cache
+      k.ptr[at + i] = b;
+      b = *static_cast<void**>(b);
+    }
     k.bytes += bytes;
-    k.n.store(i + 1, std::memory_order_relaxed);
+    k.n.store(at + n, std::memory_order_relaxed);
     k.lock.unlock();
+    head = b;
     return true;
   }
 
-  /// Takes the most recently put batch of class c: *head (a nullptr-terminated
-  /// list) and *n blocks. false when the class has none.
-  bool take(std::uint32_t c, void** head, std::uint32_t* n) noexcept {
-    if (c >= kClasses) return false;
+  /// Takes up to `max` blocks of class c (each of `size` bytes) into out[]; returns
+  /// how many (0 when the class holds none).
+  std::uint32_t take(std::uint32_t c, void** out, std::uint32_t max, std::size_t size) noexcept {
+    if (c >= kClasses) return 0;
     Class& k = classes_[c];
-    if (k.n.load(std::memory_order_relaxed) == 0) return false;
+    if (k.n.load(std::memory_order_relaxed) == 0) return 0;
     k.lock.lock();
-    const std::uint32_t i = k.n.load(std::memory_order_relaxed);
-    if (i == 0) {
-      k.lock.unlock();
-      return false;
-    }
-    const Batch b = k.slot[i - 1];
-    k.bytes -= b.bytes;
-    k.n.store(i - 1, std::memory_order_relaxed);
+    const std::uint32_t have = k.n.load(std::memory_order_relaxed);
+    const std::uint32_t m = have < max ? have : max;
+    std::memcpy(out, &k.ptr[have - m], m * sizeof(void*));
+    k.bytes -= std::size_t{m} * size;
+    k.n.store(have - m, std::memory_order_relaxed);
     k.lock.unlock();
-    *head = b.head;
-    *n = b.count;
-    return true;
+    return m;
   }
 
   /// Calls free_one(p) for every block held, emptying the cache (the caller makes
@@ -97,15 +102,8 @@ class TransferCache {
     std::uint64_t total = 0;
     for (Class& k : classes_) {
       const std::uint32_t cnt = k.n.load(std::memory_order_relaxed);
-      for (std::uint32_t i = 0; i < cnt; ++i) {
-        void* b = k.slot[i].head;
-        for (std::uint32_t j = 0; j < k.slot[i].count && b != nullptr; ++j) {
-          void* next = *static_cast<void**>(b);
-          free_one(b);
-          b = next;
-          ++total;
-        }
-      }
+      for (std::uint32_t i = 0; i < cnt; ++i) free_one(k.ptr[i]);
+      total += cnt;
       k.n.store(0, std::memory_order_relaxed);
       k.bytes = 0;
     }
@@ -115,10 +113,7 @@ class TransferCache {
   /// Blocks held now (a snapshot; for tests and statistics).
   std::uint64_t held() const noexcept {
     std::uint64_t total = 0;
-    for (const Class& k : classes_) {
-      const std::uint32_t cnt = k.n.load(std::memory_order_relaxed);
-      for (std::uint32_t i = 0; i < cnt && i < kSlots; ++i) total += k.slot[i].count;
-    }
+    for (const Class& k : classes_) total += k.n.load(std::memory_order_relaxed);
     return total;
   }
 
@@ -135,17 +130,11 @@ class TransferCache {
   }
 
  private:
-  struct Batch {
-    void* head = nullptr;
-    std::uint32_t count = 0;
-    std::uint32_t bytes = 0;  // <= kMaxBytes
-  };
-  static_assert(kMaxBytes <= UINT32_MAX);
-  struct alignas(64) Class {  // a cache line of its own per class: no false sharing between classes
+  struct alignas(64) Class {
     HeapLock lock;
-    std::atomic<std::uint32_t> n{0};
+    std::atomic<std::uint32_t> n{0};  // blocks held: ptr[0, n)
     std::size_t bytes = 0;
-    Batch slot[kSlots];
+    alignas(64) void* ptr[kCap];  // left uninitialised: only what is used is ever touched
   };
   Class classes_[kClasses];
 };

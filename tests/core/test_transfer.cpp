@@ -32,78 +32,84 @@ void* link(std::vector<Node>& nodes, std::size_t from, std::size_t n) {
 
 }  // namespace
 
-TEST_CASE("TransferCache: LIFO batches per class, bounded by slots and bytes, drain gives every block once") {
-  auto t = std::make_unique<evo::TransferCache>();
-  std::vector<Node> nodes(4096);
+TEST_CASE("TransferCache: a class's blocks come back last in, first out, bounded by count and bytes; drain gives every block once") {
+  std::unique_ptr<evo::TransferCache> t(new evo::TransferCache);
+  std::vector<Node> nodes(40000);
   for (std::size_t i = 0; i < nodes.size(); ++i) nodes[i].id = i;
-  void* head = nullptr;
-  std::uint32_t n = 0;
-  CHECK_FALSE(t->take(3, &head, &n));
-  REQUIRE(t->put(3, link(nodes, 0, 4), 4, 64));
-  REQUIRE(t->put(3, link(nodes, 4, 2), 2, 32));
+  auto id = [](void* p) { return static_cast<Node*>(p)->id; };
+  void* out[64];
+  CHECK(t->take(3, out, 64, 16) == 0);
+  void* head = link(nodes, 0, 6);
+  REQUIRE(t->put(3, head, 4, 16));  // the first 4 of the list; head moves past them
+  CHECK(id(head) == 4);
+  REQUIRE(t->put(3, head, 2, 16));
+  CHECK(head == nullptr);
   CHECK(t->held() == 6);
-  CHECK_FALSE(t->take(4, &head, &n));  // classes are separate
-  REQUIRE(t->take(3, &head, &n));      // the last batch put comes out first, whole
-  CHECK(n == 2);
-  CHECK(static_cast<Node*>(head)->id == 4);
-  CHECK(static_cast<Node*>(head)->next->id == 5);
-  CHECK(static_cast<Node*>(head)->next->next == nullptr);
-  REQUIRE(t->take(3, &head, &n));
-  CHECK(n == 4);
-  CHECK(static_cast<Node*>(head)->id == 0);
-  CHECK_FALSE(t->take(3, &head, &n));
-  CHECK_FALSE(t->put(evo::TransferCache::kClasses, link(nodes, 0, 1), 1, 16));  // no such class
-  CHECK_FALSE(t->put(0, nullptr, 0, 0));                                          // empty batch
+  CHECK(t->take(4, out, 64, 16) == 0);  // classes are separate
+  REQUIRE(t->take(3, out, 3, 16) == 3);  // the last three put
+  CHECK(id(out[0]) == 3);
+  CHECK(id(out[1]) == 4);
+  CHECK(id(out[2]) == 5);
+  REQUIRE(t->take(3, out, 64, 16) == 3);
+  CHECK(id(out[0]) == 0);
+  CHECK(t->take(3, out, 64, 16) == 0);
+  head = link(nodes, 0, 1);
+  CHECK_FALSE(t->put(evo::TransferCache::kClasses, head, 1, 16));  // no such class
+  CHECK_FALSE(t->put(0, head, 0, 16));                             // empty batch
+  CHECK(id(head) == 0);                                            // a refused batch stays the caller's
 
-  // Bytes: a batch past kMaxBytes, or past what is left of it, stays with the caller.
-  CHECK_FALSE(t->put(1, link(nodes, 0, 2), 2, evo::TransferCache::kMaxBytes + 1));
-  REQUIRE(t->put(1, link(nodes, 0, 2), 2, evo::TransferCache::kMaxBytes - 16));
-  CHECK_FALSE(t->put(1, link(nodes, 2, 2), 2, 32));
-  REQUIRE(t->take(1, &head, &n));
-  // Slots: kSlots batches, then full.
-  std::size_t at = 0;
-  for (std::uint32_t i = 0; i < evo::TransferCache::kSlots; ++i, at += 2) REQUIRE(t->put(2, link(nodes, at, 2), 2, 32));
-  CHECK_FALSE(t->put(2, link(nodes, at, 2), 2, 32));
-  CHECK(t->held() == 2 * evo::TransferCache::kSlots);
+  // Bytes: past kMaxBytes the class takes no more.
+  const std::uint32_t per = static_cast<std::uint32_t>(evo::TransferCache::kMaxBytes / 1024);
+  head = link(nodes, 0, per + 1);
+  REQUIRE(t->put(1, head, per, 1024));
+  CHECK_FALSE(t->put(1, head, 1, 1024));
+  CHECK(t->take(1, out, 64, 1024) == 64);
+  CHECK(t->put(1, head, 1, 1024));  // room again
+  // Count: kCap blocks, then full.
+  head = link(nodes, 2000, evo::TransferCache::kCap + 1);
+  REQUIRE(t->put(2, head, evo::TransferCache::kCap, 16));
+  CHECK_FALSE(t->put(2, head, 1, 16));
+  CHECK(t->held() == per - 64 + 1 + evo::TransferCache::kCap);
 
   std::vector<int> seen(nodes.size(), 0);
-  const std::uint64_t drained = t->drain([&](void* p) { ++seen[static_cast<Node*>(p)->id]; });
-  CHECK(drained == 2 * evo::TransferCache::kSlots);
-  for (std::size_t i = 0; i < at; ++i) CHECK(seen[i] == 1);
+  const std::uint64_t drained = t->drain([&](void* p) { ++seen[id(p)]; });
+  CHECK(drained == per - 64 + 1 + evo::TransferCache::kCap);
+  for (std::size_t i = 2000; i < 2000 + evo::TransferCache::kCap; ++i) CHECK(seen[i] == 1);
   CHECK(t->held() == 0);
-  CHECK_FALSE(t->take(2, &head, &n));
+  CHECK(t->take(2, out, 64, 16) == 0);
 }
 
 TEST_CASE("TransferCache: producers and consumers on real threads; every block arrives once") {
   // Two threads put batches of their own nodes (falling back to a locked 'heap' when
-  // the class is full), two take batches; at the end the drain gives the rest.
+  // the class is full), two take blocks; at the end the drain gives the rest.
   constexpr std::size_t kEach = 100000, kBatch = 16;
-  auto t = std::make_unique<evo::TransferCache>();
+  std::unique_ptr<evo::TransferCache> t(new evo::TransferCache);
   std::vector<Node> nodes(2 * kEach);
   for (std::size_t i = 0; i < nodes.size(); ++i) nodes[i].id = i;
   std::vector<std::uint8_t> seen(nodes.size(), 0);
   std::mutex heap_lock;  // the 'shared instance': fallbacks and the consumers' tallies
   std::atomic<int> producing{2};
-  auto tally = [&](void* head, std::uint32_t n) {
-    std::lock_guard<std::mutex> g(heap_lock);
-    for (auto* b = static_cast<Node*>(head); n-- > 0; b = b->next) ++seen[b->id];
-  };
   std::vector<std::thread> ts;
   for (int p = 0; p < 2; ++p)
     ts.emplace_back([&, p] {
       for (std::size_t at = p * kEach; at < (p + 1) * kEach; at += kBatch) {
         void* head = link(nodes, at, kBatch);
-        if (!t->put(static_cast<std::uint32_t>(at / kBatch) % 3, head, kBatch, kBatch * 16)) tally(head, kBatch);
+        if (!t->put(static_cast<std::uint32_t>(at / kBatch) % 3, head, kBatch, 16)) {
+          std::lock_guard<std::mutex> g(heap_lock);
+          for (auto* b = static_cast<Node*>(head); b != nullptr; b = b->next) ++seen[b->id];
+        }
       }
       --producing;
     });
   for (int c = 0; c < 2; ++c)
     ts.emplace_back([&] {
-      void* head = nullptr;
-      std::uint32_t n = 0;
+      void* out[40];
       while (producing.load() > 0)
-        for (std::uint32_t k = 0; k < 3; ++k)
-          if (t->take(k, &head, &n)) tally(head, n);
+        for (std::uint32_t k = 0; k < 3; ++k) {
+          const std::uint32_t n = t->take(k, out, 40, 16);
+          std::lock_guard<std::mutex> g(heap_lock);
+          for (std::uint32_t i = 0; i < n; ++i) ++seen[static_cast<Node*>(out[i])->id];
+        }
     });
   for (std::thread& th : ts) th.join();
   t->drain([&](void* p) { ++seen[static_cast<Node*>(p)->id]; });
@@ -119,7 +125,7 @@ TEST_CASE("TransferCache in thread model tcache: one cache's flushes feed anothe
   REQUIRE_MESSAGE(inst, err);
   evo::OpsBack back{&inst.ops(), inst.state()};
   evo::HeapLock lock;
-  auto transfer = std::make_unique<evo::TransferCache>();
+  std::unique_ptr<evo::TransferCache> transfer(new evo::TransferCache);
   using Cache = evo::FrontCache<evo::SharedBack<evo::OpsBack>>;
   const bool concurrent = inst.row().traits.concurrent_usable_size;
   Cache producer(evo::SharedBack<evo::OpsBack>(&back, &lock, concurrent, transfer.get()), 64, 16, nullptr);
