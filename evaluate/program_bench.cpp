@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 #include <numeric>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -55,6 +56,18 @@ Spread spread_of(std::vector<double> v) {
   s.min = v.front();
   s.max = v.back();
   return s;
+}
+
+bool read_score(const std::string& text, const std::string& regex, double* out) {
+  const std::regex re(regex, std::regex::ECMAScript);
+  std::smatch m;
+  if (!std::regex_search(text, m, re)) return false;
+  const std::string num = m.size() > 1 && m[1].matched ? m[1].str() : m[0].str();
+  char* end = nullptr;
+  const double v = std::strtod(num.c_str(), &end);
+  if (end == num.c_str() || !std::isfinite(v)) return false;
+  *out = v;
+  return true;
 }
 
 namespace {
@@ -121,6 +134,8 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
   BenchReport rep;
   rep.argv = argv;
   rep.runs = opt.runs;
+  rep.scored = !opt.score_regex.empty();
+  if (rep.scored) (void)std::regex(opt.score_regex, std::regex::ECMAScript);  // malformed: throws before any run
   const int rounds = opt.warmup + opt.runs;
   const std::size_t k = who.size();
   std::vector<std::vector<BenchRun>> by(k);  // counted runs per contender, by round
@@ -155,6 +170,15 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
         throw std::runtime_error(msg);
       }
       run.output_hash = hash_file(ps.stdout_path);
+      if (rep.scored) {
+        std::ifstream f(ps.stdout_path);
+        const std::string text((std::istreambuf_iterator<char>(f)), {});
+        if (!read_score(text, opt.score_regex, &run.score))
+          throw std::runtime_error("'" + command_line(argv) + "' under " + c.label + " (round " +
+                                   std::to_string(round + 1) + "): no number matching --score '" + opt.score_regex +
+                                   "' in its output (" + std::to_string(text.size()) + " bytes, in " +
+                                   ps.stdout_path + ")");
+      }
       if (opt.keep_stderr) {
         std::ifstream f(ps.stderr_path);
         std::string text((std::istreambuf_iterator<char>(f)), {});
@@ -170,11 +194,13 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
     const double bw = this_round[0].result.wall_s;
     const double bc = this_round[0].result.user_s + this_round[0].result.sys_s;
     const double bm = static_cast<double>(this_round[0].result.max_rss_kib);
+    const double bs = this_round[0].score;
     for (std::size_t i = 0; i < k; ++i) {
       BenchRun& r = this_round[i];
       r.wall_ratio = bw > 0 ? r.result.wall_s / bw : 0;
       r.cpu_ratio = bc > 0 ? (r.result.user_s + r.result.sys_s) / bc : 0;
       r.rss_ratio = bm > 0 ? static_cast<double>(r.result.max_rss_kib) / bm : 0;
+      r.score_ratio = bs > 0 ? r.score / bs : 0;
       by[i].push_back(r);
     }
     // The log keeps the order the runs were made in.
@@ -184,7 +210,7 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
     BenchRow row;
     row.label = who[i].label;
     row.preload = who[i].preload;
-    std::vector<double> w, wr, u, s, cr, m, mr;
+    std::vector<double> w, wr, u, s, cr, m, mr, sc, scr;
     for (const BenchRun& r : by[i]) {
       w.push_back(r.result.wall_s);
       wr.push_back(r.wall_ratio);
@@ -193,6 +219,8 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
       cr.push_back(r.cpu_ratio);
       m.push_back(static_cast<double>(r.result.max_rss_kib));
       mr.push_back(r.rss_ratio);
+      sc.push_back(r.score);
+      scr.push_back(r.score_ratio);
       if (opt.check_output && r.output_hash != baseline_hash) row.same_output = false;
     }
     row.wall_s = spread_of(w);
@@ -202,6 +230,7 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
     row.cpu_ratio = spread_of(cr);
     row.rss_kib = spread_of(m);
     row.rss_ratio = spread_of(mr);
+    if (rep.scored) row.score = spread_of(sc), row.score_ratio = spread_of(scr);
     rep.rows.push_back(row);
   }
   for (BenchRow& row : rep.rows)
@@ -211,16 +240,24 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
 
 std::string bench_markdown(const BenchReport& r) {
   std::ostringstream o;
-  char buf[512];
+  char buf[640];
   o << "program: `" << command_line(r.argv) << "`  (" << r.runs
-    << " interleaved rounds; medians, [min-max]; ratios against glibc in the same round)\n\n";
-  o << "| allocator | wall s | wall vs glibc | best vs glibc | user s | sys s | cpu vs glibc | max RSS MiB | RSS vs glibc "
+    << " interleaved rounds; medians, [min-max]; ratios against glibc in the same round"
+    << (r.scored ? "; score: read from the program's output, higher is better" : "") << ")\n\n";
+  o << "| allocator |" << (r.scored ? " score | score vs glibc |" : "")
+    << " wall s | wall vs glibc | best vs glibc | user s | sys s | cpu vs glibc | max RSS MiB | RSS vs glibc "
        "| output |\n";
-  o << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+  o << "|---|" << (r.scored ? "---:|---:|" : "") << "---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
   for (const BenchRow& row : r.rows) {
+    o << "| " << row.label << " |";
+    if (r.scored) {
+      std::snprintf(buf, sizeof buf, " %.6g | %.3f [%.3f-%.3f] |", row.score.median, row.score_ratio.median,
+                    row.score_ratio.min, row.score_ratio.max);
+      o << buf;
+    }
     std::snprintf(buf, sizeof buf,
-                  "| %s | %.3f | %.3f [%.3f-%.3f] | %.3f | %.3f | %.3f | %.3f [%.3f-%.3f] | %.1f | %.2f | %s |\n",
-                  row.label.c_str(), row.wall_s.median, row.wall_ratio.median, row.wall_ratio.min,
+                  " %.3f | %.3f [%.3f-%.3f] | %.3f | %.3f | %.3f | %.3f [%.3f-%.3f] | %.1f | %.2f | %s |\n",
+                  row.wall_s.median, row.wall_ratio.median, row.wall_ratio.min,
                   row.wall_ratio.max, row.best_ratio, row.user_s.median, row.sys_s.median, row.cpu_ratio.median,
                   row.cpu_ratio.min, row.cpu_ratio.max, row.rss_kib.median / 1024.0, row.rss_ratio.median,
                   row.same_output ? "same" : "DIFFERS");
@@ -239,26 +276,37 @@ bool write_bench_files(const BenchReport& r, const std::string& dir, std::string
   };
   std::ofstream csv, md, dat, gp;
   if (!open("bench.csv", csv) || !open("bench.md", md) || !open("bench.dat", dat) || !open("bench.gp", gp)) return false;
-  csv << "round,label,wall_s,user_s,sys_s,max_rss_kib,wall_ratio,cpu_ratio,rss_ratio,output_hash\n";
+  csv << "round,label,wall_s,user_s,sys_s,max_rss_kib,wall_ratio,cpu_ratio,rss_ratio,output_hash"
+      << (r.scored ? ",score,score_ratio" : "") << "\n";
   for (const BenchRun& b : r.log) {
     char buf[512];
-    std::snprintf(buf, sizeof buf, "%d,%s,%.6f,%.6f,%.6f,%llu,%.6f,%.6f,%.6f,%016llx\n", b.round, b.label.c_str(),
+    std::snprintf(buf, sizeof buf, "%d,%s,%.6f,%.6f,%.6f,%llu,%.6f,%.6f,%.6f,%016llx", b.round, b.label.c_str(),
                   b.result.wall_s, b.result.user_s, b.result.sys_s,
                   static_cast<unsigned long long>(b.result.max_rss_kib), b.wall_ratio, b.cpu_ratio, b.rss_ratio,
                   static_cast<unsigned long long>(b.output_hash));
     csv << buf;
+    if (r.scored) {
+      std::snprintf(buf, sizeof buf, ",%.9g,%.6f", b.score, b.score_ratio);
+      csv << buf;
+    }
+    csv << '\n';
   }
   md << bench_markdown(r);
-  dat << "# label wall_ratio_median min max rss_ratio_median\n";
-  for (const BenchRow& row : r.rows)
-    dat << '"' << row.label << "\" " << row.wall_ratio.median << ' ' << row.wall_ratio.min << ' '
-        << row.wall_ratio.max << ' ' << row.rss_ratio.median << '\n';
+  // The left panel: the score ratio when the program reports one (higher is better),
+  // else the wall-time ratio.
+  dat << "# label " << (r.scored ? "score" : "wall") << "_ratio_median min max rss_ratio_median\n";
+  for (const BenchRow& row : r.rows) {
+    const Spread& left = r.scored ? row.score_ratio : row.wall_ratio;
+    dat << '"' << row.label << "\" " << left.median << ' ' << left.min << ' ' << left.max << ' '
+        << row.rss_ratio.median << '\n';
+  }
   gp << "# gnuplot script of bench.png (run: gnuplot bench.gp)\n"
      << "set terminal pngcairo size 900,480 noenhanced\nset output 'bench.png'\n"
-     << "set multiplot layout 1,2 title 'wall time and max RSS vs glibc (same rounds; bars: median, whiskers: "
-        "min-max)'\n"
+     << "set multiplot layout 1,2 title '" << (r.scored ? "score" : "wall time")
+     << " and max RSS vs glibc (same rounds; bars: median, whiskers: min-max)'\n"
      << "set style fill solid 0.6\nset boxwidth 0.6\nset xtics rotate by -30\nset grid ytics\n"
-     << "set title 'wall time / glibc'\nset yrange [0:*]\n"
+     << (r.scored ? "set title 'score / glibc (higher is better)'\n" : "set title 'wall time / glibc'\n")
+     << "set yrange [0:*]\n"
      << "plot 'bench.dat' using 0:2:xtic(1) with boxes notitle, '' using 0:2:3:4 with yerrorbars lc rgb 'black' "
         "pt -1 notitle, 1 with lines dt 2 lc rgb 'gray' notitle\n"
      << "set title 'max RSS / glibc'\n"

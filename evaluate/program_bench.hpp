@@ -15,6 +15,13 @@
 // disturbed estimate for a deterministic program on a noisy machine. The program's stdout in every run is
 // hashed and compared with the baseline's first run ("same output"), unless
 // check_output is off (programs whose output varies run to run).
+// Programs that run for a fixed time and print their throughput (mimalloc-bench's
+// larson and xmalloc-test, most server benchmarks) are judged by that figure, not by
+// wall time: with score_regex set, every run's stdout must match it (ECMAScript
+// syntax; the first capture group, else the whole match, read as a number) and the
+// report adds that score, higher is better, and its ratio to glibc's in the same
+// round (score vs glibc > 1: faster than glibc). A run whose output has no match
+// stops the bench like a failed run.
 // A run that fails (cannot start, non-zero exit, signal, timeout) stops the bench
 // with std::runtime_error naming the contender, the round, the status and the
 // last lines of its stderr.
@@ -55,6 +62,7 @@ struct BenchOptions {
   std::string work_dir;    ///< scratch folder for the runs' stdout/stderr (required)
   bool check_output = true;
   bool keep_stderr = false;  ///< keep each counted run's stderr (its last 4 KiB) in BenchRun::stderr_text
+  std::string score_regex;   ///< "": no score; else the score read from each run's stdout (see above)
   /// Called before each run: (round, rounds in all incl. warm-up, label).
   std::function<void(int, int, const std::string&)> progress;
 };
@@ -67,6 +75,8 @@ struct BenchRun {
   double wall_ratio = 0;  ///< vs the baseline's run of the same round
   double cpu_ratio = 0;   ///< (user + sys) vs the baseline's of the same round
   double rss_ratio = 0;
+  double score = 0;        ///< with BenchOptions::score_regex: the figure read from stdout
+  double score_ratio = 0;  ///< score / the baseline's score of the same round (higher is better)
   std::string stderr_text;  ///< with BenchOptions::keep_stderr: the end of the run's stderr
 };
 
@@ -77,6 +87,7 @@ struct Spread {
 struct BenchRow {
   std::string label, preload;
   Spread wall_s, wall_ratio, user_s, sys_s, cpu_ratio, rss_kib, rss_ratio;
+  Spread score, score_ratio;  ///< with a score regex; else zeros
   double best_ratio = 0;  ///< fastest run / glibc's fastest run (noise only ever adds time)
   bool same_output = true;
 };
@@ -84,6 +95,7 @@ struct BenchRow {
 struct BenchReport {
   std::vector<std::string> argv;
   int runs = 0;
+  bool scored = false;         ///< runs carry a score (BenchOptions::score_regex)
   std::vector<BenchRun> log;   ///< every counted run, in the order they ran
   std::vector<BenchRow> rows;  ///< one per contender, in the contenders' order
   const BenchRow* find(const std::string& label) const;
@@ -99,6 +111,9 @@ std::string bench_markdown(const BenchReport& r);
 bool write_bench_files(const BenchReport& r, const std::string& dir, std::string* err, std::string* warning);
 
 Spread spread_of(std::vector<double> v);
+/// The score in `text` by `regex` (see BenchOptions::score_regex): false when there is
+/// no match or the match is not a number. std::regex_error for a malformed regex.
+bool read_score(const std::string& text, const std::string& regex, double* out);
 /// Spearman's rank correlation (average ranks for ties); NaN for fewer than 3
 /// points or a constant series.
 double spearman(const std::vector<double>& a, const std::vector<double>& b);

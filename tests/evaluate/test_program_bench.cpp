@@ -200,3 +200,59 @@ TEST_CASE("evoalloc bench: table and files; a bad command, a missing program, a 
                " -- sh -c 'date +%N'");
   CHECK(r.code == 0);
 }
+
+TEST_CASE("run_bench and evoalloc bench --score: the program's own throughput figure, its ratio to glibc's") {
+  // The program prints a rate that depends on whether a library is preloaded: 42
+  // under glibc, 84 under the other contender (an installed reference allocator).
+  const std::string script = "if [ -n \"$LD_PRELOAD\" ]; then echo 'rate: 84 ops/s'; else echo 'rate: 42 ops/s'; fi";
+  std::vector<Contender> who = reference_allocators();
+  if (who.size() > 2) who.resize(2);
+  BenchOptions bo;
+  bo.runs = 2;
+  bo.warmup = 0;
+  bo.work_dir = scratch("bench-score").string();
+  bo.score_regex = "rate: ([0-9.]+)";
+  BenchReport rep = run_bench({"sh", "-c", script}, who, bo);
+  CHECK(rep.scored);
+  REQUIRE(rep.rows.size() == who.size());
+  CHECK(rep.rows[0].score.median == doctest::Approx(42));
+  CHECK(rep.rows[0].score_ratio.median == doctest::Approx(1.0));
+  if (who.size() == 2) {
+    CHECK(rep.rows[1].score.median == doctest::Approx(84));
+    CHECK(rep.rows[1].score_ratio.min == doctest::Approx(2.0));
+    CHECK(rep.rows[1].score_ratio.max == doctest::Approx(2.0));
+  } else {
+    MESSAGE("no reference allocator installed: the ratio of a second contender is not checked");
+  }
+  std::string err, warning;
+  const fs::path out = scratch("bench-score-files");
+  REQUIRE(write_bench_files(rep, out.string(), &err, &warning));
+  const std::string csv = slurp(out / "bench.csv");
+  CHECK(csv.find(",score,score_ratio\n") != std::string::npos);
+  CHECK(csv.find(",42,1.000000\n") != std::string::npos);
+  CHECK(slurp(out / "bench.md").find("| glibc | 42 | 1.000 [1.000-1.000] |") != std::string::npos);
+
+  double v = 0;
+  CHECK(read_score("Throughput = 123456 operations", "Throughput = ([0-9]+)", &v));
+  CHECK(v == 123456);
+  CHECK(read_score("x 2.5e3 y", "[0-9.e]+", &v));  // no group: the whole match
+  CHECK(v == 2500);
+  CHECK_FALSE(read_score("no figure here", "rate: ([0-9]+)", &v));
+  CHECK_FALSE(read_score("rate: abc", "rate: ([a-z]+)", &v));  // a match that is not a number
+
+  // The CLI: the table's score columns; no match is a failed run (exit 1, naming
+  // the allocator); a malformed regex is a usage error (exit 2).
+  const fs::path cli = scratch("bench-score-cli");
+  Out r = evoalloc("bench --runs 1 --warmup 0 -q --no-references --score 'rate: ([0-9]+)' -o " + cli.string() +
+                   " -- sh -c 'echo rate: 7'");
+  CHECK_MESSAGE(r.code == 0, r.err);
+  CHECK(r.out.find("| allocator | score | score vs glibc |") != std::string::npos);
+  CHECK(r.out.find("| glibc | 7 | 1.000") != std::string::npos);
+  r = evoalloc("bench --runs 1 --warmup 0 -q --no-references --score 'rate: ([0-9]+)' -o " + cli.string() +
+               " -- sh -c 'echo nothing'");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("under glibc (round 1): no number matching --score 'rate: ([0-9]+)'") != std::string::npos);
+  r = evoalloc("bench --runs 1 -q --no-references --score 'rate: ([0-9]+' -- true");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--score 'rate: ([0-9]+': not a regular expression") != std::string::npos);
+}
