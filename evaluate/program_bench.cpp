@@ -251,8 +251,9 @@ std::string bench_markdown(const BenchReport& r) {
   for (const BenchRow& row : r.rows) {
     o << "| " << row.label << " |";
     if (r.scored) {
-      std::snprintf(buf, sizeof buf, " %.6g | %.3f [%.3f-%.3f] |", row.score.median, row.score_ratio.median,
-                    row.score_ratio.min, row.score_ratio.max);
+      // Throughputs run to millions: whole numbers from 1000 on, else 4 significant digits.
+      std::snprintf(buf, sizeof buf, row.score.median >= 1000 ? " %.0f | %.3f [%.3f-%.3f] |" : " %.4g | %.3f [%.3f-%.3f] |",
+                    row.score.median, row.score_ratio.median, row.score_ratio.min, row.score_ratio.max);
       o << buf;
     }
     std::snprintf(buf, sizeof buf,
