@@ -44,8 +44,9 @@
 // by any thread goes to that thread's cache (no owner, no remote free); a cache
 // destroyed (its thread exited) gives every block back (flush_all). Between the
 // caches and the shared instance sits a TransferCache (core/layers/transfer.hpp):
-// a flush leaves its B/2 blocks there, without the instance's lock, and a refill
-// of an empty list takes up to a batch from there first; only a full transfer
+// a flush leaves its blocks there (B/2, or min(B, 64) when that is more: a refill's
+// worth), without the instance's lock, and a refill of an empty list takes up to
+// min(B, 64) blocks from there first; only a full transfer
 // cache sends a flush to the instance, and only an empty one sends a refill there. The threaded
 // replay (evaluate/replay_threaded.cpp) and the exported library (export/shim.cpp)
 // build exactly this composition; split_thread_cache says what is shared.
@@ -426,6 +427,12 @@ class FrontCache {
     return static_cast<std::uint32_t>(n == 0 ? 1 : n);
   }
 
+  /// Blocks a refill takes from the transfer cache (thread model tcache): up to the
+  /// bound, at most 64; a flush to it gives at least as many, so that one refill's
+  /// worth crosses under one lock hold each way (a small bound would otherwise
+  /// flush half a refill's worth at a time).
+  std::uint32_t transfer_batch() const { return bound_ > 64 ? 64 : bound_; }
+
   /// The class a free block of usable size u is cached in, or kFrontNone.
   std::uint8_t class_of(std::size_t u) const {
     if (u > max_cached_ || u < 16) return kFrontNone;
@@ -438,7 +445,7 @@ class FrontCache {
     if constexpr (kSharedBack) {
       if (TransferCache* t = back_.transfer()) {  // blocks another thread's flush left
         void* got[64];
-        const std::uint32_t n = t->take(c, got, bound_ > 64 ? 64 : bound_, sizes_[c]);  // free already: up to the bound
+        const std::uint32_t n = t->take(c, got, transfer_batch(), sizes_[c]);
         if (n > 0) {
           List& l = lists_[c];  // empty: the blocks become the list, got[1] first
           for (std::uint32_t i = 1; i + 1 < n; ++i) *static_cast<void**>(got[i]) = got[i + 1];
@@ -484,8 +491,9 @@ class FrontCache {
     if constexpr (kSharedBack) {
       if (TransferCache* t = back_.transfer()) {  // for another thread's refill
         const auto c = static_cast<std::uint32_t>(&l - lists_);
-        if (t->put(c, l.head, n, sizes_[c])) {
-          l.count -= n;
+        const std::uint32_t m = n < transfer_batch() ? transfer_batch() : n;  // <= count = bound + 1
+        if (t->put(c, l.head, m, sizes_[c])) {
+          l.count -= m;
           return;
         }
       }

@@ -150,6 +150,20 @@ TEST_CASE("TransferCache in thread model tcache: one cache's flushes feed anothe
   CHECK(transfer->held() < held);
   std::string verr;
   CHECK_MESSAGE(inst.validate(evo::ValidateLevel::Full, &verr), verr);
+
+  // A small bound flushes a refill's worth (min(bound, 64) blocks), not bound/2: a
+  // cache of bound 16 that frees 17 blocks hands over 16 and keeps 1.
+  Cache small(evo::SharedBack<evo::OpsBack>(&back, &lock, concurrent, transfer.get()), 16, 16, nullptr);
+  REQUIRE(small.init(&err));
+  std::vector<void*> big;
+  for (int i = 0; i < 17; ++i) big.push_back(producer.allocate(256, 16));
+  const std::uint64_t before = transfer->held();
+  for (int i = 0; i < 16; ++i) small.deallocate(big[i]);
+  CHECK(transfer->held() == before);  // within the bound: all in the list
+  small.deallocate(big[16]);
+  CHECK(transfer->held() == before + 16);
+  small.flush_all();
+
   for (void* p : again) consumer.deallocate(p);
   producer.flush_all();
   consumer.flush_all();
