@@ -112,6 +112,13 @@ std::vector<std::uint32_t> fit_cached(std::size_t k, std::size_t large, std::siz
 
 }  // namespace
 
+std::vector<std::uint32_t> fitted_classes(std::size_t k, std::size_t large, std::size_t quantum,
+                                          std::span<const SizeCount> histogram) {
+  std::vector<std::uint32_t> v = fit_cached(k, large, quantum, histogram);
+  finish(v, large, quantum);
+  return v;
+}
+
 bool class_sizes(std::string_view scheme, std::size_t large, std::size_t quantum,
                  std::span<const SizeCount> histogram, std::vector<std::uint32_t>& out, std::string* err) {
   out.clear();
@@ -144,6 +151,12 @@ bool class_sizes(std::string_view scheme, std::size_t large, std::size_t quantum
       return false;
     }
     out = fit_cached(k, large, quantum, histogram);
+    // The backbone: the pow2 classes too, so that a size the trace never asked for
+    // (another input, another phase of the program) rounds up to at most twice
+    // itself instead of to the next fitted class, which may be `large` (a 64 KiB
+    // block for a 600-byte request). Sizes of the trace only ever round to a class
+    // as close as before or closer.
+    for (std::uint64_t b = 16; b < large; b *= 2) out.push_back(static_cast<std::uint32_t>(b));
   } else {
     if (err) *err = "class table: unknown scheme '" + std::string(scheme) + "'";
     return false;

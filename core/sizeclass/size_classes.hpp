@@ -12,7 +12,11 @@
 //                K-1 are chosen among the request sizes (rounded up to the quantum; the
 //                255 most frequent when there are more) to minimise the total internal
 //                fragmentation sum(count * (class - size)) of the trace's requests <= large
-//                (exact dynamic programme). With no histogram it falls back to jemalloc.
+//                (exact dynamic programme), plus the pow2 classes below `large` as a
+//                backbone: a size the trace never asked for rounds up to at most
+//                twice itself (without it, to the next fitted class, possibly
+//                `large`: a design fitted on one input wasted 64 KiB blocks on
+//                another input's odd sizes). With no histogram it falls back to jemalloc.
 // Lookup: one table of uint16 indexed by ceil(size/16), reported to the probe.
 #pragma once
 
@@ -32,6 +36,11 @@ namespace evo {
 /// `quantum`. `large` must be a multiple of quantum. false + *err on a bad scheme.
 bool class_sizes(std::string_view scheme, std::size_t large, std::size_t quantum,
                  std::span<const SizeCount> histogram, std::vector<std::uint32_t>& out, std::string* err);
+
+/// The classes the fitted:K dynamic programme alone chooses for `histogram` (K at
+/// most, the top one `large`), without the pow2 backbone class_sizes adds.
+std::vector<std::uint32_t> fitted_classes(std::size_t k, std::size_t large, std::size_t quantum,
+                                          std::span<const SizeCount> histogram);
 
 /// The class table of one instance (in its metadata arena).
 class SizeClasses {

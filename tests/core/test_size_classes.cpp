@@ -65,9 +65,19 @@ TEST_CASE("a quantum of 64 rounds every class to 64") {
   CHECK(std::adjacent_find(v.begin(), v.end()) == v.end());
 }
 
-TEST_CASE("fitted classes minimise the trace's internal fragmentation") {
+TEST_CASE("fitted classes minimise the trace's internal fragmentation; the pow2 backbone bounds everything else") {
   std::vector<SizeCount> hist = {{24, 100}, {40, 50}, {1000, 10}, {20000, 5}};
-  CHECK(sizes("fitted:3", 16384, 16, hist) == std::vector<std::uint32_t>{48, 1008, 16384});
+  CHECK(evo::fitted_classes(3, 16384, 16, hist) == std::vector<std::uint32_t>{48, 1008, 16384});
+  const auto v = sizes("fitted:3", 16384, 16, hist);
+  CHECK(v == std::vector<std::uint32_t>{16, 32, 48, 64, 128, 256, 512, 1008, 1024, 2048, 4096, 8192, 16384});
+  // The trace's sizes round no worse than with the fitted classes alone ...
+  CHECK(waste(v, hist, 16, 16384) <= waste(evo::fitted_classes(3, 16384, 16, hist), hist, 16, 16384));
+  // ... and a size the trace never asked for to at most twice itself (not to 16384).
+  for (std::uint32_t n = 1; n <= 16384; n += 7) {
+    const auto it = std::lower_bound(v.begin(), v.end(), n);
+    REQUIRE(it != v.end());
+    CHECK(*it <= std::max<std::uint32_t>(16, 2 * n));
+  }
   // No histogram: the documented fallback is jemalloc.
   CHECK(sizes("fitted:3", 16384) == sizes("jemalloc", 16384));
 }
@@ -80,7 +90,7 @@ TEST_CASE("fitted DP equals brute force on random histograms") {
     for (std::size_t i = 0; i < n; ++i) hist.push_back({1 + rng.below(2000), 1 + rng.below(1000)});
     std::size_t k = 1 + rng.below(4);
     const std::size_t large = 2048;
-    auto fitted = sizes("fitted:" + std::to_string(k), large, 16, hist);
+    auto fitted = evo::fitted_classes(k, large, 16, hist);  // the DP alone
     CHECK(fitted.size() <= k);
     // Brute force over all subsets of the distinct rounded sizes of size <= k-1.
     std::vector<std::uint64_t> cand;
