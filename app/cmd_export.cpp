@@ -28,6 +28,12 @@
 namespace evo::cli {
 namespace {
 
+/// The exporter's messages start with "export: " (it is also called from tests and
+/// `evoalloc fidelity`); the command's own prefix, "evoalloc export: ", says that.
+std::string without_prefix(std::string e) {
+  if (e.rfind("export: ", 0) == 0) e.erase(0, 8);
+  return e;
+}
 
 }  // namespace
 
@@ -102,6 +108,9 @@ int cmd_export(const std::vector<std::string>& args) {
     if (const std::string* model = req.spec.get("threads")) req.threads = *model;
     else if (!run_model.empty()) req.threads = run_model;
   }
+  // A model the user asked for that the design cannot run under is a usage error;
+  // one read from the design or its run is checked again (and reported) by the exporter.
+  if (vm.count("threads") && !export_thread_model_ok(req.spec, req.threads, &err)) throw UsageError(err);
   const std::string* cls = req.spec.get("classes");
   const bool fitted = cls != nullptr && cls->starts_with("fitted:");
   const bool routes = req.spec.family == "route";  // its sub-designs may be fitted too
@@ -121,10 +130,10 @@ int cmd_export(const std::vector<std::string>& args) {
       if (req.sites.empty()) throw RuntimeError(path + ": the trace names no call sites, so a route design has nothing to route");
     }
   }
-  if (!write_export(req, &err)) throw RuntimeError(err);
+  if (!write_export(req, &err)) throw RuntimeError(without_prefix(err));
   std::cout << "wrote " << (std::filesystem::path(out) / "design.hpp").string() << " for: " << req.spec.text() << "\n";
   if (vm.count("no-build")) return kExitOk;
-  if (!build_export(out, jobs, &err)) throw RuntimeError(err);
+  if (!build_export(out, jobs, &err)) throw RuntimeError(without_prefix(err));
   std::cout << "built " << (std::filesystem::path(out) / ("lib" + name + ".so")).string() << " and lib" << name
             << ".a\n";
   return kExitOk;

@@ -337,11 +337,8 @@ std::string module_file(const std::string& path) {
 /// the shim maps return addresses with (export/site_map.hpp).
 std::string route_design_header(const ExportRequest& req, std::string* err) {
   const AllocatorSpec& s = req.spec;
-  if (req.threads != "lock") {
-    if (err)
-      *err = "export: --threads " + req.threads +
-             ": a routing design exports under the lock model for now (one router, its sub-designs behind one "
-             "lock); use --threads lock";
+  if (!export_thread_model_ok(s, req.threads, err)) {
+    if (err) *err = "export: " + *err;
     return {};
   }
   if (req.sites.empty()) {
@@ -478,6 +475,30 @@ std::string route_design_header(const ExportRequest& req, std::string* err) {
 }
 
 
+bool export_thread_model_ok(const AllocatorSpec& spec, const std::string& threads, std::string* err) {
+  if (threads != "lock" && threads != "tlh" && threads != "tcache") {
+    if (err)
+      *err = "--threads " + threads +
+             ": expected lock (one global lock), tlh (thread-local heaps) or tcache (per-thread caches over one heap)";
+    return false;
+  }
+  if (spec.family == "route" && threads != "lock") {
+    if (err)
+      *err = "--threads " + threads +
+             ": a routing design exports under the lock model for now (one router, its sub-designs behind one "
+             "lock); use --threads lock";
+    return false;
+  }
+  if (threads == "tcache") {
+    ThreadCacheSplit split;
+    if (!split_thread_cache(spec, &split, err)) {
+      if (err) *err = "--threads tcache: " + *err;
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string export_design_header(const ExportRequest& req, std::string* err) {
   const AllocatorSpec& s = req.spec;
   if (s.family == "route") return route_design_header(req, err);
@@ -490,18 +511,9 @@ std::string export_design_header(const ExportRequest& req, std::string* err) {
       *err = "export: classes=" + classes + " is fitted to a trace: give the trace (--trace, or --run whose config names it)";
     return {};
   }
-  if (req.threads != "lock" && req.threads != "tlh" && req.threads != "tcache") {
-    if (err)
-      *err = "export: --threads " + req.threads +
-             ": expected lock (one global lock), tlh (thread-local heaps) or tcache (per-thread caches over one heap)";
+  if (!export_thread_model_ok(s, req.threads, err)) {
+    if (err) *err = "export: " + *err;
     return {};
-  }
-  if (req.threads == "tcache") {
-    ThreadCacheSplit split;
-    if (!split_thread_cache(s, &split, err)) {
-      if (err) *err = "export: --threads tcache: " + *err;
-      return {};
-    }
   }
   const RegistryRow* row = find_row(s, err);
   if (row == nullptr) return {};

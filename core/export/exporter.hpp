@@ -70,6 +70,11 @@ struct ExportRequest {
 /// chars, not a system library's (c, m, dl, rt, pthread, gcc_s, ...).
 bool valid_export_name(const std::string& name);
 
+/// Whether `spec` can be exported under thread model `threads` (lock | tlh | tcache):
+/// tcache needs a front=tcache:B cache and no harden=checked; a routing design
+/// builds under lock only. false + *err ("--threads X: why") otherwise.
+bool export_thread_model_ok(const AllocatorSpec& spec, const std::string& threads, std::string* err);
+
 /// The generated design.hpp text; empty + *err when the design cannot be exported.
 std::string export_design_header(const ExportRequest& req, std::string* err);
 

@@ -147,6 +147,13 @@ TEST_CASE("cli: export usage and runtime errors") {
   out = cli("--allocator btag --name x --out /tmp/evoalloc-export-none --threads percpu", &rc);
   CHECK(rc == 2);
   CHECK(out.find("expected lock") != std::string::npos);
+  // A model the design cannot run under, asked for with --threads, is a usage error
+  // too, said once (not "export: export: ...").
+  out = cli("--allocator 'slab front=none' --name x --out /tmp/evoalloc-export-none --threads tcache", &rc);
+  CHECK(rc == 2);
+  CHECK(out.find("evoalloc export: --threads tcache:") != std::string::npos);
+  CHECK(out.find("needs front=tcache:B") != std::string::npos);
+  CHECK(out.find("export: export:") == std::string::npos);
   out = cli("--run /nonexistent-run --pick knee --name x --out /tmp/evoalloc-export-none", &rc);
   CHECK(rc == 1);
   CHECK(out.find("front.csv: cannot open") != std::string::npos);
