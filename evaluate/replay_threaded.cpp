@@ -345,8 +345,8 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     const bool concurrent = shared.inst.row().traits.concurrent_usable_size;
     sh.transfer.reset(new TransferCache);  // default-initialised: its pointer slots stay untouched
     for (unsigned k = 0; k < threads; ++k) {
-      sh.caches.push_back(std::make_unique<CacheSlot>(SharedBack<OpsBack>(&sh.back, &shared.heap_lock, concurrent, sh.transfer.get()),
-                                                      opt.cache_bound, opt.cache_align));
+      const SharedBack<OpsBack> back(&sh.back, &shared.heap_lock, concurrent, sh.transfer.get());
+      sh.caches.push_back(std::make_unique<CacheSlot>(back, opt.cache_bound, opt.cache_align));
       std::string err;
       if (!sh.caches.back()->cache.init(&err)) {
         r.ok = false;

@@ -44,12 +44,13 @@
 // by any thread goes to that thread's cache (no owner, no remote free); a cache
 // destroyed (its thread exited) gives every block back (flush_all). Between the
 // caches and the shared instance sits a TransferCache (core/layers/transfer.hpp):
-// a flush leaves its blocks there (B/2, or min(B, 64) when that is more: a refill's
-// worth), without the instance's lock, and a refill of an empty list takes up to
-// min(B, 64) blocks from there first; only a full transfer
-// cache sends a flush to the instance, and only an empty one sends a refill there. The threaded
-// replay (evaluate/replay_threaded.cpp) and the exported library (export/shim.cpp)
-// build exactly this composition; split_thread_cache says what is shared.
+// a flush leaves its blocks there (B/2, or min(B, 64) when that is more: a
+// refill's worth), without the instance's lock, and a refill of an empty list
+// takes up to min(B, 64) blocks from there first; only a full transfer cache sends
+// a flush to the instance, and only an empty one sends a refill there. The
+// threaded replay (evaluate/replay_threaded.cpp) and the exported library
+// (export/shim.cpp) build exactly this composition; split_thread_cache says what
+// is shared.
 #pragma once
 
 #include <sys/single_threaded.h>
