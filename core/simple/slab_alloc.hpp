@@ -81,10 +81,13 @@ class Slab : public SourceBacked {
     for (std::size_t c = 0; c < nclasses_; ++c) partial_[c] = none_;
     for (std::size_t q = 0; q <= max_small_ / 16; ++q)
       lookup()[q] = static_cast<std::uint8_t>(std::lower_bound(sizes_, sizes_ + n, q * 16) - sizes_);
+    class_sizes_[0] = 0;
+    std::copy(sizes_, sizes_ + n, class_sizes_ + 1);
+    init_class_map();
   }
   ~Slab() = default;
   /// The reservation succeeded and the class tables found room in the arena.
-  bool ok() const { return src_.ok() && partial_ != nullptr && none_ != nullptr; }
+  bool ok() const { return src_.ok() && partial_ != nullptr && none_ != nullptr && class_map_ != nullptr; }
 
   static Slab* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
     return block::make_allocator<Slab>(err, spec, opt);
@@ -154,7 +157,15 @@ class Slab : public SourceBacked {
     return align_up((n == 0 ? 1 : n) + off, kPageSize) - off;
   }
 
+  /// A small block's size comes from the class map (a byte per slab, dense: the
+  /// free path of a front cache reads no slab header); anything else (a large block,
+  /// an address outside the chunk space) from the header at the slab boundary.
   std::size_t usable_size(const void* vp) const {
+    const std::size_t i = (reinterpret_cast<std::uintptr_t>(vp) - map_base_) >> slab_shift_;  // wraps below the base
+    if (i < map_units_) [[likely]] {
+      touch(probe_, &class_map_[i], 1);
+      if (const std::uint8_t v = class_map_[i]) return class_sizes_[v];
+    }
     char* p = const_cast<char*>(static_cast<const char*>(vp));
     if (is_large(p)) return mapped_block_usable(p);
     const SlabHeader* s = header_of(p);
@@ -240,9 +251,14 @@ class Slab : public SourceBacked {
     if (s != nullptr) {
       empty_ = s->next;
       --n_empty_;
+      set_class(s, static_cast<std::uint8_t>(c + 1));  // its page of the map is committed
     } else {
       s = static_cast<SlabHeader*>(src_.map(slab_, slab_, false));  // every header field is written below
       if (s == nullptr) return nullptr;
+      if (!set_class(s, static_cast<std::uint8_t>(c + 1))) {
+        src_.unmap(s, slab_);
+        return nullptr;
+      }
     }
     s->magic = kSlabMagic;
     s->cls = static_cast<std::uint32_t>(c);
@@ -264,8 +280,37 @@ class Slab : public SourceBacked {
       empty_ = s;
       ++n_empty_;
     } else {
+      set_class(s, 0);
       src_.unmap(s, slab_);
     }
+  }
+
+  /// The class map: one byte per slab-sized unit of the chunk space, class + 1 for
+  /// a slab in use (or cached empty), 0 for anything else (never set, a large block,
+  /// a slab given back). Reserved readable (unset entries read 0 at no cost) and
+  /// committed a page (4096 slabs) at a time, counted in the footprint.
+  void init_class_map() {
+    slab_shift_ = 0;
+    while ((std::size_t{1} << slab_shift_) < slab_) ++slab_shift_;
+    map_base_ = reinterpret_cast<std::uintptr_t>(src_.chunk_base());
+    map_units_ = src_.chunk_capacity() >> slab_shift_;
+    map_pages_ = (map_units_ + kPageSize - 1) / kPageSize;
+    class_map_ = static_cast<std::uint8_t*>(src_.reserve(map_pages_ * kPageSize, kPageSize, true));
+    map_committed_ = arena_.alloc_array<std::uint64_t>((map_pages_ + 63) / 64);
+    if (map_committed_ == nullptr) class_map_ = nullptr;
+  }
+  /// Sets the map entry of slab s; false when its page of entries cannot be committed.
+  bool set_class(const SlabHeader* s, std::uint8_t v) {
+    const std::size_t i = (reinterpret_cast<std::uintptr_t>(s) - map_base_) >> slab_shift_;
+    const std::size_t pg = i / kPageSize;
+    if (((map_committed_[pg / 64] >> (pg % 64)) & 1) == 0) {
+      if (v == 0) return true;
+      if (!src_.commit_pages(class_map_ + pg * kPageSize, kPageSize)) return false;
+      map_committed_[pg / 64] |= std::uint64_t{1} << (pg % 64);
+    }
+    touch(probe_, &class_map_[i], 1);
+    class_map_[i] = v;
+    return true;
   }
 
   [[gnu::noinline]] void push_partial(SlabHeader* s) {
@@ -312,6 +357,13 @@ class Slab : public SourceBacked {
   SlabHeader** partial_ = nullptr;           // list head per class, none_ if empty, then lookup() (arena)
   SlabHeader* none_ = nullptr;               // the empty lists' sentinel (arena)
   std::size_t sizes_[kSlabMaxClasses] = {};  // object size per class (never probed)
+  std::size_t class_sizes_[kSlabMaxClasses + 1] = {};  // 0, then sizes_: indexed by a class map entry
+  std::uint8_t* class_map_ = nullptr;          // see init_class_map (reserved in the chunk space)
+  std::uint64_t* map_committed_ = nullptr;     // a bit per committed page of class_map_ (arena)
+  std::uintptr_t map_base_ = 0;                // the chunk space's base
+  std::size_t map_units_ = 0;                  // entries: slab-sized units of the chunk space
+  std::size_t map_pages_ = 0;
+  unsigned slab_shift_ = 12;                   // log2(slab_)
   static constexpr std::size_t kEmptyMax = 16;
   SlabHeader* empty_ = nullptr;  // cached empty slabs (linked through next)
   std::size_t n_empty_ = 0;

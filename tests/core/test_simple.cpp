@@ -3,6 +3,8 @@
 // stress harness on the non-default memory source and alignment.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -134,16 +136,50 @@ TEST_CASE("slab: objects of one class share a slab; emptied slabs are cached, no
   for (int i = 0; i < 10; ++i) v.push_back(static_cast<char*>(a.allocate(48)));
   for (int i = 1; i < 10; ++i) CHECK(v[i] == v[i - 1] + 48);
   CHECK(a.usable_size(v[0]) == 48);
-  CHECK(a.stats().footprint == meta + 4096);
+  // the slab, and the first page of the class map (a byte per slab: 4096 slabs a page)
+  const std::uint64_t map_page = 4096;
+  CHECK(a.stats().footprint == meta + 4096 + map_page);
   a.deallocate(v[3]);
   CHECK(a.allocate(40) == v[3]);  // LIFO reuse inside the slab
   for (char* p : v) a.deallocate(p);
-  CHECK(a.stats().footprint == meta + 4096);  // cached empty slab
+  CHECK(a.stats().footprint == meta + 4096 + map_page);  // cached empty slab
   void* big = a.allocate(100000);
   CHECK(a.usable_size(big) >= 100000);
   a.deallocate(big);
-  CHECK(a.stats().footprint == meta + 4096);
+  CHECK(a.stats().footprint == meta + 4096 + map_page);
   CHECK(full_ok(a));
+}
+
+TEST_CASE("slab: the class map follows a slab through reuse by another class and by a large block") {
+  // usable_size reads a small block's class from the class map (a byte per slab), so
+  // the map must be rewritten when a cached empty slab serves another class and
+  // cleared when a slab is unmapped, whose address range a large block may take.
+  evo::Instance a = make("slab slab=4K retain=1M");
+  std::vector<char*> v;
+  for (int i = 0; i < 40 * 84; ++i) v.push_back(static_cast<char*>(a.allocate(48)));  // 40 slabs
+  std::vector<std::uintptr_t> slabs;
+  for (char* p : v) slabs.push_back(reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{4095});
+  for (char* p : v) CHECK(a.usable_size(p) == 48);
+  for (char* p : v) a.deallocate(p);  // 16 slabs cached empty, the rest unmapped (kept by retain)
+  std::vector<char*> w, big;
+  for (int i = 0; i < 16 * 18; ++i) w.push_back(static_cast<char*>(a.allocate(200)));
+  bool reused_slab = false, big_on_old_slab = false;
+  for (char* p : w) {
+    CHECK(a.usable_size(p) == 224);
+    reused_slab |= std::count(slabs.begin(), slabs.end(), reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{4095}) > 0;
+  }
+  for (int i = 0; i < 12; ++i) {
+    big.push_back(static_cast<char*>(a.allocate(3000)));
+    CHECK(a.usable_size(big.back()) >= 3000);
+    CHECK(a.usable_size(big.back()) < 4096);
+    big_on_old_slab |= std::count(slabs.begin(), slabs.end(), reinterpret_cast<std::uintptr_t>(big.back()) & ~std::uintptr_t{4095}) > 0;
+  }
+  CHECK(reused_slab);
+  CHECK(big_on_old_slab);
+  for (char* p : w) a.deallocate(p);
+  for (char* p : big) a.deallocate(p);
+  CHECK(full_ok(a));
+  CHECK(a.stats().allocs == a.stats().frees);
 }
 
 TEST_CASE("fixed: freed blocks wait on their size's list; larger requests use the fallback") {
