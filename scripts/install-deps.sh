@@ -20,7 +20,7 @@ test_pkgs=(
   libbenchmark-dev                             # bench/
   openmpi-bin libopenmpi-dev                   # MPI island model
   slurm-wlm munge                              # Slurm sweep test (tests/scale, scripts/slurm/local-cluster.sh)
-  perl python3 sqlite3 coreutils               # real programs under the recorder / exported allocators
+  perl python3 sqlite3 coreutils file          # real programs under the recorder / exported allocators
   heaptrack                                    # heaptrack -r recordings (tests/evaluate/test_heaptrack.cpp)
   ghostscript                                  # gs rendering a PostScript file under the exported allocators (tests/export)
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0  # allocators compared in bench/compare

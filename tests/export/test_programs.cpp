@@ -4,19 +4,24 @@
 // (--threads tlh), and slab and btag with per-thread caches over one heap (--threads
 // tcache), under LD_PRELOAD run python3 (dicts and strings, threads),
 // perl (text processing), sqlite3 (3000 inserts + a query), sort (300k lines, also
-// with --parallel=4 threads), gs (renders tests/export/data/figures.ps: paths, text,
-// fills, loops, two pages; skipped with a message if gs is missing), the randomized
-// multi-threaded stress of the C API (tests/export/data/stress.c: remote frees and
-// remote reallocs) and fork while threads allocate (tests/export/data/forks.c);
-// every output equals the same program's output under glibc. A second case checks
-// the tlh heap pool (threads that exit give their heap to the next thread) and the
-// summed EVOALLOC_STATS line, and the same of the tcache cache pool. Skipped in the sanitizer build: ASan owns malloc and
-// cannot host a preloaded allocator.
+// with --parallel=4 threads), file (libmagic on this tree's files), gs (renders
+// tests/export/data/figures.ps: paths, text, fills, loops, two pages; file and gs are
+// skipped with a message if missing), the randomized multi-threaded stress of the C
+// API (tests/export/data/stress.c: remote frees and remote reallocs) and fork while
+// threads allocate (tests/export/data/forks.c); every output equals the same
+// program's output under glibc. A routing design learned from file's call sites runs
+// the same programs. Further cases check the tlh heap pool (threads that exit give
+// their heap to the next thread) and the summed EVOALLOC_STATS line, and the same of
+// the tcache cache pool. Skipped in the sanitizer build: ASan owns malloc and cannot
+// host a preloaded allocator.
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "export_lib.hpp"
 
@@ -70,12 +75,35 @@ long heaps_in(const std::string& line, const std::string& label = "heaps") {
   return heaps;
 }
 
-}  // namespace
+/// The programs, their input file, and each one's output under glibc: built once per
+/// test process (the first case that asks).
+struct Suite {
+  std::string work, text;
+  std::vector<Program> programs;
+  std::vector<std::string> expected;
+};
 
-TEST_CASE("programs: real Debian programs give glibc's output under each exported family") {
+/// `file` (libmagic: regular expressions and buffers, from many call sites in libc and
+/// libmagic) on a fixed list of this source tree's files: `first` of them, or all.
+std::string file_cmd(std::size_t first = 0) {
+  std::vector<std::string> files;
+  for (const char* dir : {"core/layers", "core/simple", "core/superblock", "docs"})
+    for (const auto& e : fs::directory_iterator(export_test::source_dir() + "/" + dir)) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  if (first != 0 && first < files.size()) files.resize(first);
+  std::string cmd = "/usr/bin/file";
+  for (const std::string& f : files) cmd += " " + f;
+  return cmd;
+}
+
+const Suite& suite() {
+  static Suite s;
+  if (!s.programs.empty()) return s;
   const std::string work = work_dir();
+  s.work = work;
   // Inputs: a large file of numbers and words (deterministic).
   const std::string text = work + "/input.txt";
+  s.text = text;
   REQUIRE(export_test::run("/usr/bin/perl -e 'srand(7); for (1..300000) { printf(\"%d %s\\n\", int(rand(1e9)), "
                            "join(\"\", map { chr(97 + int(rand(26))) } 1..(1 + $_ % 17))) }' > " +
                            text) == 0);
@@ -116,6 +144,11 @@ TEST_CASE("programs: real Debian programs give glibc's output under each exporte
       {"stress (8 threads)", stress + " 8 60000"},
       {"fork (4 threads, 12 forks)", forks + " 4 12"},
   };
+  if (fs::exists("/usr/bin/file")) {
+    programs.push_back({"file", file_cmd()});
+  } else {
+    MESSAGE("file not installed: its run is skipped (scripts/install-deps.sh installs it)");
+  }
   if (fs::exists("/usr/bin/gs")) {
     // Both pages as raw PPM on stdout: the bytes of the rendering are compared.
     programs.push_back({"gs", "/usr/bin/gs -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=ppmraw -r100 -sOutputFile=- " +
@@ -130,6 +163,30 @@ TEST_CASE("programs: real Debian programs give glibc's output under each exporte
     expected.push_back(export_test::slurp(out));
     REQUIRE(!expected.back().empty());
   }
+  s.expected = std::move(expected);
+  s.programs = std::move(programs);
+  return s;
+}
+
+/// Runs every program of the suite under `lib` (LD_PRELOAD applies to every process
+/// of a pipeline: sort and md5sum); each output must equal glibc's.
+void check_outputs(const std::string& name, const std::string& lib) {
+  const Suite& s = suite();
+  for (std::size_t i = 0; i < s.programs.size(); ++i) {
+    CAPTURE(name);
+    CAPTURE(s.programs[i].what);
+    const std::string out = s.work + "/" + name + ".out";
+    CHECK(export_test::run("LD_PRELOAD=" + lib + " sh -c '" + sh_quote(s.programs[i].cmd) + "' > " + out) == 0);
+    CHECK(export_test::slurp(out) == s.expected[i]);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("programs: real Debian programs give glibc's output under each exported family") {
+  const Suite& suite_ = suite();
+  const std::string& work = suite_.work;
+  const std::string& text = suite_.text;
   std::vector<export_test::Design> designs(std::begin(export_test::kFamilyDesigns), std::end(export_test::kFamilyDesigns));
   designs.insert(designs.end(), std::begin(export_test::kTlhDesigns), std::end(export_test::kTlhDesigns));
   designs.insert(designs.end(), std::begin(export_test::kTcacheDesigns), std::end(export_test::kTcacheDesigns));
@@ -138,21 +195,52 @@ TEST_CASE("programs: real Debian programs give glibc's output under each exporte
     const std::string dir = export_test::build(d.name, d.sentence, &err, {}, export_test::threads_of(d.name));
     REQUIRE_MESSAGE(!dir.empty(), err);
     const std::string lib = dir + "/lib" + d.name + ".so";
-    for (std::size_t i = 0; i < programs.size(); ++i) {
-      CAPTURE(d.name);
-      CAPTURE(d.sentence);
-      CAPTURE(programs[i].what);
-      const std::string out = work + "/" + d.name + ".out";
-      // LD_PRELOAD applies to every process of the pipeline (sort and md5sum).
-      CHECK(export_test::run("LD_PRELOAD=" + lib + " sh -c '" + sh_quote(programs[i].cmd) + "' > " + out) == 0);
-      CHECK(export_test::slurp(out) == expected[i]);
-    }
+    CAPTURE(d.sentence);
+    check_outputs(d.name, lib);
     // EVOALLOC_STATS survives a program that closes stderr before exit (coreutils' close_stdout).
     const std::string log = work + "/" + d.name + ".stats";
     CHECK(export_test::run("EVOALLOC_STATS=1 LD_PRELOAD=" + lib + " /usr/bin/sort " + text + " > /dev/null 2> " + log) ==
           0);
     CHECK(export_test::slurp(log).find(std::string("evoalloc ") + d.name + ": footprint ") != std::string::npos);
   }
+}
+
+TEST_CASE("programs: a routing design learned from file's call sites keeps every program's output") {
+  // The route family (core/route/router.hpp, export/site_map.hpp) in real programs:
+  // learned from `file` on the first 20 files of its list (evoalloc record, then
+  // export --trace, which classifies the trace's call sites), then preloaded into
+  // `file` on all of them and into every other program of the suite, whose own sites
+  // the trace never saw (libc's are the same module and offsets: they route too).
+  // The rest sub-design and the router are hardened: a block freed into the wrong
+  // sub-design, or a broken canary, aborts the program.
+  if (!fs::exists("/usr/bin/file")) {
+    MESSAGE("file not installed: the routing case is skipped (scripts/install-deps.sh installs it)");
+    return;
+  }
+  const Suite& s = suite();
+  const std::string bin = export_test::binary_dir() + "/app/evoalloc";
+  const std::string trace = s.work + "/file_short.trace";
+  REQUIRE(export_test::run(bin + " record -o " + trace + " -- " + file_cmd(20) + " > /dev/null 2>&1") == 0);
+  const std::string name = "x_route_file";
+  const std::string dir = export_test::libs_dir() + "/" + name;
+  const std::string design = "route life=8K short=[slab slab=64K] long=[pad] rest=[superblock harden=checked] harden=canary";
+  const std::string ex_log = s.work + "/" + name + ".log";
+  const int ex = export_test::run(bin + " export --allocator '" + design + "' --trace " + trace + " --name " + name +
+                                  " --out " + dir + " --jobs 2 > " + ex_log + " 2>&1");
+  REQUIRE_MESSAGE(ex == 0, export_test::slurp(ex_log));
+  const std::string lib = dir + "/lib" + name + ".so";
+  check_outputs(name, lib);
+  // file on all its files: the sites classified short send their blocks to `short`
+  const std::string log = s.work + "/" + name + ".stats";
+  REQUIRE(export_test::run("EVOALLOC_STATS=1 LD_PRELOAD=" + lib + " " + file_cmd() + " > /dev/null 2> " + log) == 0);
+  const std::string line = export_test::slurp(log);
+  CAPTURE(line);
+  long long n_short = -1, n_long = -1, n_rest = -1;
+  const auto at = line.find("route short ");
+  REQUIRE(at != std::string::npos);
+  REQUIRE(std::sscanf(line.c_str() + at, "route short %lld long %lld rest %lld", &n_short, &n_long, &n_rest) == 3);
+  CHECK(n_short > 1000);
+  CHECK(n_rest > 0);
 }
 
 TEST_CASE("programs: tlh and tcache reuse the heaps/caches of exited threads and sum the stats") {
