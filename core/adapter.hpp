@@ -81,7 +81,7 @@ RegistryRow make_row(std::string name, Traits traits) {
 struct CommonParams {
   std::size_t min_align = 16;  ///< align=16|32|64
   bool region = false;         ///< source=region (else mmap chunks)
-  std::size_t retain = 0;      ///< retain=0|256K|1M|4M: unmapped chunks kept committed (MemorySource::set_retain)
+  std::size_t retain = 0;      ///< retain=0|256K|1M|4M|16M|64M: unmapped chunks kept committed (MemorySource::set_retain)
 };
 
 inline CommonParams common_params(const AllocatorSpec& spec) {

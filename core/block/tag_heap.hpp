@@ -536,7 +536,9 @@ class TagHeap {
   [[gnu::noinline]] void* map_large(std::size_t size, std::size_t a) {
     std::size_t off = a > 16 ? a : 16;
     std::size_t len = round_page(size + off);
-    char* base = static_cast<char*>(src_.map(len, a > kPageSize ? a : kPageSize));
+    // not zeroed: the two header words are written below, and malloc owes no zeroes
+    // (calloc clears its block itself)
+    char* base = static_cast<char*>(src_.map(len, a > kPageSize ? a : kPageSize, false));
     if (base == nullptr) return nullptr;
     char* p = base + off;
     word(p - 8) = len | kMapped | kInUse;

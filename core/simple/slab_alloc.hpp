@@ -335,7 +335,9 @@ class Slab : public SourceBacked {
   [[gnu::noinline]] void* alloc_large(std::size_t size, std::size_t a) {
     std::size_t off = a > 32 ? a : 32;
     std::size_t len = align_up((size == 0 ? 1 : size) + off, kPageSize);
-    char* base = static_cast<char*>(src_.map(len, a > slab_ ? a : slab_));
+    // not zeroed: the magic word and the header are written below, and malloc owes no
+    // zeroes (calloc clears its block itself)
+    char* base = static_cast<char*>(src_.map(len, a > slab_ ? a : slab_, false));
     if (base == nullptr) return nullptr;
     std::memcpy(base, &kLargeMagic, 8);
     char* p = base + off;
