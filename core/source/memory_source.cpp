@@ -3,6 +3,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -200,7 +201,11 @@ void* MemorySource::grow(std::size_t bytes) {
 void MemorySource::shrink(std::size_t bytes) {
   if (bytes > region_size()) bytes = region_size();
   brk_ -= bytes;
-  char* keep = base_ + round_up(static_cast<std::size_t>(brk_ - base_), kPageSize);
+  // Up to `retain` bytes above the break stay committed (glibc's trim threshold): a
+  // program that frees a large block at the top and takes it again pays neither the
+  // system calls nor the page faults.
+  const std::size_t used = round_up(static_cast<std::size_t>(brk_ - base_), kPageSize);
+  char* keep = base_ + std::min(used + retain_limit_, half_);
   if (keep < committed_brk_) {
     decommit(keep, static_cast<std::size_t>(committed_brk_ - keep));
     committed_brk_ = keep;

@@ -32,8 +32,11 @@
 //   `retain` bytes in all, stay committed and are handed out again by map() (best
 //   fit by size, at the requested alignment, most recent first; the rest of a larger
 //   kept chunk stays kept): no system call and no page fault for a chunk freed and
-//   mapped again, as jemalloc's and mimalloc's delayed purging do. Kept bytes stay in
-//   the footprint (they are resident), so the fragmentation metric pays for them.
+//   mapped again, as jemalloc's and mimalloc's delayed purging do. The region keeps
+//   up to `retain` bytes committed above its break when it shrinks (glibc's trim
+//   threshold), so a block freed at the top and taken again costs no commit either.
+//   Kept bytes stay in the footprint (they are resident), so the fragmentation
+//   metric pays for them.
 //   When a chunk does not fit in the budget, the oldest kept chunks are returned
 //   first. map(.., zero = false) lets a caller that writes everything it reads
 //   (superblock and slab pages, large blocks) skip zeroing a reused chunk.

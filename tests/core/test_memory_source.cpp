@@ -35,6 +35,32 @@ TEST_CASE("region grows by bytes and commits whole pages") {
   CHECK(src.peak_footprint() == 2 * kPageSize);
 }
 
+TEST_CASE("region keeps up to retain bytes committed above its break (trim threshold)") {
+  for (const bool simulated : {false, true}) {
+    CAPTURE(simulated);
+    MemorySource src(std::size_t{64} << 20, 0, simulated ? evo::SourceBacking::Simulated : evo::SourceBacking::Real);
+    REQUIRE(src.ok());
+    src.set_retain(8 * kPageSize);
+    char* a = static_cast<char*>(src.grow(20 * kPageSize));
+    REQUIRE(a != nullptr);
+    std::memset(a, 0x5a, 20 * kPageSize);
+    const std::uint64_t calls = src.os_calls();
+    src.shrink(12 * kPageSize);  // 12 pages above the break: 8 stay committed, 4 go back
+    CHECK(src.footprint() == 16 * kPageSize);
+    CHECK(src.os_calls() == calls + 1);
+    CHECK(src.grow(8 * kPageSize) == a + 8 * kPageSize);  // within the kept pages: no commit
+    CHECK(src.footprint() == 16 * kPageSize);
+    CHECK(src.os_calls() == calls + 1);
+    a[16 * kPageSize - 1] = 1;  // still writable
+    src.shrink(2 * kPageSize);  // 2 pages above the break, under the budget: nothing returned
+    CHECK(src.footprint() == 16 * kPageSize);
+    src.set_retain(0);
+    src.shrink(14 * kPageSize);  // retain=0 trims to the break at once
+    CHECK(src.region_size() == 0);
+    CHECK(src.footprint() == 0);
+  }
+}
+
 TEST_CASE("region refuses to grow past its half of the reservation") {
   MemorySource src(std::size_t{4} << 20);
   CHECK(src.grow(src.region_capacity() + 1) == nullptr);
