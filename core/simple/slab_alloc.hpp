@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <new>
 #include <string>
@@ -12,6 +13,7 @@
 #include "core/probe.hpp"
 #include "core/simple/mapped_block.hpp"
 #include "core/simple/source_backed.hpp"
+#include "core/source/lazy_table.hpp"
 #include "core/source/memory_source.hpp"
 #include "core/source/meta_arena.hpp"
 
@@ -81,13 +83,11 @@ class Slab : public SourceBacked {
     for (std::size_t c = 0; c < nclasses_; ++c) partial_[c] = none_;
     for (std::size_t q = 0; q <= max_small_ / 16; ++q)
       lookup()[q] = static_cast<std::uint8_t>(std::lower_bound(sizes_, sizes_ + n, q * 16) - sizes_);
-    class_sizes_[0] = 0;
-    std::copy(sizes_, sizes_ + n, class_sizes_ + 1);
     init_class_map();
   }
   ~Slab() = default;
   /// The reservation succeeded and the class tables found room in the arena.
-  bool ok() const { return src_.ok() && partial_ != nullptr && none_ != nullptr && class_map_ != nullptr; }
+  bool ok() const { return src_.ok() && partial_ != nullptr && none_ != nullptr && class_map_.ok(); }
 
   static Slab* create(const AllocatorSpec& spec, const InstanceOptions& opt, std::string* err) {
     return block::make_allocator<Slab>(err, spec, opt);
@@ -162,10 +162,8 @@ class Slab : public SourceBacked {
   /// an address outside the chunk space) from the header at the slab boundary.
   std::size_t usable_size(const void* vp) const {
     const std::size_t i = (reinterpret_cast<std::uintptr_t>(vp) - map_base_) >> slab_shift_;  // wraps below the base
-    if (i < map_units_) [[likely]] {
-      touch(probe_, &class_map_[i], 1);
-      if (const std::uint8_t v = class_map_[i]) return class_sizes_[v];
-    }
+    if (i < class_map_.size()) [[likely]]
+      if (const std::uint8_t v = class_map_.get(i, probe_)) return sizes_[v - 1];
     char* p = const_cast<char*>(static_cast<const char*>(vp));
     if (is_large(p)) return mapped_block_usable(p);
     const SlabHeader* s = header_of(p);
@@ -287,30 +285,16 @@ class Slab : public SourceBacked {
 
   /// The class map: one byte per slab-sized unit of the chunk space, class + 1 for
   /// a slab in use (or cached empty), 0 for anything else (never set, a large block,
-  /// a slab given back). Reserved readable (unset entries read 0 at no cost) and
-  /// committed a page (4096 slabs) at a time, counted in the footprint.
+  /// a slab given back). A LazyTable: unset entries read 0 at no cost, committed a
+  /// page (4096 slabs) at a time, counted in the footprint.
   void init_class_map() {
-    slab_shift_ = 0;
-    while ((std::size_t{1} << slab_shift_) < slab_) ++slab_shift_;
+    slab_shift_ = static_cast<unsigned>(std::countr_zero(slab_));
     map_base_ = reinterpret_cast<std::uintptr_t>(src_.chunk_base());
-    map_units_ = src_.chunk_capacity() >> slab_shift_;
-    map_pages_ = (map_units_ + kPageSize - 1) / kPageSize;
-    class_map_ = static_cast<std::uint8_t*>(src_.reserve(map_pages_ * kPageSize, kPageSize, true));
-    map_committed_ = arena_.alloc_array<std::uint64_t>((map_pages_ + 63) / 64);
-    if (map_committed_ == nullptr) class_map_ = nullptr;
+    class_map_.init(src_, arena_, src_.chunk_capacity() >> slab_shift_);
   }
   /// Sets the map entry of slab s; false when its page of entries cannot be committed.
   bool set_class(const SlabHeader* s, std::uint8_t v) {
-    const std::size_t i = (reinterpret_cast<std::uintptr_t>(s) - map_base_) >> slab_shift_;
-    const std::size_t pg = i / kPageSize;
-    if (((map_committed_[pg / 64] >> (pg % 64)) & 1) == 0) {
-      if (v == 0) return true;
-      if (!src_.commit_pages(class_map_ + pg * kPageSize, kPageSize)) return false;
-      map_committed_[pg / 64] |= std::uint64_t{1} << (pg % 64);
-    }
-    touch(probe_, &class_map_[i], 1);
-    class_map_[i] = v;
-    return true;
+    return class_map_.set((reinterpret_cast<std::uintptr_t>(s) - map_base_) >> slab_shift_, v, probe_);
   }
 
   [[gnu::noinline]] void push_partial(SlabHeader* s) {
@@ -359,13 +343,9 @@ class Slab : public SourceBacked {
   SlabHeader** partial_ = nullptr;           // list head per class, none_ if empty, then lookup() (arena)
   SlabHeader* none_ = nullptr;               // the empty lists' sentinel (arena)
   std::size_t sizes_[kSlabMaxClasses] = {};  // object size per class (never probed)
-  std::size_t class_sizes_[kSlabMaxClasses + 1] = {};  // 0, then sizes_: indexed by a class map entry
-  std::uint8_t* class_map_ = nullptr;          // see init_class_map (reserved in the chunk space)
-  std::uint64_t* map_committed_ = nullptr;     // a bit per committed page of class_map_ (arena)
-  std::uintptr_t map_base_ = 0;                // the chunk space's base
-  std::size_t map_units_ = 0;                  // entries: slab-sized units of the chunk space
-  std::size_t map_pages_ = 0;
-  unsigned slab_shift_ = 12;                   // log2(slab_)
+  LazyTable<std::uint8_t> class_map_;        // see init_class_map
+  std::uintptr_t map_base_ = 0;              // the chunk space's base
+  unsigned slab_shift_ = 12;                 // log2(slab_)
   static constexpr std::size_t kEmptyMax = 16;
   SlabHeader* empty_ = nullptr;  // cached empty slabs (linked through next)
   std::size_t n_empty_ = 0;

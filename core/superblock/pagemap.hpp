@@ -13,9 +13,9 @@
 //   (set(p, 0) clears; clearing never allocates.)
 //   std::size_t pages() const;                                  // pages covered
 // Metadata comes from the instance's source, so it counts in the footprint:
-//   flat    one entry per page over the whole chunk space, reserved (readable: an
-//           entry never set reads 0 without a check) at init and committed one 4 KiB
-//           page of entries (2 MiB of address space) at a time;
+//   flat    one entry per page over the whole chunk space, a LazyTable
+//           (core/source/lazy_table.hpp: an entry never set reads 0 without a check;
+//           committed one 4 KiB page of entries, 2 MiB of address space, at a time);
 //   radix2  root + leaves, the index split in two halves; leaves made on demand;
 //   radix3  root + mid + leaves, split in three; nodes made on demand.
 // Each level read is reported to the probe (it is a memory touch the cache sees).
@@ -25,6 +25,7 @@
 #include <string>
 
 #include "core/probe.hpp"
+#include "core/source/lazy_table.hpp"
 #include "core/source/memory_source.hpp"
 #include "core/source/meta_arena.hpp"
 
@@ -63,47 +64,26 @@ class FlatPagemap : public PagemapBase {
  public:
   static constexpr const char* kName = "flat";
   bool init(MemorySource& src, MetaArena& arena, std::string* err) {
-    src_ = &src;
-    if (!init_base(src)) return fail(err);
-    entries_ = static_cast<std::uintptr_t*>(src.reserve(pages_ * sizeof(std::uintptr_t), kPageSize, true));
-    std::size_t epages = (pages_ * sizeof(std::uintptr_t) + kPageSize - 1) / kPageSize;
-    committed_ = static_cast<std::uint64_t*>(arena.alloc((epages + 63) / 64 * 8));
-    if (entries_ == nullptr || committed_ == nullptr) return fail(err);
+    if (!init_base(src) || !entries_.init(src, arena, pages_)) {
+      if (err) *err = "pagemap=flat: cannot reserve the entry array";
+      return false;
+    }
     return true;
   }
   std::uintptr_t get(const void* p, const Probe* probe) const {
     const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p) - base_;  // wraps for p < base
     const std::size_t i = a / kPageSize;
     if (i >= pages_) [[unlikely]] return 0;
-    touch(probe, &entries_[i], sizeof(std::uintptr_t));
-    return entries_[i];
+    return entries_.get(i, probe);
   }
   bool set(const void* p, std::uintptr_t v, const Probe* probe) {
     std::size_t i = index(p);
     if (i == pages_) return v == 0;
-    if (!is_committed(i)) {
-      if (v == 0) return true;
-      if (!src_->commit_pages(&entries_[i], 1)) return false;
-      std::size_t pg = i * sizeof(std::uintptr_t) / kPageSize;
-      committed_[pg / 64] |= std::uint64_t{1} << (pg % 64);
-    }
-    touch(probe, &entries_[i], sizeof(std::uintptr_t));
-    entries_[i] = v;
-    return true;
+    return entries_.set(i, v, probe);
   }
 
  private:
-  static bool fail(std::string* err) {
-    if (err) *err = "pagemap=flat: cannot reserve the entry array";
-    return false;
-  }
-  bool is_committed(std::size_t i) const {
-    std::size_t pg = i * sizeof(std::uintptr_t) / kPageSize;
-    return (committed_[pg / 64] >> (pg % 64)) & 1;
-  }
-  MemorySource* src_ = nullptr;
-  std::uintptr_t* entries_ = nullptr;
-  std::uint64_t* committed_ = nullptr;  // one bit per 4 KiB page of entries
+  LazyTable<std::uintptr_t> entries_;
 };
 
 /// Radix tree with `Levels` levels (2 or 3) over the page index.

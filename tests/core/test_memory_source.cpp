@@ -1,5 +1,5 @@
 // Tests of core/source/memory_source: exact footprint accounting, the region
-// break, chunk placement and reuse, the limit.
+// break, chunk placement and reuse, the limit; the lazily committed LazyTable.
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "core/source/lazy_table.hpp"
 #include "core/source/memory_source.hpp"
+#include "core/source/meta_arena.hpp"
 
 using evo::kPageSize;
 using evo::MemorySource;
@@ -665,4 +667,50 @@ TEST_CASE("the default reservation falls back to a smaller one under an address-
   waitpid(pid, &status, 0);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("lazy table: unset entries read zero for free; a page of entries is committed on its first nonzero write") {
+  for (evo::SourceBacking backing : {evo::SourceBacking::Real, evo::SourceBacking::Simulated}) {
+    CAPTURE(static_cast<int>(backing));
+    MemorySource src(std::size_t{64} << 20, std::size_t{64} << 20, backing);
+    REQUIRE(src.ok());
+    evo::MetaArena arena(src);
+    evo::LazyTable<std::uint8_t> t;
+    const std::size_t n = 3 * kPageSize + 5;  // four pages of entries, the last one partly used
+    REQUIRE(t.init(src, arena, n));
+    CHECK(t.size() == n);
+    const std::uint64_t base = src.footprint();
+    CHECK(t.get(0, nullptr) == 0);
+    CHECK(t.get(n - 1, nullptr) == 0);
+    CHECK(t.set(kPageSize + 7, 0, nullptr));  // clearing an uncommitted page commits nothing
+    CHECK(src.footprint() == base);
+    REQUIRE(t.set(kPageSize + 7, 9, nullptr));
+    CHECK(src.footprint() == base + kPageSize);
+    REQUIRE(t.set(2 * kPageSize - 1, 3, nullptr));  // the same page
+    CHECK(src.footprint() == base + kPageSize);
+    REQUIRE(t.set(n - 1, 200, nullptr));  // the last page
+    CHECK(src.footprint() == base + 2 * kPageSize);
+    CHECK(t.get(kPageSize + 7, nullptr) == 9);
+    CHECK(t.get(2 * kPageSize - 1, nullptr) == 3);
+    CHECK(t.get(n - 1, nullptr) == 200);
+    CHECK(t.get(kPageSize + 8, nullptr) == 0);
+    REQUIRE(t.set(kPageSize + 7, 0, nullptr));  // clearing a committed entry keeps its page
+    CHECK(t.get(kPageSize + 7, nullptr) == 0);
+    CHECK(src.footprint() == base + 2 * kPageSize);
+  }
+}
+
+TEST_CASE("lazy table: a write past the source's limit fails and leaves the table as it was") {
+  MemorySource src(std::size_t{64} << 20, std::size_t{64} << 10);
+  REQUIRE(src.ok());
+  evo::MetaArena arena(src);
+  evo::LazyTable<std::uint64_t> t;
+  REQUIRE(t.init(src, arena, 64 * kPageSize));  // 512 KiB of entries, over the 64 KiB limit
+  std::size_t page = 0;
+  while (t.set(page * (kPageSize / 8), page + 1, nullptr)) ++page;  // one entry a page, until refused
+  CHECK(page > 0);
+  CHECK(page < 16);
+  CHECK(src.footprint() <= src.limit());
+  CHECK(t.get(page * (kPageSize / 8), nullptr) == 0);
+  for (std::size_t i = 0; i < page; ++i) CHECK(t.get(i * (kPageSize / 8), nullptr) == i + 1);
 }
