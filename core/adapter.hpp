@@ -81,14 +81,15 @@ RegistryRow make_row(std::string name, Traits traits) {
 struct CommonParams {
   std::size_t min_align = 16;  ///< align=16|32|64
   bool region = false;         ///< source=region (else mmap chunks)
-  std::size_t retain = 0;      ///< retain=0|256K|1M|4M|16M|64M: unmapped chunks kept committed (MemorySource::set_retain)
+  std::size_t retain = 0;      ///< retain=0|256K|1M|4M|16M|64M|auto: unmapped chunks kept committed (MemorySource::set_retain; auto: kRetainAuto)
 };
 
 inline CommonParams common_params(const AllocatorSpec& spec) {
   CommonParams c;
   if (const std::string* a = spec.get("align")) c.min_align = static_cast<std::size_t>(std::stoul(*a));
   if (const std::string* s = spec.get("source")) c.region = (*s == "region");
-  if (spec.get("retain") != nullptr) c.retain = static_cast<std::size_t>(spec.get_size("retain"));
+  if (const std::string* r = spec.get("retain"))
+    c.retain = *r == "auto" ? MemorySource::kRetainAuto : static_cast<std::size_t>(spec.get_size("retain"));
   return c;
 }
 

@@ -24,7 +24,7 @@
 //     align=16|32|64 (minimum alignment), source=region|mmap (memory source),
 //     harden=off|canary|checked (the hardening layer, core/layers/harden.hpp),
 //     front=none|tcache:B (the cache front end, core/layers/front.hpp),
-//     retain=0|256K|1M|4M|16M|64M (memory kept committed on release), and the optional
+//     retain=0|256K|1M|4M|16M|64M|auto (memory kept committed on release), and the optional
 //     threads=lock|tlh|tcache (the thread model, see below; tcache needs a
 //     front=tcache:B: that cache runs in every thread, core/layers/front.hpp; and
 //     not harden=checked, which could not see a double free of a cached block).

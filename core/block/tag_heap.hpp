@@ -426,7 +426,7 @@ class TagHeap {
       return true;
     }
     std::size_t n = round_page(std::max(cfg_.grow, need + kSegOverhead));
-    char* b = static_cast<char*>(src_.map(n));
+    char* b = static_cast<char*>(src_.map(n, kPageSize, false));  // init_segment writes what is read
     if (b == nullptr) return false;
     if (top_ != nullptr) {
       char* old = top_;

@@ -98,7 +98,9 @@ class HeapBase : public SourceCounted {
   /// first on the list. nullptr, with nothing mapped, when memory runs out.
   template <class LayOut, class Reset>
   Node* add_superblock(std::size_t extra, LayOut lay_out, Reset reset) {
-    char* base = static_cast<char*>(src_.map(sb_bytes_, sb_align_));
+    // not zeroed: block headers and free links live in the blocks and are written
+    // before they are read (the scribbled stress of tests/core/test_stress.cpp)
+    char* base = static_cast<char*>(src_.map(sb_bytes_, sb_align_, false));
     if (base == nullptr) return nullptr;
     Node* n = spare_;
     if (n != nullptr) {

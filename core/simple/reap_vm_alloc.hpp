@@ -109,7 +109,7 @@ class Reap : public SourceBacked {
       return true;
     }
     std::size_t len = std::max(chunk_, page_round(n + a + 32));
-    char* c = static_cast<char*>(src_.map(len));
+    char* c = static_cast<char*>(src_.map(len, kPageSize, false));  // the chunk header is written below
     if (c == nullptr) return false;
     next_chunk(c) = chunks_;
     chunk_len(c) = len;
@@ -166,7 +166,7 @@ class Vm : public SourceBacked {
     std::size_t a = effective_align(min_align_, align);
     std::size_t off = a > 16 ? a : 16;
     std::size_t len = page_round((size == 0 ? 1 : size) + off);
-    char* base = static_cast<char*>(src_.map(len, a > kPageSize ? a : kPageSize));
+    char* base = static_cast<char*>(src_.map(len, a > kPageSize ? a : kPageSize, false));  // header written below
     if (base == nullptr) return nullptr;
     char* p = base + off;
     std::uint64_t h[2] = {len, off};

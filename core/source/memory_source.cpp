@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstring>
 
@@ -201,6 +202,7 @@ void* MemorySource::grow(std::size_t bytes) {
 void MemorySource::shrink(std::size_t bytes) {
   if (bytes > region_size()) bytes = region_size();
   brk_ -= bytes;
+  note_freed(bytes);
   // Up to `retain` bytes above the break stay committed (glibc's trim threshold): a
   // program that frees a large block at the top and takes it again pays neither the
   // system calls nor the page faults.
@@ -244,8 +246,14 @@ std::uintptr_t MemorySource::take_range(std::size_t bytes, std::size_t align) {
 }
 
 void MemorySource::set_retain(std::size_t bytes) {
-  retain_limit_ = bytes & ~(kPageSize - 1);
+  retain_auto_ = bytes == kRetainAuto;
+  retain_limit_ = retain_auto_ ? kAutoRetainStart : bytes & ~(kPageSize - 1);
   while (kept_bytes_ > retain_limit_) drop_oldest_kept();
+}
+
+void MemorySource::note_freed(std::size_t bytes) {
+  if (retain_auto_ && bytes > retain_limit_ && retain_limit_ < kAutoRetainMax)
+    retain_limit_ = bytes >= kAutoRetainMax / 2 ? kAutoRetainMax : round_up(2 * bytes, kPageSize);
 }
 
 std::uintptr_t MemorySource::take_kept(std::size_t bytes, std::size_t align) {
@@ -277,7 +285,20 @@ void MemorySource::drop_oldest_kept() {
   add_free_range(r.start, r.len);
 }
 
+namespace {
+std::atomic<bool> g_scribble{false};
+}  // namespace
+
+void MemorySource::set_scribble(bool on) { g_scribble.store(on, std::memory_order_relaxed); }
+
 void* MemorySource::map(std::size_t bytes, std::size_t align, bool zero) {
+  void* p = map_chunk(bytes, align, zero);
+  if (!zero && p != nullptr && g_scribble.load(std::memory_order_relaxed)) [[unlikely]]
+    std::memset(p, kScribble, round_up(bytes, kPageSize));
+  return p;
+}
+
+void* MemorySource::map_chunk(std::size_t bytes, std::size_t align, bool zero) {
   if (base_ == nullptr || bytes == 0) return nullptr;
   bytes = round_up(bytes, kPageSize);
   if (align < kPageSize) align = kPageSize;
@@ -413,6 +434,7 @@ bool MemorySource::commit_pages(void* p, std::size_t bytes) {
 void MemorySource::unmap(void* p, std::size_t bytes) {
   if (p == nullptr || bytes == 0) return;
   bytes = round_up(bytes, kPageSize);
+  note_freed(bytes);
   if (bytes <= retain_limit_) {
     while (nkept_ != 0 && (nkept_ == kMaxKept || kept_bytes_ + bytes > retain_limit_)) drop_oldest_kept();
     kept_[nkept_++] = {reinterpret_cast<std::uintptr_t>(p), bytes};

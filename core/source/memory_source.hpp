@@ -38,8 +38,12 @@
 //   Kept bytes stay in the footprint (they are resident), so the fragmentation
 //   metric pays for them.
 //   When a chunk does not fit in the budget, the oldest kept chunks are returned
-//   first. map(.., zero = false) lets a caller that writes everything it reads
-//   (superblock and slab pages, large blocks) skip zeroing a reused chunk.
+//   first. retain=auto (kRetainAuto) grows the budget with the largest block freed,
+//   as glibc's dynamic threshold does (see kRetainAuto).
+//   map(.., zero = false) lets a caller that writes everything it reads (superblock
+//   and slab pages, boundary-tag segments, large blocks) skip zeroing a reused
+//   chunk. set_scribble(true) (tests) fills every such chunk with 0xA5 instead, so a
+//   caller that reads what it did not write fails the shadow-checked stress.
 //
 // Footprint is exact: the number of bytes currently committed (region rounded up
 // to whole pages + mapped chunks). Every commit/decommit counts one os_call. A
@@ -131,6 +135,17 @@ class MemorySource {
   /// valgrind), halves of it are tried down to this size.
   static constexpr std::size_t kMinFallbackReserve = std::size_t{1} << 30;
 
+  /// set_retain(kRetainAuto), the spec's retain=auto: the budget starts at
+  /// kAutoRetainStart and, each time a chunk (or a shrink of the region) larger than
+  /// it is given back, becomes twice that size, up to kAutoRetainMax. This is
+  /// glibc's dynamic mmap threshold (malloc/malloc.c: freeing an mmapped chunk
+  /// raises mmap_threshold to its size and trim_threshold to twice that, up to
+  /// 32 MiB and 64 MiB on 64-bit): a design fitted on a trace keeps the program's
+  /// big buffers committed for reuse even when they are larger than any in the trace.
+  static constexpr std::size_t kRetainAuto = SIZE_MAX;
+  static constexpr std::size_t kAutoRetainStart = std::size_t{1} << 20;
+  static constexpr std::size_t kAutoRetainMax = std::size_t{64} << 20;
+
   /// Simulated backing: decommitted-but-resident bytes allowed before a batch release.
   static constexpr std::size_t kDefaultDirtyBudget = std::size_t{128} << 20;
 
@@ -163,6 +178,10 @@ class MemorySource {
   /// zero = false: the caller does not need the memory to read as zero (a reused
   /// kept chunk is then handed out as it was; fresh pages read as zero anyway).
   void* map(std::size_t bytes, std::size_t align = kPageSize, bool zero = true);
+  /// Tests: every map(.., zero = false), of any source of the process, returns its
+  /// chunk filled with 0xA5 (kScribble), not as it was. Off by default.
+  static void set_scribble(bool on);
+  static constexpr unsigned char kScribble = 0xA5;
   /// Returns a chunk (or a page-aligned tail/head part of one) to the OS.
   void unmap(void* p, std::size_t bytes);
   /// Called by a moving remap once the destination `dst` is chosen and before any
@@ -205,9 +224,12 @@ class MemorySource {
   std::uint64_t peak_footprint() const { return peak_; }
   std::uint64_t os_calls() const { return os_calls_; }
   /// Keeps up to `bytes` (rounded down to pages) of unmapped chunks committed for
-  /// reuse (see "Retention" above); 0 (the default) returns every chunk at once.
+  /// reuse (see "Retention" above); 0 (the default) returns every chunk at once;
+  /// kRetainAuto adapts the budget to the blocks the program frees (retain=auto).
   void set_retain(std::size_t bytes);
+  /// The budget now (under kRetainAuto it grows as the program runs).
   std::size_t retain() const { return retain_limit_; }
+  bool retain_auto() const { return retain_auto_; }
   /// Bytes of unmapped chunks kept committed for reuse now.
   std::size_t kept_bytes() const { return kept_bytes_; }
   std::size_t limit() const { return limit_; }
@@ -296,6 +318,9 @@ class MemorySource {
   std::size_t nkept_ = 0;
   std::size_t kept_bytes_ = 0;
   std::size_t retain_limit_ = 0;
+  bool retain_auto_ = false;
+  void* map_chunk(std::size_t bytes, std::size_t align, bool zero);  // map() but for the scribble
+  void note_freed(std::size_t bytes);  // retain=auto: the budget follows what is freed
 };
 
 }  // namespace evo

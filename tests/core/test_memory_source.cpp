@@ -630,6 +630,67 @@ TEST_CASE("retention: the budget returns the oldest kept chunks first; 0 keeps n
   CHECK(src.footprint() == 0);
 }
 
+TEST_CASE("retention auto: the budget grows to twice the largest block given back, up to 64 MiB") {
+  constexpr std::size_t MiB = std::size_t{1} << 20;
+  for (evo::SourceBacking backing : {evo::SourceBacking::Real, evo::SourceBacking::Simulated}) {
+    CAPTURE(evo::source_backing_name(backing));
+    MemorySource src(std::size_t{512} << 20, 0, backing);
+    REQUIRE(src.ok());
+    src.set_retain(MemorySource::kRetainAuto);
+    CHECK(src.retain_auto());
+    CHECK(src.retain() == MemorySource::kAutoRetainStart);
+    // Under the starting budget: kept, the budget unchanged.
+    src.unmap(src.map(MiB / 2), MiB / 2);
+    CHECK(src.kept_bytes() == MiB / 2);
+    CHECK(src.retain() == MemorySource::kAutoRetainStart);
+    // A 3 MiB buffer: the first one given back raises the budget to 6 MiB and is kept,
+    // so the program's next one costs no system call.
+    void* a = src.map(3 * MiB, kPageSize, false);
+    REQUIRE(a != nullptr);
+    src.unmap(a, 3 * MiB);
+    CHECK(src.retain() == 6 * MiB);
+    CHECK(src.kept_bytes() == 3 * MiB + MiB / 2);
+    const std::uint64_t calls = src.os_calls();
+    CHECK(src.map(3 * MiB, kPageSize, false) == a);
+    CHECK(src.os_calls() == calls);
+    src.unmap(a, 3 * MiB);
+    // 40 MiB: twice that is past the cap, the budget stops at 64 MiB.
+    void* big = src.map(40 * MiB, kPageSize, false);
+    REQUIRE(big != nullptr);
+    src.unmap(big, 40 * MiB);
+    CHECK(src.retain() == MemorySource::kAutoRetainMax);
+    CHECK(src.kept_bytes() == 40 * MiB + 3 * MiB + MiB / 2);
+    // Past the cap: returned at once, the budget stays.
+    void* huge = src.map(100 * MiB, kPageSize, false);
+    REQUIRE(huge != nullptr);
+    const std::uint64_t before = src.footprint();
+    src.unmap(huge, 100 * MiB);
+    CHECK(src.footprint() == before - 100 * MiB);
+    CHECK(src.retain() == MemorySource::kAutoRetainMax);
+    // A fixed budget does not move.
+    src.set_retain(MiB);
+    CHECK_FALSE(src.retain_auto());
+    src.unmap(src.map(3 * MiB), 3 * MiB);
+    CHECK(src.retain() == MiB);
+    CHECK(src.kept_bytes() <= MiB);
+  }
+}
+
+TEST_CASE("retention auto: a large shrink of the region raises the budget and stays committed") {
+  constexpr std::size_t MiB = std::size_t{1} << 20;
+  MemorySource src(std::size_t{256} << 20);
+  src.set_retain(MemorySource::kRetainAuto);
+  REQUIRE(src.grow(5 * MiB) != nullptr);
+  const std::uint64_t committed = src.footprint();
+  const std::uint64_t calls = src.os_calls();
+  src.shrink(5 * MiB);
+  CHECK(src.retain() == 10 * MiB);
+  CHECK(src.footprint() == committed);  // kept above the break, no system call
+  CHECK(src.os_calls() == calls);
+  REQUIRE(src.grow(5 * MiB) != nullptr);
+  CHECK(src.os_calls() == calls);
+}
+
 TEST_CASE("retention: under a limit, kept chunks go back before a map fails") {
   MemorySource src(std::size_t{64} << 20, 8 * kPageSize);
   src.set_retain(8 * kPageSize);

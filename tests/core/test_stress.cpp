@@ -2,11 +2,13 @@
 // family are covered automatically): see tests/core/stress.hpp for what is checked.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "core/instance.hpp"
+#include "core/source/memory_source.hpp"
 #include "tests/core/stress.hpp"
 
 namespace {
@@ -28,6 +30,27 @@ TEST_CASE("every registry row survives the randomized stress test") {
     evo::test::StressResult r = evo::test::run_stress(inst, cfg);
     CHECK_MESSAGE(r.ok, r.error);
   }
+}
+
+TEST_CASE("every registry row with retain=auto survives the stress with reused chunks scribbled") {
+  // A kept chunk handed out by map(.., zero = false) comes back filled with 0xA5: a
+  // design that reads what it did not write (a header, a bitmap, a link) fails here.
+  evo::MemorySource::set_scribble(true);
+  for (const evo::RegistryRow& row : evo::rows()) {
+    CAPTURE(row.name);
+    const std::string text =
+        evo::test::with_keys(row.name, row.traits.routes ? " short=[slab slab=64K retain=auto]" : " retain=auto");
+    std::string err;
+    evo::AllocatorSpec spec;
+    REQUIRE_MESSAGE(evo::parse_spec(text, spec, &err), err);
+    evo::Instance inst = evo::Instance::create(spec, {}, &err);
+    REQUIRE_MESSAGE(inst, err);
+    evo::test::StressConfig cfg = evo::test::stress_config_for(spec, 4321 + row.id, kOps / 16);
+    cfg.max_size = std::max<std::size_t>(cfg.max_size, std::size_t{2} << 20);  // chunks past the first budget
+    evo::test::StressResult r = evo::test::run_stress(inst, cfg);
+    CHECK_MESSAGE(r.ok, r.error);
+  }
+  evo::MemorySource::set_scribble(false);
 }
 
 TEST_CASE("stress harness catches a broken allocator") {

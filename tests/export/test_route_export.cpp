@@ -49,10 +49,10 @@ evo::ExportRequest request(const std::string& sentence) {
 TEST_CASE("route export: design.hpp holds the sub-designs and the table of classified sites") {
   evo::ExportRequest r = request(kRoute);
   r.sites = {
-      {"/opt/prog", 0x300, {100, 0, 64}},     // short (p90 64 <= 4K)
-      {"./prog", 0x100, {100, 90, 0}},        // long (90% kept): same module file
-      {"/usr/lib/libc.so.6", 0x50, {3, 0, 0}},  // too few objects: rest, not listed
-      {"/opt/prog", 0x200, {100, 0, 1 << 20}},  // lives long, freed: rest
+      {"/opt/prog", 0x300, {100, 0, 64}, ""},     // short (p90 64 <= 4K)
+      {"./prog", 0x100, {100, 90, 0}, ""},        // long (90% kept): same module file
+      {"/usr/lib/libc.so.6", 0x50, {3, 0, 0}, ""},  // too few objects: rest, not listed
+      {"/opt/prog", 0x200, {100, 0, 1 << 20}, ""},  // lives long, freed: rest
       {"/usr/lib/libstdc++.so.6.0.30", 0xa958c, {500, 0, 16}, "operator new(unsigned long)"},  // short
   };
   std::string err;
