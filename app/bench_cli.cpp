@@ -1,6 +1,7 @@
 #include "app/bench_cli.hpp"
 
 #include <iostream>
+#include <regex>
 
 namespace evo::cli {
 
@@ -13,6 +14,10 @@ void add_program_run_options(po::options_description& desc, ProgramRunArgs& a, c
       ("no-check-output",
        ("do not compare the program's stdout under each " + what + " with glibc's (programs whose output varies)")
            .c_str())
+      ("score", po::value(&a.score),
+       "REGEX: the program prints its own figure of merit, higher is better (a throughput): its first "
+       "capture group (else the whole match) in each run's stdout is the score, reported with its ratio "
+       "to glibc's (e.g. 'Throughput = ([0-9]+)' for larson); use with --no-check-output")
       ("quiet,q", "no progress on stderr");
 }
 
@@ -28,6 +33,15 @@ BenchOptions bench_options(std::uint64_t runs, std::uint64_t warmup, const Progr
   bo.stdin_path = a.stdin_path;
   bo.work_dir = work_dir;
   bo.check_output = !vm.count("no-check-output");
+  if (vm.count("score")) {
+    if (a.score.empty()) throw UsageError("--score: give a regular expression, e.g. 'Throughput = ([0-9]+)'");
+    try {
+      (void)std::regex(a.score, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      throw UsageError("--score '" + a.score + "': not a regular expression (" + e.what() + ")");
+    }
+    bo.score_regex = a.score;
+  }
   return bo;
 }
 

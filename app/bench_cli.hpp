@@ -17,16 +17,17 @@ namespace evo::cli {
 struct ProgramRunArgs {
   std::string stdin_path = "/dev/null";
   double timeout = 0;
+  std::string score;  ///< --score REGEX (BenchOptions::score_regex)
 };
 
 /// Adds --env/-e NAME=VALUE (repeatable), --stdin FILE, --timeout SECONDS,
-/// --no-check-output and --quiet/-q; `what` names what the output is compared with
-/// glibc's for ("allocator", "design").
+/// --no-check-output, --score REGEX and --quiet/-q; `what` names what the output is
+/// compared with glibc's for ("allocator", "design").
 void add_program_run_options(po::options_description& desc, ProgramRunArgs& a, const std::string& what);
 
 /// BenchOptions for `runs` counted rounds after `warmup` uncounted ones, the runs'
-/// files in `work_dir`, and the program-run options (a UsageError for runs < 1 or a
-/// negative timeout, or a malformed --env).
+/// files in `work_dir`, and the program-run options (a UsageError for runs < 1, a
+/// negative timeout, a malformed --env or a --score that is not a regular expression).
 BenchOptions bench_options(std::uint64_t runs, std::uint64_t warmup, const ProgramRunArgs& a,
                            const po::variables_map& vm, const std::string& work_dir);
 

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
-#include <regex>
 
 #include "app/bench_cli.hpp"
 #include "app/cli.hpp"
@@ -18,18 +17,14 @@ int cmd_bench(const std::vector<std::string>& args) {
   po::options_description desc("options");
   Count runs{5}, warmup{1};
   ProgramRunArgs run_args;
-  std::string out, score;
+  std::string out;
   desc.add_options()
       ("runs,n", po::value(&runs), "counted rounds (each runs every allocator once), default 5")
       ("warmup", po::value(&warmup), "uncounted rounds first, default 1")
       ("lib,l", po::value<std::vector<std::string>>()->composing(),
        "LABEL=PATH: one more allocator library to preload (an `evoalloc export` libNAME.so); repeatable")
       ("no-references", "only glibc and the --lib libraries (not jemalloc, tcmalloc, mimalloc)")
-      ("out,o", po::value(&out), "folder for bench.csv, bench.md, bench.png (default: bench-out)")
-      ("score", po::value(&score),
-       "REGEX: the program prints its own figure of merit, higher is better (a throughput): its first "
-       "capture group (else the whole match) in each run's stdout is the score, reported with its ratio "
-       "to glibc's (e.g. 'Throughput = ([0-9]+)' for larson); use with --no-check-output");
+      ("out,o", po::value(&out), "folder for bench.csv, bench.md, bench.png (default: bench-out)");
   add_program_run_options(desc, run_args, "allocator");
   po::variables_map vm;
   if (!parse(opts, desc, nullptr, 0, vm, "evoalloc bench [--runs K] [--lib LABEL=LIB.so]... [options] -- PROGRAM [ARGS...]",
@@ -48,15 +43,6 @@ int cmd_bench(const std::vector<std::string>& args) {
   require_program(cmd);
   if (out.empty()) out = "bench-out";
   BenchOptions bo = bench_options(runs.value, warmup.value, run_args, vm, out + "/runs");
-  if (vm.count("score")) {
-    try {
-      (void)std::regex(score, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      throw UsageError("--score '" + score + "': not a regular expression (" + e.what() + ")");
-    }
-    if (score.empty()) throw UsageError("--score: give a regular expression, e.g. 'Throughput = ([0-9]+)'");
-    bo.score_regex = score;
-  }
 
   std::vector<std::string> missing;
   std::vector<Contender> who = vm.count("no-references") ? std::vector<Contender>{{"glibc", ""}}

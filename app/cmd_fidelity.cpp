@@ -16,6 +16,9 @@
 //                         real wall time ratio to glibc (median over rounds)
 //   rho(measured, wall)   the same for the measured replay speed (ns/op)
 //   rho(.., cpu)          the same against the CPU-time ratio (user + sys)
+//   rho(.., score)        with --score REGEX, the same against the program's own
+//                         figure of merit (a throughput, read from its stdout as
+//                         `evoalloc bench --score` does), as glibc's score / the design's
 //   footprint             the replay's peak footprint (a replay of the whole trace the
 //                         speed is re-measured on) against the library's own peak
 //                         footprint in the real run (ratio real/replay per design, and
@@ -23,14 +26,16 @@
 // Files in OUT (default RUN/fidelity): fidelity.csv (one row per design: sentence,
 // scores, real medians), fidelity.md (the table and the rhos), fidelity.png
 // (scores against real wall time), bench/ (the bench's own files), libs/ (the
-// exports, built as one project by build_exports: shared libraries only). Exit 0 when the report is written; 1 when a design cannot be exported,
-// built or run; 2 on usage errors.
+// exports, built as one project by build_exports: shared libraries only). Exit 0 when
+// the report is written; 1 when a design cannot be exported, built or run (or, with
+// --score, a run prints no score); 2 on usage errors.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -38,8 +43,8 @@
 #include "app/bench_cli.hpp"
 #include "app/cli.hpp"
 #include "core/export/exporter.hpp"
-#include "evaluate/metrics.hpp"
 #include "core/instance.hpp"
+#include "evaluate/metrics.hpp"
 #include "evaluate/program_bench.hpp"
 #include "evaluate/replay.hpp"
 #include "evaluate/site_profile.hpp"
@@ -59,6 +64,7 @@ struct Candidate {
   std::string label, lib;
   // Real program (medians over rounds).
   double wall_ratio = 0, cpu_ratio = 0, wall_s = 0;
+  double score_ratio = 0;  // with --score: the program's own figure / glibc's (higher is better)
   double rss_kib = 0;
   std::uint64_t real_peak = 0;
 };
@@ -144,9 +150,11 @@ int cmd_fidelity(const std::vector<std::string>& args) {
              "PROGRAM under glibc and every design (interleaved rounds, like `evoalloc bench`), and reports\n"
              "Spearman's rho between each speed score (modeled, measured) and the real wall-time and CPU-time\n"
              "ratios to glibc, and the replay's peak footprint against each library's own peak in the real run\n"
-             "(EVOALLOC_STATS). Each design is exported and re-measured under the thread model it was scored\n"
-             "with (its threads= key, else the run's threaded_replay, else lock). Writes OUT/fidelity.csv,\n"
-             "fidelity.md, fidelity.png. See docs/metrics.md, section Fidelity."))
+             "(EVOALLOC_STATS). With --score REGEX (a program that runs for a fixed time and prints its own\n"
+             "throughput), the rho against that score is reported too. Each design is exported and\n"
+             "re-measured under the thread model it was scored with (its threads= key, else the run's\n"
+             "threaded_replay, else lock). Writes OUT/fidelity.csv, fidelity.md, fidelity.png.\n"
+             "See docs/metrics.md, section Fidelity."))
     return kExitOk;
   if (run.empty()) throw UsageError("--run RUN_DIR is required");
   require_program(cmd);
@@ -261,18 +269,21 @@ int cmd_fidelity(const std::vector<std::string>& args) {
     c.cpu_ratio = row->cpu_ratio.median;
     c.wall_s = row->wall_s.median;
     c.rss_kib = row->rss_kib.median;
+    c.score_ratio = rep.scored ? row->score_ratio.median : 0;
     for (const BenchRun& r : rep.log)
       if (r.label == c.label) c.real_peak = std::max(c.real_peak, stats_peak(r.stderr_text, c.label));
     if (!row->same_output) throw RuntimeError("the program's output under " + c.sentence + " differs from glibc's");
   }
 
   // ---- the report ----
-  std::vector<double> modeled, measured, wall, cpu, rpeak, rss, fp_ratio;
+  std::vector<double> modeled, measured, wall, cpu, score_time, rpeak, rss, fp_ratio;
   for (const Candidate& c : cands) {
     modeled.push_back(c.modeled);
     measured.push_back(c.measured);
     wall.push_back(c.wall_ratio);
     cpu.push_back(c.cpu_ratio);
+    // glibc's score over the design's: like a time ratio, lower is faster
+    score_time.push_back(c.score_ratio > 0 ? 1.0 / c.score_ratio : std::numeric_limits<double>::quiet_NaN());
     rpeak.push_back(static_cast<double>(c.replay_peak));
     rss.push_back(c.rss_kib);
     if (c.real_peak > 0 && c.replay_peak > 0) fp_ratio.push_back(double(c.real_peak) / double(c.replay_peak));
@@ -280,36 +291,47 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   const double rho_mod_wall = spearman(modeled, wall), rho_meas_wall = spearman(measured, wall);
   const double rho_mod_cpu = spearman(modeled, cpu), rho_meas_cpu = spearman(measured, cpu);
   const double rho_fp_rss = spearman(rpeak, rss);
+  const bool scored = rep.scored;
+  const double rho_mod_score = scored ? spearman(modeled, score_time) : 0;
+  const double rho_meas_score = scored ? spearman(measured, score_time) : 0;
   const Spread fp = spread_of(fp_ratio);
 
   fs::create_directories(out);
   {
     std::ofstream csv(fs::path(out) / "fidelity.csv");
     csv << "label,origin,sentence,speed_modeled,speed_measured_ns,replay_peak_footprint,wall_s,wall_ratio,cpu_ratio,"
-           "max_rss_kib,real_peak_footprint\n";
+           "score_ratio,max_rss_kib,real_peak_footprint\n";
     for (const Candidate& c : cands)
       csv << c.label << ',' << c.origin << ",\"" << c.sentence << "\"," << format_double(c.modeled) << ','
           << format_double(c.measured) << ',' << c.replay_peak << ',' << format_double(c.wall_s) << ','
-          << format_double(c.wall_ratio) << ',' << format_double(c.cpu_ratio) << ',' << format_double(c.rss_kib) << ','
-          << c.real_peak << '\n';
+          << format_double(c.wall_ratio) << ',' << format_double(c.cpu_ratio) << ','
+          << (scored ? format_double(c.score_ratio) : "") << ',' << format_double(c.rss_kib) << ',' << c.real_peak
+          << '\n';
   }
   std::ostringstream md;
   md << "# Fidelity of " << run << "\n\nprogram: `";
   for (std::size_t i = 0; i < cmd.size(); ++i) md << (i ? " " : "") << cmd[i];
   md << "`, trace: `" << trace_path << "`, " << cands.size() << " designs, " << runs.value
      << " rounds (medians; ratios against glibc in the same round)\n\n"
-     << "| score | rho vs real wall time | rho vs real CPU time |\n|---|---:|---:|\n"
-     << "| modeled speed (cycles/op) | " << fmt(rho_mod_wall) << " | " << fmt(rho_mod_cpu) << " |\n"
-     << "| measured replay speed (ns/op) | " << fmt(rho_meas_wall) << " | " << fmt(rho_meas_cpu) << " |\n\n"
+     << "| score | rho vs real wall time | rho vs real CPU time |" << (scored ? " rho vs the program's score |" : "")
+     << "\n|---|---:|---:|" << (scored ? "---:|" : "") << "\n"
+     << "| modeled speed (cycles/op) | " << fmt(rho_mod_wall) << " | " << fmt(rho_mod_cpu) << " |"
+     << (scored ? " " + fmt(rho_mod_score) + " |" : "") << "\n"
+     << "| measured replay speed (ns/op) | " << fmt(rho_meas_wall) << " | " << fmt(rho_meas_cpu) << " |"
+     << (scored ? " " + fmt(rho_meas_score) + " |" : "") << "\n\n"
+     << (scored ? "The program's score (--score, higher is better) is ranked as glibc's score over the design's, "
+                  "like a time ratio; `score vs glibc` below is the design's over glibc's.\n\n"
+                : "")
      << "Footprint: real peak (the library's EVOALLOC_STATS) / replay peak, median " << fmt(fp.median, 2) << " ["
      << fmt(fp.min, 2) << "-" << fmt(fp.max, 2) << "] over " << fp_ratio.size()
      << " designs; rho(replay peak footprint, real max RSS) = " << fmt(rho_fp_rss) << "\n\n"
-     << "| design | origin | modeled | measured ns/op | wall vs glibc | cpu vs glibc | replay peak KiB | real peak KiB "
-        "| max RSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+     << "| design | origin | modeled | measured ns/op | wall vs glibc | cpu vs glibc |"
+     << (scored ? " score vs glibc |" : "") << " replay peak KiB | real peak KiB | max RSS MiB |\n"
+     << "|---|---|---:|---:|---:|---:|" << (scored ? "---:|" : "") << "---:|---:|---:|\n";
   for (const Candidate& c : cands)
     md << "| `" << c.sentence << "` | " << c.origin << " | " << fmt(c.modeled, 2) << " | " << fmt(c.measured, 2) << " | "
-       << fmt(c.wall_ratio) << " | " << fmt(c.cpu_ratio) << " | " << c.replay_peak / 1024 << " | " << c.real_peak / 1024
-       << " | " << fmt(c.rss_kib / 1024, 1) << " |\n";
+       << fmt(c.wall_ratio) << " | " << fmt(c.cpu_ratio) << " |" << (scored ? " " + fmt(c.score_ratio) + " |" : "")
+       << " " << c.replay_peak / 1024 << " | " << c.real_peak / 1024 << " | " << fmt(c.rss_kib / 1024, 1) << " |\n";
   std::ofstream(fs::path(out) / "fidelity.md") << md.str();
   {
     std::ofstream dat(fs::path(out) / "fidelity.dat");

@@ -91,6 +91,35 @@ TEST_CASE("evoalloc fidelity: three designs of a run against sort, report and fi
     CHECK_FALSE(fs::exists(libs / l / (std::string(l) + "_replay")));
   }
 
+  // --score: the program's own figure (here the same under every allocator: each
+  // ratio is 1) joins the report, with a column of the CSV; a run that prints no
+  // score stops the command.
+  {
+    const std::string prog = "sh -c 'sort -n \"$0\" > /dev/null; echo rate: 4242' '" + nums.string() + "'";
+    r = sh("fidelity --run '" + run.string() + "' --top 3 --runs 1 --warmup 0 --repeats 1 -q --no-check-output " +
+           "--score 'rate: ([0-9]+)' -- " + prog);
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find("rho vs the program's score |") != std::string::npos);
+    CHECK(r.out.find("score vs glibc |") != std::string::npos);
+    const std::string scsv = slurp(run / "fidelity" / "fidelity.csv");
+    std::istringstream sl(scsv);
+    std::getline(sl, line);
+    CHECK(line.find(",cpu_ratio,score_ratio,max_rss_kib,") != std::string::npos);
+    int rows = 0;
+    while (std::getline(sl, line)) {
+      ++rows;
+      CHECK_MESSAGE(line.find(",1,") != std::string::npos, line);  // score_ratio 4242 / 4242
+    }
+    CHECK(rows == 3);
+    r = sh("fidelity --run '" + run.string() + "' --top 3 --runs 1 --warmup 0 --repeats 1 -q --no-check-output " +
+           "--score 'speed: ([0-9]+)' -- " + prog);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("no number matching --score 'speed: ([0-9]+)'") != std::string::npos);
+    r = sh("fidelity --run '" + run.string() + "' --score 'rate: ([0-9]+' -- true");
+    CHECK(r.code == 2);
+    CHECK(r.err.find("not a regular expression") != std::string::npos);
+  }
+
   // --from archive: the designs come from everything the run evaluated. Same output
   // folder: the exports' project keeps what it built (the shared sources, any design
   // picked again).
