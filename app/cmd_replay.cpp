@@ -7,6 +7,7 @@
 
 #include "app/cli.hpp"
 #include "core/instance.hpp"
+#include "core/spec.hpp"
 #include "evaluate/replay.hpp"
 #include "evaluate/replay_threaded.hpp"
 #include "evaluate/site_profile.hpp"
@@ -80,9 +81,10 @@ int cmd_replay(const std::vector<std::string>& args) {
       "check", "verify every block (alignment, usable size, overlap, contents) and validate() every 100000 ops")(
       "threaded", "run every trace thread on its own thread, in its own order; an op on an object waits for the "
                   "object's previous op (with --allocator; see evaluate/replay_threaded.hpp)")(
-      "model", po::value<std::string>()->default_value("lock"),
+      "model", po::value<std::string>(),
       "with --threaded: lock (one instance, one mutex) | tlh (one instance per thread, remote frees to the owner) "
-      "| tcache (the design's front=tcache:B cache in every thread over one shared instance)")(
+      "| tcache (the design's front=tcache:B cache in every thread over one shared instance); default: the "
+      "design's threads= key, else lock")(
       "threads-cap", po::value<unsigned>()->default_value(0),
       "with --threaded: at most this many OS threads (trace thread t runs on t mod K; 0 = one each)")(
       "json", "print one JSON object")("trace", po::value(&path)->required(), "trace file (evoalloc format)");
@@ -117,14 +119,20 @@ int cmd_replay(const std::vector<std::string>& args) {
   if (vm.count("threaded")) {
     if (mode != "allocator") throw UsageError("--threaded needs --allocator TEXT");
     ThreadedReplayOptions tro;
-    if (!parse_thread_model(vm["model"].as<std::string>(), &tro.model))
-      throw UsageError("--model: '" + vm["model"].as<std::string>() + "' is not lock, tlh or tcache");
+    // The design's own model (threads=, as export reads it) unless --model overrides it.
+    std::string model = "lock";
+    if (vm.count("model")) {
+      model = vm["model"].as<std::string>();
+    } else if (AllocatorSpec spec; parse_spec(allocator, spec, nullptr)) {
+      if (const std::string* own = spec.get("threads")) model = *own;
+    }
+    if (!parse_thread_model(model, &tro.model)) throw UsageError("--model: '" + model + "' is not lock, tlh or tcache");
     tro.threads_cap = vm["threads-cap"].as<unsigned>();
     tro.max_ops = max_ops.value;
     tro.check = vm.count("check") != 0;
     return replay_on_threads(t, path, allocator, io, tro, repeat, vm.count("json") != 0);
   }
-  if (!vm["model"].defaulted() || !vm["threads-cap"].defaulted()) throw UsageError("--model and --threads-cap need --threaded");
+  if (vm.count("model") || !vm["threads-cap"].defaulted()) throw UsageError("--model and --threads-cap need --threaded");
   ReplayOptions ro;
   ro.max_ops = max_ops.value;
   if (vm.count("check")) {

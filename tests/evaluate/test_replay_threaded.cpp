@@ -326,6 +326,15 @@ TEST_CASE("evoalloc replay --threaded: output, JSON and usage errors") {
                            log, &out) == 0);
   CHECK(out.find("model tcache") != std::string::npos);
   CHECK(out.find("remote " + std::to_string(e.remote) + " (") != std::string::npos);
+  // Without --model the design's own threads= key is the model; --model overrides it.
+  const std::string own = " -a 'slab slab=64K front=tcache:64 threads=tcache'";
+  REQUIRE(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + own + " --threaded -k 1", log,
+                           &out) == 0);
+  CHECK(out.find("model tcache") != std::string::npos);
+  REQUIRE(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + own +
+                               " --threaded --model tlh -k 1",
+                           log, &out) == 0);
+  CHECK(out.find("model tlh") != std::string::npos);
   CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --threaded --model tcache",
                          log, &out) == 2);
   CHECK(out.find("needs front=tcache:B") != std::string::npos);
