@@ -93,6 +93,7 @@ struct Shared {
   OpsBack back;                               // tcache: heaps[0]'s instance, shared by the caches
   std::unique_ptr<TransferCache> transfer;    // tcache: batches passed between the caches
   std::vector<std::unique_ptr<CacheSlot>> caches;  // tcache: one per trace thread
+  std::vector<std::uint32_t> slot;           // per op: its object's slot in this replay (renumber_slots)
   std::vector<std::uint32_t> ordinal;        // per op: its rank among its slot's ops
   std::unique_ptr<std::atomic<std::uint32_t>[]> done;
   std::vector<void*> block;
@@ -257,7 +258,8 @@ void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, Worke
 
 void run_op(Shared& sh, std::uint64_t i, WorkerResult& w) {
   const Trace& t = *sh.t;
-  const Op& op = t.ops[i];
+  Op op = t.ops[i];
+  op.object = sh.slot[i];
   const std::uint64_t size = t.size_of(i);
   void*& s = sh.block[op.object];
   if (op.kind == OpKind::Free) {
@@ -281,9 +283,8 @@ void run_op(Shared& sh, std::uint64_t i, WorkerResult& w) {
 
 void worker(Shared& sh, const std::vector<std::uint64_t>& mine, WorkerResult& w) {
   while (!sh.go.load(std::memory_order_acquire)) std::this_thread::yield();
-  const Op* ops = sh.t->ops.data();
   for (std::uint64_t i : mine) {
-    std::atomic<std::uint32_t>& d = sh.done[ops[i].object];
+    std::atomic<std::uint32_t>& d = sh.done[sh.slot[i]];
     const std::uint32_t want = sh.ordinal[i];
     if (d.load(std::memory_order_acquire) != want) {
       ++w.waits;
@@ -306,6 +307,35 @@ void worker(Shared& sh, const std::vector<std::uint64_t>& mine, WorkerResult& w)
 }
 
 }  // namespace
+
+std::uint32_t renumber_slots(const Trace& t, std::uint64_t n, unsigned threads, std::vector<std::uint32_t>& slot) {
+  constexpr std::uint32_t kNone = UINT32_MAX;
+  std::vector<std::uint32_t> open(t.objects, kNone);          // trace slot -> this replay's slot of its object
+  std::vector<std::vector<std::uint32_t>> ended(threads);     // per thread: slots its frees ended, last on top
+  std::uint32_t next = 0;
+  slot.resize(n);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const Op& op = t.ops[i];
+    std::uint32_t& cur = open[op.object];
+    const bool was_open = cur != kNone;
+    if (!was_open) {
+      std::vector<std::uint32_t>& mine = ended[op.thread % threads];
+      if (mine.empty()) {
+        cur = next++;
+      } else {
+        cur = mine.back();
+        mine.pop_back();
+      }
+    }
+    slot[i] = cur;
+    const bool ends = op.kind == OpKind::Free || (op.kind == OpKind::Realloc && was_open && t.size_of(i) == 0);
+    if (ends) {
+      ended[op.thread % threads].push_back(cur);
+      cur = kNone;
+    }
+  }
+  return next;
+}
 
 ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, const ThreadedReplayOptions& opt) {
   ThreadedReplayResult r;
@@ -356,24 +386,25 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     }
   }
 
-  // Each op's rank among its slot's ops, and each worker's ops in trace order.
+  // Each op's slot and rank among its slot's ops, and each worker's ops in trace order.
+  const std::uint32_t slots = renumber_slots(t, n, threads, sh.slot);
   sh.ordinal.resize(n);
-  std::vector<std::uint32_t> count(t.objects, 0);
+  std::vector<std::uint32_t> count(slots, 0);
   std::vector<std::vector<std::uint64_t>> mine(workers);
   for (std::uint64_t i = 0; i < n; ++i) {
-    const Op& op = t.ops[i];
-    if (count[op.object] == UINT32_MAX) {
+    const std::uint32_t s = sh.slot[i];
+    if (count[s] == UINT32_MAX) {
       r.ok = false;
-      r.error = "object slot " + std::to_string(op.object) + " has more than 2^32 ops";
+      r.error = "object slot " + std::to_string(t.ops[i].object) + " has more than 2^32 ops";
       return r;
     }
-    sh.ordinal[i] = count[op.object]++;
-    mine[op.thread % workers].push_back(i);
+    sh.ordinal[i] = count[s]++;
+    mine[t.ops[i].thread % workers].push_back(i);
   }
-  sh.done = std::make_unique<std::atomic<std::uint32_t>[]>(t.objects);
-  for (std::uint32_t k = 0; k < t.objects; ++k) sh.done[k].store(0, std::memory_order_relaxed);
-  sh.block.assign(t.objects, nullptr);
-  sh.owner.assign(t.objects, 0);
+  sh.done = std::make_unique<std::atomic<std::uint32_t>[]>(slots);
+  for (std::uint32_t k = 0; k < slots; ++k) sh.done[k].store(0, std::memory_order_relaxed);
+  sh.block.assign(slots, nullptr);
+  sh.owner.assign(slots, 0);
 
   std::vector<WorkerResult> wr(workers);
   std::vector<std::thread> pool;

@@ -7,8 +7,11 @@
 // slot's previous op (in trace order) is done. So a free or realloc runs after the
 // allocation it undoes, a slot's next allocation after its previous free, and an
 // object allocated by one thread and freed by another is really freed on that
-// other thread (a *remote free*). Nothing else is ordered; a waiting op spins
-// briefly, then yields. This cannot deadlock: each worker runs its ops in trace
+// other thread (a *remote free*). Slots are this replay's own (renumber_slots): the
+// recorder gives a freed id to the next allocation of any thread, which would order
+// that allocation after another thread's free, a wait the program never had; here a
+// slot an object's free ends is reused only by the thread that freed it. Nothing else
+// is ordered; a waiting op spins briefly, then yields. This cannot deadlock: each worker runs its ops in trace
 // order, so the earliest op not yet done is always free to run.
 //
 // Thread models (how the design's instances are shared; the export's models,
@@ -102,6 +105,12 @@ using InstanceMaker = std::function<Instance(std::string* err)>;
 /// fields of *opt (the design minus its front cache, split_thread_cache); "" and
 /// *err when the design cannot run under the model.
 std::string design_for_model(std::string_view design, ThreadModel model, ThreadedReplayOptions* opt, std::string* err);
+
+/// This replay's slot of each of the first n ops' object: an object keeps one slot from
+/// its first op to the free (or realloc to 0 bytes) that ends it; the next object
+/// allocated by a thread takes the slot that thread's frees ended last, else a new
+/// one. Returns the number of slots.
+std::uint32_t renumber_slots(const Trace& t, std::uint64_t n, unsigned threads, std::vector<std::uint32_t>& slot);
 
 ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, const ThreadedReplayOptions& opt = {});
 

@@ -261,6 +261,67 @@ TEST_CASE("threaded replay: tcache is the front cache per thread over one shared
   CHECK_FALSE(replay_threaded(t, maker(design), no_bound).ok);
 }
 
+TEST_CASE("threaded replay: slots are renumbered per thread, so only a real dependency waits") {
+  // Recorder-style ids: one pool shared by all threads, the last freed id first.
+  Trace t;
+  t.sites.push_back(CallSite{"s", 0, "s"});
+  t.push(OpKind::Malloc, 0, 32, 0, 0, 0);   // 0: thread 0's object in trace slot 0
+  t.push(OpKind::Free, 0, 0, 0, 0, 0);      // 1: ends it
+  t.push(OpKind::Malloc, 0, 48, 0, 1, 0);   // 2: thread 1 reuses trace slot 0
+  t.push(OpKind::Realloc, 1, 0, 0, 1, 0);   // 3: realloc(NULL, 0) on slot 1: an allocation, not an end
+  t.push(OpKind::Free, 1, 0, 0, 0, 0);      // 4: thread 0 frees it (remote): same slot as op 3
+  t.push(OpKind::Malloc, 1, 64, 0, 0, 0);   // 5: thread 0 takes the slot its own free ended
+  t.push(OpKind::Realloc, 0, 0, 0, 1, 0);   // 6: realloc(p, 0): ends op 2's object
+  t.push(OpKind::Malloc, 2, 16, 0, 1, 0);   // 7: thread 1 takes that slot back
+  t.finish();
+  std::vector<std::uint32_t> slot;
+  const std::uint32_t n = renumber_slots(t, t.ops.size(), t.threads, slot);
+  REQUIRE(slot.size() == 8);
+  CHECK(slot[1] == slot[0]);
+  CHECK(slot[2] != slot[0]);  // not ordered after thread 0's free
+  CHECK(slot[4] == slot[3]);  // the remote free keeps its object's slot
+  CHECK(slot[5] == slot[4]);  // thread 0 ended it: thread 0 reuses it
+  CHECK(slot[6] == slot[2]);
+  CHECK(slot[7] == slot[6]);
+  CHECK(n == 3);
+
+  // Two threads that never touch each other's objects, with ids interleaved through
+  // one pool: no op ever waits, whatever the scheduling.
+  Trace u;
+  u.sites.push_back(CallSite{"s", 0, "s"});
+  std::vector<std::uint32_t> pool;
+  std::uint32_t next = 0;
+  std::vector<std::uint32_t> live[2];
+  for (std::uint32_t k = 0; k < 20000; ++k) {
+    const std::uint16_t th = static_cast<std::uint16_t>(k % 2);
+    if (live[th].size() < 4) {
+      std::uint32_t id = next;
+      if (!pool.empty()) {
+        id = pool.back();
+        pool.pop_back();
+      } else {
+        ++next;
+      }
+      u.push(OpKind::Malloc, id, 16 + k % 200, 0, th, 0);
+      live[th].push_back(id);
+    } else {
+      const std::uint32_t id = live[th][k % 4];
+      live[th].erase(live[th].begin() + k % 4);
+      u.push(OpKind::Free, id, 0, 0, th, 0);
+      pool.push_back(id);
+    }
+  }
+  u.finish();
+  REQUIRE(u.threads == 2);
+  ThreadedReplayOptions o;
+  o.check = true;
+  const ThreadedReplayResult r = replay_threaded(u, maker("slab slab=64K"), o);
+  REQUIRE_MESSAGE(r.ok, r.error);
+  CHECK(r.waits == 0);
+  CHECK(r.remote_frees == 0);
+  CHECK(r.frees > 9000);
+}
+
 TEST_CASE("threaded replay: check mode catches a block handed out twice") {
   // A row that, every 50th allocation, returns its previous block again while
   // that block is still live and large enough (the design never sees the second use).
