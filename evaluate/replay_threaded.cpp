@@ -95,9 +95,13 @@ struct Shared {
   std::vector<std::unique_ptr<CacheSlot>> caches;  // tcache: one per trace thread
   std::vector<std::uint32_t> slot;           // per op: its object's slot in this replay (renumber_slots)
   std::vector<std::uint32_t> ordinal;        // per op: its rank among its slot's ops
-  std::unique_ptr<std::atomic<std::uint32_t>[]> done;
-  std::vector<void*> block;
-  std::vector<std::uint16_t> owner;
+  /// Per slot, together (an op touches all three: one cache line, not three).
+  struct SlotState {
+    void* block = nullptr;
+    std::atomic<std::uint32_t> done{0};
+    std::uint16_t owner = 0;
+  };
+  std::unique_ptr<SlotState[]> slots;
   std::atomic<bool> go{false};
   Clock::time_point t0;
   bool routes = false;  // the design routes by call site: set route_site before each allocation
@@ -131,7 +135,7 @@ std::string op_text(std::uint64_t i, const Op& op, std::uint64_t size) {
 
 /// Releases slot `s`'s live block in its owner's heap (check mode: verified first).
 void release(Shared& sh, std::uint64_t i, const Op& op, void* p, WorkerResult& w) {
-  const std::uint16_t owner = sh.owner[op.object];
+  const std::uint16_t owner = sh.slots[op.object].owner;
   ++w.frees;
   w.remote += owner != op.thread;
   if (sh.check) {
@@ -194,9 +198,9 @@ void on_new_block(Shared& sh, std::uint64_t i, const Op& op, void* p, std::uint6
 /// the block, or under the lock model (one heap); under tlh a block of another
 /// thread is allocated anew in the caller's heap, copied and freed remotely.
 void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, WorkerResult& w) {
-  void*& s = sh.block[op.object];
+  void*& s = sh.slots[op.object].block;
   const bool live = s != nullptr;
-  const std::uint16_t owner = live ? sh.owner[op.object] : op.thread;
+  const std::uint16_t owner = live ? sh.slots[op.object].owner : op.thread;
   std::uint64_t old_size = 0;
   if (live) {
     ++w.frees;
@@ -251,7 +255,7 @@ void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, Worke
       !Checker::verify(op.object, static_cast<unsigned char*>(p), old_size, std::min(old_size, size)))
     sh.note(op_text(i, op, size) + ": contents not preserved");
   s = p;
-  sh.owner[op.object] = op.thread;
+  sh.slots[op.object].owner = op.thread;
   on_new_block(sh, i, op, p, size);
   first_touch(nullptr, p, size);
 }
@@ -261,7 +265,7 @@ void run_op(Shared& sh, std::uint64_t i, WorkerResult& w) {
   Op op = t.ops[i];
   op.object = sh.slot[i];
   const std::uint64_t size = t.size_of(i);
-  void*& s = sh.block[op.object];
+  void*& s = sh.slots[op.object].block;
   if (op.kind == OpKind::Free) {
     if (s != nullptr) release(sh, i, op, s, w);
     s = nullptr;
@@ -275,7 +279,7 @@ void run_op(Shared& sh, std::uint64_t i, WorkerResult& w) {
       sh.note(op_text(i, op, size) + " failed");
       return;
     }
-    sh.owner[op.object] = op.thread;
+    sh.slots[op.object].owner = op.thread;
     on_new_block(sh, i, op, p, size);
     first_touch(nullptr, p, size);
   }
@@ -284,7 +288,7 @@ void run_op(Shared& sh, std::uint64_t i, WorkerResult& w) {
 void worker(Shared& sh, const std::vector<std::uint64_t>& mine, WorkerResult& w) {
   while (!sh.go.load(std::memory_order_acquire)) std::this_thread::yield();
   for (std::uint64_t i : mine) {
-    std::atomic<std::uint32_t>& d = sh.done[sh.slot[i]];
+    std::atomic<std::uint32_t>& d = sh.slots[sh.slot[i]].done;
     const std::uint32_t want = sh.ordinal[i];
     if (d.load(std::memory_order_acquire) != want) {
       ++w.waits;
@@ -401,10 +405,7 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     sh.ordinal[i] = count[s]++;
     mine[t.ops[i].thread % workers].push_back(i);
   }
-  sh.done = std::make_unique<std::atomic<std::uint32_t>[]>(slots);
-  for (std::uint32_t k = 0; k < slots; ++k) sh.done[k].store(0, std::memory_order_relaxed);
-  sh.block.assign(slots, nullptr);
-  sh.owner.assign(slots, 0);
+  sh.slots = std::make_unique<Shared::SlotState[]>(slots);
 
   std::vector<WorkerResult> wr(workers);
   std::vector<std::thread> pool;
