@@ -5,14 +5,14 @@
 // runs its threads' ops in trace order). The only cross-thread order kept is the
 // one that makes the trace valid: every op on an object slot waits until the
 // slot's previous op (in trace order) is done. So a free or realloc runs after the
-// allocation it undoes, a slot's next allocation after its previous free, and an
-// object allocated by one thread and freed by another is really freed on that
-// other thread (a *remote free*). Slots are this replay's own (renumber_slots): the
-// recorder gives a freed id to the next allocation of any thread, which would order
-// that allocation after another thread's free, a wait the program never had; here a
-// slot an object's free ends is reused only by the thread that freed it. Nothing else
-// is ordered; a waiting op spins briefly, then yields. This cannot deadlock: each worker runs its ops in trace
-// order, so the earliest op not yet done is always free to run.
+// allocation it undoes, and an object allocated by one thread and freed by another
+// is really freed on that other thread (a *remote free*). Slots are this replay's
+// own (renumber_slots): the recorder gives a freed id to the next allocation of any
+// thread, which would order that allocation after another thread's free, a wait the
+// program never had; here a slot an object's free ends is reused only by the thread
+// that freed it. Nothing else is ordered; a waiting op spins briefly, then yields.
+// This cannot deadlock: each worker runs its ops in trace order, so the earliest op
+// not yet done is always free to run.
 //
 // Thread models (how the design's instances are shared; the export's models,
 // export/shim.cpp, with more than one thread):

@@ -28,6 +28,20 @@ struct Expect {
   std::uint64_t remote = 0;  // of those, on a block another thread allocated
 };
 
+/// Object ids as the recorder hands them out: one pool for every thread, the most
+/// recently freed id first.
+struct IdPool {
+  std::uint32_t next = 0;
+  std::vector<std::uint32_t> freed;
+  std::uint32_t take() {
+    if (freed.empty()) return next++;
+    const std::uint32_t k = freed.back();
+    freed.pop_back();
+    return k;
+  }
+  void give(std::uint32_t k) { freed.push_back(k); }
+};
+
 /// Four threads: 0 produces blocks that 1 frees and 2 reallocs (remote), 3 churns
 /// on its own blocks, and every thread frees some of its own. Deterministic (LCG).
 Trace producer_consumer(std::uint32_t rounds, Expect* e) {
@@ -38,16 +52,8 @@ Trace producer_consumer(std::uint32_t rounds, Expect* e) {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
     return (x >> 33) % m;
   };
-  std::uint32_t next = 0;
-  std::vector<std::uint32_t> free_ids;
-  auto id = [&] {
-    if (!free_ids.empty()) {
-      std::uint32_t k = free_ids.back();
-      free_ids.pop_back();
-      return k;
-    }
-    return next++;
-  };
+  IdPool ids;
+  auto id = [&] { return ids.take(); };
   std::vector<std::uint32_t> own3;
   for (std::uint32_t r = 0; r < rounds; ++r) {
     const std::uint32_t a = id(), b = id(), c = id();
@@ -55,19 +61,19 @@ Trace producer_consumer(std::uint32_t rounds, Expect* e) {
     t.push(OpKind::Calloc, b, 8 + rnd(3000), 0, 0, 2);
     t.push(OpKind::Memalign, c, 40 + rnd(100), 6, 0, 3);
     t.push(OpKind::Free, a, 0, 0, 1, 4);  // remote free
-    free_ids.push_back(a);
+    ids.give(a);
     t.push(OpKind::Realloc, b, 100 + rnd(5000), 0, 2, 5);  // remote realloc: b now belongs to 2
     t.push(OpKind::Free, c, 0, 0, 0, 6);  // local free
-    free_ids.push_back(c);
+    ids.give(c);
     e->frees += 3;
     e->remote += 2;
     if (r % 3 == 0) {
       t.push(OpKind::Free, b, 0, 0, 2, 7);  // local to 2 since its realloc
-      free_ids.push_back(b);
+      ids.give(b);
       ++e->frees;
     } else {
       t.push(OpKind::Realloc, b, 0, 0, 1, 8);  // realloc(p, 0) by 1: a remote free
-      free_ids.push_back(b);
+      ids.give(b);
       ++e->frees;
       ++e->remote;
     }
@@ -78,7 +84,7 @@ Trace producer_consumer(std::uint32_t rounds, Expect* e) {
       std::uint32_t k = own3[rnd(own3.size())];
       own3.erase(std::find(own3.begin(), own3.end(), k));
       t.push(OpKind::Free, k, 0, 0, 3, 10);
-      free_ids.push_back(k);
+      ids.give(k);
       ++e->frees;
     }
   }
@@ -289,26 +295,19 @@ TEST_CASE("threaded replay: slots are renumbered per thread, so only a real depe
   // one pool: no op ever waits, whatever the scheduling.
   Trace u;
   u.sites.push_back(CallSite{"s", 0, "s"});
-  std::vector<std::uint32_t> pool;
-  std::uint32_t next = 0;
+  IdPool pool;
   std::vector<std::uint32_t> live[2];
   for (std::uint32_t k = 0; k < 20000; ++k) {
     const std::uint16_t th = static_cast<std::uint16_t>(k % 2);
     if (live[th].size() < 4) {
-      std::uint32_t id = next;
-      if (!pool.empty()) {
-        id = pool.back();
-        pool.pop_back();
-      } else {
-        ++next;
-      }
+      const std::uint32_t id = pool.take();
       u.push(OpKind::Malloc, id, 16 + k % 200, 0, th, 0);
       live[th].push_back(id);
     } else {
       const std::uint32_t id = live[th][k % 4];
       live[th].erase(live[th].begin() + k % 4);
       u.push(OpKind::Free, id, 0, 0, th, 0);
-      pool.push_back(id);
+      pool.give(id);
     }
   }
   u.finish();
