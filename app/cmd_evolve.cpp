@@ -92,6 +92,7 @@ int cmd_evolve(const std::vector<std::string>& args) {
     throw;
   }
   cfg.trace = resolve(cfg.trace);
+  for (std::string& t : cfg.extra_traces) t = resolve(t);
   cfg.grammar = resolve(cfg.grammar);
   if (vm.count("run-id")) ro.run_id = vm["run-id"].as<std::string>();
   if (!vm.count("quiet")) ro.progress = &std::cerr;

@@ -8,7 +8,10 @@
 // footprint), leanest = least fragmentation, best-quality = least quality
 // (locality), knee = nearest the ideal point, N = the N-th row (0-based).
 // Fitted class schemes need the trace: --trace, else the `trace:` of
-// RUN_DIR/config.yaml (relative paths: from the current folder, then the source tree).
+// RUN_DIR/config.yaml (relative paths: from the current folder, then the source tree);
+// a run with extra_traces: fits them to the histogram merged over all its traces,
+// as its search did (evaluate/workload.hpp). A route design's call sites come from
+// the first trace.
 // The thread model is --threads, else the design's own threads= key (a design of
 // grammar/threaded.bnf), else (with --run) the run's `threaded_replay:` when it is
 // lock, tlh or tcache (the model its speed was measured under), else lock.
@@ -23,6 +26,7 @@
 #include "core/export/exporter.hpp"
 #include "evaluate/site_profile.hpp"
 #include "evaluate/trace.hpp"
+#include "evaluate/workload.hpp"
 #include "evolve/pick.hpp"
 
 namespace evo::cli {
@@ -40,6 +44,7 @@ std::string without_prefix(std::string e) {
 int cmd_export(const std::vector<std::string>& args) {
   po::options_description desc("options");
   std::string run, pick, allocator, name, out, trace, threads = "lock";
+  std::vector<std::string> extra;  // the run's extra_traces (when --trace is not given)
   int jobs = 2;
   desc.add_options()("run", po::value(&run), "an evolve run folder (front.csv, config.yaml)")(
       "pick", po::value(&pick), "fastest | leanest | best-quality | knee | N (row of front.csv, 0-based)")(
@@ -94,7 +99,10 @@ int cmd_export(const std::vector<std::string>& args) {
       if (front.header[i] != "sentence" && front.header[i] != "genome")
         req.metrics.emplace_back(front.header[i], row.fields[i]);
     req.origin = run + " --pick " + pick + " (front.csv row " + std::to_string(at) + ")";
-    if (trace.empty()) trace = run_trace(run);
+    if (trace.empty()) {
+      trace = run_trace(run);
+      extra = run_extra_traces(run);
+    }
     if (!vm.count("threads")) run_model = run_thread_model(run);
   } else {
     req.origin = "--allocator";
@@ -118,11 +126,19 @@ int cmd_export(const std::vector<std::string>& args) {
   if (routes && trace.empty())
     throw UsageError("a route design sends each call site to a class learned from the trace: give --trace");
   if (fitted || routes) {
-    std::string path = trace;
-    if (!std::filesystem::exists(path) && std::filesystem::path(path).is_relative())
-      path = (std::filesystem::path(req.source_dir) / trace).string();
+    auto where = [&](const std::string& p) {
+      if (!std::filesystem::exists(p) && std::filesystem::path(p).is_relative())
+        return (std::filesystem::path(req.source_dir) / p).string();
+      return p;
+    };
+    const std::string path = where(trace);
     Trace t = read_trace(path);
     req.histogram = size_histogram(t);
+    if (fitted && !extra.empty()) {  // the run scored its designs on all its traces, with one merged histogram
+      std::vector<std::vector<SizeCount>> parts{req.histogram};
+      for (const std::string& x : extra) parts.push_back(size_histogram(read_trace(where(x))));
+      req.histogram = merge_histograms(parts);
+    }
     if (fitted && req.histogram.empty())
       throw RuntimeError(path + ": the trace has no allocations, so classes=" + *cls + " has nothing to fit");
     if (routes) {

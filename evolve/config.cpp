@@ -27,7 +27,13 @@ EvalOptions Config::eval_options() const {
   return o;
 }
 
-EvalOptions search_eval_options(const Config& c, const Trace& trace, std::ostream* progress) {
+std::vector<std::string> Config::traces() const {
+  std::vector<std::string> v{trace};
+  v.insert(v.end(), extra_traces.begin(), extra_traces.end());
+  return v;
+}
+
+EvalOptions search_eval_options(const Config& c, const Trace& trace, std::ostream* progress, std::string_view name) {
   EvalOptions o = c.eval_options();
   if (c.speed_mode != SpeedMode::Measured || c.measure_cutoff <= 0) return o;
   if (o.threaded && trace.threads > 1) return o;  // glibc's sequential replay is no baseline for a threaded one
@@ -35,10 +41,17 @@ EvalOptions search_eval_options(const Config& c, const Trace& trace, std::ostrea
   if (!(base > 0)) return o;  // glibc could not replay it: no cutoff
   o.measure_cutoff_ns = c.measure_cutoff * base;
   if (progress != nullptr)
-    *progress << "measured speed: glibc replays the trace at " << std::setprecision(3) << base
+    *progress << "measured speed: glibc replays " << name << " at " << std::setprecision(3) << base
               << " ns/op; designs slower than " << o.measure_cutoff_ns << " ns/op get one timed replay\n"
               << std::setprecision(6);
   return o;
+}
+
+Workloads search_workloads(const Config& c, std::ostream* progress) {
+  const std::vector<std::string> paths = c.traces();
+  return load_workloads(paths, [&](const std::string& path, const Trace& t) {
+    return search_eval_options(c, t, progress, paths.size() > 1 ? std::filesystem::path(path).filename().string() : "the trace");
+  });
 }
 
 namespace {
@@ -122,6 +135,11 @@ const std::vector<std::pair<std::string_view, Setter>>& setters() {
          if (c.name.find_first_of("/\\") != std::string::npos) bad(l, k, "a name without '/'", v);
        }},
       {"trace", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) { c.trace = get_string(v, l, k); }},
+      {"extra_traces", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
+         if (!v.IsSequence()) bad(l, k, "a list of trace files, e.g. [traces/a.trace, traces/b.trace]", v);
+         c.extra_traces.clear();
+         for (const auto& x : v) c.extra_traces.push_back(get_string(x, l, k));
+       }},
       {"trace_max_ops", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
          c.trace_max_ops = get_uint(v, l, k, 0, kMaxU);
        }},
@@ -270,6 +288,9 @@ std::string config_to_yaml(const Config& c) {
   o << "# evoalloc effective run configuration (defaults <- " << c.source << " <- command line)\n";
   o << "name: " << c.name << "\n";
   o << "trace: \"" << c.trace << "\"\n";
+  o << "extra_traces: [";
+  for (std::size_t i = 0; i < c.extra_traces.size(); ++i) o << (i ? ", " : "") << '"' << c.extra_traces[i] << '"';
+  o << "]\n";
   o << "trace_max_ops: " << c.trace_max_ops << "\n";
   o << "grammar: \"" << c.grammar << "\"\n";
   o << "speed_mode: " << speed_mode_name(c.speed_mode) << "\n";

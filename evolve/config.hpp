@@ -13,7 +13,15 @@
 //
 //   name:            run name; results go to OUT/NAME/RUN-ID/  (default: config file stem)
 //   trace:           trace file (evoalloc format)                (traces/espresso.trace)
-//   trace_max_ops:   replay only the first N ops; 0 = all       (0)
+//   extra_traces:    more trace files every design is also scored on, a list
+//                    ([] ): e.g. a long input beside a short one, or a program
+//                    that passes objects between threads beside one that does
+//                    not. Speed is then the geometric mean over all the traces,
+//                    fragmentation the worst trace's, quality the mean
+//                    (evaluate/workload.hpp); fitted classes come from the merged
+//                    size histogram, in the search and in `export --run`. Paths
+//                    resolve like trace:                          ([])
+//   trace_max_ops:   replay only the first N ops of each trace; 0 = all (0)
 //   grammar:         BNF grammar of designs (grammar/threaded.bnf: with the thread
 //                    model as a gene)                            (grammar/allocator.bnf)
 //                    Relative paths are resolved by the CLI: first against the
@@ -37,8 +45,8 @@
 //   memory_limit:    footprint cap per design, bytes or 64K/512M/2G; 0 = none (2G)
 //   repeats:         timed replays per measured speed (best kept), >= 1 (3)
 //   measure_cutoff:  with speed_mode measured: a design whose warm-up replay is
-//                    slower than this many times glibc's replay of the trace
-//                    (measured once at the start of the run) is scored by that one
+//                    slower than this many times glibc's replay of that trace
+//                    (measured once per trace at the start of the run) is scored by that one
 //                    replay instead of `repeats` more; 0 = off, else >= 1 (3)
 //   threaded_replay: off | lock | tlh | tcache: with a multi-threaded trace, measured speed
 //                    is the threaded replay's wall time per op under that thread
@@ -76,8 +84,10 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "evaluate/metrics.hpp"
+#include "evaluate/workload.hpp"
 
 namespace evo {
 
@@ -97,6 +107,7 @@ struct Config {
   std::string name = "run";
   std::string source = "(defaults)";  ///< where it was read from (messages only)
   std::string trace = "traces/espresso.trace";
+  std::vector<std::string> extra_traces;
   std::uint64_t trace_max_ops = 0;
   std::string grammar = "grammar/allocator.bnf";
   SpeedMode speed_mode = SpeedMode::Modeled;
@@ -130,12 +141,20 @@ struct Config {
   /// The evaluation options these settings imply (measure_cutoff_ns not set: it
   /// needs the trace, see search_eval_options).
   EvalOptions eval_options() const;
+  /// trace followed by extra_traces.
+  std::vector<std::string> traces() const;
 };
 
 /// The evaluation options of the search: eval_options() plus, in measured mode with
 /// measure_cutoff > 0, measure_cutoff_ns = measure_cutoff x system_speed_ns(trace)
-/// (one line about it on *progress when given).
-EvalOptions search_eval_options(const Config& c, const Trace& trace, std::ostream* progress);
+/// (one line about it on *progress when given, naming the trace as `name`).
+EvalOptions search_eval_options(const Config& c, const Trace& trace, std::ostream* progress,
+                                std::string_view name = "the trace");
+
+/// Reads the run's traces (Config::traces(), paths as they stand in c) into the
+/// workloads the search scores designs on (evaluate/workload.hpp), each with
+/// search_eval_options. Throws std::runtime_error naming the file that fails.
+Workloads search_workloads(const Config& c, std::ostream* progress);
 
 /// Reads `path` over the defaults (name defaults to the file stem). Throws
 /// ConfigError (bad key/value, with FILE:LINE) or ConfigError "PATH: cannot read"

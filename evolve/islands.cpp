@@ -14,8 +14,6 @@
 #include <stdexcept>
 #include <unordered_set>
 
-#include "evaluate/site_profile.hpp"
-#include "evaluate/trace.hpp"
 #include "evolve/checkpoint.hpp"
 #include "evolve/nsga2.hpp"
 #include "evolve/report.hpp"
@@ -381,13 +379,8 @@ RunOutcome run_islands_mpi(const Config& cfg, const RunOptions& opt, int rank, i
   icfg.seed = island_seed(cfg.seed, rank);
   const fs::path idir = fs::path(dir) / ("island-" + std::to_string(rank));
   fs::create_directories(idir);
-  const Trace trace = read_trace(cfg.trace);
-  if (trace.ops.empty()) throw std::runtime_error(cfg.trace + ": the trace has no ops");
-  const auto hist = size_histogram(trace);
+  const Workloads work = search_workloads(cfg, nullptr);  // the traces, each with its options
   const Grammar grammar = load_grammar(cfg.grammar);
-  const std::vector<SiteLife> sites = site_lives(trace);  // for routing designs
-  EvalOptions eo = search_eval_options(cfg, trace, nullptr);
-  eo.sites = sites;
   const std::vector<int> sources = migration_sources(rank, size, cfg.islands.topology);
 
   RunState state;
@@ -457,7 +450,7 @@ RunOutcome run_islands_mpi(const Config& cfg, const RunOptions& opt, int rank, i
       opt.progress->flush();
     }
   };
-  EvaluateFn eval = [&](const std::string& sentence) { return evaluate_design(sentence, trace, hist, eo); };
+  EvaluateFn eval = [&](const std::string& sentence) { return evaluate_workloads(sentence, work); };
   run_evolution(icfg, grammar, eval, state, hooks);
   if (tty) *opt.progress << "\n";
 
@@ -577,11 +570,9 @@ RunOutcome run_islands_mpi(const Config& cfg, const RunOptions& opt, int rank, i
   if (cfg.remeasure_front) {
     auto front = merged.archive.front();
     if (opt.progress) *opt.progress << "re-measuring the merged front (" << front.size() << " designs, measured speed)\n";
-    EvalOptions full = eo;
-    full.measure_cutoff_ns = 0;  // the front is measured with every repeat
-    for (std::size_t i : front) {
+    for (std::size_t i : front) {  // no cutoff: the front is measured with every repeat
       ArchiveEntry& e = merged.archive.entries()[i];
-      e.metrics.speed_measured_ns = measure_speed_ns(e.sentence, trace, hist, full);
+      e.metrics.speed_measured_ns = measure_workloads_ns(e.sentence, work, 0);
     }
   }
   write_tables(dir, merged);

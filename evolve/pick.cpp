@@ -125,6 +125,16 @@ std::string run_trace(const std::string& run_dir) {
   }
 }
 
+std::vector<std::string> run_extra_traces(const std::string& run_dir) {
+  const std::filesystem::path p = std::filesystem::path(run_dir) / "config.yaml";
+  if (!std::filesystem::exists(p)) return {};
+  try {
+    return load_config(p.string()).extra_traces;
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
 std::string run_thread_model(const std::string& run_dir) {
   const std::filesystem::path p = std::filesystem::path(run_dir) / "config.yaml";
   if (!std::filesystem::exists(p)) return {};

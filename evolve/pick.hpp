@@ -56,6 +56,8 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick);
 
 /// The `trace:` of RUN_DIR/config.yaml as written ("" when the file or key is missing).
 std::string run_trace(const std::string& run_dir);
+/// The `extra_traces:` of RUN_DIR/config.yaml (empty when none or missing).
+std::vector<std::string> run_extra_traces(const std::string& run_dir);
 
 /// The `threaded_replay:` model of RUN_DIR/config.yaml (lock, tlh or tcache: the
 /// model the run measured designs that name none under); "" when off or missing.

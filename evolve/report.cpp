@@ -114,7 +114,13 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
   std::ostringstream r;
   r << "# evoalloc run: " << cfg.name << "\n\n";
   r << "- trace: `" << cfg.trace << "`" << (cfg.trace_max_ops ? " (first " + std::to_string(cfg.trace_max_ops) + " ops)" : "")
-    << "\n- grammar: `" << cfg.grammar << "`\n";
+    << "\n";
+  if (!cfg.extra_traces.empty()) {
+    r << "- also scored on:";
+    for (const std::string& t : cfg.extra_traces) r << " `" << t << "`";
+    r << " (speed: geometric mean over the traces; fragmentation: the worst trace's; quality: the mean)\n";
+  }
+  r << "- grammar: `" << cfg.grammar << "`\n";
   if (cfg.exhaustive)
     r << "- mode: exhaustive, " << s.exhaustive_total << " designs\n";
   else

@@ -11,8 +11,6 @@
 #include <ostream>
 #include <stdexcept>
 
-#include "evaluate/site_profile.hpp"
-#include "evaluate/trace.hpp"
 #include "evolve/checkpoint.hpp"
 #include "evolve/report.hpp"
 
@@ -48,13 +46,8 @@ std::string make_run_dir(const Config& cfg, const RunOptions& opt) {
 
 RunOutcome run_config(const Config& cfg, const RunOptions& opt) {
   RunOutcome out;
-  const Trace trace = read_trace(cfg.trace);
-  if (trace.ops.empty()) throw std::runtime_error(cfg.trace + ": the trace has no ops");
-  const auto hist = size_histogram(trace);
+  const Workloads work = search_workloads(cfg, opt.progress);  // the traces, each with its options
   const Grammar grammar = load_grammar(cfg.grammar);
-  const std::vector<SiteLife> sites = site_lives(trace);  // for routing designs
-  EvalOptions eo = search_eval_options(cfg, trace, opt.progress);
-  eo.sites = sites;
 
   if (!opt.resume_dir.empty()) {
     out.dir = opt.resume_dir;
@@ -78,18 +71,16 @@ RunOutcome run_config(const Config& cfg, const RunOptions& opt) {
       opt.progress->flush();
     }
   };
-  EvaluateFn eval = [&](const std::string& sentence) { return evaluate_design(sentence, trace, hist, eo); };
+  EvaluateFn eval = [&](const std::string& sentence) { return evaluate_workloads(sentence, work); };
   run_evolution(cfg, grammar, eval, out.state, hooks);
   if (tty) *opt.progress << "\n";
 
   if (cfg.remeasure_front) {
     auto front = out.state.archive.front();
     if (opt.progress) *opt.progress << "re-measuring the front (" << front.size() << " designs, measured speed)\n";
-    EvalOptions full = eo;
-    full.measure_cutoff_ns = 0;  // the front is measured with every repeat
-    for (std::size_t i : front) {
+    for (std::size_t i : front) {  // no cutoff: the front is measured with every repeat
       ArchiveEntry& e = out.state.archive.entries()[i];
-      e.metrics.speed_measured_ns = measure_speed_ns(e.sentence, trace, hist, full);
+      e.metrics.speed_measured_ns = measure_workloads_ns(e.sentence, work, 0);
     }
     save_checkpoint(out.dir, out.state);
   }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <sstream>
 
@@ -172,6 +173,22 @@ TEST_CASE("the effective config reads back identically") {
   CHECK(back.mutation_rate == c.mutation_rate);
   CHECK(back.hv_reference == c.hv_reference);
   CHECK(back.trace == c.trace);
+}
+
+TEST_CASE("extra_traces: a list of trace files; traces() puts the trace first") {
+  Config d;
+  CHECK(d.extra_traces.empty());
+  CHECK(d.traces() == std::vector<std::string>{d.trace});
+  Config c = parse_config("trace: a.trace\nextra_traces: [b.trace, c.trace]\n", "cfg.yaml");
+  CHECK(c.traces() == std::vector<std::string>{"a.trace", "b.trace", "c.trace"});
+  Config back = parse_config(config_to_yaml(c), "effective");
+  CHECK(back.extra_traces == c.extra_traces);
+  apply_override(c, "extra_traces", "[d.trace]");
+  CHECK(c.extra_traces == std::vector<std::string>{"d.trace"});
+  CHECK(error_of("extra_traces: b.trace\n") ==
+        "cfg.yaml:1: key 'extra_traces': expected a list of trace files, e.g. [traces/a.trace, traces/b.trace], got "
+        "'b.trace'");
+  CHECK(error_of("population: 4\nextra_traces: [\"\"]\n").rfind("cfg.yaml:2: key 'extra_traces': expected a non-empty string", 0) == 0);
 }
 
 TEST_CASE("load_config: name from the file stem, missing file is an error") {

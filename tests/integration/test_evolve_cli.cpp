@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "evolve/checkpoint.hpp"
+#include "evaluate/trace.hpp"
+#include "evaluate/workload.hpp"
 #include "evolve/config.hpp"
 #include "tests/common/cli_helpers.hpp"
 
@@ -85,6 +88,75 @@ TEST_CASE("the smoke config end to end, and a seed reproduces the run") {
   // Same seed, modeled speed, 1 thread instead of 2: identical fronts and archives.
   CHECK(without_last_column(front) == without_last_column(slurp(b / "front.csv")));
   CHECK(without_last_column(slurp(a / "archive.csv")) == without_last_column(slurp(b / "archive.csv")));
+  fs::remove_all(out);
+}
+
+TEST_CASE("extra_traces: every design is scored on all the traces; the export fits classes to their merged histogram") {
+  REQUIRE(fs::exists(exe()));
+  fs::path out = scratch("extra");
+  // A relative extra trace resolves like trace: (here, against the source tree).
+  REQUIRE(run("--config '" + src() + "/configs/smoke.yaml' --out '" + out.string() + "' --set trace_max_ops=" + kOps +
+                  " --set 'extra_traces=[traces/pyqueue.trace]' --run-id x -q",
+              out / "x.err") == 0);
+  const fs::path dir = out / "smoke" / "x";
+  const evo::Config cfg = evo::load_config((dir / "config.yaml").string());
+  REQUIRE(cfg.extra_traces.size() == 1);
+  CHECK(cfg.extra_traces[0] == src() + "/traces/pyqueue.trace");
+  CHECK(slurp(dir / "report.md").find("- also scored on: `" + cfg.extra_traces[0] + "`") != std::string::npos);
+  // Every feasible design replayed the prefix of both traces (ops is their sum).
+  std::istringstream archive(slurp(dir / "archive.csv"));
+  std::string line, header;
+  std::getline(archive, header);
+  auto column = [&](const std::string& name) {
+    const std::size_t at = header.find("," + name + ",");
+    REQUIRE(at != std::string::npos);
+    return static_cast<std::size_t>(std::count(header.begin(), header.begin() + static_cast<long>(at) + 1, ','));
+  };
+  const std::size_t feasible_col = column("feasible"), ops_col = column("ops");
+  int feasible = 0;
+  while (std::getline(archive, line)) {
+    // Sentences hold no commas; the genome is dot-separated: split on commas.
+    std::vector<std::string> f;
+    std::istringstream ls(line);
+    for (std::string x; std::getline(ls, x, ',');) f.push_back(x);
+    REQUIRE(f.size() > ops_col);
+    if (f[feasible_col] != "1") continue;
+    ++feasible;
+    CHECK(f[ops_col] == std::to_string(2 * std::stoull(kOps)));
+  }
+  CHECK(feasible >= 3);
+  // The export of a fitted design from this run carries the merged histogram.
+  const std::string fitted =
+      "block classes=fitted:8 fit=first coalesce=none split=selective split_min=1K search=own top=64K large=1M "
+      "align=16 source=mmap harden=off front=none retain=auto";
+  std::string front = slurp(dir / "front.csv");
+  const std::size_t row = front.find('\n') + 1;
+  front.replace(row, front.find(',', row) - row, fitted);
+  std::ofstream(dir / "front.csv") << front;
+  using evo::test::quote;
+  const std::string exp = quote(exe()) + " export --run " + quote(dir.string()) + " --pick 0 --no-build --name fit";
+  REQUIRE(evo::test::shell(exp + " --out " + quote((out / "e1").string()) + " >/dev/null 2>&1") == 0);
+  REQUIRE(evo::test::shell(exp + " --trace " + quote(cfg.trace) + " --out " + quote((out / "e2").string()) +
+                           " >/dev/null 2>&1") == 0);
+  const auto h0 = evo::size_histogram(evo::read_trace(cfg.trace));
+  const auto h1 = evo::size_histogram(evo::read_trace(cfg.extra_traces[0]));
+  const std::vector<std::vector<evo::SizeCount>> parts{h0, h1};
+  const std::size_t merged = evo::merge_histograms(parts).size();
+  REQUIRE(merged != h0.size());
+  auto size_in = [&](const fs::path& design) {
+    const std::string text = slurp(design);
+    const std::string key = "kHistogramSize = ";
+    const std::size_t at = text.find(key);
+    REQUIRE(at != std::string::npos);
+    return static_cast<std::size_t>(std::stoull(text.substr(at + key.size())));
+  };
+  CHECK(size_in(out / "e1" / "design.hpp") == merged);
+  CHECK(size_in(out / "e2" / "design.hpp") == h0.size());  // --trace: that trace alone
+  // A missing extra trace is an error naming it.
+  CHECK(run("--config '" + src() + "/configs/smoke.yaml' --out '" + out.string() +
+                "' --set 'extra_traces=[/nonexistent/x.trace]' --run-id y -q",
+            out / "y.err") == 1);
+  CHECK(slurp(out / "y.err").find("/nonexistent/x.trace") != std::string::npos);
   fs::remove_all(out);
 }
 
