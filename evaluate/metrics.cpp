@@ -275,11 +275,11 @@ double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span
     return seconds * 1e9 / static_cast<double>(std::max<std::uint64_t>(ops, 1));
   };
   double best = Metrics::kNaN;
-  const int runs = 1 + std::max(opt.repeats, 1);  // one warm-up, then the timed repeats
+  const int runs = (opt.warmup ? 1 : 0) + std::max(opt.repeats, 1);  // a warm-up, then the timed repeats
   for (int r = 0; r < runs; ++r) {
     const double ns = once();
     if (std::isnan(ns)) return ns;
-    if (r == 0) {
+    if (r == 0 && opt.warmup) {
       if (opt.measure_cutoff_ns > 0 && ns > opt.measure_cutoff_ns) return ns;  // hopeless: one replay is enough
       continue;
     }

@@ -92,6 +92,10 @@ bool parse_speed_mode(std::string_view s, SpeedMode& out);
 struct EvalOptions {
   SpeedMode speed_mode = SpeedMode::Modeled;
   int repeats = 3;                  ///< timed replays for measured speed (best is kept)
+  /// One untimed replay before the timed ones (and measure_cutoff_ns is checked on
+  /// it). Off for a design already warmed up, e.g. the later rounds of an
+  /// interleaved re-measure (evolve/remeasure.hpp).
+  bool warmup = true;
   double time_limit_s = 0;          ///< per replay; 0 = none
   std::uint64_t memory_limit = 0;   ///< bytes of footprint; 0 = none
   std::uint64_t max_ops = 0;        ///< replay only the first max_ops ops; 0 = all
@@ -175,8 +179,8 @@ Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span
 /// opt.thread_model) or a design that names its model (threads=lock|tlh), which wins.
 bool measured_on_threads(std::string_view sentence, const Trace& trace, const EvalOptions& opt, ThreadModel* model);
 
-/// Measured speed only (ns per op, best of opt.repeats after a warm-up, or the
-/// warm-up alone past opt.measure_cutoff_ns), for re-measuring a front. Returns NaN
+/// Measured speed only (ns per op, best of opt.repeats after a warm-up (opt.warmup),
+/// or the warm-up alone past opt.measure_cutoff_ns), for re-measuring a front. Returns NaN
 /// (and writes *err) if the design fails.
 double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span<const SizeCount> hist,
                         const EvalOptions& opt, std::string* err = nullptr);

@@ -131,11 +131,12 @@ Metrics evaluate_workloads(std::string_view sentence, const Workloads& w) {
   return combine_metrics(parts, paths);
 }
 
-double measure_workloads_ns(std::string_view sentence, const Workloads& w, double override_cutoff, std::string* err) {
+double measure_workloads_ns(std::string_view sentence, const Workloads& w,
+                            const std::function<void(EvalOptions&)>& adjust, std::string* err) {
   std::vector<double> xs;
   for (const Workload& x : w.items) {
     EvalOptions o = x.options;
-    if (override_cutoff >= 0) o.measure_cutoff_ns = override_cutoff;
+    if (adjust) adjust(o);
     std::string e;
     const double ns = measure_speed_ns(sentence, x.trace, w.histogram, o, &e);
     if (std::isnan(ns)) {

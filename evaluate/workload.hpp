@@ -71,11 +71,12 @@ Workloads load_workloads(std::span<const std::string> paths,
 /// Stops at the first infeasible trace (the rest count as not replayed).
 Metrics evaluate_workloads(std::string_view sentence, const Workloads& w);
 
-/// Measured speed on every workload (measure_speed_ns with `override_cutoff`
-/// when >= 0 in place of each workload's measure_cutoff_ns), combined by the
-/// geometric mean; NaN (and *err, prefixed by the trace's file name) if any fails.
-double measure_workloads_ns(std::string_view sentence, const Workloads& w, double override_cutoff = -1,
-                            std::string* err = nullptr);
+/// Measured speed on every workload (measure_speed_ns with each workload's options,
+/// passed through `adjust` first when given, e.g. to drop the measure cutoff),
+/// combined by the geometric mean; NaN (and *err, prefixed by the trace's file name
+/// when there are several) if any fails.
+double measure_workloads_ns(std::string_view sentence, const Workloads& w,
+                            const std::function<void(EvalOptions&)>& adjust = {}, std::string* err = nullptr);
 
 /// Combines per-trace metrics (same order as the workloads; at least one).
 Metrics combine_metrics(std::span<const Metrics> parts, std::span<const std::string> paths);

@@ -57,8 +57,8 @@
 //                    measured and exported under that one, even with off. Under
 //                    tcache a design without a front=tcache:B cache cannot be
 //                    measured (infeasible). No effect on a one-thread trace (off)
-//   remeasure_front: re-measure the final front with measured speed (true; always
-//                    the full repeats)
+//   remeasure_front: re-measure the final front with measured speed, in `repeats`
+//                    interleaved rounds, each design's best round (evolve/remeasure.hpp) (true)
 //   hv_reference:    reference point of the hypervolume, [speed, fragmentation,
 //                    quality] in objective units, or "auto": after the initial
 //                    generation, twice the worst value of each objective on the

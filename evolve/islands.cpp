@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "evolve/checkpoint.hpp"
+#include "evolve/remeasure.hpp"
 #include "evolve/nsga2.hpp"
 #include "evolve/report.hpp"
 #include "evolve/rng.hpp"
@@ -568,12 +569,8 @@ RunOutcome run_islands_mpi(const Config& cfg, const RunOptions& opt, int rank, i
   merged.population = state.population;
 
   if (cfg.remeasure_front) {
-    auto front = merged.archive.front();
-    if (opt.progress) *opt.progress << "re-measuring the merged front (" << front.size() << " designs, measured speed)\n";
-    for (std::size_t i : front) {  // no cutoff: the front is measured with every repeat
-      ArchiveEntry& e = merged.archive.entries()[i];
-      e.metrics.speed_measured_ns = measure_workloads_ns(e.sentence, work, 0);
-    }
+    if (opt.progress) *opt.progress << "the merged front:\n";
+    remeasure_front(merged.archive, merged.archive.front(), work, static_cast<int>(cfg.repeats), opt.progress);
   }
   write_tables(dir, merged);
   {

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "evolve/checkpoint.hpp"
+#include "evolve/remeasure.hpp"
 #include "evolve/report.hpp"
 
 namespace evo {
@@ -76,12 +77,7 @@ RunOutcome run_config(const Config& cfg, const RunOptions& opt) {
   if (tty) *opt.progress << "\n";
 
   if (cfg.remeasure_front) {
-    auto front = out.state.archive.front();
-    if (opt.progress) *opt.progress << "re-measuring the front (" << front.size() << " designs, measured speed)\n";
-    for (std::size_t i : front) {  // no cutoff: the front is measured with every repeat
-      ArchiveEntry& e = out.state.archive.entries()[i];
-      e.metrics.speed_measured_ns = measure_workloads_ns(e.sentence, work, 0);
-    }
+    remeasure_front(out.state.archive, out.state.archive.front(), work, static_cast<int>(cfg.repeats), opt.progress);
     save_checkpoint(out.dir, out.state);
   }
   write_tables(out.dir, out.state);

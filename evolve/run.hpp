@@ -7,9 +7,10 @@
 //      resuming, reads DIR/checkpoint.txt and continues in DIR;
 //   3. runs the loop (evolve/evolution.hpp); after every generation: checkpoint
 //      (atomic), front/archive/history CSVs, one progress line on `progress`;
-//   4. re-measures the front with measured speed (Config::remeasure_front: best of
-//      `repeats` replays, one design at a time so designs do not disturb each
-//      other), writes the final checkpoint, the picture and report.md.
+//   4. re-measures the front with measured speed (Config::remeasure_front: `repeats`
+//      interleaved rounds, one design at a time so designs do not disturb each
+//      other, each design's best round; evolve/remeasure.hpp), writes the final
+//      checkpoint, the picture and report.md.
 // Errors (unreadable trace/grammar, bad checkpoint, I/O) throw std::runtime_error
 // with a one-line message naming the file.
 #pragma once

@@ -126,13 +126,13 @@ TEST_CASE("measured speed over traces: geometric mean, the failing trace named")
     o.speed_mode = SpeedMode::Measured;
     return o;
   });
-  CHECK(measure_workloads_ns(kSlab, w, 0) > 0);
+  CHECK(measure_workloads_ns(kSlab, w) > 0);
   const Metrics m = evaluate_workloads(kSlab, w);
   REQUIRE(m.feasible);
   CHECK(m.speed == m.speed_measured_ns);
   CHECK(m.speed_measured_ns > 0);
   std::string err;
-  CHECK(std::isnan(measure_workloads_ns("nonsense", w, 0, &err)));
+  CHECK(std::isnan(measure_workloads_ns("nonsense", w, {}, &err)));
   CHECK(err.rfind("espresso.trace: ", 0) == 0);
 }
 
