@@ -44,7 +44,8 @@ const std::vector<KeySchema>& common_key_table() {
       {"align", KeyKind::Choice, "16", {"16", "32", "64"}},
       {"source", KeyKind::Choice, "mmap", {"mmap", "region"}},
       {"harden", KeyKind::Choice, "off", {"off", "canary", "checked"}},
-      {"front", KeyKind::Choice, "none", {"none", "tcache:16", "tcache:64", "tcache:256", "tcache:1024"}},
+      {"front", KeyKind::Choice, "none", {"none", "tcache:16", "tcache:64", "tcache:256", "tcache:1024", "tcache:64:grow",
+                                          "tcache:256:grow", "tcache:1024:grow"}},
       {"retain", KeyKind::Choice, "0", {"0", "256K", "1M", "4M", "16M", "64M", "auto"}},
       // The thread model of the exported library and of the threaded replay
       // (evaluate/replay_threaded.hpp): optional, see KeySchema::optional.

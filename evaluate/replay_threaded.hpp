@@ -75,7 +75,7 @@ struct ThreadedReplayOptions {
   unsigned threads_cap = 0;  ///< 0: one worker per trace thread; else at most this many workers
   bool check = false;        ///< verify every block (see above)
   std::uint64_t max_ops = 0; ///< replay only the first N ops (0 = all)
-  std::uint32_t cache_bound = 0;  ///< tcache: the per-thread cache's bound B (> 0)
+  std::uint32_t cache_bound = 0;  ///< tcache: the per-thread cache's front word (parse_front: B, kFrontGrow; > 0)
   std::size_t cache_align = 16;   ///< tcache: the design's alignment
 };
 

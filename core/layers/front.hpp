@@ -20,6 +20,23 @@
 //                   least half its size, else allocate + copy + free through the
 //                   cache; larger blocks go to the back end's reallocate (remap).
 //
+// Adaptive limit (front=tcache:B:grow): each list starts with a limit of
+// min(B, 8) blocks instead of B. A list found empty on an allocation doubles its limit
+// (up to B) before it is refilled, so a class the program allocates steadily earns a
+// long list and its refills and flushes become rare; a list that overflows its
+// limit more than 3 times without running empty halves it, so a class the program
+// mostly frees gives its blocks back instead of hoarding B of them; but never below
+// B/4 nor below a transfer batch (64, or B when smaller), and a list under that
+// floor that overflows doubles its limit instead: a thread that only frees a class
+// (a consumer) passes whole batches on to the transfer cache, where a thread that
+// only allocates it (the producer) takes them from.
+// Refills take half the limit (at most 8 KiB worth and 64 blocks); flushes leave
+// half the limit. B is the cap, as in the fixed form: memory held per class and
+// thread is at most B blocks either way. (The scheme follows the slow-start
+// thread-cache lists of gperftools' tcmalloc, which grow a list on each fetch from
+// the central cache and shrink it after repeated overflows; the constants here are
+// ours.)
+//
 // Classes: the back end's own rounding (good_size, see core/ops.hpp) of every
 // 16-byte step up to kFrontMaxSmall, so a freed block comes back to the list its
 // size was allocated from. A block is cached in the largest class whose size is
@@ -77,21 +94,41 @@ inline constexpr std::uint32_t kFrontSteps = kFrontMaxSmall / 16;  // table entr
 inline constexpr std::uint8_t kFrontNone = 0xFF;                   // "no class" in the tables
 static_assert(TransferCache::kClasses >= kFrontSteps, "the transfer cache holds every front class");
 
-/// Parses a `front` value: "none" -> 0, "tcache:B" -> B (1..65535). false on anything else.
-inline bool parse_front(std::string_view value, std::uint32_t& bound) {
+/// A front's configuration word (what parse_front returns, what the export writes
+/// as kFrontBound): the bound B in the low 16 bits, kFrontGrow set for the adaptive
+/// limit (tcache:B:grow). 0 = no cache.
+inline constexpr std::uint32_t kFrontGrow = 1u << 16;
+inline constexpr std::uint32_t front_cap(std::uint32_t word) { return word & 0xFFFFu; }
+inline constexpr bool front_grows(std::uint32_t word) { return (word & kFrontGrow) != 0; }
+/// The first adaptive limit.
+inline constexpr std::uint32_t kFrontGrowMin = 8;
+/// The least a shrinking limit goes down to: max(min(B, 64), B / 4).
+inline constexpr std::uint32_t front_shrink_floor(std::uint32_t bound) {
+  const std::uint32_t batch = bound < 64 ? bound : 64;
+  return bound / 4 > batch ? bound / 4 : batch;
+}
+
+/// Parses a `front` value: "none" -> 0, "tcache:B" -> B (1..65535), "tcache:B:grow" ->
+/// B | kFrontGrow. false on anything else.
+inline bool parse_front(std::string_view value, std::uint32_t& word) {
   if (value == "none") {
-    bound = 0;
+    word = 0;
     return true;
   }
   constexpr std::string_view kPrefix = "tcache:";
-  if (!value.starts_with(kPrefix) || value.size() == kPrefix.size() || value.size() > kPrefix.size() + 5) return false;
+  constexpr std::string_view kGrow = ":grow";
+  if (!value.starts_with(kPrefix)) return false;
+  value.remove_prefix(kPrefix.size());
+  const bool grow = value.ends_with(kGrow);
+  if (grow) value.remove_suffix(kGrow.size());
+  if (value.empty() || value.size() > 5) return false;
   std::uint32_t v = 0;
-  for (char c : value.substr(kPrefix.size())) {
+  for (char c : value) {
     if (c < '0' || c > '9') return false;
     v = v * 10 + static_cast<std::uint32_t>(c - '0');
   }
   if (v == 0 || v > 65535) return false;
-  bound = v;
+  word = v | (grow ? kFrontGrow : 0);
   return true;
 }
 
@@ -214,8 +251,13 @@ class FrontCache {
   static constexpr bool kSharedBack = requires { Back::kShared; };
 
  public:
-  FrontCache(Back back, std::uint32_t bound, std::size_t min_align, const Probe* probe)
-      : back_(back), bound_(bound), min_align_(min_align < 16 ? 16 : min_align), probe_(probe) {}
+  /// `word`: parse_front's configuration word (the bound, and kFrontGrow).
+  FrontCache(Back back, std::uint32_t word, std::size_t min_align, const Probe* probe)
+      : back_(back),
+        bound_(front_cap(word)),
+        grow_(front_grows(word)),
+        min_align_(min_align < 16 ? 16 : min_align),
+        probe_(probe) {}
   ~FrontCache() {
     if constexpr (kSharedBack) flush_all();  // the shared back end lives on
     back_.release();                         // else cached blocks go with the back end's memory
@@ -273,7 +315,8 @@ class FrontCache {
           return false;
         }
         sizes_[nclasses_] = static_cast<std::uint32_t>(g);
-        batch_[nclasses_] = refill_count(g);
+        batch_[nclasses_] = refill_count(g, bound_);
+        lists_[nclasses_].limit = static_cast<std::uint16_t>(grow_ && bound_ > kFrontGrowMin ? kFrontGrowMin : bound_);
         ++nclasses_;
       }
       lut_[k] = static_cast<std::uint8_t>(nclasses_ - 1);
@@ -328,7 +371,7 @@ class FrontCache {
     touch(probe_, p, sizeof(void*));
     *static_cast<void**>(p) = l.head;
     l.head = p;
-    if (++l.count > bound_) [[unlikely]] flush(l);
+    if (++l.count > l.limit) [[unlikely]] flush(l);
   }
 
   void* reallocate(void* p, std::size_t n) {
@@ -367,7 +410,8 @@ class FrontCache {
           if (back_.usable_size(b) < sizes_[c]) return fail(err, "front: a cached block is smaller than its class");
         }
         if (n != lists_[c].count) return fail(err, "front: a class list is shorter than its count");
-        if (n > bound_) return fail(err, "front: a class list holds more than the bound");
+        if (n > lists_[c].limit) return fail(err, "front: a class list holds more than its limit");
+        if (lists_[c].limit > bound_) return fail(err, "front: a class list's limit is past the bound");
       }
     }
     return back_.validate(level, err);
@@ -401,6 +445,8 @@ class FrontCache {
   std::uint32_t class_size(std::uint32_t c) const { return sizes_[c]; }
   std::uint32_t cached(std::uint32_t c) const { return lists_[c].count; }
   std::uint32_t bound() const { return bound_; }
+  bool grows() const { return grow_; }
+  std::uint32_t limit(std::uint32_t c) const { return lists_[c].limit; }
 
  private:
   /// Holds a shared back end's lock over a batch of calls (no-op for a private one).
@@ -417,12 +463,13 @@ class FrontCache {
   struct List {
     void* head = nullptr;
     std::uint32_t count = 0;
-    std::uint32_t pad = 0;
+    std::uint16_t limit = 0;      // the bound, or the adaptive limit (grow)
+    std::uint16_t overflows = 0;  // flushes since the limit last grew (grow)
   };
 
-  /// Blocks taken from the back end per refill: half the bound, at most 8 KiB worth.
-  std::uint32_t refill_count(std::size_t size) const {
-    std::size_t n = (bound_ + 1) / 2;
+  /// Blocks taken from the back end per refill: half the limit, at most 8 KiB worth.
+  std::uint32_t refill_count(std::size_t size, std::uint32_t limit) const {
+    std::size_t n = (limit + 1) / 2;
     const std::size_t cap = 8192 / size;
     if (n > cap) n = cap;
     return static_cast<std::uint32_t>(n == 0 ? 1 : n);
@@ -432,7 +479,28 @@ class FrontCache {
   /// bound, at most 64; a flush to it gives at least as many, so that one refill's
   /// worth crosses under one lock hold each way (a small bound would otherwise
   /// flush half a refill's worth at a time).
-  std::uint32_t transfer_batch() const { return bound_ > 64 ? 64 : bound_; }
+  static std::uint32_t transfer_batch(const List& l) { return l.limit > 64 ? 64 : l.limit; }
+
+  /// grow: an empty list doubles its limit (up to the bound) before its refill.
+  void on_empty(List& l) {
+    if (!grow_) return;
+    const std::uint32_t twice = 2u * l.limit;
+    l.limit = static_cast<std::uint16_t>(twice < bound_ ? twice : bound_);
+    l.overflows = 0;  // in demand: the overflows before this do not count
+  }
+  /// grow: a list under the shrink floor that overflows doubles its limit (up to
+  /// the floor); above it, a list that keeps overflowing halves it (down to the floor).
+  void on_overflow(List& l) {
+    if (!grow_) return;
+    const std::uint32_t floor = front_shrink_floor(bound_);
+    if (l.limit < floor) {
+      l.limit = static_cast<std::uint16_t>(2u * l.limit < floor ? 2u * l.limit : floor);
+      return;
+    }
+    if (l.limit == floor || ++l.overflows <= 3) return;
+    l.limit = static_cast<std::uint16_t>(l.limit / 2 < floor ? floor : l.limit / 2);
+    l.overflows = 0;
+  }
 
   /// The class a free block of usable size u is cached in, or kFrontNone.
   std::uint8_t class_of(std::size_t u) const {
@@ -443,10 +511,11 @@ class FrontCache {
   }
 
   [[gnu::noinline]] void* refill(std::uint8_t c) {
+    on_empty(lists_[c]);
     if constexpr (kSharedBack) {
       if (TransferCache* t = back_.transfer()) {  // blocks another thread's flush left
         void* got[64];
-        const std::uint32_t n = t->take(c, got, transfer_batch(), sizes_[c]);
+        const std::uint32_t n = t->take(c, got, transfer_batch(lists_[c]), sizes_[c]);
         if (n > 0) {
           List& l = lists_[c];  // empty: the blocks become the list, got[1] first
           for (std::uint32_t i = 1; i + 1 < n; ++i) *static_cast<void**>(got[i]) = got[i + 1];
@@ -468,7 +537,8 @@ class FrontCache {
     // order the back end produced them (address order for bump allocation).
     void* got[64];
     std::uint32_t n = 0;
-    const std::uint32_t want = batch_[c] > 64 ? 64 : batch_[c];
+    const std::uint32_t batch = grow_ ? refill_count(size, l.limit) : batch_[c];
+    const std::uint32_t want = batch > 64 ? 64 : batch;
     while (n + 1 < want) {
       void* b = back_.allocate(size, 16);
       if (b == nullptr) break;
@@ -488,11 +558,13 @@ class FrontCache {
   /// program freed last, still in the cache (walking to the cold half would miss
   /// on every block; the older half stays listed for the next allocations).
   [[gnu::noinline]] void flush(List& l) {
-    std::uint32_t n = l.count - bound_ / 2;
+    std::uint32_t n = l.count - l.limit / 2u;
+    const std::uint32_t tb = transfer_batch(l);  // both from the limit the list overflowed
+    on_overflow(l);                              // the new limit applies from the next push on
     if constexpr (kSharedBack) {
       if (TransferCache* t = back_.transfer()) {  // for another thread's refill
         const auto c = static_cast<std::uint32_t>(&l - lists_);
-        const std::uint32_t m = n < transfer_batch() ? transfer_batch() : n;  // <= count = bound + 1
+        const std::uint32_t m = n < tb ? tb : n;  // <= count = the overflowed limit + 1
         if (t->put(c, l.head, m, sizes_[c])) {
           l.count -= m;
           return;
@@ -513,6 +585,7 @@ class FrontCache {
 
   Back back_;
   std::uint32_t bound_;
+  bool grow_;
   std::size_t min_align_;
   const Probe* probe_;
   std::size_t max_cached_ = 0;   // largest class size (frees of blocks up to it are cached)
@@ -581,7 +654,7 @@ inline OpsFront* make_ops_front(const AllocatorOps* ops, void* state, std::uint3
 /// shared instance of `back`: the same design with front=none and no threads key.
 struct ThreadCacheSplit {
   AllocatorSpec back;
-  std::uint32_t bound = 0;
+  std::uint32_t bound = 0;  ///< the front word (parse_front: B, and kFrontGrow)
   std::size_t min_align = 16;
 };
 /// false + *err when the design has no front cache to run per thread, or has

@@ -29,13 +29,18 @@ evo::Instance make(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("parse_front accepts none and tcache:B only") {
+TEST_CASE("parse_front accepts none, tcache:B and tcache:B:grow only") {
   std::uint32_t b = 7;
   CHECK(evo::parse_front("none", b));
   CHECK(b == 0);
   CHECK(evo::parse_front("tcache:64", b));
   CHECK(b == 64);
-  for (const char* bad : {"", "tcache", "tcache:", "tcache:0", "tcache:x", "tcache:70000", "lifo:4", "tcache:-1"})
+  CHECK_FALSE(evo::front_grows(b));
+  CHECK(evo::parse_front("tcache:1024:grow", b));
+  CHECK(evo::front_cap(b) == 1024);
+  CHECK(evo::front_grows(b));
+  for (const char* bad : {"", "tcache", "tcache:", "tcache:0", "tcache:x", "tcache:70000", "lifo:4", "tcache:-1",
+                          "tcache::grow", "tcache:64:", "tcache:64:grows", "tcache:0:grow", "tcache:grow"})
     CHECK_FALSE(evo::parse_front(bad, b));
 }
 
@@ -116,6 +121,64 @@ TEST_CASE("front: lists stay within the bound, the rest goes back to the back en
   evo::destroy_ops_front(fc);  // destroys the back end too
 }
 
+TEST_CASE("front tcache:B:grow: a busy list's limit grows up to B, a list that keeps overflowing shrinks") {
+  std::string err;
+  evo::AllocatorSpec spec;
+  REQUIRE(evo::parse_spec(std::string(kSb) + " front=tcache:256:grow", spec, &err));
+  const evo::RegistryRow* row = evo::find_row(spec, &err);
+  REQUIRE(row != nullptr);
+  void* state = row->create(spec, {}, &err);
+  REQUIRE(state != nullptr);
+  std::uint32_t word = 0;
+  REQUIRE(evo::parse_front("tcache:256:grow", word));
+  evo::OpsFront* fc = evo::make_ops_front(&row->ops, state, word, 16, nullptr, &err);
+  REQUIRE_MESSAGE(fc != nullptr, err);
+  CHECK(fc->bound() == 256);
+  CHECK(fc->grows());
+  std::uint32_t c64 = 0;
+  while (fc->class_size(c64) != 64) ++c64;
+  CHECK(fc->limit(c64) == evo::kFrontGrowMin);  // every list starts small
+  // Allocation rounds that empty the list: each empty list doubles the limit.
+  std::vector<void*> blocks;
+  for (int round = 0; round < 8; ++round) {
+    for (int i = 0; i < 300; ++i) blocks.push_back(fc->allocate(64, 16));
+    for (void* p : blocks) fc->deallocate(p);
+    blocks.clear();
+    CHECK(fc->cached(c64) <= fc->limit(c64));
+  }
+  CHECK(fc->limit(c64) == 256);  // capped at B
+  CHECK(fc->cached(c64) >= 128);  // after the last round's flushes: at least half the limit stays
+  // Frees only (blocks of this class allocated through the back end's other path:
+  // aligned requests bypass the cache and are cached on free): repeated overflows
+  // halve the limit, down to the shrink floor (a whole transfer batch).
+  for (int i = 0; i < 4000; ++i) blocks.push_back(fc->allocate(64, 64));
+  for (void* p : blocks) fc->deallocate(p);
+  blocks.clear();
+  CHECK(fc->limit(c64) == evo::front_shrink_floor(256));
+  CHECK(evo::front_shrink_floor(256) == 64);
+  CHECK(fc->cached(c64) <= 64);
+  CHECK_MESSAGE(fc->validate(evo::ValidateLevel::Full, &err), err);
+  // Other classes were never touched: still at the start limit.
+  CHECK(fc->limit(0) == evo::kFrontGrowMin);
+  // A class that is only freed (a consumer thread's) grows to the floor, no further.
+  std::vector<std::uint32_t> before(fc->classes());
+  for (std::uint32_t c = 0; c < fc->classes(); ++c) before[c] = fc->limit(c);
+  for (int i = 0; i < 1000; ++i) blocks.push_back(fc->allocate(128, 64));
+  for (void* p : blocks) fc->deallocate(p);
+  blocks.clear();
+  int changed = 0;
+  for (std::uint32_t c = 0; c < fc->classes(); ++c) {
+    if (c == c64 || fc->limit(c) == before[c]) continue;
+    ++changed;  // the class these blocks were cached in
+    CHECK(before[c] == evo::kFrontGrowMin);
+    CHECK(fc->limit(c) == 64);
+  }
+  CHECK(changed == 1);
+  CHECK(evo::front_shrink_floor(1024) == 256);
+  CHECK(evo::front_shrink_floor(16) == 16);
+  evo::destroy_ops_front(fc);
+}
+
 TEST_CASE("front: footprint is the back end's, exact") {
   evo::Instance plain = make(kSb);
   evo::Instance cached = make(std::string(kSb) + " front=tcache:256");
@@ -165,9 +228,11 @@ TEST_CASE("front + harden=checked: the double free is still caught") {
 TEST_CASE("every registry row with the cache front end survives the randomized stress test") {
   for (const evo::RegistryRow& row : evo::rows()) {
     CAPTURE(row.name);
+    // Fixed and adaptive limits on alternate rows (the stress is shadow-checked either way).
+    const std::string front = row.id % 2 == 0 ? " front=tcache:16" : " front=tcache:64:grow";
+    CAPTURE(front);
     // a routing design keeps no memory of its own: retain belongs to its sub-designs
-    const std::string text =
-        evo::test::with_keys(row.name, row.traits.routes ? " front=tcache:16" : " front=tcache:16 retain=256K");
+    const std::string text = evo::test::with_keys(row.name, row.traits.routes ? front : front + " retain=256K");
     std::string err;
     evo::AllocatorSpec spec;
     REQUIRE(evo::parse_spec(text, spec, &err));

@@ -71,7 +71,7 @@ inline constexpr Design kTlhDesigns[] = {
 /// and a row-routed btag whose frees take it, with a small bound (frequent batches).
 inline constexpr Design kTcacheDesigns[] = {
     {"c_slab", "slab slab=64K front=tcache:64 retain=256K"},
-    {"c_btag", "btag front=tcache:16"},
+    {"c_btag", "btag front=tcache:64:grow"},  // the adaptive limit
 };
 /// More designs for the fidelity test: numeric parameters off their defaults, a
 /// fitted class table (from traces/espresso.trace), hardening.
