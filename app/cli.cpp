@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 
 namespace evo::cli {
 
@@ -88,6 +89,13 @@ std::vector<std::pair<std::string, std::string>> parse_pairs(const std::vector<s
 std::string source_dir() {
   if (const char* env = std::getenv("EVOALLOC_SOURCE_DIR"); env != nullptr && *env != '\0') return env;
   return EVOALLOC_SOURCE_DIR;
+}
+
+std::string resolve_path(const std::string& p) {
+  namespace fs = std::filesystem;
+  if (p.empty() || fs::path(p).is_absolute() || fs::exists(p)) return p;
+  const fs::path alt = fs::path(source_dir()) / p;
+  return fs::exists(alt) ? alt.string() : p;
 }
 
 }  // namespace evo::cli

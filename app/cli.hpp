@@ -75,4 +75,10 @@ std::vector<std::pair<std::string, std::string>> parse_pairs(const std::vector<s
 /// configs/espresso.yaml and traces/); EVOALLOC_SOURCE_DIR in the environment wins.
 std::string source_dir();
 
+/// A path as the CLI reads configs, grammars and traces: a relative path is taken
+/// from the current directory if it exists there, else from source_dir() if it
+/// exists there, else returned unchanged (absolute paths too), so a missing file is
+/// reported by the name the user gave.
+std::string resolve_path(const std::string& p);
+
 }  // namespace evo::cli

@@ -15,14 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A relative path is taken from the current directory if it exists there, else
-// from the evoalloc source tree (so `evoalloc evolve` works from anywhere).
-std::string resolve(const std::string& p) {
-  if (p.empty() || fs::path(p).is_absolute() || fs::exists(p)) return p;
-  fs::path alt = fs::path(source_dir()) / p;
-  if (fs::exists(alt)) return alt.string();
-  return p;
-}
+// Relative paths: from the current directory, else from the evoalloc source tree
+// (so `evoalloc evolve` works from anywhere).
+std::string resolve(const std::string& p) { return resolve_path(p); }
 
 }  // namespace
 

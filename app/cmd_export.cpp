@@ -126,18 +126,12 @@ int cmd_export(const std::vector<std::string>& args) {
   if (routes && trace.empty())
     throw UsageError("a route design sends each call site to a class learned from the trace: give --trace");
   if (fitted || routes) {
-    auto where = [&](const std::string& p) {
-      if (!std::filesystem::exists(p) && std::filesystem::path(p).is_relative())
-        return (std::filesystem::path(req.source_dir) / p).string();
-      return p;
-    };
-    const std::string path = where(trace);
+    const std::string path = resolve_path(trace);
     Trace t = read_trace(path);
     req.histogram = size_histogram(t);
-    if (fitted && !extra.empty()) {  // the run scored its designs on all its traces, with one merged histogram
-      std::vector<std::vector<SizeCount>> parts{req.histogram};
-      for (const std::string& x : extra) parts.push_back(size_histogram(read_trace(where(x))));
-      req.histogram = merge_histograms(parts);
+    if (fitted) {  // a run with extra traces scored its designs with one merged histogram
+      for (std::string& x : extra) x = resolve_path(x);
+      req.histogram = merge_with_traces(std::move(req.histogram), extra);
     }
     if (fitted && req.histogram.empty())
       throw RuntimeError(path + ": the trace has no allocations, so classes=" + *cls + " has nothing to fit");

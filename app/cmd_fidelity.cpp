@@ -210,25 +210,17 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   }
   if (cands.size() < 3) throw RuntimeError(run + ": fewer than 3 feasible designs to compare");
 
-  auto where = [](const std::string& p) {
-    if (!fs::exists(p) && fs::path(p).is_relative()) return (fs::path(source_dir()) / p).string();
-    return p;
-  };
   std::vector<std::string> extra;  // the run's extra_traces: fitted classes use the merged histogram, as its search did
   if (trace_path.empty()) {
     trace_path = run_trace(run);
     extra = run_extra_traces(run);
   }
   if (trace_path.empty()) throw UsageError("no --trace and no trace: in " + run + "/config.yaml");
-  trace_path = where(trace_path);
+  trace_path = resolve_path(trace_path);
   say("reading " + trace_path);
   const Trace trace = read_trace(trace_path);
-  std::vector<SizeCount> hist = size_histogram(trace);
-  if (!extra.empty()) {
-    std::vector<std::vector<SizeCount>> parts{hist};
-    for (const std::string& x : extra) parts.push_back(size_histogram(read_trace(where(x))));
-    hist = merge_histograms(parts);
-  }
+  for (std::string& x : extra) x = resolve_path(x);
+  const std::vector<SizeCount> hist = merge_with_traces(size_histogram(trace), extra);
   const std::vector<SiteLife> lives = site_lives(trace);  // routing designs
   const std::vector<ExportSite> sites = export_sites(trace, lives);
 

@@ -43,12 +43,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string resolve_path(const std::string& p) {
-  if (p.empty() || fs::path(p).is_absolute()) return p;
-  if (fs::exists(p)) return fs::absolute(p).lexically_normal().string();
-  fs::path alt = fs::path(source_dir()) / p;
-  if (fs::exists(alt)) return fs::absolute(alt).lexically_normal().string();
-  return fs::absolute(p).lexically_normal().string();
+// cli::resolve_path, made absolute (the sweep's jobs run from another folder).
+std::string absolute_path(const std::string& p) {
+  if (p.empty()) return p;
+  return fs::absolute(resolve_path(p)).lexically_normal().string();
 }
 
 std::string quote(const std::string& s) {
@@ -167,7 +165,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
              "folder) and a dependent job running `evoalloc merge` over all tasks. Prints the sweep folder."))
     return kExitOk;
   if (!vm.count("config")) throw UsageError("--config SWEEP.yaml is required");
-  Sweep s = load_sweep(resolve_path(vm["config"].as<std::string>()));
+  Sweep s = load_sweep(absolute_path(vm["config"].as<std::string>()));
   if (vm.count("partition")) s.partition = vm["partition"].as<std::string>();
   if (vm.count("time")) s.time = vm["time"].as<std::string>();
   if (vm.count("cpus-per-task")) {
@@ -178,7 +176,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
 
   // Check everything before creating anything.
   for (std::string& c : s.configs) {
-    c = resolve_path(c);
+    c = absolute_path(c);
     Config probe = load_config(c);
     for (const std::string& kv : s.set) {
       auto eq = kv.find('=');
@@ -186,7 +184,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
       apply_override(probe, kv.substr(0, eq), kv.substr(eq + 1));
     }
   }
-  for (std::string& t : s.traces) t = resolve_path(t);
+  for (std::string& t : s.traces) t = absolute_path(t);
   const std::string self = fs::read_symlink("/proc/self/exe").string();
 
   // The sweep folder.
@@ -200,7 +198,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
   std::error_code ec;
   fs::create_directories(dir / "tasks", ec);
   if (ec) throw RuntimeError(dir.string() + ": cannot create sweep folder: " + ec.message());
-  fs::copy_file(resolve_path(vm["config"].as<std::string>()), dir / "sweep.yaml", ec);
+  fs::copy_file(absolute_path(vm["config"].as<std::string>()), dir / "sweep.yaml", ec);
   std::size_t n = 0;
   {
     std::ofstream t(dir / "tasks.tsv");

@@ -19,6 +19,13 @@ std::vector<SizeCount> merge_histograms(std::span<const std::vector<SizeCount>> 
   return out;
 }
 
+std::vector<SizeCount> merge_with_traces(std::vector<SizeCount> first, std::span<const std::string> more) {
+  if (more.empty()) return first;
+  std::vector<std::vector<SizeCount>> parts{std::move(first)};
+  for (const std::string& p : more) parts.push_back(size_histogram(read_trace(p)));
+  return merge_histograms(parts);
+}
+
 Workloads load_workloads(std::span<const std::string> paths,
                          const std::function<EvalOptions(const std::string& path, const Trace&)>& make_options) {
   if (paths.empty()) throw std::invalid_argument("load_workloads: no trace");

@@ -59,6 +59,10 @@ struct Workloads {
 
 /// Sums the counts of equal sizes; sorted by size (as size_histogram).
 std::vector<SizeCount> merge_histograms(std::span<const std::vector<SizeCount>> parts);
+/// `first` (a trace's size_histogram) merged with those of the traces at `more`
+/// (read_trace; throws naming the file): the histogram a run with extra_traces
+/// fitted its classes to, for `export --run` and `fidelity --run`.
+std::vector<SizeCount> merge_with_traces(std::vector<SizeCount> first, std::span<const std::string> more);
 
 /// Reads every trace (read_trace; an empty trace throws "PATH: the trace has no
 /// ops"), computes its site lifetimes and the merged histogram, and gives each the

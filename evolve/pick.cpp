@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <limits>
 #include <stdexcept>
@@ -115,35 +116,34 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick) {
   return best;
 }
 
-std::string run_trace(const std::string& run_dir) {
+namespace {
+
+/// RUN_DIR/config.yaml, or nullopt when it is missing or does not load.
+std::optional<Config> run_config(const std::string& run_dir) {
   const std::filesystem::path p = std::filesystem::path(run_dir) / "config.yaml";
-  if (!std::filesystem::exists(p)) return {};
+  if (!std::filesystem::exists(p)) return std::nullopt;
   try {
-    return load_config(p.string()).trace;
+    return load_config(p.string());
   } catch (const std::exception&) {
-    return {};
+    return std::nullopt;
   }
+}
+
+}  // namespace
+
+std::string run_trace(const std::string& run_dir) {
+  const auto c = run_config(run_dir);
+  return c ? c->trace : std::string();
 }
 
 std::vector<std::string> run_extra_traces(const std::string& run_dir) {
-  const std::filesystem::path p = std::filesystem::path(run_dir) / "config.yaml";
-  if (!std::filesystem::exists(p)) return {};
-  try {
-    return load_config(p.string()).extra_traces;
-  } catch (const std::exception&) {
-    return {};
-  }
+  const auto c = run_config(run_dir);
+  return c ? c->extra_traces : std::vector<std::string>{};
 }
 
 std::string run_thread_model(const std::string& run_dir) {
-  const std::filesystem::path p = std::filesystem::path(run_dir) / "config.yaml";
-  if (!std::filesystem::exists(p)) return {};
-  try {
-    const std::string m = load_config(p.string()).threaded_replay;
-    return m == "off" ? std::string() : m;
-  } catch (const std::exception&) {
-    return {};
-  }
+  const auto c = run_config(run_dir);
+  return c && c->threaded_replay != "off" ? c->threaded_replay : std::string();
 }
 
 }  // namespace evo
