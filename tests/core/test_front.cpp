@@ -27,6 +27,29 @@ evo::Instance make(const std::string& text) {
   return inst;
 }
 
+struct RowFront {
+  const evo::RegistryRow* row;
+  void* state;
+  evo::OpsFront* fc;
+};
+
+/// kSb's registry row with the cache front end `front` (tcache:B[:grow]) made around
+/// it by make_ops_front, as Instance::create does.
+RowFront make_row_front(const std::string& front) {
+  std::string err;
+  evo::AllocatorSpec spec;
+  REQUIRE(evo::parse_spec(std::string(kSb) + " front=" + front, spec, &err));
+  const evo::RegistryRow* row = evo::find_row(spec, &err);
+  REQUIRE(row != nullptr);
+  void* state = row->create(spec, {}, &err);
+  REQUIRE(state != nullptr);
+  std::uint32_t word = 0;
+  REQUIRE(evo::parse_front(front, word));
+  evo::OpsFront* fc = evo::make_ops_front(&row->ops, state, word, 16, nullptr, &err);
+  REQUIRE_MESSAGE(fc != nullptr, err);
+  return {row, state, fc};
+}
+
 }  // namespace
 
 TEST_CASE("parse_front accepts none, tcache:B and tcache:B:grow only") {
@@ -84,16 +107,10 @@ TEST_CASE("front: a freed block is handed out again, LIFO, without reaching the 
 }
 
 TEST_CASE("front: lists stay within the bound, the rest goes back to the back end") {
+  const auto [row, state, fc] = make_row_front("tcache:16");
   std::string err;
-  evo::AllocatorSpec spec;
-  REQUIRE(evo::parse_spec(std::string(kSb) + " front=tcache:16", spec, &err));
-  const evo::RegistryRow* row = evo::find_row(spec, &err);
-  REQUIRE(row != nullptr);
-  void* state = row->create(spec, {}, &err);
-  REQUIRE(state != nullptr);
-  evo::OpsFront* fc = evo::make_ops_front(&row->ops, state, 16, 16, nullptr, &err);
-  REQUIRE_MESSAGE(fc != nullptr, err);
   CHECK(fc->bound() == 16);
+  CHECK_FALSE(fc->grows());
   // Classes are the superblock's (jemalloc spacing) up to 1 KiB.
   CHECK(fc->class_size(0) == 16);
   CHECK(fc->class_size(fc->classes() - 1) == 1024);
@@ -122,17 +139,8 @@ TEST_CASE("front: lists stay within the bound, the rest goes back to the back en
 }
 
 TEST_CASE("front tcache:B:grow: a busy list's limit grows up to B, a list that keeps overflowing shrinks") {
+  const auto fc = make_row_front("tcache:256:grow").fc;
   std::string err;
-  evo::AllocatorSpec spec;
-  REQUIRE(evo::parse_spec(std::string(kSb) + " front=tcache:256:grow", spec, &err));
-  const evo::RegistryRow* row = evo::find_row(spec, &err);
-  REQUIRE(row != nullptr);
-  void* state = row->create(spec, {}, &err);
-  REQUIRE(state != nullptr);
-  std::uint32_t word = 0;
-  REQUIRE(evo::parse_front("tcache:256:grow", word));
-  evo::OpsFront* fc = evo::make_ops_front(&row->ops, state, word, 16, nullptr, &err);
-  REQUIRE_MESSAGE(fc != nullptr, err);
   CHECK(fc->bound() == 256);
   CHECK(fc->grows());
   std::uint32_t c64 = 0;
