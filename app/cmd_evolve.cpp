@@ -26,6 +26,9 @@ int cmd_evolve(const std::vector<std::string>& args) {
   desc.add_options()
       ("config,c", po::value<std::string>(), "YAML run config (default: configs/espresso.yaml)")
       ("trace", po::value<std::string>(), "trace file (overrides the config's trace)")
+      ("also-trace", po::value<std::vector<std::string>>()->composing(),
+       "score every design on this trace too (repeatable; added to the config's extra_traces; "
+       "speed is then the geometric mean over the traces)")
       ("generations,g", po::value<std::string>(), "generations after the initial one")
       ("population,p", po::value<std::string>(), "population size (mu)")
       ("seed,s", po::value<std::string>(), "run seed")
@@ -53,7 +56,7 @@ int cmd_evolve(const std::vector<std::string>& args) {
     if (resuming) {
       ro.resume_dir = vm["resume"].as<std::string>();
       if (vm.count("config")) throw UsageError("--resume takes the run's own config.yaml; drop --config");
-      for (const char* k : {"trace", "population", "seed", "out", "set", "run-id"})
+      for (const char* k : {"trace", "also-trace", "population", "seed", "out", "set", "run-id"})
         if (vm.count(k)) throw UsageError(std::string("--") + k + " cannot change when resuming a run");
       if (vm.count("exhaustive")) throw UsageError("--exhaustive cannot change when resuming a run");
       if (!fs::exists(ro.resume_dir + "/config.yaml"))
@@ -79,6 +82,8 @@ int cmd_evolve(const std::vector<std::string>& args) {
         apply_override(cfg, kv.substr(0, eq), kv.substr(eq + 1));
       }
     }
+    if (vm.count("also-trace"))
+      for (const std::string& t : vm["also-trace"].as<std::vector<std::string>>()) cfg.extra_traces.push_back(t);
     if (vm.count("exhaustive")) cfg.exhaustive = true;
     if (vm.count("islands")) cfg.islands.enabled = true;
   } catch (const ConfigError& e) {

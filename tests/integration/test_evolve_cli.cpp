@@ -94,9 +94,10 @@ TEST_CASE("the smoke config end to end, and a seed reproduces the run") {
 TEST_CASE("extra_traces: every design is scored on all the traces; the export fits classes to their merged histogram") {
   REQUIRE(fs::exists(exe()));
   fs::path out = scratch("extra");
-  // A relative extra trace resolves like trace: (here, against the source tree).
+  // --also-trace adds to extra_traces; a relative path resolves like trace: (here,
+  // against the source tree).
   REQUIRE(run("--config '" + src() + "/configs/smoke.yaml' --out '" + out.string() + "' --set trace_max_ops=" + kOps +
-                  " --set 'extra_traces=[traces/pyqueue.trace]' --run-id x -q",
+                  " --also-trace traces/pyqueue.trace --run-id x -q",
               out / "x.err") == 0);
   const fs::path dir = out / "smoke" / "x";
   const evo::Config cfg = evo::load_config((dir / "config.yaml").string());
