@@ -464,7 +464,7 @@ class FrontCache {
     void* head = nullptr;
     std::uint32_t count = 0;
     std::uint16_t limit = 0;      // the bound, or the adaptive limit (grow)
-    std::uint16_t overflows = 0;  // flushes since the limit last grew (grow)
+    std::uint16_t overflows = 0;  // flushes since the list last ran empty (grow)
   };
 
   /// Blocks taken from the back end per refill: half the limit, at most 8 KiB worth.
