@@ -20,7 +20,6 @@ std::vector<SizeCount> merge_histograms(std::span<const std::vector<SizeCount>> 
 }
 
 std::vector<SizeCount> merge_with_traces(std::vector<SizeCount> first, std::span<const std::string> more) {
-  if (more.empty()) return first;
   std::vector<std::vector<SizeCount>> parts{std::move(first)};
   for (const std::string& p : more) parts.push_back(size_histogram(read_trace(p)));
   return merge_histograms(parts);
@@ -40,7 +39,7 @@ Workloads load_workloads(std::span<const std::string> paths,
     x.sites = site_lives(x.trace);
     hists.push_back(size_histogram(x.trace));
   }
-  w.histogram = hists.size() == 1 ? std::move(hists.front()) : merge_histograms(hists);
+  w.histogram = merge_histograms(hists);
   for (Workload& x : w.items) {
     x.options = make_options(x.path, x.trace);
     x.options.sites = x.sites;
