@@ -45,7 +45,8 @@ const std::vector<KeySchema>& common_key_table() {
       {"source", KeyKind::Choice, "mmap", {"mmap", "region"}},
       {"harden", KeyKind::Choice, "off", {"off", "canary", "checked"}},
       {"front", KeyKind::Choice, "none", {"none", "tcache:16", "tcache:64", "tcache:256", "tcache:1024", "tcache:64:grow",
-                                          "tcache:256:grow", "tcache:1024:grow"}},
+                                          "tcache:256:grow", "tcache:1024:grow", "tcache:64:array",
+                                          "tcache:256:grow:array", "tcache:1024:grow:array"}},
       {"retain", KeyKind::Choice, "0", {"0", "256K", "1M", "4M", "16M", "64M", "auto"}},
       // The thread model of the exported library and of the threaded replay
       // (evaluate/replay_threaded.hpp): optional, see KeySchema::optional.

@@ -23,7 +23,7 @@
 //   * the common keys every family accepts come last, in this order:
 //     align=16|32|64 (minimum alignment), source=region|mmap (memory source),
 //     harden=off|canary|checked (the hardening layer, core/layers/harden.hpp),
-//     front=none|tcache:B (the cache front end, core/layers/front.hpp),
+//     front=none|tcache:B[:grow][:array] (the cache front end, core/layers/front.hpp),
 //     retain=0|256K|1M|4M|16M|64M|auto (memory kept committed on release), and the optional
 //     threads=lock|tlh|tcache (the thread model, see below; tcache needs a
 //     front=tcache:B: that cache runs in every thread, core/layers/front.hpp; and

@@ -423,8 +423,11 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     r.remote_frees += w.remote;
     r.failed_allocs += w.failed;
   }
-  std::uint64_t cache_allocs = 0, cache_frees = 0;
-  for (const auto& c : sh.caches) cache_allocs += c->cache.allocs(), cache_frees += c->cache.frees();
+  std::uint64_t cache_allocs = 0, cache_frees = 0, cache_slots = 0;
+  for (const auto& c : sh.caches) {
+    cache_allocs += c->cache.allocs(), cache_frees += c->cache.frees();
+    cache_slots += c->cache.slots_resident();  // array storage: the caches' own memory
+  }
   sh.caches.clear();  // every cache gives its blocks back to the shared instance
   if (sh.transfer)  // and the batches in transfer
     sh.transfer->drain([&sh](void* p) { sh.heaps[0]->inst.deallocate(p); });
@@ -442,6 +445,8 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     r.final_stats.allocs = cache_allocs;
     r.final_stats.frees = cache_frees;
   }
+  r.final_stats.footprint += cache_slots;
+  r.final_stats.peak_footprint += cache_slots;
   r.peak_footprint = r.final_stats.peak_footprint;
   r.ops = n;
   r.error = sh.error;

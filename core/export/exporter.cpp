@@ -260,7 +260,7 @@ bool route_sub_struct(std::ostringstream& o, const char* cls, const char* type, 
   std::uint32_t bound = 0;
   const std::string front = s.get("front") ? *s.get("front") : "none";
   if (!parse_front(front, bound)) {
-    if (err) *err = "export: " + std::string(cls) + "=[...]: front=" + front + ": expected none or tcache:B";
+    if (err) *err = "export: " + std::string(cls) + "=[...]: front=" + front + ": expected none or tcache:B[:grow][:array]";
     return false;
   }
   o << "// " << cls << "=[" << s.text() << "]\n"
@@ -442,7 +442,7 @@ std::string route_design_header(const ExportRequest& req, std::string* err) {
   const std::string front = s.get("front") ? *s.get("front") : "none";
   std::uint32_t front_bound = 0;
   if (!parse_front(front, front_bound)) {
-    if (err) *err = "export: front=" + front + ": expected none or tcache:B";
+    if (err) *err = "export: front=" + front + ": expected none or tcache:B[:grow][:array]";
     return {};
   }
   if (front_bound != 0)
@@ -530,7 +530,7 @@ std::string export_design_header(const ExportRequest& req, std::string* err) {
   const std::string front = s.get("front") ? *s.get("front") : "none";
   std::uint32_t front_bound = 0;
   if (!parse_front(front, front_bound)) {
-    if (err) *err = "export: front=" + front + ": expected none or tcache:B";
+    if (err) *err = "export: front=" + front + ": expected none or tcache:B[:grow][:array]";
     return {};
   }
   if (front_bound != 0) o << "#include \"core/layers/front.hpp\"\n";

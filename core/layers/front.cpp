@@ -75,7 +75,7 @@ bool wrap_front(std::string_view value, const RegistryRow*& row, void*& state, s
                 std::size_t min_align, const Probe* probe) {
   std::uint32_t bound = 0;
   if (!parse_front(value, bound)) {
-    if (err) *err = "front=" + std::string(value) + ": expected none or tcache:B";
+    if (err) *err = "front=" + std::string(value) + ": expected none or tcache:B[:grow][:array]";
     return false;
   }
   if (bound == 0) return true;

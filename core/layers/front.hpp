@@ -1,5 +1,6 @@
-// core/layers/front.hpp — the cache front end (common key front=none|tcache:B):
-// per size-class LIFO lists of free blocks in front of any back end (any family).
+// core/layers/front.hpp — the cache front end (common key
+// front=none|tcache:B[:grow][:array]): per size-class LIFO lists of free blocks in
+// front of any back end (any family).
 //
 // FrontCache<Back> keeps, for each of its classes (block sizes up to kFrontMaxSmall
 // bytes), a singly linked LIFO list of blocks the program freed, threaded through
@@ -37,6 +38,20 @@
 // the central cache and shrink it after repeated overflows; the constants here are
 // ours.)
 //
+// Array storage (front=tcache:B:array, and tcache:B:grow:array): each class keeps its
+// free blocks as a stack of pointers in an array of B slots (one mapping per cache,
+// class c at slots c*B .. c*B+B-1; pages are touched, and so resident, only as far
+// as a class's stack reaches) instead of a list threaded through the blocks. Free
+// pushes the pointer and allocate pops it: neither touches the block itself, so a
+// block the program last touched long ago (or on another core) costs no miss in the
+// allocator, the program's own first write is its only one. Flushes give back the
+// bottom of the stack (the blocks freed longest ago), and the transfer cache takes
+// and gives whole runs of slots (a copy, no walk). Same limits, same refill and
+// flush sizes as the list. (Pointer-array thread caches are what jemalloc's tcache
+// bins and tcmalloc's per-CPU caches use.) The slots' resident pages count in the
+// footprint (mincore, at stats time: the pages are never given back before the cache
+// is destroyed, so the count is also their peak).
+//
 // Classes: the back end's own rounding (good_size, see core/ops.hpp) of every
 // 16-byte step up to kFrontMaxSmall, so a freed block comes back to the list its
 // size was allocated from. A block is cached in the largest class whose size is
@@ -70,7 +85,9 @@
 // is shared.
 #pragma once
 
+#include <sys/mman.h>
 #include <sys/single_threaded.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -98,8 +115,11 @@ static_assert(TransferCache::kClasses >= kFrontSteps, "the transfer cache holds 
 /// as kFrontBound): the bound B in the low 16 bits, kFrontGrow set for the adaptive
 /// limit (tcache:B:grow). 0 = no cache.
 inline constexpr std::uint32_t kFrontGrow = 1u << 16;
+/// ... and kFrontArray for pointer-array storage (tcache:B[:grow]:array).
+inline constexpr std::uint32_t kFrontArray = 1u << 17;
 inline constexpr std::uint32_t front_cap(std::uint32_t word) { return word & 0xFFFFu; }
 inline constexpr bool front_grows(std::uint32_t word) { return (word & kFrontGrow) != 0; }
+inline constexpr bool front_array(std::uint32_t word) { return (word & kFrontArray) != 0; }
 /// The first adaptive limit.
 inline constexpr std::uint32_t kFrontGrowMin = 8;
 /// The least a shrinking limit goes down to: max(min(B, 64), B / 4).
@@ -109,7 +129,8 @@ inline constexpr std::uint32_t front_shrink_floor(std::uint32_t bound) {
 }
 
 /// Parses a `front` value: "none" -> 0, "tcache:B" -> B (1..65535), "tcache:B:grow" ->
-/// B | kFrontGrow. false on anything else.
+/// B | kFrontGrow, "tcache:B:array" -> B | kFrontArray, "tcache:B:grow:array" -> both.
+/// false on anything else.
 inline bool parse_front(std::string_view value, std::uint32_t& word) {
   if (value == "none") {
     word = 0;
@@ -117,8 +138,11 @@ inline bool parse_front(std::string_view value, std::uint32_t& word) {
   }
   constexpr std::string_view kPrefix = "tcache:";
   constexpr std::string_view kGrow = ":grow";
+  constexpr std::string_view kArray = ":array";
   if (!value.starts_with(kPrefix)) return false;
   value.remove_prefix(kPrefix.size());
+  const bool array = value.ends_with(kArray);
+  if (array) value.remove_suffix(kArray.size());
   const bool grow = value.ends_with(kGrow);
   if (grow) value.remove_suffix(kGrow.size());
   if (value.empty() || value.size() > 5) return false;
@@ -128,7 +152,7 @@ inline bool parse_front(std::string_view value, std::uint32_t& word) {
     v = v * 10 + static_cast<std::uint32_t>(c - '0');
   }
   if (v == 0 || v > 65535) return false;
-  word = v | (grow ? kFrontGrow : 0);
+  word = v | (grow ? kFrontGrow : 0) | (array ? kFrontArray : 0);
   return true;
 }
 
@@ -256,11 +280,13 @@ class FrontCache {
       : back_(back),
         bound_(front_cap(word)),
         grow_(front_grows(word)),
+        array_(front_array(word)),
         min_align_(min_align < 16 ? 16 : min_align),
         probe_(probe) {}
   ~FrontCache() {
     if constexpr (kSharedBack) flush_all();  // the shared back end lives on
     back_.release();                         // else cached blocks go with the back end's memory
+    if (slots_ != nullptr) ::munmap(slots_, slots_bytes_);
   }
   FrontCache(const FrontCache&) = delete;
   FrontCache& operator=(const FrontCache&) = delete;
@@ -299,6 +325,17 @@ class FrontCache {
   /// Builds the class tables from the back end's rounding. false + *err when the
   /// back end rounds a size down (broken good_size).
   bool init(std::string* err) {
+    if (array_ && slots_ == nullptr) {  // (a pooled cache keeps its slots)
+      const std::size_t page = 4096;
+      slots_bytes_ = (std::size_t{kFrontSteps} * bound_ * sizeof(void*) + page - 1) / page * page;
+      void* m = ::mmap(nullptr, slots_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (m == MAP_FAILED) {
+        if (err) *err = "front: no memory for the cache's slot arrays (" + std::to_string(slots_bytes_) + " B)";
+        slots_bytes_ = 0;
+        return false;
+      }
+      slots_ = static_cast<void**>(m);
+    }
     std::memset(lut_, kFrontNone, sizeof lut_);
     std::memset(floor_, kFrontNone, sizeof floor_);
     nclasses_ = 0;
@@ -317,6 +354,7 @@ class FrontCache {
         sizes_[nclasses_] = static_cast<std::uint32_t>(g);
         batch_[nclasses_] = refill_count(g, bound_);
         lists_[nclasses_].limit = static_cast<std::uint16_t>(grow_ && bound_ > kFrontGrowMin ? kFrontGrowMin : bound_);
+        lists_[nclasses_].slots = slots_ != nullptr ? slots_ + std::size_t{nclasses_} * bound_ : nullptr;
         ++nclasses_;
       }
       lut_[k] = static_cast<std::uint8_t>(nclasses_ - 1);
@@ -342,6 +380,16 @@ class FrontCache {
       touch(probe_, e, 1);
       List& l = lists_[*e];
       touch(probe_, &l, sizeof l);
+      if (array_) {
+        if (l.count != 0) [[likely]] {
+          void** s = &l.slots[--l.count];
+          touch(probe_, s, sizeof(void*));
+          if (l.count != 0) __builtin_prefetch(s[-1], 1);  // the next allocation's block, for the program's write
+          ++allocs_;
+          return *s;
+        }
+        return refill(*e);
+      }
       if (void* b = l.head) [[likely]] {
         touch(probe_, b, sizeof(void*));
         void* next = *static_cast<void**>(b);
@@ -368,6 +416,12 @@ class FrontCache {
     }
     List& l = lists_[c];
     touch(probe_, &l, sizeof l);
+    if (array_) {
+      if (l.count >= l.limit) [[unlikely]] flush(l);  // makes room first: the stack holds at most B
+      touch(probe_, &l.slots[l.count], sizeof(void*));
+      l.slots[l.count++] = p;
+      return;
+    }
     touch(probe_, p, sizeof(void*));
     *static_cast<void**>(p) = l.head;
     l.head = p;
@@ -397,12 +451,40 @@ class FrontCache {
     back_.stats(out);
     out->allocs = allocs_;
     out->frees = frees_;
+    const std::uint64_t slots = slots_resident();
+    out->footprint += slots;
+    out->peak_footprint += slots;
+  }
+
+  /// Bytes of the slot arrays resident now (array storage; 0 for lists). Pages of
+  /// slots stay resident once touched, so this is also their peak.
+  std::uint64_t slots_resident() const {
+    if (slots_ == nullptr) return 0;
+    const std::size_t page = 4096, pages = slots_bytes_ / page;
+    std::uint64_t resident = 0;
+    unsigned char vec[256];
+    for (std::size_t at = 0; at < pages; at += sizeof vec) {
+      const std::size_t n = pages - at < sizeof vec ? pages - at : sizeof vec;
+      if (::mincore(reinterpret_cast<char*>(slots_) + at * page, n * page, vec) != 0) return slots_bytes_;
+      for (std::size_t i = 0; i < n; ++i) resident += (vec[i] & 1) * page;
+    }
+    return resident;
   }
 
   bool validate(ValidateLevel level, std::string* err) const {
     if (allocs_ < frees_) return fail(err, "front: more frees than allocations");
     if (level == ValidateLevel::Full) {
       for (std::uint32_t c = 0; c < nclasses_; ++c) {
+        if (array_) {
+          if (lists_[c].count > lists_[c].limit) return fail(err, "front: a class stack holds more than its limit");
+          if (lists_[c].limit > bound_) return fail(err, "front: a class stack's limit is past the bound");
+          for (std::uint32_t i = 0; i < lists_[c].count; ++i) {
+            const void* b = lists_[c].slots[i];
+            if (reinterpret_cast<std::uintptr_t>(b) % min_align_ != 0) return fail(err, "front: misaligned cached block");
+            if (back_.usable_size(b) < sizes_[c]) return fail(err, "front: a cached block is smaller than its class");
+          }
+          continue;
+        }
         std::uint32_t n = 0;
         for (void* b = lists_[c].head; b != nullptr; b = *static_cast<void**>(b)) {
           if (++n > lists_[c].count) return fail(err, "front: a class list is longer than its count (cycle?)");
@@ -423,6 +505,11 @@ class FrontCache {
     Batch g(back_);
     for (std::uint32_t c = 0; c < nclasses_; ++c) {
       List& l = lists_[c];
+      if (array_) {
+        for (std::uint32_t i = 0; i < l.count; ++i) back_.deallocate(l.slots[i]);
+        l.count = 0;
+        continue;
+      }
       for (void* b = l.head; b != nullptr;) {
         void* next = *static_cast<void**>(b);
         back_.deallocate(b);
@@ -446,6 +533,7 @@ class FrontCache {
   std::uint32_t cached(std::uint32_t c) const { return lists_[c].count; }
   std::uint32_t bound() const { return bound_; }
   bool grows() const { return grow_; }
+  bool arrays() const { return array_; }
   std::uint32_t limit(std::uint32_t c) const { return lists_[c].limit; }
 
  private:
@@ -461,7 +549,8 @@ class FrontCache {
   };
 
   struct List {
-    void* head = nullptr;
+    void* head = nullptr;    // list storage: the first free block
+    void** slots = nullptr;  // array storage: the stack, slots[0, count)
     std::uint32_t count = 0;
     std::uint16_t limit = 0;      // the bound, or the adaptive limit (grow)
     std::uint16_t overflows = 0;  // flushes since the list last ran empty (grow)
@@ -512,6 +601,7 @@ class FrontCache {
 
   [[gnu::noinline]] void* refill(std::uint8_t c) {
     on_empty(lists_[c]);
+    if (array_) return refill_array(c);
     if constexpr (kSharedBack) {
       if (TransferCache* t = back_.transfer()) {  // blocks another thread's flush left
         void* got[64];
@@ -554,10 +644,70 @@ class FrontCache {
     return first;
   }
 
+  /// refill for array storage: the transfer cache's pointers go straight into the
+  /// stack; else one batch from the back end, stacked so that the blocks come off it
+  /// in the order the back end produced them.
+  void* refill_array(std::uint8_t c) {
+    List& l = lists_[c];
+    if constexpr (kSharedBack) {
+      if (TransferCache* t = back_.transfer()) {
+        const std::uint32_t n = t->take(c, l.slots, transfer_batch(l), sizes_[c]);
+        if (n > 0) {
+          l.count = n - 1;
+          ++allocs_;
+          return l.slots[n - 1];
+        }
+      }
+    }
+    Batch g(back_);
+    const std::size_t size = sizes_[c];
+    void* first = back_.allocate(size, 16);
+    if (first == nullptr) return nullptr;
+    ++allocs_;
+    const std::uint32_t batch = grow_ ? refill_count(size, l.limit) : batch_[c];
+    void* got[64];
+    std::uint32_t n = 0;
+    while (n + 1 < (batch > 64 ? 64 : batch)) {
+      void* b = back_.allocate(size, 16);
+      if (b == nullptr) break;
+      got[n++] = b;
+    }
+    for (std::uint32_t i = 0; i < n; ++i) l.slots[i] = got[n - 1 - i];
+    if (n != 0) touch(probe_, l.slots, n * sizeof(void*));
+    l.count = n;
+    return first;
+  }
+
+  /// flush for array storage (called with a full stack, before a push): gives back
+  /// the bottom of the stack, the blocks freed longest ago, and moves the rest down.
+  void flush_array(List& l) {
+    const std::uint32_t n = l.count - l.limit / 2u;
+    const std::uint32_t tb = transfer_batch(l);
+    on_overflow(l);
+    std::uint32_t m = n;
+    bool done = false;
+    if constexpr (kSharedBack) {
+      if (TransferCache* t = back_.transfer()) {
+        const auto c = static_cast<std::uint32_t>(&l - lists_);
+        m = n < tb ? tb : n;  // <= count: the stack is full (count = the old limit >= tb)
+        done = t->put_array(c, l.slots, m, sizes_[c]);
+      }
+    }
+    if (!done) {
+      m = n;
+      Batch g(back_);
+      for (std::uint32_t i = 0; i < m; ++i) back_.deallocate(l.slots[i]);
+    }
+    l.count -= m;
+    std::memmove(l.slots, l.slots + m, l.count * sizeof(void*));
+    touch(probe_, l.slots, (l.count + m) * sizeof(void*));
+  }
+
   /// Gives half the list back to the back end, from the head: the blocks the
   /// program freed last, still in the cache (walking to the cold half would miss
   /// on every block; the older half stays listed for the next allocations).
   [[gnu::noinline]] void flush(List& l) {
+    if (array_) return flush_array(l);
     std::uint32_t n = l.count - l.limit / 2u;
     const std::uint32_t tb = transfer_batch(l);  // both from the limit the list overflowed
     on_overflow(l);                              // the new limit applies from the next push on
@@ -586,6 +736,7 @@ class FrontCache {
   Back back_;
   std::uint32_t bound_;
   bool grow_;
+  bool array_;
   std::size_t min_align_;
   const Probe* probe_;
   std::size_t max_cached_ = 0;   // largest class size (frees of blocks up to it are cached)
@@ -597,6 +748,8 @@ class FrontCache {
   std::uint32_t sizes_[kFrontSteps];
   std::uint32_t batch_[kFrontSteps];
   List lists_[kFrontSteps];
+  void** slots_ = nullptr;  // array storage: kFrontSteps * bound_ slots (mmap), class c's at c * bound_
+  std::size_t slots_bytes_ = 0;
 };
 
 /// The cache around a row's state, called through the row's function pointers.

@@ -79,6 +79,26 @@ class TransferCache {
     return true;
   }
 
+  /// The same for a cache that keeps its blocks in an array (front=...:array): the
+  /// n pointers at ptrs[0, n). true: the cache holds them now; false: nothing changed.
+  bool put_array(std::uint32_t c, void* const* ptrs, std::uint32_t n, std::size_t size) noexcept {
+    if (c >= kClasses || n == 0) return false;
+    Class& k = classes_[c];
+    const std::size_t bytes = std::size_t{n} * size;
+    if (k.n.load(std::memory_order_relaxed) + n > kCap) return false;
+    k.lock.lock();
+    const std::uint32_t at = k.n.load(std::memory_order_relaxed);
+    if (at + n > kCap || k.bytes + bytes > kMaxBytes) {
+      k.lock.unlock();
+      return false;
+    }
+    std::memcpy(&k.ptr[at], ptrs, n * sizeof(void*));
+    k.bytes += bytes;
+    k.n.store(at + n, std::memory_order_relaxed);
+    k.lock.unlock();
+    return true;
+  }
+
   /// Takes up to `max` blocks of class c (each of `size` bytes) into out[]; returns
   /// how many (0 when the class holds none).
   std::uint32_t take(std::uint32_t c, void** out, std::uint32_t max, std::size_t size) noexcept {

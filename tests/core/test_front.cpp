@@ -5,6 +5,7 @@
 // cache in front survives the shadow-checked stress.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
@@ -52,7 +53,7 @@ RowFront make_row_front(const std::string& front) {
 
 }  // namespace
 
-TEST_CASE("parse_front accepts none, tcache:B and tcache:B:grow only") {
+TEST_CASE("parse_front accepts none, tcache:B, tcache:B:grow, tcache:B:array and tcache:B:grow:array only") {
   std::uint32_t b = 7;
   CHECK(evo::parse_front("none", b));
   CHECK(b == 0);
@@ -62,8 +63,18 @@ TEST_CASE("parse_front accepts none, tcache:B and tcache:B:grow only") {
   CHECK(evo::parse_front("tcache:1024:grow", b));
   CHECK(evo::front_cap(b) == 1024);
   CHECK(evo::front_grows(b));
+  CHECK_FALSE(evo::front_array(b));
+  CHECK(evo::parse_front("tcache:64:array", b));
+  CHECK(evo::front_cap(b) == 64);
+  CHECK_FALSE(evo::front_grows(b));
+  CHECK(evo::front_array(b));
+  CHECK(evo::parse_front("tcache:256:grow:array", b));
+  CHECK(evo::front_cap(b) == 256);
+  CHECK(evo::front_grows(b));
+  CHECK(evo::front_array(b));
   for (const char* bad : {"", "tcache", "tcache:", "tcache:0", "tcache:x", "tcache:70000", "lifo:4", "tcache:-1",
-                          "tcache::grow", "tcache:64:", "tcache:64:grows", "tcache:0:grow", "tcache:grow"})
+                          "tcache::grow", "tcache:64:", "tcache:64:grows", "tcache:0:grow", "tcache:grow",
+                          "tcache:array", "tcache:64:array:grow", "tcache:64:arrays", "tcache:0:array", "tcache::array"})
     CHECK_FALSE(evo::parse_front(bad, b));
 }
 
@@ -187,6 +198,81 @@ TEST_CASE("front tcache:B:grow: a busy list's limit grows up to B, a list that k
   evo::destroy_ops_front(fc);
 }
 
+TEST_CASE("front tcache:B:array: blocks stacked by pointer, never written, the oldest flushed first") {
+  const auto [row, state, fc] = make_row_front("tcache:64:array");
+  std::string err;
+  CHECK(fc->arrays());
+  std::uint32_t c64 = 0;
+  while (fc->class_size(c64) != 64) ++c64;
+  // The allocator never writes a cached block: what the program left in it stays.
+  std::vector<void*> blocks;
+  for (int i = 0; i < 200; ++i) {
+    void* p = fc->allocate(64, 16);
+    REQUIRE(p != nullptr);
+    std::memset(p, 0x5A, 64);
+    blocks.push_back(p);
+  }
+  std::set<void*> distinct(blocks.begin(), blocks.end());
+  CHECK(distinct.size() == blocks.size());
+  evo::AllocStats before;
+  row->ops.stats(state, &before);
+  const std::uint32_t left = fc->cached(c64);  // what the last refill left stacked
+  for (void* p : blocks) fc->deallocate(p);
+  CHECK(fc->cached(c64) <= 64);
+  CHECK(fc->cached(c64) >= 32);  // a flush keeps half the limit
+  evo::AllocStats back;
+  row->ops.stats(state, &back);
+  CHECK(back.frees - before.frees == 200 + left - fc->cached(c64));  // the rest reached the back end
+  CHECK_MESSAGE(fc->validate(evo::ValidateLevel::Full, &err), err);
+  // LIFO, and the blocks still cached are the ones freed last (the oldest were
+  // flushed): each comes back with the program's bytes intact.
+  const std::uint32_t held = fc->cached(c64);
+  for (std::uint32_t i = 0; i < held; ++i) {
+    void* p = fc->allocate(64, 16);
+    CHECK(p == blocks[blocks.size() - 1 - i]);
+    const auto* bytes = static_cast<const unsigned char*>(p);
+    bool intact = true;
+    for (int k = 0; k < 64; ++k) intact = intact && bytes[k] == 0x5A;
+    CHECK(intact);
+  }
+  CHECK(fc->cached(c64) == 0);
+  // The stacks' pages count in the footprint: the cache's stats are the back end's
+  // plus the resident slots (whole pages, at least one touched).
+  evo::AllocStats mine, inner;
+  fc->stats(&mine);
+  row->ops.stats(state, &inner);
+  CHECK(fc->slots_resident() >= 4096);
+  CHECK(fc->slots_resident() % 4096 == 0);
+  CHECK(mine.footprint == inner.footprint + fc->slots_resident());
+  CHECK(mine.peak_footprint == inner.peak_footprint + fc->slots_resident());
+  evo::destroy_ops_front(fc);
+}
+
+TEST_CASE("front tcache:B:grow:array: the adaptive limit bounds the stack as it bounds a list") {
+  const auto fc = make_row_front("tcache:256:grow:array").fc;
+  std::string err;
+  CHECK(fc->grows());
+  CHECK(fc->arrays());
+  std::uint32_t c64 = 0;
+  while (fc->class_size(c64) != 64) ++c64;
+  CHECK(fc->limit(c64) == evo::kFrontGrowMin);
+  std::vector<void*> blocks;
+  for (int round = 0; round < 8; ++round) {
+    for (int i = 0; i < 300; ++i) blocks.push_back(fc->allocate(64, 16));
+    for (void* p : blocks) fc->deallocate(p);
+    blocks.clear();
+    CHECK(fc->cached(c64) <= fc->limit(c64));
+  }
+  CHECK(fc->limit(c64) == 256);
+  CHECK(fc->cached(c64) >= 128);
+  for (int i = 0; i < 4000; ++i) blocks.push_back(fc->allocate(64, 64));  // frees only: shrinks to the floor
+  for (void* p : blocks) fc->deallocate(p);
+  CHECK(fc->limit(c64) == evo::front_shrink_floor(256));
+  CHECK(fc->cached(c64) <= fc->limit(c64));
+  CHECK_MESSAGE(fc->validate(evo::ValidateLevel::Full, &err), err);
+  evo::destroy_ops_front(fc);
+}
+
 TEST_CASE("front: footprint is the back end's, exact") {
   evo::Instance plain = make(kSb);
   evo::Instance cached = make(std::string(kSb) + " front=tcache:256");
@@ -236,8 +322,11 @@ TEST_CASE("front + harden=checked: the double free is still caught") {
 TEST_CASE("every registry row with the cache front end survives the randomized stress test") {
   for (const evo::RegistryRow& row : evo::rows()) {
     CAPTURE(row.name);
-    // Fixed and adaptive limits on alternate rows (the stress is shadow-checked either way).
-    const std::string front = row.id % 2 == 0 ? " front=tcache:16" : " front=tcache:64:grow";
+    // Fixed and adaptive limits, lists and pointer stacks, in turn over the rows (the
+    // stress is shadow-checked either way).
+    const char* kFronts[] = {" front=tcache:16", " front=tcache:64:grow", " front=tcache:64:array",
+                             " front=tcache:256:grow:array"};
+    const std::string front = kFronts[row.id % 4];
     CAPTURE(front);
     // a routing design keeps no memory of its own: retain belongs to its sub-designs
     const std::string text = evo::test::with_keys(row.name, row.traits.routes ? front : front + " retain=256K");

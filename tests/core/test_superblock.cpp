@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <bit>
 #include <memory>
 #include <set>
 #include <vector>
@@ -149,7 +150,8 @@ TEST_CASE("empty-superblock caches") {
     CHECK(h->stats_footprint() == fp);
     CHECK((reinterpret_cast<std::uintptr_t>(a) & ~std::uintptr_t{4095}) ==
           (reinterpret_cast<std::uintptr_t>(b) & ~std::uintptr_t{4095}));
-    CHECK(full_ok(*h));
+    CHECK(h->usable_size(b) == 512);  // the pagemap entries carry the new class's size
+    CHECK(full_ok(*h));                // (validate checks every entry against its header)
   }
   SUBCASE("lazy: an empty superblock stays in its bin, marked, and serves its class again") {
     using H = SuperblockHeap<UnorderedBin, StackAlg, FlatPagemap, LazyCache>;
@@ -164,7 +166,8 @@ TEST_CASE("empty-superblock caches") {
     h->deallocate(c);
     h->deallocate(a);
     CHECK(h->cached() == 1);
-    h->allocate(512, 16);  // another class takes the marked superblock from its bin
+    void* big = h->allocate(512, 16);  // another class takes the marked superblock from its bin
+    CHECK(h->usable_size(big) == 512);
     CHECK(h->cached() == 0);
     CHECK(h->superblocks() == 1);
     CHECK(full_ok(*h));
@@ -189,6 +192,20 @@ TEST_CASE("empty-superblock caches") {
     CHECK(full_ok(*he));
     CHECK(full_ok(*hl));
   }
+}
+
+TEST_CASE("usable_size: the block size from the pagemap entry, from the header when it does not fit there") {
+  using H = SuperblockHeap<UnorderedBin, BitmapAlg, Radix2Pagemap, NoCache>;
+  auto h = make<H>("superblock classes=pow2 sb=256K large=64K");
+  for (std::size_t n : {16, 100, 2048, 16384, 32768, 65536}) {  // 32 KiB and up: the header's
+    CAPTURE(n);
+    void* p = h->allocate(n, 16);
+    REQUIRE(p != nullptr);
+    CHECK(h->usable_size(p) == std::bit_ceil(n));  // pow2 classes
+    CHECK(h->usable_size(static_cast<char*>(p) + n - 1) >= 1);  // an interior address resolves to its superblock
+    h->deallocate(p);
+  }
+  CHECK(full_ok(*h));
 }
 
 TEST_CASE("fullness bins serve the fullest superblock") {
@@ -313,6 +330,29 @@ TEST_CASE("metadata touches are reported to the probe") {
   before = count.n;
   h->deallocate(p);
   CHECK(count.n - before >= 2);  // pagemap levels, header, bitmap word
+}
+
+TEST_CASE("usable_size of a small block reads the pagemap only, never the superblock header") {
+  struct Seen {
+    std::vector<std::uintptr_t> at;
+    static void on(void* c, const void* a, std::uint32_t) {
+      static_cast<Seen*>(c)->at.push_back(reinterpret_cast<std::uintptr_t>(a));
+    }
+  } seen;
+  Probe probe{&Seen::on, &seen};
+  InstanceOptions opt;
+  opt.probe = &probe;
+  using H = SuperblockHeap<UnorderedBin, BitmapAlg, Radix2Pagemap, NoCache>;
+  auto h = make<H>("superblock classes=jemalloc sb=64K large=16K", opt);
+  void* p = h->allocate(40, 16);
+  REQUIRE(p != nullptr);
+  seen.at.clear();
+  CHECK(h->usable_size(p) == 48);
+  CHECK_FALSE(seen.at.empty());  // the pagemap levels
+  // p is the superblock's first block, so its header starts p's page.
+  const std::uintptr_t header = reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{4095};
+  for (std::uintptr_t t : seen.at) CHECK_FALSE((t >= header && t < header + sizeof(Superblock)));
+  h->deallocate(p);
 }
 
 TEST_CASE("validate(Full) catches a corrupted free list and a corrupted bitmap") {

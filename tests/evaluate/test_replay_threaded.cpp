@@ -121,12 +121,15 @@ TEST_CASE("threaded replay: every registry row, all three models, shadow-checked
     for (ThreadModel m : {ThreadModel::Lock, ThreadModel::Tlh, ThreadModel::Tcache}) {
       // tcache runs a front cache per thread: the row with front=tcache:16 (a small
       // bound: refills and flushes, the batches under the shared lock, are frequent),
-      // or on alternate rows the adaptive tcache:64:grow (limits moving under load).
+      // the adaptive tcache:64:grow (limits moving under load), or either as pointer
+      // stacks (:array), in turn over the rows.
       std::string design = row.name;
       if (m == ThreadModel::Tcache) {
         const std::size_t at = design.rfind("front=none");  // the design's own (last)
         REQUIRE(at != std::string::npos);
-        design.replace(at, 10, row.id % 2 == 0 ? "front=tcache:16" : "front=tcache:64:grow");
+        const char* kFronts[] = {"front=tcache:16", "front=tcache:64:grow", "front=tcache:64:array",
+                                 "front=tcache:256:grow:array"};
+        design.replace(at, 10, kFronts[row.id % 4]);
       }
       const std::string model = thread_model_name(m);
       CAPTURE(design);

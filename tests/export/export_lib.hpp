@@ -67,10 +67,11 @@ inline constexpr Design kTlhDesigns[] = {
     {"t_btag", "btag"},
 };
 /// Designs exported with per-thread caches over one shared heap (--threads tcache):
-/// a typed slab whose frees read the size without the lock (concurrent_usable_size)
-/// and a row-routed btag whose frees take it, with a small bound (frequent batches).
+/// a typed slab whose frees read the size without the lock (concurrent_usable_size),
+/// its caches pointer stacks (:array), and a row-routed btag whose frees take it,
+/// its caches lists with a small, adaptive bound (frequent batches).
 inline constexpr Design kTcacheDesigns[] = {
-    {"c_slab", "slab slab=64K front=tcache:64 retain=256K"},
+    {"c_slab", "slab slab=64K front=tcache:64:array retain=256K"},
     {"c_btag", "btag front=tcache:64:grow"},  // the adaptive limit
 };
 /// More designs for the fidelity test: numeric parameters off their defaults, a
