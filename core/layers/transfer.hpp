@@ -57,46 +57,20 @@ class TransferCache {
   /// `head` is advanced past them (the rest of the list); false (no room, or c out
   /// of range): nothing changed.
   bool put(std::uint32_t c, void*& head, std::uint32_t n, std::size_t size) noexcept {
-    if (c >= kClasses || n == 0) return false;
-    Class& k = classes_[c];
-    const std::size_t bytes = std::size_t{n} * size;
-    if (k.n.load(std::memory_order_relaxed) + n > kCap) return false;
-    k.lock.lock();
-    const std::uint32_t at = k.n.load(std::memory_order_relaxed);
-    if (at + n > kCap || k.bytes + bytes > kMaxBytes) {
-      k.lock.unlock();
-      return false;
-    }
-    void* b = head;
-    for (std::uint32_t i = 0; i < n; ++i) {  // the caller's own blocks, just freed: hot in its cache
-      k.ptr[at + i] = b;
-      b = *static_cast<void**>(b);
-    }
-    k.bytes += bytes;
-    k.n.store(at + n, std::memory_order_relaxed);
-    k.lock.unlock();
-    head = b;
-    return true;
+    return put_with(c, n, size, [&head, n](void** to) {
+      void* b = head;
+      for (std::uint32_t i = 0; i < n; ++i) {  // the caller's own blocks, just freed: hot in its cache
+        to[i] = b;
+        b = *static_cast<void**>(b);
+      }
+      head = b;
+    });
   }
 
   /// The same for a cache that keeps its blocks in an array (front=...:array): the
   /// n pointers at ptrs[0, n). true: the cache holds them now; false: nothing changed.
   bool put_array(std::uint32_t c, void* const* ptrs, std::uint32_t n, std::size_t size) noexcept {
-    if (c >= kClasses || n == 0) return false;
-    Class& k = classes_[c];
-    const std::size_t bytes = std::size_t{n} * size;
-    if (k.n.load(std::memory_order_relaxed) + n > kCap) return false;
-    k.lock.lock();
-    const std::uint32_t at = k.n.load(std::memory_order_relaxed);
-    if (at + n > kCap || k.bytes + bytes > kMaxBytes) {
-      k.lock.unlock();
-      return false;
-    }
-    std::memcpy(&k.ptr[at], ptrs, n * sizeof(void*));
-    k.bytes += bytes;
-    k.n.store(at + n, std::memory_order_relaxed);
-    k.lock.unlock();
-    return true;
+    return put_with(c, n, size, [ptrs, n](void** to) { std::memcpy(to, ptrs, n * sizeof(void*)); });
   }
 
   /// Takes up to `max` blocks of class c (each of `size` bytes) into out[]; returns
@@ -150,6 +124,27 @@ class TransferCache {
   }
 
  private:
+  /// put's and put_array's common part: room for n blocks of `size` bytes in class c,
+  /// then fill(slots) writes their n pointers there, under the class's lock.
+  template <typename Fill>
+  bool put_with(std::uint32_t c, std::uint32_t n, std::size_t size, Fill&& fill) noexcept {
+    if (c >= kClasses || n == 0) return false;
+    Class& k = classes_[c];
+    const std::size_t bytes = std::size_t{n} * size;
+    if (k.n.load(std::memory_order_relaxed) + n > kCap) return false;
+    k.lock.lock();
+    const std::uint32_t at = k.n.load(std::memory_order_relaxed);
+    if (at + n > kCap || k.bytes + bytes > kMaxBytes) {
+      k.lock.unlock();
+      return false;
+    }
+    fill(&k.ptr[at]);
+    k.bytes += bytes;
+    k.n.store(at + n, std::memory_order_relaxed);
+    k.lock.unlock();
+    return true;
+  }
+
   struct alignas(64) Class {
     HeapLock lock;
     std::atomic<std::uint32_t> n{0};  // blocks held: ptr[0, n)

@@ -150,52 +150,57 @@ TEST_CASE("front: lists stay within the bound, the rest goes back to the back en
 }
 
 TEST_CASE("front tcache:B:grow: a busy list's limit grows up to B, a list that keeps overflowing shrinks") {
-  const auto fc = make_row_front("tcache:256:grow").fc;
-  std::string err;
-  CHECK(fc->bound() == 256);
-  CHECK(fc->grows());
-  std::uint32_t c64 = 0;
-  while (fc->class_size(c64) != 64) ++c64;
-  CHECK(fc->limit(c64) == evo::kFrontGrowMin);  // every list starts small
-  // Allocation rounds that empty the list: each empty list doubles the limit.
-  std::vector<void*> blocks;
-  for (int round = 0; round < 8; ++round) {
-    for (int i = 0; i < 300; ++i) blocks.push_back(fc->allocate(64, 16));
+  // The same limits whether the lists are linked through the blocks or stacks of pointers.
+  for (const char* front : {"tcache:256:grow", "tcache:256:grow:array"}) {
+    CAPTURE(front);
+    const auto fc = make_row_front(front).fc;
+    CHECK(fc->arrays() == std::string(front).ends_with(":array"));
+    std::string err;
+    CHECK(fc->bound() == 256);
+    CHECK(fc->grows());
+    std::uint32_t c64 = 0;
+    while (fc->class_size(c64) != 64) ++c64;
+    CHECK(fc->limit(c64) == evo::kFrontGrowMin);  // every list starts small
+    // Allocation rounds that empty the list: each empty list doubles the limit.
+    std::vector<void*> blocks;
+    for (int round = 0; round < 8; ++round) {
+      for (int i = 0; i < 300; ++i) blocks.push_back(fc->allocate(64, 16));
+      for (void* p : blocks) fc->deallocate(p);
+      blocks.clear();
+      CHECK(fc->cached(c64) <= fc->limit(c64));
+    }
+    CHECK(fc->limit(c64) == 256);  // capped at B
+    CHECK(fc->cached(c64) >= 128);  // after the last round's flushes: at least half the limit stays
+    // Frees only (blocks of this class allocated through the back end's other path:
+    // aligned requests bypass the cache and are cached on free): repeated overflows
+    // halve the limit, down to the shrink floor (a whole transfer batch).
+    for (int i = 0; i < 4000; ++i) blocks.push_back(fc->allocate(64, 64));
     for (void* p : blocks) fc->deallocate(p);
     blocks.clear();
-    CHECK(fc->cached(c64) <= fc->limit(c64));
+    CHECK(fc->limit(c64) == evo::front_shrink_floor(256));
+    CHECK(evo::front_shrink_floor(256) == 64);
+    CHECK(fc->cached(c64) <= 64);
+    CHECK_MESSAGE(fc->validate(evo::ValidateLevel::Full, &err), err);
+    // Other classes were never touched: still at the start limit.
+    CHECK(fc->limit(0) == evo::kFrontGrowMin);
+    // A class that is only freed (a consumer thread's) grows to the floor, no further.
+    std::vector<std::uint32_t> before(fc->classes());
+    for (std::uint32_t c = 0; c < fc->classes(); ++c) before[c] = fc->limit(c);
+    for (int i = 0; i < 1000; ++i) blocks.push_back(fc->allocate(128, 64));
+    for (void* p : blocks) fc->deallocate(p);
+    blocks.clear();
+    int changed = 0;
+    for (std::uint32_t c = 0; c < fc->classes(); ++c) {
+      if (c == c64 || fc->limit(c) == before[c]) continue;
+      ++changed;  // the class these blocks were cached in
+      CHECK(before[c] == evo::kFrontGrowMin);
+      CHECK(fc->limit(c) == 64);
+    }
+    CHECK(changed == 1);
+    CHECK(evo::front_shrink_floor(1024) == 256);
+    CHECK(evo::front_shrink_floor(16) == 16);
+    evo::destroy_ops_front(fc);
   }
-  CHECK(fc->limit(c64) == 256);  // capped at B
-  CHECK(fc->cached(c64) >= 128);  // after the last round's flushes: at least half the limit stays
-  // Frees only (blocks of this class allocated through the back end's other path:
-  // aligned requests bypass the cache and are cached on free): repeated overflows
-  // halve the limit, down to the shrink floor (a whole transfer batch).
-  for (int i = 0; i < 4000; ++i) blocks.push_back(fc->allocate(64, 64));
-  for (void* p : blocks) fc->deallocate(p);
-  blocks.clear();
-  CHECK(fc->limit(c64) == evo::front_shrink_floor(256));
-  CHECK(evo::front_shrink_floor(256) == 64);
-  CHECK(fc->cached(c64) <= 64);
-  CHECK_MESSAGE(fc->validate(evo::ValidateLevel::Full, &err), err);
-  // Other classes were never touched: still at the start limit.
-  CHECK(fc->limit(0) == evo::kFrontGrowMin);
-  // A class that is only freed (a consumer thread's) grows to the floor, no further.
-  std::vector<std::uint32_t> before(fc->classes());
-  for (std::uint32_t c = 0; c < fc->classes(); ++c) before[c] = fc->limit(c);
-  for (int i = 0; i < 1000; ++i) blocks.push_back(fc->allocate(128, 64));
-  for (void* p : blocks) fc->deallocate(p);
-  blocks.clear();
-  int changed = 0;
-  for (std::uint32_t c = 0; c < fc->classes(); ++c) {
-    if (c == c64 || fc->limit(c) == before[c]) continue;
-    ++changed;  // the class these blocks were cached in
-    CHECK(before[c] == evo::kFrontGrowMin);
-    CHECK(fc->limit(c) == 64);
-  }
-  CHECK(changed == 1);
-  CHECK(evo::front_shrink_floor(1024) == 256);
-  CHECK(evo::front_shrink_floor(16) == 16);
-  evo::destroy_ops_front(fc);
 }
 
 TEST_CASE("front tcache:B:array: blocks stacked by pointer, never written, the oldest flushed first") {
@@ -245,31 +250,6 @@ TEST_CASE("front tcache:B:array: blocks stacked by pointer, never written, the o
   CHECK(fc->slots_resident() % 4096 == 0);
   CHECK(mine.footprint == inner.footprint + fc->slots_resident());
   CHECK(mine.peak_footprint == inner.peak_footprint + fc->slots_resident());
-  evo::destroy_ops_front(fc);
-}
-
-TEST_CASE("front tcache:B:grow:array: the adaptive limit bounds the stack as it bounds a list") {
-  const auto fc = make_row_front("tcache:256:grow:array").fc;
-  std::string err;
-  CHECK(fc->grows());
-  CHECK(fc->arrays());
-  std::uint32_t c64 = 0;
-  while (fc->class_size(c64) != 64) ++c64;
-  CHECK(fc->limit(c64) == evo::kFrontGrowMin);
-  std::vector<void*> blocks;
-  for (int round = 0; round < 8; ++round) {
-    for (int i = 0; i < 300; ++i) blocks.push_back(fc->allocate(64, 16));
-    for (void* p : blocks) fc->deallocate(p);
-    blocks.clear();
-    CHECK(fc->cached(c64) <= fc->limit(c64));
-  }
-  CHECK(fc->limit(c64) == 256);
-  CHECK(fc->cached(c64) >= 128);
-  for (int i = 0; i < 4000; ++i) blocks.push_back(fc->allocate(64, 64));  // frees only: shrinks to the floor
-  for (void* p : blocks) fc->deallocate(p);
-  CHECK(fc->limit(c64) == evo::front_shrink_floor(256));
-  CHECK(fc->cached(c64) <= fc->limit(c64));
-  CHECK_MESSAGE(fc->validate(evo::ValidateLevel::Full, &err), err);
   evo::destroy_ops_front(fc);
 }
 
