@@ -617,29 +617,38 @@ class FrontCache {
         }
       }
     }
-    Batch g(back_);
-    const std::size_t size = sizes_[c];
-    void* first = back_.allocate(size, 16);
-    if (first == nullptr) return nullptr;
-    ++allocs_;
-    List& l = lists_[c];
     // Take the batch, then push it in reverse so the list hands blocks out in the
     // order the back end produced them (address order for bump allocation).
     void* got[64];
     std::uint32_t n = 0;
-    const std::uint32_t batch = grow_ ? refill_count(size, l.limit) : batch_[c];
-    const std::uint32_t want = batch > 64 ? 64 : batch;
-    while (n + 1 < want) {
-      void* b = back_.allocate(size, 16);
-      if (b == nullptr) break;
-      got[n++] = b;
-    }
+    void* first = back_batch(c, got, &n);
+    if (first == nullptr) return nullptr;
+    List& l = lists_[c];
     while (n > 0) {
       void* b = got[--n];
       touch(probe_, b, sizeof(void*));
       *static_cast<void**>(b) = l.head;
       l.head = b;
       ++l.count;
+    }
+    return first;
+  }
+
+  /// A refill's batch of class c from the back end, under one hold of its lock: the
+  /// first block (returned; nullptr when the back end has none) and up to 63 more in
+  /// got[0, *n), in the order the back end produced them.
+  void* back_batch(std::uint8_t c, void** got, std::uint32_t* n) {
+    Batch g(back_);
+    const std::size_t size = sizes_[c];
+    void* first = back_.allocate(size, 16);
+    if (first == nullptr) return nullptr;
+    ++allocs_;
+    const std::uint32_t batch = grow_ ? refill_count(size, lists_[c].limit) : batch_[c];
+    const std::uint32_t want = batch > 64 ? 64 : batch;
+    while (*n + 1 < want) {
+      void* b = back_.allocate(size, 16);
+      if (b == nullptr) break;
+      got[(*n)++] = b;
     }
     return first;
   }
@@ -659,19 +668,10 @@ class FrontCache {
         }
       }
     }
-    Batch g(back_);
-    const std::size_t size = sizes_[c];
-    void* first = back_.allocate(size, 16);
-    if (first == nullptr) return nullptr;
-    ++allocs_;
-    const std::uint32_t batch = grow_ ? refill_count(size, l.limit) : batch_[c];
     void* got[64];
     std::uint32_t n = 0;
-    while (n + 1 < (batch > 64 ? 64 : batch)) {
-      void* b = back_.allocate(size, 16);
-      if (b == nullptr) break;
-      got[n++] = b;
-    }
+    void* first = back_batch(c, got, &n);
+    if (first == nullptr) return nullptr;
     for (std::uint32_t i = 0; i < n; ++i) l.slots[i] = got[n - 1 - i];
     if (n != 0) touch(probe_, l.slots, n * sizeof(void*));
     l.count = n;
