@@ -238,8 +238,7 @@ class SuperblockHeap {
     else all_ = sb->anext;
     if (sb->anext != nullptr) sb->anext->aprev = sb->aprev;
     --n_superblocks_;
-    for (std::size_t off = 0; off < sb_size_; off += kPageSize)
-      pagemap_.set(reinterpret_cast<char*>(sb) + off, 0, probe_);
+    set_entries(sb, 0);  // the nodes exist: cannot fail
     src_.unmap(sb, sb_size_);
   }
 
@@ -282,25 +281,34 @@ class SuperblockHeap {
   /// The block size an entry holds, or 0.
   static std::size_t sb_entry_size(std::uintptr_t e) { return (e & 0xFFE) << 3; }
 
+  /// Sets the pagemap entry of every page of superblock `sb` to `entry`. False when a
+  /// pagemap node cannot be mapped; the pages set before it are cleared again (only a
+  /// fresh superblock's pages can lack nodes).
+  bool set_entries(Superblock* sb, std::uintptr_t entry) {
+    char* base = reinterpret_cast<char*>(sb);
+    for (std::size_t off = 0; off < sb_size_; off += kPageSize) {
+      if (!pagemap_.set(base + off, entry, probe_)) {
+        for (std::size_t o2 = 0; o2 < off; o2 += kPageSize) pagemap_.set(base + o2, 0, probe_);
+        return false;
+      }
+    }
+    return true;
+  }
+
   /// A superblock set up for class `cls`: from the cache, else freshly mapped.
   Superblock* new_superblock(std::uint32_t cls) {
     static_assert(kPageSize == 4096, "sb_entry keeps the size in the low 12 bits of a page address");
     const std::uint32_t size = classes_.size(cls);
     Superblock* sb = Cache::take(cache_, *this);
-    if (sb != nullptr && sb->size != size) {  // reused for another class: its entries say the new size
-      for (std::size_t off = 0; off < sb_size_; off += kPageSize)
-        pagemap_.set(reinterpret_cast<char*>(sb) + off, sb_entry(sb, size), probe_);  // nodes exist: cannot fail
-    }
+    if (sb != nullptr && sb->size != size)  // reused for another class: its entries say the new size
+      set_entries(sb, sb_entry(sb, size));   // the nodes exist: cannot fail
     if (sb == nullptr) {
       void* mem = src_.map(sb_size_, kPageSize, false);  // the header and Alg::init write what is read
       if (mem == nullptr) return nullptr;
       sb = static_cast<Superblock*>(mem);
-      for (std::size_t off = 0; off < sb_size_; off += kPageSize) {
-        if (!pagemap_.set(static_cast<char*>(mem) + off, sb_entry(sb, size), probe_)) {
-          for (std::size_t o2 = 0; o2 < off; o2 += kPageSize) pagemap_.set(static_cast<char*>(mem) + o2, 0, probe_);
-          src_.unmap(mem, sb_size_);
-          return nullptr;
-        }
+      if (!set_entries(sb, sb_entry(sb, size))) {
+        src_.unmap(mem, sb_size_);
+        return nullptr;
       }
       sb->aprev = nullptr;
       sb->anext = all_;
