@@ -23,6 +23,12 @@
 //   less per free of a block in a cold superblock, as tcmalloc's pagemap size
 //   classes do). A superblock reused from the cache for another class has its
 //   entries rewritten.
+// Blocks start at a cache-line boundary (the header, and the bitmap of alg=bitmap,
+//   padded to 64 bytes, or to the quantum when it is larger), as slab's 64-byte
+//   header and mimalloc's pages give: a block whose size is a multiple of 64 then
+//   spans whole lines instead of straddling two (jemalloc's classes at align=16
+//   used to start 48 bytes into a line). Costs at most 48 bytes per superblock; on
+//   xmalloc-test and larson the change was within the noise (docs/benchmarks.md).
 // deallocate(p): the pagemap gives the superblock; the block index is (p-begin)/size
 //   (so interior pointers of aligned blocks resolve). The bin is updated; a
 //   superblock whose live count reaches 0 goes to the cache policy.
@@ -321,7 +327,7 @@ class SuperblockHeap {
       std::size_t cap0 = (sb_size_ - hdr) / size;
       hdr += (cap0 + 63) / 64 * 8;
     }
-    hdr = align_up(hdr, quantum_);
+    hdr = align_up(hdr, quantum_ > kBlockLine ? quantum_ : kBlockLine);
     sb->next = sb->prev = sb->cnext = sb->cprev = nullptr;
     sb->begin = reinterpret_cast<char*>(sb) + hdr;
     sb->free = nullptr;
@@ -347,6 +353,7 @@ class SuperblockHeap {
   typename Cache::State cache_{};
   Superblock* all_ = nullptr;
   std::size_t n_superblocks_ = 0;
+  static constexpr std::size_t kBlockLine = 64;  ///< where the first block starts (a cache line)
   std::size_t quantum_ = 16;
   std::size_t sb_size_ = 0;
   std::size_t large_ = 0;

@@ -56,7 +56,7 @@ void fills_exactly() {
   auto h = make_small<Alg>();
   std::size_t hdr = sizeof(Superblock);
   if constexpr (Alg::kBitmap) hdr += ((4096 - sizeof(Superblock)) / 64 + 63) / 64 * 8;
-  hdr = (hdr + 15) & ~std::size_t{15};
+  hdr = (hdr + 63) & ~std::size_t{63};  // blocks start on a cache line
   const std::size_t cap = (4096 - hdr) / 64;
   std::vector<char*> blocks;
   for (std::size_t i = 0; i < cap; ++i) blocks.push_back(static_cast<char*>(h->allocate(64, 16)));
@@ -298,6 +298,25 @@ TEST_CASE("align=64 makes every block 64-aligned without over-allocation") {
     CHECK(h->usable_size(p) % 64 == 0);
   }
   CHECK(full_ok(*h));
+}
+
+TEST_CASE("blocks start on a cache line: a class that is a multiple of 64 never straddles lines") {
+  // jemalloc's classes at align=16 put a 16-byte quantum after the header; the first
+  // block still starts on a line, so every 64-, 128- and 192-byte block spans whole
+  // lines, for every algorithm (bitmap's header is longer).
+  auto check = [](auto h) {
+    for (std::size_t s : {64, 128, 192, 256}) {
+      for (int i = 0; i < 300; ++i) {
+        void* p = h->allocate(s, 16);
+        REQUIRE(p != nullptr);
+        CHECK(reinterpret_cast<std::uintptr_t>(p) % 64 == 0);
+      }
+    }
+    CHECK(full_ok(*h));
+  };
+  check(make<SuperblockHeap<UnorderedBin, BitmapAlg, FlatPagemap, NoCache>>("superblock classes=jemalloc sb=32K"));
+  check(make<SuperblockHeap<MtfBin, ReapAlg, Radix3Pagemap, EagerCache>>("superblock classes=jemalloc sb=64K"));
+  check(make<SuperblockHeap<FullnessListBin, StackAlg, FlatPagemap, LazyCache>>("superblock classes=pow2 sb=16K large=4K align=32"));
 }
 
 TEST_CASE("the memory cap makes allocation fail cleanly") {
