@@ -19,8 +19,20 @@
 // child, where that thread does not exist, reset() after a last drain clears it
 // (the one block it was freeing is leaked).
 //
+// Batches: a thread that frees many blocks of one owner (the consumer of a
+// producer/consumer pair frees nothing else) collects them in a RemoteBatch (below,
+// one per freeing thread) and hands up to kRemoteBatch of them over at once:
+// push_batch claims that many consecutive cells with one CAS, so the tail's cache
+// line moves between threads once per batch instead of once per block, and when
+// the ring is full the fallback frees the whole batch under one taking of the
+// owner's lock. A batch is handed over when it is full, when the thread frees a
+// block of another owner, and when the thread exits (the export) or ends its ops
+// (the replay): a thread holds at most kRemoteBatch - 1 freed blocks of other
+// heaps back from their owners, as a thread cache holds blocks back from its heap.
+// Measured on xmalloc-test (all frees remote): docs/benchmarks.md.
+//
 // The exported library (export/shim.cpp) and the threaded replay
-// (evaluate/replay_threaded.cpp) use this same type, so the replay pays what ships.
+// (evaluate/replay_threaded.cpp) use these same types, so the replay pays what ships.
 #pragma once
 
 #include <atomic>
@@ -51,6 +63,34 @@ class RemoteFreeQueue {
         }
       } else if (dif < 0) {
         return false;  // full: the cell still holds an undrained block
+      } else {
+        pos = tail_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  /// Another thread frees the n blocks ps[0..n) (n <= N): queues them all in order
+  /// with one claim of n consecutive cells. false (nothing queued) when fewer than n
+  /// cells are free. The cells are claimed in ring order and the owner frees cells in
+  /// that order, so the last of the n being free means all of them are.
+  bool push_batch(void* const* ps, std::size_t n) noexcept {
+    if (n == 0) return true;
+    if (n > N) return false;
+    std::uint64_t pos = tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::uint64_t last = pos + n - 1;
+      const auto dif = static_cast<std::int64_t>(cells_[last & (N - 1)].seq.load(std::memory_order_acquire) - last);
+      if (dif == 0) {
+        if (tail_.compare_exchange_weak(pos, pos + n, std::memory_order_relaxed)) {
+          for (std::size_t i = 0; i < n; ++i) {
+            Cell& c = cells_[(pos + i) & (N - 1)];
+            c.ptr = ps[i];
+            c.seq.store(pos + i + 1, std::memory_order_release);
+          }
+          return true;
+        }
+      } else if (dif < 0) {
+        return false;  // not enough room
       } else {
         pos = tail_.load(std::memory_order_relaxed);
       }
@@ -92,6 +132,39 @@ class RemoteFreeQueue {
   alignas(64) std::atomic<std::uint64_t> tail_{0};  // producers
   alignas(64) std::uint64_t head_ = 0;               // the consumer
   Cell cells_[N];
+};
+
+/// The cells of a heap's ring in thread model tlh (the export and the replay).
+inline constexpr std::size_t kRemoteRing = 2048;
+using HeapRemoteQueue = RemoteFreeQueue<kRemoteRing>;
+
+/// Blocks one thread freed for one owner heap, not yet handed over (see above).
+inline constexpr std::size_t kRemoteBatch = 32;
+
+template <class Owner>
+struct RemoteBatch {
+  Owner* owner = nullptr;
+  std::uint32_t n = 0;
+  void* blocks[kRemoteBatch] = {};  // zeroed: a __thread batch needs a constant initialiser
+
+  /// Adds p, a block of `o`: hand_over(owner, blocks, n) takes the batch first when
+  /// it holds another owner's blocks, and after p when p filled it.
+  template <typename F>
+  void add(Owner* o, void* p, F&& hand_over) {
+    if (o != owner) {
+      flush(hand_over);
+      owner = o;
+    }
+    blocks[n++] = p;
+    if (n == kRemoteBatch) flush(hand_over);
+  }
+
+  /// Hands the batch over (when it holds any block) and empties it.
+  template <typename F>
+  void flush(F&& hand_over) {
+    if (n != 0) hand_over(owner, static_cast<void* const*>(blocks), static_cast<std::size_t>(n));
+    n = 0;
+  }
 };
 
 }  // namespace evo

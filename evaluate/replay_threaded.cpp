@@ -51,7 +51,7 @@ struct Heap {
   bool tlh = false;
   std::mutex mutex;
   HeapLock heap_lock;
-  RemoteFreeQueue<256> remote;  // tlh: blocks other threads freed, drained by the owner
+  HeapRemoteQueue remote;     // tlh: blocks other threads freed, drained by the owner
   void lock() {
     if (tlh) heap_lock.lock();
     else mutex.lock();
@@ -73,13 +73,13 @@ struct alignas(64) CacheSlot {
   CacheSlot(SharedBack<OpsBack> back, std::uint32_t bound, std::size_t align) : cache(back, bound, align, nullptr) {}
 };
 
-/// Frees p, a block of `from`, which is not the calling worker's heap (tlh): queued
-/// for its owner, or under its lock when the queue is full (as export/shim.cpp).
-void free_remote(Heap& from, void* p) {
-  if (from.remote.push(p)) return;
-  std::lock_guard<Heap> g(from);
-  from.drain_remote();
-  from.inst.deallocate(p);
+/// Hands n blocks of heap h, freed by the calling worker, over to h: queued for its
+/// owner in one claim, or under its lock when the ring has no room (as export/shim.cpp).
+void hand_over(Heap* h, void* const* ps, std::size_t n) {
+  if (h->remote.push_batch(ps, n)) return;
+  std::lock_guard<Heap> g(*h);
+  h->drain_remote();
+  for (std::size_t i = 0; i < n; ++i) h->inst.deallocate(ps[i]);
 }
 
 /// Everything the workers share. Per slot: `done`, the number of its ops done so
@@ -127,7 +127,12 @@ struct Shared {
 struct WorkerResult {
   double seconds = 0;
   std::uint64_t waits = 0, frees = 0, remote = 0, failed = 0;
+  RemoteBatch<Heap> batch;  // tlh: this worker's remote frees, not yet handed over (core/remote_queue.hpp)
 };
+
+/// Frees p, a block of `from`, which is not the calling trace thread's heap (tlh):
+/// into the worker's batch for `from`, handed over when full or displaced.
+void free_remote(Heap& from, void* p, WorkerResult& w) { w.batch.add(&from, p, hand_over); }
 
 std::string op_text(std::uint64_t i, const Op& op, std::uint64_t size) {
   return "op " + std::to_string(i) + " (" + op_kind_name(op.kind) + " " + std::to_string(size) + ")";
@@ -145,7 +150,7 @@ void release(Shared& sh, std::uint64_t i, const Op& op, void* p, WorkerResult& w
   }
   if (ThreadCache* c = sh.cache_of(op.thread)) return c->deallocate(p);  // the freeing thread's cache
   Heap& h = sh.heap_of(owner);
-  if (sh.model == ThreadModel::Tlh && owner != op.thread) return free_remote(h, p);
+  if (sh.model == ThreadModel::Tlh && owner != op.thread) return free_remote(h, p, w);
   std::lock_guard<Heap> g(h);
   h.inst.deallocate(p);
 }
@@ -223,7 +228,7 @@ void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, Worke
   } else {
     Heap& from = sh.heap_of(owner);
     if (size == 0) {
-      free_remote(from, s);
+      free_remote(from, s, w);
       p = nullptr;
     } else {
       std::size_t keep;
@@ -234,7 +239,7 @@ void resize(Shared& sh, std::uint64_t i, const Op& op, std::uint64_t size, Worke
       p = obtain(sh, op, size);
       if (p != nullptr) {
         std::memcpy(p, s, keep);
-        free_remote(from, s);
+        free_remote(from, s, w);
       }
     }
   }
@@ -307,6 +312,7 @@ void worker(Shared& sh, const std::vector<std::uint64_t>& mine, WorkerResult& w)
     run_op(sh, i, w);
     d.store(want + 1, std::memory_order_release);
   }
+  w.batch.flush(hand_over);  // its last remote frees reach their owners (timed: the export's exit hook does this)
   w.seconds = std::chrono::duration<double>(Clock::now() - sh.t0).count();
 }
 

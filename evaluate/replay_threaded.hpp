@@ -19,10 +19,12 @@
 //   lock  one instance behind one mutex, taken by every call.
 //   tlh   one instance per trace thread, each behind its own HeapLock
 //         (core/heap_lock.hpp, as the export), taken by its thread on every call.
-//         A block goes back to the instance that allocated it: a remote free is
-//         pushed onto the owner's RemoteFreeQueue (core/remote_queue.hpp), which
-//         the owner drains under its lock at its next allocation (a full queue:
-//         freed under the owner's lock); a realloc of another thread's
+//         A block goes back to the instance that allocated it: a remote free goes
+//         into the worker's RemoteBatch for the owner, and a full or displaced
+//         batch (and the worker's last, when its ops end) is pushed onto the
+//         owner's RemoteFreeQueue in one claim (core/remote_queue.hpp), which the
+//         owner drains under its lock at its next allocation (no room: the batch
+//         is freed under the owner's lock); a realloc of another thread's
 //         block allocates in the caller's instance, copies and frees remotely.
 //   tcache  one shared instance of the design without its front cache, behind one
 //         HeapLock, and per trace thread a front=tcache:B cache over it

@@ -38,11 +38,15 @@
 //   third of the library's time in a python3 profile, docs/benchmarks.md). Its owner
 //   finds it free unless a stats read, a remote realloc or a full queue (below) is
 //   running on it. A free of a block owned by another thread's heap (a *remote
-//   free*) does not take the owner's lock: it pushes the pointer onto the owner's
-//   RemoteFreeQueue (core/remote_queue.hpp: a lock-free ring of 256 pointers; no
-//   write into the block, so no minimum block size), which the owner drains into its
-//   heap at its next malloc; only when the ring is full is the block freed under the
-//   owner's lock (draining the ring too). So a producer/consumer pair of threads no
+//   free*) does not take the owner's lock: it goes into the freeing thread's
+//   RemoteBatch for that owner (up to 32 blocks of one heap), and a full batch, or
+//   one that a block of another heap displaces, is pushed onto the owner's
+//   RemoteFreeQueue in one claim (core/remote_queue.hpp: a lock-free ring of 256
+//   pointers; no write into the block, so no minimum block size), which the owner
+//   drains into its heap at its next malloc; only when the ring has no room is the
+//   batch freed under the owner's lock (draining the ring too), in one taking of
+//   it. A thread's exit hook hands its batch over; a fork child loses the batches
+//   of the threads that do not exist in it (31 blocks each at most, never reused). So a producer/consumer pair of threads no
 //   longer fights over the producer's lock and heap metadata. A pooled heap (its
 //   thread exited) keeps its queued blocks until a new thread adopts it and
 //   allocates. malloc_usable_size and realloc of a remote block read the owner's
@@ -96,9 +100,10 @@
 // Statistics: EVOALLOC_STATS=1 in the environment prints one line to stderr at
 // exit: design name, footprint, peak footprint, allocations, frees, OS calls and
 // bootstrap bytes; under tlh the counters are summed over every heap (peak = the sum
-// of the heaps' peaks, an upper bound of the process's peak) and ", heaps N" ends
-// the line; under tcache allocs and frees are summed over the threads' caches and
-// ", caches N" (caches ever made) ends it. (EVOALLOC_STATS is read once, at initialisation, when the library also
+// of the heaps' peaks, an upper bound of the process's peak; a remote free counts
+// once its batch is handed over, see tlh below) and ", heaps N" ends the line; under tcache allocs and frees are summed over the threads' caches and
+// ", caches N" (caches ever made) ends it, and the footprints add the resident pages
+// of the caches' pointer stacks (front=tcache:B:array). (EVOALLOC_STATS is read once, at initialisation, when the library also
 // keeps a duplicate of stderr: the line appears even for programs, such as coreutils,
 // that close stderr before exit.)
 #include <errno.h>
@@ -507,7 +512,15 @@ evo::AllocStats total_stats(bool wait, long* heaps) {
   s.allocs = g_direct_allocs.load(std::memory_order_relaxed);
   s.frees = g_direct_frees.load(std::memory_order_relaxed);
   const std::size_t n = g_nslots.load(std::memory_order_acquire);
-  for (std::size_t i = 0; i < n; ++i) s.allocs += g_slots[i]->cache.allocs(), s.frees += g_slots[i]->cache.frees();
+  // The caches' pointer stacks (front=tcache:B:array) are memory the library holds
+  // beside the heap: their resident pages count in the footprint (and, as they stay
+  // resident once touched, in the peak).
+  for (std::size_t i = 0; i < n; ++i) {
+    s.allocs += g_slots[i]->cache.allocs(), s.frees += g_slots[i]->cache.frees();
+    const std::uint64_t slots = g_slots[i]->cache.slots_resident();
+    s.footprint += slots;
+    s.peak_footprint += slots;
+  }
   return s;
 }
 
@@ -664,7 +677,7 @@ constexpr std::size_t kMaxHeaps = 1024;
 struct alignas(64) Tlh {
   evo_export::Heap heap;
   evo::HeapLock lock;             // taken around every operation on `heap` (core/heap_lock.hpp)
-  evo::RemoteFreeQueue<256> remote;  // blocks other threads freed, drained by the owner (core/remote_queue.hpp)
+  evo::HeapRemoteQueue remote;       // blocks other threads freed, drained by the owner (core/remote_queue.hpp)
   std::uintptr_t lo = 0, hi = 0;  // the instance's MemorySource reservation [lo, hi)
   Tlh* next_free = nullptr;       // pool link (under g_table_lock)
   bool owned = false;             // adopted by a live thread (under g_table_lock)
@@ -680,6 +693,10 @@ std::uintptr_t g_res_lo = 0, g_res_hi = 0;
 int g_res_count = 0;
 
 EVO_TLS Tlh* t_heap;     // this thread's heap (adopted on its first call)
+EVO_TLS evo::RemoteBatch<Tlh> t_remote;  // blocks of other heaps this thread freed, not yet handed over
+EVO_TLS bool t_batch_hooked;  // g_batch_key set for this thread: its exit flushes t_remote
+EVO_TLS bool t_batch_done;    // g_batch_key's destructor ran: remote frees are handed over at once
+pthread_key_t g_batch_key;
 EVO_TLS bool t_building; // this thread is building a heap (new_heap)
 
 /// Frees into `h` the blocks other threads queued for it (h's lock held).
@@ -694,8 +711,11 @@ void on_reserve(void* base, size_t len) {
   g_res_hi = g_res_lo + len;
 }
 
+void hand_over(Tlh* h, void* const* ps, std::size_t n);
+
 void on_thread_exit(void* v) {
   auto* h = static_cast<Tlh*>(v);
+  t_remote.flush(hand_over);  // this thread's last remote frees reach their owners
   t_exited = true;
   t_heap = nullptr;
   pthread_mutex_lock(&g_table_lock);
@@ -731,7 +751,16 @@ void atfork_child() {
   pthread_mutex_init(&g_table_lock, nullptr);
 }
 
-void model_init() { evo_export_on_reserve = &on_reserve; }
+/// g_batch_key's destructor: the thread's last remote frees reach their owners.
+void on_batch_exit(void*) {
+  t_remote.flush(hand_over);
+  t_batch_done = true;
+}
+
+void model_init() {
+  evo_export_on_reserve = &on_reserve;
+  if (pthread_key_create(&g_batch_key, &on_batch_exit) != 0) die_init("pthread_key_create failed");
+}
 
 bool g_heaps_exhausted = false;  // a heap could not be built: later threads share (under g_table_lock)
 
@@ -821,11 +850,27 @@ struct HeapGuard {
 
 /// Frees p, a block of heap h that is not the caller's: queued for h's owner, or,
 /// when h's queue is full, freed under h's lock (draining the queue too).
-void free_remote(Tlh* h, void* p) {
-  if (h->remote.push(p)) [[likely]] return;
+/// Hands n blocks of heap h, freed by this thread, over to h: queued for its owner
+/// in one claim, or (the ring full) freed under h's lock in one taking of it.
+void hand_over(Tlh* h, void* const* ps, std::size_t n) {
+  if (h->remote.push_batch(ps, n)) [[likely]] return;
   HeapGuard g(h);
   drain_remote(h);
-  h->heap.deallocate(p);
+  for (std::size_t i = 0; i < n; ++i) h->heap.deallocate(ps[i]);
+}
+
+/// A block of heap h (not this thread's) freed: into this thread's batch for h
+/// (core/remote_queue.hpp), handed over when full or when a block of another heap
+/// comes, and by the thread's exit hooks (its heap's, and g_batch_key's, which a
+/// thread that frees without ever allocating needs); past either hook, handed over
+/// at once (nothing would flush it).
+void free_remote(Tlh* h, void* p) {
+  if (t_exited || t_batch_done) [[unlikely]] return hand_over(h, &p, 1);
+  if (!t_batch_hooked) [[unlikely]] {  // a thread that only frees has no heap, so no heap exit hook
+    t_batch_hooked = true;
+    pthread_setspecific(g_batch_key, &t_remote);
+  }
+  t_remote.add(h, p, hand_over);
 }
 
 void* do_alloc(std::size_t size, std::size_t align) {
@@ -898,6 +943,11 @@ void* realloc_heap(void* p, std::size_t size) {
 
 evo::AllocStats total_stats(bool wait, long* heaps) {
   evo::AllocStats sum;
+  // The calling thread's batch of remote frees counts as frees (other live threads'
+  // batches, at most kRemoteBatch - 1 blocks each, do not): handed over, at exit only
+  // when the owner's ring has room (the exit line never waits for a lock).
+  if (wait) t_remote.flush(hand_over);
+  else if (t_remote.n != 0 && t_remote.owner->remote.push_batch(t_remote.blocks, t_remote.n)) t_remote.n = 0;
   std::size_t n = g_nheaps.load(std::memory_order_acquire);
   *heaps = static_cast<long>(n);
   for (std::size_t i = 0; i < n; ++i) {

@@ -81,6 +81,106 @@ TEST_CASE("RemoteFreeQueue: producers on real threads, one consumer; every point
   MESSAGE("fallbacks (ring full): " << fallbacks.load());
 }
 
+TEST_CASE("RemoteFreeQueue::push_batch: all or nothing, in order, mixed with single pushes") {
+  evo::RemoteFreeQueue<8> q;
+  std::vector<std::uintptr_t> got;
+  auto take = [&](void* p) { got.push_back(reinterpret_cast<std::uintptr_t>(p)); };
+  void* a[5] = {ptr(1), ptr(2), ptr(3), ptr(4), ptr(5)};
+  CHECK(q.push_batch(a, 0));  // nothing to hand over
+  CHECK_FALSE(q.maybe_nonempty());
+  CHECK(q.push(ptr(100)));
+  CHECK(q.push_batch(a, 5));         // 6 of 8 cells used
+  CHECK_FALSE(q.push_batch(a, 3));   // 2 free: nothing is queued
+  CHECK(q.push_batch(a + 3, 2));     // exactly the 2 left
+  CHECK_FALSE(q.push(ptr(101)));
+  CHECK(q.drain(take) == 8);
+  CHECK(got == std::vector<std::uintptr_t>{100, 1, 2, 3, 4, 5, 4, 5});
+  void* nine[9] = {};
+  CHECK_FALSE(q.push_batch(nine, 9));  // more than the ring holds: never
+  // Around the ring: batches that wrap its end arrive whole and in order.
+  got.clear();
+  std::vector<void*> batch;
+  std::uintptr_t next = 1;
+  for (int round = 0; round < 500; ++round) {
+    batch.clear();
+    const std::size_t n = 1 + round % 5;
+    for (std::size_t i = 0; i < n; ++i) batch.push_back(ptr(next + i));
+    REQUIRE(q.push_batch(batch.data(), n));
+    next += n;
+    q.drain(take);
+  }
+  REQUIRE(got.size() == next - 1);
+  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == i + 1);
+}
+
+TEST_CASE("RemoteBatch: one owner at a time, handed over when full or displaced") {
+  struct Owner {
+    std::vector<std::uintptr_t> got;
+    int handovers = 0;
+  };
+  Owner x, y;
+  auto hand_over = [](Owner* o, void* const* ps, std::size_t n) {
+    ++o->handovers;
+    for (std::size_t i = 0; i < n; ++i) o->got.push_back(reinterpret_cast<std::uintptr_t>(ps[i]));
+  };
+  evo::RemoteBatch<Owner> b;
+  b.flush(hand_over);  // empty: nothing happens
+  CHECK(x.handovers + y.handovers == 0);
+  for (std::uintptr_t v = 1; v < evo::kRemoteBatch; ++v) b.add(&x, ptr(v), hand_over);
+  CHECK(x.handovers == 0);  // kRemoteBatch - 1 held back
+  b.add(&x, ptr(evo::kRemoteBatch), hand_over);  // fills it: handed over at once
+  CHECK(x.handovers == 1);
+  CHECK(x.got.size() == evo::kRemoteBatch);
+  CHECK(b.n == 0);
+  b.add(&x, ptr(1000), hand_over);
+  b.add(&y, ptr(2000), hand_over);  // another owner displaces x's batch
+  CHECK(x.handovers == 2);
+  CHECK(x.got.back() == 1000);
+  CHECK(y.handovers == 0);
+  b.flush(hand_over);
+  CHECK(y.got == std::vector<std::uintptr_t>{2000});
+  for (std::size_t i = 0; i < evo::kRemoteBatch; ++i) CHECK(x.got[i] == i + 1);
+}
+
+TEST_CASE("RemoteFreeQueue: batches from threads on real threads, one consumer; every pointer arrives once") {
+  constexpr int kProducers = 3;
+  constexpr std::uintptr_t kEach = 200000;
+  evo::RemoteFreeQueue<64> q;  // two batches' room: batches often find it full
+  std::mutex owner_lock;
+  std::vector<std::uint8_t> seen(kProducers * kEach, 0);
+  std::atomic<int> done{0};
+  std::atomic<std::uint64_t> fallbacks{0};
+  auto record = [&](void* p) { ++seen[reinterpret_cast<std::uintptr_t>(p) - 1]; };
+  struct Owner {};
+  Owner owner;
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kProducers; ++t) {
+    producers.emplace_back([&, t] {
+      evo::RemoteBatch<Owner> b;
+      auto hand_over = [&](Owner*, void* const* ps, std::size_t n) {
+        if (q.push_batch(ps, n)) return;
+        std::lock_guard<std::mutex> g(owner_lock);  // no room: the whole batch under the owner's lock
+        q.drain(record);
+        for (std::size_t i = 0; i < n; ++i) record(ps[i]);
+        ++fallbacks;
+      };
+      for (std::uintptr_t i = 0; i < kEach; ++i) b.add(&owner, ptr(1 + t * kEach + i), hand_over);
+      b.flush(hand_over);
+      ++done;
+    });
+  }
+  while (done.load() < kProducers) {
+    std::lock_guard<std::mutex> g(owner_lock);
+    q.drain(record);
+  }
+  for (std::thread& th : producers) th.join();
+  q.drain(record);
+  std::uint64_t once = 0;
+  for (std::uint8_t n : seen) once += n == 1;
+  CHECK(once == seen.size());
+  MESSAGE("fallbacks (no room for a batch): " << fallbacks.load());
+}
+
 TEST_CASE("HeapLock: mutual exclusion under real threads, try_lock, reset") {
   evo::HeapLock lock;
   CHECK(lock.try_lock());
