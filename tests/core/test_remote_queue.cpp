@@ -16,6 +16,54 @@ namespace {
 
 void* ptr(std::uintptr_t v) { return reinterpret_cast<void*>(v); }
 
+/// kProducers threads free kEach distinct pointers each into one small ring (64
+/// cells: it fills, and producers take the fallback), one push per pointer or
+/// through a RemoteBatch (push_batch). The fallback, as in the export, frees under
+/// the owner's lock and drains the ring; the owner drains under that lock meanwhile.
+/// Every pointer must arrive exactly once.
+void producers_and_owner(bool batched) {
+  constexpr int kProducers = 3;
+  constexpr std::uintptr_t kEach = 200000;
+  evo::RemoteFreeQueue<64> q;
+  std::mutex owner_lock;
+  std::vector<std::uint8_t> seen(kProducers * kEach, 0);
+  std::atomic<int> done{0};
+  std::atomic<std::uint64_t> fallbacks{0};
+  auto record = [&](void* p) { ++seen[reinterpret_cast<std::uintptr_t>(p) - 1]; };
+  struct Owner {};
+  Owner owner;
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kProducers; ++t) {
+    producers.emplace_back([&, t] {
+      auto hand_over = [&](Owner*, void* const* ps, std::size_t n) {
+        if (batched ? q.push_batch(ps, n) : q.push(ps[0])) return;
+        std::lock_guard<std::mutex> g(owner_lock);  // no room: under the owner's lock, draining too
+        q.drain(record);
+        for (std::size_t i = 0; i < n; ++i) record(ps[i]);
+        ++fallbacks;
+      };
+      evo::RemoteBatch<Owner> b;
+      for (std::uintptr_t i = 0; i < kEach; ++i) {
+        void* p = ptr(1 + t * kEach + i);
+        if (batched) b.add(&owner, p, hand_over);
+        else hand_over(&owner, &p, 1);
+      }
+      b.flush(hand_over);
+      ++done;
+    });
+  }
+  while (done.load() < kProducers) {
+    std::lock_guard<std::mutex> g(owner_lock);
+    q.drain(record);
+  }
+  for (std::thread& th : producers) th.join();
+  q.drain(record);
+  std::uint64_t once = 0;
+  for (std::uint8_t n : seen) once += n == 1;
+  CHECK(once == seen.size());
+  MESSAGE((batched ? "batches" : "single pushes") << ", fallbacks (no room): " << fallbacks.load());
+}
+
 }  // namespace
 
 TEST_CASE("RemoteFreeQueue: FIFO, full at N, reusable after a drain, reset empties it") {
@@ -46,39 +94,8 @@ TEST_CASE("RemoteFreeQueue: FIFO, full at N, reusable after a drain, reset empti
 }
 
 TEST_CASE("RemoteFreeQueue: producers on real threads, one consumer; every pointer arrives once") {
-  constexpr int kProducers = 3;
-  constexpr std::uintptr_t kEach = 200000;
-  evo::RemoteFreeQueue<64> q;  // small: the ring fills and producers take the fallback
-  std::mutex owner_lock;       // the owner heap's lock: drains and fallbacks under it
-  std::vector<std::uint8_t> seen(kProducers * kEach, 0);
-  std::atomic<int> done{0};
-  std::atomic<std::uint64_t> fallbacks{0};
-  auto record = [&](void* p) { ++seen[reinterpret_cast<std::uintptr_t>(p) - 1]; };
-  std::vector<std::thread> producers;
-  for (int t = 0; t < kProducers; ++t) {
-    producers.emplace_back([&, t] {
-      for (std::uintptr_t i = 0; i < kEach; ++i) {
-        void* p = ptr(1 + t * kEach + i);
-        if (!q.push(p)) {  // full: free under the owner's lock, draining too
-          std::lock_guard<std::mutex> g(owner_lock);
-          q.drain(record);
-          record(p);
-          ++fallbacks;
-        }
-      }
-      ++done;
-    });
-  }
-  while (done.load() < kProducers) {
-    std::lock_guard<std::mutex> g(owner_lock);
-    q.drain(record);
-  }
-  for (std::thread& th : producers) th.join();
-  q.drain(record);
-  std::uint64_t once = 0;
-  for (std::uint8_t n : seen) once += n == 1;
-  CHECK(once == seen.size());
-  MESSAGE("fallbacks (ring full): " << fallbacks.load());
+  SUBCASE("one push per block") { producers_and_owner(false); }
+  SUBCASE("batches of kRemoteBatch (push_batch)") { producers_and_owner(true); }
 }
 
 TEST_CASE("RemoteFreeQueue::push_batch: all or nothing, in order, mixed with single pushes") {
@@ -140,45 +157,6 @@ TEST_CASE("RemoteBatch: one owner at a time, handed over when full or displaced"
   b.flush(hand_over);
   CHECK(y.got == std::vector<std::uintptr_t>{2000});
   for (std::size_t i = 0; i < evo::kRemoteBatch; ++i) CHECK(x.got[i] == i + 1);
-}
-
-TEST_CASE("RemoteFreeQueue: batches from threads on real threads, one consumer; every pointer arrives once") {
-  constexpr int kProducers = 3;
-  constexpr std::uintptr_t kEach = 200000;
-  evo::RemoteFreeQueue<64> q;  // two batches' room: batches often find it full
-  std::mutex owner_lock;
-  std::vector<std::uint8_t> seen(kProducers * kEach, 0);
-  std::atomic<int> done{0};
-  std::atomic<std::uint64_t> fallbacks{0};
-  auto record = [&](void* p) { ++seen[reinterpret_cast<std::uintptr_t>(p) - 1]; };
-  struct Owner {};
-  Owner owner;
-  std::vector<std::thread> producers;
-  for (int t = 0; t < kProducers; ++t) {
-    producers.emplace_back([&, t] {
-      evo::RemoteBatch<Owner> b;
-      auto hand_over = [&](Owner*, void* const* ps, std::size_t n) {
-        if (q.push_batch(ps, n)) return;
-        std::lock_guard<std::mutex> g(owner_lock);  // no room: the whole batch under the owner's lock
-        q.drain(record);
-        for (std::size_t i = 0; i < n; ++i) record(ps[i]);
-        ++fallbacks;
-      };
-      for (std::uintptr_t i = 0; i < kEach; ++i) b.add(&owner, ptr(1 + t * kEach + i), hand_over);
-      b.flush(hand_over);
-      ++done;
-    });
-  }
-  while (done.load() < kProducers) {
-    std::lock_guard<std::mutex> g(owner_lock);
-    q.drain(record);
-  }
-  for (std::thread& th : producers) th.join();
-  q.drain(record);
-  std::uint64_t once = 0;
-  for (std::uint8_t n : seen) once += n == 1;
-  CHECK(once == seen.size());
-  MESSAGE("fallbacks (no room for a batch): " << fallbacks.load());
 }
 
 TEST_CASE("HeapLock: mutual exclusion under real threads, try_lock, reset") {
