@@ -41,13 +41,13 @@
 //   free*) does not take the owner's lock: it goes into the freeing thread's
 //   RemoteBatch for that owner (up to 32 blocks of one heap), and a full batch, or
 //   one that a block of another heap displaces, is pushed onto the owner's
-//   RemoteFreeQueue in one claim (core/remote_queue.hpp: a lock-free ring of 256
+//   RemoteFreeQueue in one claim (core/remote_queue.hpp: a lock-free ring of 2048
 //   pointers; no write into the block, so no minimum block size), which the owner
 //   drains into its heap at its next malloc; only when the ring has no room is the
 //   batch freed under the owner's lock (draining the ring too), in one taking of
-//   it. A thread's exit hook hands its batch over; a fork child loses the batches
-//   of the threads that do not exist in it (31 blocks each at most, never reused). So a producer/consumer pair of threads no
-//   longer fights over the producer's lock and heap metadata. A pooled heap (its
+//   it. A thread's exit hooks hand its batch over; a fork child loses the batches
+//   of the threads that do not exist in it (31 blocks each at most, never reused).
+//   So a producer/consumer pair of threads no longer fights over the producer's lock and heap metadata. A pooled heap (its
 //   thread exited) keeps its queued blocks until a new thread adopts it and
 //   allocates. malloc_usable_size and realloc of a remote block read the owner's
 //   metadata under its lock.
@@ -101,10 +101,11 @@
 // exit: design name, footprint, peak footprint, allocations, frees, OS calls and
 // bootstrap bytes; under tlh the counters are summed over every heap (peak = the sum
 // of the heaps' peaks, an upper bound of the process's peak; a remote free counts
-// once its batch is handed over, see tlh below) and ", heaps N" ends the line; under tcache allocs and frees are summed over the threads' caches and
-// ", caches N" (caches ever made) ends it, and the footprints add the resident pages
-// of the caches' pointer stacks (front=tcache:B:array). (EVOALLOC_STATS is read once, at initialisation, when the library also
-// keeps a duplicate of stderr: the line appears even for programs, such as coreutils,
+// once its batch is handed over, see tlh below) and ", heaps N" ends the line;
+// under tcache allocs and frees are summed over the threads' caches, the footprints
+// add the resident pages of the caches' pointer stacks (front=tcache:B:array) and
+// ", caches N" (caches ever made) ends the line. (EVOALLOC_STATS is read once, at
+// initialisation, when the library also keeps a duplicate of stderr: the line appears even for programs, such as coreutils,
 // that close stderr before exit.)
 #include <errno.h>
 #include <fcntl.h>
@@ -848,8 +849,6 @@ struct HeapGuard {
   }
 };
 
-/// Frees p, a block of heap h that is not the caller's: queued for h's owner, or,
-/// when h's queue is full, freed under h's lock (draining the queue too).
 /// Hands n blocks of heap h, freed by this thread, over to h: queued for its owner
 /// in one claim, or (the ring full) freed under h's lock in one taking of it.
 void hand_over(Tlh* h, void* const* ps, std::size_t n) {
