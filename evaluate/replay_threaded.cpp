@@ -124,7 +124,9 @@ struct Shared {
   }
 };
 
-struct WorkerResult {
+/// One worker's counters and batch, on cache lines of its own: every op updates them
+/// (packed in one vector, neighbouring workers' counters shared a line).
+struct alignas(64) WorkerResult {
   double seconds = 0;
   std::uint64_t waits = 0, frees = 0, remote = 0, failed = 0;
   RemoteBatch<Heap> batch;  // tlh: this worker's remote frees, not yet handed over (core/remote_queue.hpp)
