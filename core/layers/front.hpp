@@ -681,9 +681,12 @@ class FrontCache {
   /// flush for array storage (called with a full stack, before a push): gives back
   /// the bottom of the stack, the blocks freed longest ago, and moves the rest down.
   void flush_array(List& l) {
-    const std::uint32_t n = l.count - l.limit / 2u;
+    std::uint32_t n = l.count - l.limit / 2u;
     const std::uint32_t tb = transfer_batch(l);
     on_overflow(l);
+    // The push that follows must fit the new limit too: when on_overflow halved it,
+    // keeping half the old one would leave the stack one past it.
+    if (l.count - n + 1 > l.limit) n = l.count + 1 - l.limit;
     std::uint32_t m = n;
     bool done = false;
     if constexpr (kSharedBack) {
