@@ -49,25 +49,7 @@ class RemoteFreeQueue {
   RemoteFreeQueue() noexcept { reset(); }
 
   /// Another thread frees `p`: queues it. false when the ring is full.
-  bool push(void* p) noexcept {
-    std::uint64_t pos = tail_.load(std::memory_order_relaxed);
-    for (;;) {
-      Cell& c = cells_[pos & (N - 1)];
-      const std::uint64_t seq = c.seq.load(std::memory_order_acquire);
-      const auto dif = static_cast<std::int64_t>(seq - pos);
-      if (dif == 0) {
-        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          c.ptr = p;
-          c.seq.store(pos + 1, std::memory_order_release);
-          return true;
-        }
-      } else if (dif < 0) {
-        return false;  // full: the cell still holds an undrained block
-      } else {
-        pos = tail_.load(std::memory_order_relaxed);
-      }
-    }
-  }
+  bool push(void* p) noexcept { return push_batch(&p, 1); }
 
   /// Another thread frees the n blocks ps[0..n) (n <= N): queues them all in order
   /// with one claim of n consecutive cells. false (nothing queued) when fewer than n
