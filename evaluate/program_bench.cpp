@@ -25,7 +25,7 @@ std::vector<Contender> reference_allocators(std::vector<std::string>* missing) {
                               {"mimalloc", "libmimalloc.so.2"}};
   static const char* const kDirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
                                       "/usr/lib"};
-  std::vector<Contender> out{{"glibc", ""}};
+  std::vector<Contender> out{{"glibc", "", true}};
   for (const Ref& r : kRefs) {
     std::string found;
     for (const char* d : kDirs) {
@@ -35,7 +35,7 @@ std::vector<Contender> reference_allocators(std::vector<std::string>* missing) {
         break;
       }
     }
-    if (!found.empty()) out.push_back({r.label, found});
+    if (!found.empty()) out.push_back({r.label, found, true});
     else if (missing != nullptr) missing->push_back(r.label);
   }
   return out;
@@ -201,6 +201,22 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
       r.cpu_ratio = bc > 0 ? (r.result.user_s + r.result.sys_s) / bc : 0;
       r.rss_ratio = bm > 0 ? static_cast<double>(r.result.max_rss_kib) / bm : 0;
       r.score_ratio = bs > 0 ? r.score / bs : 0;
+    }
+    // The best reference of the round: least wall time, least max RSS, highest score.
+    double fw = 0, lm = 0, hs = 0;
+    for (std::size_t i = 0; i < k; ++i) {
+      if (i != 0 && !who[i].reference) continue;
+      const ProgramResult& p = this_round[i].result;
+      if (p.wall_s > 0 && (fw == 0 || p.wall_s < fw)) fw = p.wall_s;
+      const auto rss = static_cast<double>(p.max_rss_kib);
+      if (rss > 0 && (lm == 0 || rss < lm)) lm = rss;
+      if (this_round[i].score > hs) hs = this_round[i].score;
+    }
+    for (std::size_t i = 0; i < k; ++i) {
+      BenchRun& r = this_round[i];
+      r.wall_vs_fastest = fw > 0 ? r.result.wall_s / fw : 0;
+      r.rss_vs_least = lm > 0 ? static_cast<double>(r.result.max_rss_kib) / lm : 0;
+      r.score_vs_best = hs > 0 ? r.score / hs : 0;
       by[i].push_back(r);
     }
     // The log keeps the order the runs were made in.
@@ -210,7 +226,8 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
     BenchRow row;
     row.label = who[i].label;
     row.preload = who[i].preload;
-    std::vector<double> w, wr, u, s, cr, m, mr, sc, scr;
+    row.reference = i == 0 || who[i].reference;
+    std::vector<double> w, wr, u, s, cr, m, mr, sc, scr, wf, ml, sb;
     for (const BenchRun& r : by[i]) {
       w.push_back(r.result.wall_s);
       wr.push_back(r.wall_ratio);
@@ -221,6 +238,9 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
       mr.push_back(r.rss_ratio);
       sc.push_back(r.score);
       scr.push_back(r.score_ratio);
+      wf.push_back(r.wall_vs_fastest);
+      ml.push_back(r.rss_vs_least);
+      sb.push_back(r.score_vs_best);
       if (opt.check_output && r.output_hash != baseline_hash) row.same_output = false;
     }
     row.wall_s = spread_of(w);
@@ -230,7 +250,9 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
     row.cpu_ratio = spread_of(cr);
     row.rss_kib = spread_of(m);
     row.rss_ratio = spread_of(mr);
-    if (rep.scored) row.score = spread_of(sc), row.score_ratio = spread_of(scr);
+    if (rep.scored) row.score = spread_of(sc), row.score_ratio = spread_of(scr), row.score_vs_best = spread_of(sb);
+    row.wall_vs_fastest = spread_of(wf);
+    row.rss_vs_least = spread_of(ml);
     rep.rows.push_back(row);
   }
   for (BenchRow& row : rep.rows)
@@ -264,6 +286,35 @@ std::string bench_markdown(const BenchReport& r) {
                   row.same_output ? "same" : "DIFFERS");
     o << buf;
   }
+  std::size_t refs = 0;
+  for (const BenchRow& row : r.rows) refs += row.reference ? 1 : 0;
+  if (refs >= 2 && refs < r.rows.size()) {
+    std::string names;
+    for (const BenchRow& row : r.rows)
+      if (row.reference) {
+        if (!names.empty()) names += ", ";
+        names += row.label;
+      }
+    o << "\nAgainst the best reference of each round (" << names << "): wall time over the least wall time (<= 1: as fast as the fastest or faster)"
+      << (r.scored ? ", score over the highest score (>= 1: as good as the best or better)" : "")
+      << ", max RSS over the least max RSS; median [min-max] over the rounds\n\n";
+    o << "| allocator | wall vs fastest |" << (r.scored ? " score vs best |" : "") << " RSS vs least |\n";
+    o << "|---|---:|" << (r.scored ? "---:|" : "") << "---:|\n";
+    for (const BenchRow& row : r.rows) {
+      if (row.reference) continue;
+      std::snprintf(buf, sizeof buf, "| %s | %.3f [%.3f-%.3f] |", row.label.c_str(), row.wall_vs_fastest.median,
+                    row.wall_vs_fastest.min, row.wall_vs_fastest.max);
+      o << buf;
+      if (r.scored) {
+        std::snprintf(buf, sizeof buf, " %.3f [%.3f-%.3f] |", row.score_vs_best.median, row.score_vs_best.min,
+                      row.score_vs_best.max);
+        o << buf;
+      }
+      std::snprintf(buf, sizeof buf, " %.2f [%.2f-%.2f] |\n", row.rss_vs_least.median, row.rss_vs_least.min,
+                    row.rss_vs_least.max);
+      o << buf;
+    }
+  }
   return o.str();
 }
 
@@ -277,8 +328,9 @@ bool write_bench_files(const BenchReport& r, const std::string& dir, std::string
   };
   std::ofstream csv, md, dat, gp;
   if (!open("bench.csv", csv) || !open("bench.md", md) || !open("bench.dat", dat) || !open("bench.gp", gp)) return false;
-  csv << "round,label,wall_s,user_s,sys_s,max_rss_kib,wall_ratio,cpu_ratio,rss_ratio,output_hash"
-      << (r.scored ? ",score,score_ratio" : "") << "\n";
+  csv << "round,label,wall_s,user_s,sys_s,max_rss_kib,wall_ratio,cpu_ratio,rss_ratio,output_hash,wall_vs_fastest,"
+         "rss_vs_least"
+      << (r.scored ? ",score,score_ratio,score_vs_best" : "") << "\n";
   for (const BenchRun& b : r.log) {
     char buf[512];
     std::snprintf(buf, sizeof buf, "%d,%s,%.6f,%.6f,%.6f,%llu,%.6f,%.6f,%.6f,%016llx", b.round, b.label.c_str(),
@@ -286,8 +338,10 @@ bool write_bench_files(const BenchReport& r, const std::string& dir, std::string
                   static_cast<unsigned long long>(b.result.max_rss_kib), b.wall_ratio, b.cpu_ratio, b.rss_ratio,
                   static_cast<unsigned long long>(b.output_hash));
     csv << buf;
+    std::snprintf(buf, sizeof buf, ",%.6f,%.6f", b.wall_vs_fastest, b.rss_vs_least);
+    csv << buf;
     if (r.scored) {
-      std::snprintf(buf, sizeof buf, ",%.9g,%.6f", b.score, b.score_ratio);
+      std::snprintf(buf, sizeof buf, ",%.9g,%.6f,%.6f", b.score, b.score_ratio, b.score_vs_best);
       csv << buf;
     }
     csv << '\n';

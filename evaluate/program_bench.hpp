@@ -26,8 +26,19 @@
 // with std::runtime_error naming the contender, the round, the status and the
 // last lines of its stderr.
 //
+// Against the best reference: glibc and the installed reference allocators
+// (Contender::reference) are what a user could preload today, and an exported
+// library is worth shipping only if it beats the best of them, round by round.
+// Every run also gets its wall time over the least wall time of the references in
+// the same round (wall vs fastest: <= 1 ties or beats them all), its max RSS over
+// their least max RSS (RSS vs least), and with a score, its score over their
+// highest (score vs best: >= 1 ties or beats them all); the Markdown adds a table
+// of these for the contenders that are not references. Taken per round, so a
+// burst of load that slows a whole round cancels out as it does for glibc's ratios.
+//
 // Files (write_bench_files, DIR): bench.csv (one row per run: round, label,
-// wall_s, user_s, sys_s, max_rss_kib, wall_ratio, cpu_ratio, rss_ratio, output_hash),
+// wall_s, user_s, sys_s, max_rss_kib, wall_ratio, cpu_ratio, rss_ratio, output_hash,
+// wall_vs_fastest, rss_vs_least, and with a score: score, score_ratio, score_vs_best),
 // bench.md (the table and the command), bench.dat + bench.gp + bench.png (a bar
 // per contender: median wall ratio with its min-max, and the RSS ratio; gnuplot,
 // skipped with a warning when it is missing).
@@ -45,7 +56,8 @@ namespace evo {
 
 struct Contender {
   std::string label;
-  std::string preload;  ///< library path for LD_PRELOAD; "" = glibc (the baseline)
+  std::string preload;     ///< library path for LD_PRELOAD; "" = glibc (the baseline)
+  bool reference = false;  ///< one of the allocators a user has today (the baseline always is)
 };
 
 /// glibc plus the general-purpose allocators a user could preload instead (Debian
@@ -77,6 +89,9 @@ struct BenchRun {
   double rss_ratio = 0;
   double score = 0;        ///< with BenchOptions::score_regex: the figure read from stdout
   double score_ratio = 0;  ///< score / the baseline's score of the same round (higher is better)
+  double wall_vs_fastest = 0;  ///< wall_s / the least wall_s of the round's references
+  double rss_vs_least = 0;     ///< max RSS / the least max RSS of the round's references
+  double score_vs_best = 0;    ///< score / the highest score of the round's references
   std::string stderr_text;  ///< with BenchOptions::keep_stderr: the end of the run's stderr
 };
 
@@ -88,6 +103,8 @@ struct BenchRow {
   std::string label, preload;
   Spread wall_s, wall_ratio, user_s, sys_s, cpu_ratio, rss_kib, rss_ratio;
   Spread score, score_ratio;  ///< with a score regex; else zeros
+  Spread wall_vs_fastest, rss_vs_least, score_vs_best;  ///< against the best reference (above)
+  bool reference = false;
   double best_ratio = 0;  ///< fastest run / glibc's fastest run (noise only ever adds time)
   bool same_output = true;
 };

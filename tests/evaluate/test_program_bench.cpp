@@ -228,9 +228,53 @@ TEST_CASE("run_bench and evoalloc bench --score: the program's own throughput fi
   const fs::path out = scratch("bench-score-files");
   REQUIRE(write_bench_files(rep, out.string(), &err, &warning));
   const std::string csv = slurp(out / "bench.csv");
-  CHECK(csv.find(",score,score_ratio\n") != std::string::npos);
-  CHECK(csv.find(",42,1.000000\n") != std::string::npos);
+  CHECK(csv.find(",wall_vs_fastest,rss_vs_least,score,score_ratio,score_vs_best\n") != std::string::npos);
+  CHECK(csv.find(who.size() == 2 ? ",42,1.000000,0.500000\n" : ",42,1.000000,1.000000\n") != std::string::npos);
   CHECK(slurp(out / "bench.md").find("| glibc | 42 | 1.000 [1.000-1.000] |") != std::string::npos);
+  CHECK(slurp(out / "bench.md").find("Against the best reference") == std::string::npos);  // no contender but references
+
+  // A contender that is not a reference (an exported library; here libm, which
+  // changes nothing in sh) is judged against the best reference of each round: its
+  // score over the highest reference score, its wall time over the least, its max
+  // RSS over the least.
+  std::string libm;
+  for (const char* d : {"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64"})
+    if (fs::exists(std::string(d) + "/libm.so.6")) {
+      libm = std::string(d) + "/libm.so.6";
+      break;
+    }
+  REQUIRE_MESSAGE(!libm.empty(), "no libm.so.6 found to preload");
+  const std::string script3 = "case \"$LD_PRELOAD\" in *libm*) echo 'rate: 63';; '') echo 'rate: 42';; *) echo 'rate: 84';; esac";
+  std::vector<Contender> who3 = who;
+  who3.push_back({"mine", libm});
+  bo.work_dir = scratch("bench-score-vs-best").string();
+  rep = run_bench({"sh", "-c", script3}, who3, bo);
+  REQUIRE(rep.rows.size() == who3.size());
+  const BenchRow& mine = rep.rows.back();
+  CHECK_FALSE(mine.reference);
+  CHECK(rep.rows[0].reference);
+  CHECK(mine.score_vs_best.min == doctest::Approx(who.size() == 2 ? 0.75 : 1.5));
+  CHECK(mine.score_vs_best.max == doctest::Approx(who.size() == 2 ? 0.75 : 1.5));
+  CHECK(mine.score_ratio.median == doctest::Approx(1.5));
+  for (const BenchRun& b : rep.log) {  // the least wall time / max RSS of a round's references is 1 by definition
+    double fw = 0, lm = 0;
+    for (const BenchRun& o : rep.log)
+      if (o.round == b.round && o.label != "mine") {
+        if (fw == 0 || o.result.wall_s < fw) fw = o.result.wall_s;
+        if (lm == 0 || o.result.max_rss_kib < lm) lm = static_cast<double>(o.result.max_rss_kib);
+      }
+    CHECK(b.wall_vs_fastest == doctest::Approx(b.result.wall_s / fw));
+    CHECK(b.rss_vs_least == doctest::Approx(static_cast<double>(b.result.max_rss_kib) / lm));
+  }
+  const std::string md = bench_markdown(rep);
+  if (who.size() == 2) {
+    CHECK(md.find("Against the best reference of each round (glibc, " + who[1].label + ")") != std::string::npos);
+    CHECK(md.find("| allocator | wall vs fastest | score vs best | RSS vs least |") != std::string::npos);
+    CHECK(md.find("| mine | ") != std::string::npos);
+    CHECK(md.find(" | 0.750 [0.750-0.750] | ") != std::string::npos);
+  } else {
+    CHECK(md.find("Against the best reference") == std::string::npos);  // one reference: the table above says it
+  }
 
   double v = 0;
   CHECK(read_score("Throughput = 123456 operations", "Throughput = ([0-9]+)", &v));
