@@ -46,10 +46,12 @@ using Clock = std::chrono::steady_clock;
 /// One instance and the lock every call on it takes: the exported library's, a
 /// pthread mutex for the one heap of `lock`, a HeapLock (core/heap_lock.hpp) for the
 /// per-thread heaps of `tlh`.
+/// The lock starts a cache line of its own: under tcache every worker's free reads
+/// `inst` (usable_size, without the lock) while refills and flushes write the lock.
 struct Heap {
   Instance inst;
   bool tlh = false;
-  std::mutex mutex;
+  alignas(64) std::mutex mutex;
   HeapLock heap_lock;
   HeapRemoteQueue remote;     // tlh: blocks other threads freed, drained by the owner
   void lock() {

@@ -349,10 +349,19 @@ struct alignas(64) Slot {
   Slot(Back b, std::size_t align) : cache(b, evo_export::kFrontBound, align, nullptr) {}
 };
 
-alignas(evo_export::BackHeap) char g_heap_storage[sizeof(evo_export::BackHeap)];
+// Every free reads g_shared and the heap object (usable_size, without the lock);
+// refills and flushes write the lock from every thread. So the lock has a cache
+// line to itself (a struct of one line), and the heap object and g_shared start
+// lines of their own: a lock beside them cost a miss per free (false sharing).
+struct alignas(64) LockLine {
+  evo::HeapLock lock;
+};
+static_assert(sizeof(LockLine) == 64);
+alignas(64) char g_heap_storage[sizeof(evo_export::BackHeap)];
 evo_export::BackHeap* g_heap = nullptr;  // never destroyed: frees may come after exit handlers
-SharedHeap g_shared;
-evo::HeapLock g_lock;  // the shared heap's lock, taken per batch (core/heap_lock.hpp)
+alignas(64) SharedHeap g_shared;
+LockLine g_lock_line;
+evo::HeapLock& g_lock = g_lock_line.lock;  // the shared heap's lock, taken per batch (core/heap_lock.hpp)
 evo::TransferCache g_transfer;  // whole batches passed between the caches (core/layers/transfer.hpp)
 std::size_t g_align = 16;
 alignas(Slot) char g_slot_storage[kMaxCaches * sizeof(Slot)];  // caches are never destroyed

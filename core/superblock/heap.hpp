@@ -344,12 +344,21 @@ class SuperblockHeap {
     return sb;
   }
 
+  // Three groups of cache lines. The source and the arena are written as the heap
+  // grows. The second group is written once, at start, and read on every call:
+  // under thread model tcache every thread's free reads the pagemap (usable_size)
+  // without the heap's lock, so no field written under that lock may share its
+  // lines (a shared line costs a miss per free whenever another thread refilled or
+  // flushed: false sharing). The third group is written by every allocation.
   MemorySource src_;
   MetaArena arena_;
-  const Probe* probe_;
+  alignas(64) const Probe* probe_;
   SizeClasses classes_;
   Pagemap pagemap_;
-  BinState* bins_ = nullptr;
+  // An aligned block was carved inside a larger one (interior pointers exist). Atomic:
+  // usable_size reads it without the heap's lock under thread model tcache. Set once.
+  std::atomic<bool> carved_{false};
+  alignas(64) BinState* bins_ = nullptr;
   typename Cache::State cache_{};
   Superblock* all_ = nullptr;
   std::size_t n_superblocks_ = 0;
@@ -360,9 +369,6 @@ class SuperblockHeap {
   std::uint64_t allocs_ = 0, frees_ = 0;
   std::uint64_t live_small_ = 0, live_large_ = 0;
   std::uint64_t large_bytes_ = 0;
-  // An aligned block was carved inside a larger one (interior pointers exist). Atomic:
-  // usable_size reads it without the heap's lock under thread model tcache.
-  std::atomic<bool> carved_{false};
 };
 
 }  // namespace evo
