@@ -23,6 +23,7 @@ test_pkgs=(
   perl python3 sqlite3 coreutils file          # real programs under the recorder / exported allocators
   heaptrack                                    # heaptrack -r recordings (tests/evaluate/test_heaptrack.cpp)
   ghostscript                                  # gs rendering a PostScript file under the exported allocators (tests/export)
+  fd-find                                      # fdfind: threads that free each other's blocks (tests/export, traces/fd.trace)
   libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0  # allocators compared in bench/compare
   clang libclang-rt-14-dev                     # libFuzzer run of fuzz/ (fuzz/run.sh, CTest fuzz_grammar_libfuzzer)
 )

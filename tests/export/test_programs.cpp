@@ -5,8 +5,9 @@
 // tcache), under LD_PRELOAD run python3 (dicts and strings, threads),
 // perl (text processing), sqlite3 (3000 inserts + a query), sort (300k lines, also
 // with --parallel=4 threads), file (libmagic on this tree's files), gs (renders
-// tests/export/data/figures.ps: paths, text, fills, loops, two pages; file and gs are
-// skipped with a message if missing), the randomized multi-threaded stress of the C
+// tests/export/data/figures.ps: paths, text, fills, loops, two pages), fdfind (fd-find,
+// Rust: walker threads allocate the paths a receiver thread frees; file, gs and
+// fdfind are skipped with a message if missing), the randomized multi-threaded stress of the C
 // API (tests/export/data/stress.c: remote frees and remote reallocs) and fork while
 // threads allocate (tests/export/data/forks.c); every output equals the same
 // program's output under glibc. A routing design learned from file's call sites runs
@@ -148,6 +149,13 @@ const Suite& suite() {
     programs.push_back({"file", file_cmd()});
   } else {
     MESSAGE("file not installed: its run is skipped (scripts/install-deps.sh installs it)");
+  }
+  if (fs::exists("/usr/bin/fdfind")) {
+    // fd-find (Rust): two walker threads allocate every path and hand it to the
+    // receiver thread, which prints and frees it (a fifth of the frees are remote).
+    programs.push_back({"fdfind (3 threads)", "/usr/bin/fdfind -j 2 -u . /usr/include | /usr/bin/sort | /usr/bin/md5sum"});
+  } else {
+    MESSAGE("fdfind (fd-find) not installed: its run is skipped (scripts/install-deps.sh installs it)");
   }
   if (fs::exists("/usr/bin/gs")) {
     // Both pages as raw PPM on stdout: the bytes of the rendering are compared.
