@@ -173,7 +173,7 @@ TEST_CASE("front tcache:B:grow: a busy list's limit grows up to B, a list that k
     CHECK(fc->cached(c64) >= 128);  // after the last round's flushes: at least half the limit stays
     // Frees only (blocks of this class allocated through the back end's other path:
     // aligned requests bypass the cache and are cached on free): repeated overflows
-    // halve the limit, down to the shrink floor (a whole transfer batch).
+    // halve the limit, down to the shrink floor (64 blocks: max(min(B, 64), B/4)).
     for (int i = 0; i < 4000; ++i) blocks.push_back(fc->allocate(64, 64));
     int over = 0;  // frees after which the list holds more than its (maybe just halved) limit
     for (void* p : blocks) {
