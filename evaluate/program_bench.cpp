@@ -139,6 +139,8 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
   const int rounds = opt.warmup + opt.runs;
   const std::size_t k = who.size();
   std::vector<std::vector<BenchRun>> by(k);  // counted runs per contender, by round
+  std::vector<bool> is_reference(k);           // glibc (the baseline) and the marked references
+  for (std::size_t i = 0; i < k; ++i) is_reference[i] = i == 0 || who[i].reference;
   std::uint64_t baseline_hash = 0;
   bool have_baseline_hash = false;
   for (int round = 0; round < rounds; ++round) {
@@ -203,20 +205,20 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
       r.score_ratio = bs > 0 ? r.score / bs : 0;
     }
     // The best reference of the round: least wall time, least max RSS, highest score.
-    double fw = 0, lm = 0, hs = 0;
+    double fastest_wall = 0, least_rss = 0, best_score = 0;
     for (std::size_t i = 0; i < k; ++i) {
-      if (i != 0 && !who[i].reference) continue;
+      if (!is_reference[i]) continue;
       const ProgramResult& p = this_round[i].result;
-      if (p.wall_s > 0 && (fw == 0 || p.wall_s < fw)) fw = p.wall_s;
+      if (p.wall_s > 0 && (fastest_wall == 0 || p.wall_s < fastest_wall)) fastest_wall = p.wall_s;
       const auto rss = static_cast<double>(p.max_rss_kib);
-      if (rss > 0 && (lm == 0 || rss < lm)) lm = rss;
-      if (this_round[i].score > hs) hs = this_round[i].score;
+      if (rss > 0 && (least_rss == 0 || rss < least_rss)) least_rss = rss;
+      if (this_round[i].score > best_score) best_score = this_round[i].score;
     }
     for (std::size_t i = 0; i < k; ++i) {
       BenchRun& r = this_round[i];
-      r.wall_vs_fastest = fw > 0 ? r.result.wall_s / fw : 0;
-      r.rss_vs_least = lm > 0 ? static_cast<double>(r.result.max_rss_kib) / lm : 0;
-      r.score_vs_best = hs > 0 ? r.score / hs : 0;
+      r.wall_vs_fastest = fastest_wall > 0 ? r.result.wall_s / fastest_wall : 0;
+      r.rss_vs_least = least_rss > 0 ? static_cast<double>(r.result.max_rss_kib) / least_rss : 0;
+      r.score_vs_best = best_score > 0 ? r.score / best_score : 0;
       by[i].push_back(r);
     }
     // The log keeps the order the runs were made in.
@@ -226,7 +228,7 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
     BenchRow row;
     row.label = who[i].label;
     row.preload = who[i].preload;
-    row.reference = i == 0 || who[i].reference;
+    row.reference = is_reference[i];
     std::vector<double> w, wr, u, s, cr, m, mr, sc, scr, wf, ml, sb;
     for (const BenchRun& r : by[i]) {
       w.push_back(r.result.wall_s);
@@ -295,7 +297,8 @@ std::string bench_markdown(const BenchReport& r) {
         if (!names.empty()) names += ", ";
         names += row.label;
       }
-    o << "\nAgainst the best reference of each round (" << names << "): wall time over the least wall time (<= 1: as fast as the fastest or faster)"
+    o << "\nAgainst the best reference of each round (" << names
+      << "): wall time over the least wall time (<= 1: as fast as the fastest or faster)"
       << (r.scored ? ", score over the highest score (>= 1: as good as the best or better)" : "")
       << ", max RSS over the least max RSS; median [min-max] over the rounds\n\n";
     o << "| allocator | wall vs fastest |" << (r.scored ? " score vs best |" : "") << " RSS vs least |\n";

@@ -4,7 +4,9 @@
 // back end's footprint with the program's counts, and every registry row with the
 // cache in front survives the shadow-checked stress.
 #include <doctest/doctest.h>
+#include <sys/mman.h>
 
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <string>
@@ -324,4 +326,27 @@ TEST_CASE("every registry row with the cache front end survives the randomized s
     evo::test::StressResult r = evo::test::run_stress(inst, cfg);
     CHECK_MESSAGE(r.ok, r.error);
   }
+}
+
+TEST_CASE("prefetch_for_write: PREFETCHW where /proc/cpuinfo lists it, and a hint that never faults") {
+#if defined(__x86_64__) && defined(__linux__)
+  // The kernel's name for CPUID 0x80000001 ECX bit 8 is "3dnowprefetch".
+  FILE* f = std::fopen("/proc/cpuinfo", "r");
+  REQUIRE(f != nullptr);
+  std::string text;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  const std::size_t flags = text.find("\nflags");
+  REQUIRE(flags != std::string::npos);
+  const std::string line = text.substr(flags, text.find('\n', flags + 1) - flags) + " ";
+  CHECK(evo::cpu_has_prefetchw() == (line.find(" 3dnowprefetch ") != std::string::npos));
+  CHECK(evo::g_cpu_prefetchw == evo::cpu_has_prefetchw());
+#endif
+  // Addresses no program may read: a prefetch of them is dropped, not a fault.
+  evo::prefetch_for_write(nullptr);
+  void* gone = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(gone != MAP_FAILED);
+  REQUIRE(munmap(gone, 4096) == 0);
+  evo::prefetch_for_write(gone);  // a fault here fails the test case
 }
