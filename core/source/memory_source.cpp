@@ -227,18 +227,20 @@ std::uintptr_t MemorySource::take_range(std::size_t bytes, std::size_t align) {
       --nranges_;
     } else if (lead == 0) {
       r = {tail_start, tail};
+    } else if (tail == 0) {
+      r.len = lead;
+    } else if (nranges_ == kMaxRanges) {
+      // Table full: one of the two pieces is dropped (its addresses are never handed
+      // out again; only addresses are lost, never committed memory). The smaller
+      // one: the tail of the last range is the rest of the whole reservation, and
+      // dropping it would end every later map.
+      if (tail > lead) r = {tail_start, tail};
+      else r.len = lead;
     } else {
       r.len = lead;
-      if (tail != 0) {
-        if (nranges_ == kMaxRanges) {
-          // Table full: the tail's address space is dropped (never handed out
-          // again). Only addresses are lost, never committed memory.
-        } else {
-          std::memmove(&ranges_[i + 2], &ranges_[i + 1], (nranges_ - i - 1) * sizeof(Range));
-          ranges_[i + 1] = {tail_start, tail};
-          ++nranges_;
-        }
-      }
+      std::memmove(&ranges_[i + 2], &ranges_[i + 1], (nranges_ - i - 1) * sizeof(Range));
+      ranges_[i + 1] = {tail_start, tail};
+      ++nranges_;
     }
     return start;
   }
@@ -460,12 +462,22 @@ void MemorySource::add_free_range(std::uintptr_t start, std::size_t len) {
   } else if (merge_next) {
     ranges_[i].start = start;
     ranges_[i].len += len;
-  } else if (nranges_ < kMaxRanges) {
+  } else {
+    if (nranges_ == kMaxRanges) {
+      // Table full: the smallest range goes (its addresses are never handed out
+      // again), or the new one when it is no larger.
+      std::size_t smallest = 0;
+      for (std::size_t k = 1; k < nranges_; ++k)
+        if (ranges_[k].len < ranges_[smallest].len) smallest = k;
+      if (ranges_[smallest].len >= len) return;
+      std::memmove(&ranges_[smallest], &ranges_[smallest + 1], (nranges_ - smallest - 1) * sizeof(Range));
+      --nranges_;
+      if (smallest < i) --i;
+    }
     std::memmove(&ranges_[i + 1], &ranges_[i], (nranges_ - i) * sizeof(Range));
     ranges_[i] = {start, len};
     ++nranges_;
   }
-  // else: table full, the address range is dropped (see map()).
 }
 
 }  // namespace evo

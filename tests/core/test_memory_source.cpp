@@ -775,3 +775,29 @@ TEST_CASE("lazy table: a write past the source's limit fails and leaves the tabl
   CHECK(t.get(page * (kPageSize / 8), nullptr) == 0);
   for (std::size_t i = 0; i < page; ++i) CHECK(t.get(i * (kPageSize / 8), nullptr) == i + 1);
 }
+
+TEST_CASE("a full table of free ranges drops the smallest addresses, never the rest of the reservation") {
+  // 1250 one-page holes: more free ranges than the table holds (kMaxRanges = 1024).
+  MemorySource src(std::size_t{64} << 20);
+  std::vector<void*> pages;
+  for (int i = 0; i < 2500; ++i) {
+    pages.push_back(src.map(kPageSize));
+    REQUIRE(pages.back() != nullptr);
+  }
+  void* big = src.map(32 * kPageSize);  // between two mapped pages: no free neighbour
+  REQUIRE(big != nullptr);
+  void* guard = src.map(kPageSize);
+  REQUIRE(guard != nullptr);
+  for (int i = 0; i < 2500; i += 2) src.unmap(pages[static_cast<std::size_t>(i)], kPageSize);
+  // A freed chunk larger than every hole takes a hole's entry: it is handed out again.
+  src.unmap(big, 32 * kPageSize);
+  CHECK(src.map(32 * kPageSize) == big);
+  // Aligned chunks from the trailing range (its start is not 64 KiB aligned, so each
+  // map splits it in two with the table full): the unaligned head is dropped, the
+  // rest of the reservation stays available.
+  for (int k = 0; k < 100; ++k) {
+    void* c = src.map(16 * kPageSize, 64 * 1024);
+    REQUIRE_MESSAGE(c != nullptr, "map " << k << " failed with the footprint at " << src.footprint());
+    CHECK(reinterpret_cast<std::uintptr_t>(c) % (64 * 1024) == 0);
+  }
+}
