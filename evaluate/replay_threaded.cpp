@@ -93,7 +93,7 @@ struct Shared {
   ThreadModel model = ThreadModel::Lock;
   std::vector<std::unique_ptr<Heap>> heaps;  // lock, tcache: 1; tlh: one per trace thread
   OpsBack back;                               // tcache: heaps[0]'s instance, shared by the caches
-  std::unique_ptr<TransferCache> transfer;    // tcache: batches passed between the caches
+  TransferCache::Owned transfer;              // tcache: batches passed between the caches
   std::vector<std::unique_ptr<CacheSlot>> caches;  // tcache: one per trace thread
   std::vector<std::uint32_t> slot;           // per op: its object's slot in this replay (renumber_slots)
   std::vector<std::uint32_t> ordinal;        // per op: its rank among its slot's ops
@@ -387,7 +387,7 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     Heap& shared = *sh.heaps[0];
     sh.back = OpsBack{&shared.inst.ops(), shared.inst.state()};
     const bool concurrent = shared.inst.row().traits.concurrent_usable_size;
-    sh.transfer.reset(new TransferCache);  // default-initialised: its pointer slots stay untouched
+    sh.transfer.reset(new TransferCache);  // its slot storage is reserved by the first put
     for (unsigned k = 0; k < threads; ++k) {
       const SharedBack<OpsBack> back(&sh.back, &shared.heap_lock, concurrent, sh.transfer.get());
       sh.caches.push_back(std::make_unique<CacheSlot>(back, opt.cache_bound, opt.cache_align));
@@ -439,8 +439,10 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     cache_slots += c->cache.slots_resident();  // array storage: the caches' own memory
   }
   sh.caches.clear();  // every cache gives its blocks back to the shared instance
-  if (sh.transfer)  // and the batches in transfer
+  if (sh.transfer) {  // and the batches in transfer; its slot pages count as the caches' do
     sh.transfer->drain([&sh](void* p) { sh.heaps[0]->inst.deallocate(p); });
+    cache_slots += sh.transfer->resident();
+  }
   for (const auto& h : sh.heaps) {
     h->drain_remote();  // queued frees count as frees
     const AllocStats s = h->inst.stats();

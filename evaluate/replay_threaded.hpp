@@ -47,7 +47,8 @@
 //                    was allocated by another trace thread
 //   peak_footprint   the sum of the instances' own peaks (tlh: an upper bound of
 //                    the replay's peak, the instances peak at different times;
-//                    tcache: the shared instance's peak, cached blocks included)
+//                    tcache: the shared instance's peak, cached blocks included,
+//                    plus the slot pages of the array caches and the transfer cache)
 //   final_stats      summed over the instances, after the replay
 // check = true verifies every block as replay()'s check mode does (alignment,
 // usable size, no overlap with any live block of any instance, contents kept),

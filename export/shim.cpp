@@ -103,10 +103,11 @@
 // of the heaps' peaks, an upper bound of the process's peak; a remote free counts
 // once its batch is handed over, see tlh below) and ", heaps N" ends the line;
 // under tcache allocs and frees are summed over the threads' caches, the footprints
-// add the resident pages of the caches' pointer stacks (front=tcache:B:array) and
-// ", caches N" (caches ever made) ends the line. (EVOALLOC_STATS is read once, at
-// initialisation, when the library also keeps a duplicate of stderr: the line appears even for programs, such as coreutils,
-// that close stderr before exit.)
+// add the resident pages of the caches' pointer stacks (front=tcache:B:array) and of
+// the transfer cache's slots, and ", caches N" (caches ever made) ends the line.
+// (EVOALLOC_STATS is read once, at initialisation, when the library also keeps a
+// duplicate of stderr: the line appears even for programs, such as coreutils, that
+// close stderr before exit.)
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -362,7 +363,7 @@ evo_export::BackHeap* g_heap = nullptr;  // never destroyed: frees may come afte
 alignas(64) SharedHeap g_shared;
 LockLine g_lock_line;
 evo::HeapLock& g_lock = g_lock_line.lock;  // the shared heap's lock, taken per batch (core/heap_lock.hpp)
-evo::TransferCache g_transfer;  // whole batches passed between the caches (core/layers/transfer.hpp)
+evo::TransferCache g_transfer;  // batches passed between the caches (core/layers/transfer.hpp); storage never unmapped
 std::size_t g_align = 16;
 alignas(Slot) char g_slot_storage[kMaxCaches * sizeof(Slot)];  // caches are never destroyed
 Slot* g_slots[kMaxCaches];                                     // [0, g_nslots) published, append-only
@@ -531,6 +532,9 @@ evo::AllocStats total_stats(bool wait, long* heaps) {
     s.footprint += slots;
     s.peak_footprint += slots;
   }
+  const std::uint64_t transfer_slots = g_transfer.resident();  // and the transfer cache's
+  s.footprint += transfer_slots;
+  s.peak_footprint += transfer_slots;
   return s;
 }
 

@@ -32,19 +32,22 @@ void* link(std::vector<Node>& nodes, std::size_t from, std::size_t n) {
 
 }  // namespace
 
-TEST_CASE("TransferCache: a class's blocks come back last in, first out, bounded by count and bytes; drain gives every block once") {
-  std::unique_ptr<evo::TransferCache> t(new evo::TransferCache);
-  std::vector<Node> nodes(40000);
+TEST_CASE("TransferCache: a class's blocks come back last in, first out; classes are separate") {
+  evo::TransferCache::Owned t(new evo::TransferCache);
+  std::vector<Node> nodes(16);
   for (std::size_t i = 0; i < nodes.size(); ++i) nodes[i].id = i;
   auto id = [](void* p) { return static_cast<Node*>(p)->id; };
   void* out[64];
   CHECK(t->take(3, out, 64, 16) == 0);
+  CHECK(t->resident() == 0);  // no storage before the first put
   void* head = link(nodes, 0, 6);
   REQUIRE(t->put(3, head, 4, 16));  // the first 4 of the list; head moves past them
   CHECK(id(head) == 4);
   REQUIRE(t->put(3, head, 2, 16));
   CHECK(head == nullptr);
   CHECK(t->held() == 6);
+  CHECK(t->held_bytes() == 6 * 16);
+  CHECK(t->resident() > 0);
   CHECK(t->take(4, out, 64, 16) == 0);  // classes are separate
   REQUIRE(t->take(3, out, 3, 16) == 3);  // the last three put
   CHECK(id(out[0]) == 3);
@@ -53,37 +56,60 @@ TEST_CASE("TransferCache: a class's blocks come back last in, first out, bounded
   REQUIRE(t->take(3, out, 64, 16) == 3);
   CHECK(id(out[0]) == 0);
   CHECK(t->take(3, out, 64, 16) == 0);
+  CHECK(t->held_bytes() == 0);
   head = link(nodes, 0, 1);
   CHECK_FALSE(t->put(evo::TransferCache::kClasses, head, 1, 16));  // no such class
   CHECK_FALSE(t->put(0, head, 0, 16));                             // empty batch
   CHECK(id(head) == 0);                                            // a refused batch stays the caller's
+}
 
-  // Bytes: past kMaxBytes the class takes no more.
+TEST_CASE("TransferCache: kMaxBytes bounds all classes together") {
+  evo::TransferCache::Owned t(new evo::TransferCache);
   const std::uint32_t per = static_cast<std::uint32_t>(evo::TransferCache::kMaxBytes / 1024);
-  head = link(nodes, 0, per + 1);
-  REQUIRE(t->put(1, head, per, 1024));
+  std::vector<Node> nodes(per + 2);
+  void* out[64];
+  void* head = link(nodes, 0, per + 2);
+  REQUIRE(t->put(1, head, per / 2, 1024));  // half the budget in class 1, half in class 5
+  REQUIRE(t->put(5, head, per / 2, 1024));
+  CHECK(t->held_bytes() == evo::TransferCache::kMaxBytes);
   CHECK_FALSE(t->put(1, head, 1, 1024));
-  CHECK(t->take(1, out, 64, 1024) == 64);
-  CHECK(t->put(1, head, 1, 1024));  // room again
-  // Count: kCap blocks, then full.
-  head = link(nodes, 2000, evo::TransferCache::kCap + 1);
+  CHECK_FALSE(t->put(9, head, 1, 1024));  // a class with room in its slots: the budget is shared
+  CHECK(t->take(5, out, 64, 1024) == 64);
+  CHECK(t->put(9, head, 1, 1024));  // room again, for any class
+  CHECK(t->held() == per - 64 + 1);
+  CHECK(t->held_bytes() == (std::size_t{per} - 63) * 1024);
+}
+
+TEST_CASE("TransferCache: kCap blocks per class; drain gives every block once") {
+  evo::TransferCache::Owned t(new evo::TransferCache);
+  std::vector<Node> nodes(evo::TransferCache::kCap + 100);
+  for (std::size_t i = 0; i < nodes.size(); ++i) nodes[i].id = i;
+  void* head = link(nodes, 0, evo::TransferCache::kCap + 1);
   REQUIRE(t->put(2, head, evo::TransferCache::kCap, 16));
   CHECK_FALSE(t->put(2, head, 1, 16));
-  CHECK(t->held() == per - 64 + 1 + evo::TransferCache::kCap);
+  CHECK(t->put(3, head, 1, 16));  // another class has room
+  head = link(nodes, evo::TransferCache::kCap + 1, 10);
+  REQUIRE(t->put(7, head, 10, 48));
+  CHECK(t->held() == evo::TransferCache::kCap + 11);
+  // The touched slot pages are resident: at least the kCap pointers of class 2.
+  CHECK(t->resident() >= evo::TransferCache::kCap * sizeof(void*));
+  CHECK(t->resident() <= evo::TransferCache::kStorageBytes);
 
   std::vector<int> seen(nodes.size(), 0);
-  const std::uint64_t drained = t->drain([&](void* p) { ++seen[id(p)]; });
-  CHECK(drained == per - 64 + 1 + evo::TransferCache::kCap);
-  for (std::size_t i = 2000; i < 2000 + evo::TransferCache::kCap; ++i) CHECK(seen[i] == 1);
+  const std::uint64_t drained = t->drain([&](void* p) { ++seen[static_cast<Node*>(p)->id]; });
+  CHECK(drained == evo::TransferCache::kCap + 11);
+  for (std::size_t i = 0; i < evo::TransferCache::kCap + 11; ++i) CHECK(seen[i] == 1);
   CHECK(t->held() == 0);
-  CHECK(t->take(2, out, 64, 16) == 0);
+  CHECK(t->held_bytes() == 0);
+  void* out[4];
+  CHECK(t->take(2, out, 4, 16) == 0);
 }
 
 TEST_CASE("TransferCache: producers and consumers on real threads; every block arrives once") {
   // Two threads put batches of their own nodes (falling back to a locked 'heap' when
   // the class is full), two take blocks; at the end the drain gives the rest.
   constexpr std::size_t kEach = 100000, kBatch = 16;
-  std::unique_ptr<evo::TransferCache> t(new evo::TransferCache);
+  evo::TransferCache::Owned t(new evo::TransferCache);
   std::vector<Node> nodes(2 * kEach);
   for (std::size_t i = 0; i < nodes.size(); ++i) nodes[i].id = i;
   std::vector<std::uint8_t> seen(nodes.size(), 0);
@@ -125,7 +151,7 @@ TEST_CASE("TransferCache in thread model tcache: one cache's flushes feed anothe
   REQUIRE_MESSAGE(inst, err);
   evo::OpsBack back{&inst.ops(), inst.state()};
   evo::HeapLock lock;
-  std::unique_ptr<evo::TransferCache> transfer(new evo::TransferCache);
+  evo::TransferCache::Owned transfer(new evo::TransferCache);
   using Cache = evo::FrontCache<evo::SharedBack<evo::OpsBack>>;
   const bool concurrent = inst.row().traits.concurrent_usable_size;
   Cache producer(evo::SharedBack<evo::OpsBack>(&back, &lock, concurrent, transfer.get()), 64, 16, nullptr);

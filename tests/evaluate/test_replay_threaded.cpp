@@ -13,6 +13,7 @@
 
 #include "core/instance.hpp"
 #include "core/layers/front.hpp"
+#include "core/layers/transfer.hpp"
 #include "evaluate/replay.hpp"
 #include "evaluate/replay_threaded.hpp"
 #include "evaluate/trace.hpp"
@@ -210,7 +211,9 @@ TEST_CASE("threaded replay: a single-threaded trace gives replay()'s footprint")
 
 TEST_CASE("threaded replay: tcache is the front cache per thread over one shared instance") {
   // On a one-thread trace, tcache (one cache over the shared instance) makes exactly
-  // the back-end calls the lock model's front=tcache:B instance makes: same peak.
+  // the back-end calls the lock model's front=tcache:B instance makes: same peak, but
+  // for the transfer cache's slot pages (here under 512 pointers a class: one page
+  // for each class its flushes reached).
   Trace seq;
   for (std::uint32_t i = 0; i < 3000; ++i) seq.push(OpKind::Malloc, i, 16 + (i * 37) % 1500);
   for (std::uint32_t i = 0; i < 3000; i += 3) seq.push(OpKind::Free, i, 0);
@@ -226,7 +229,9 @@ TEST_CASE("threaded replay: tcache is the front cache per thread over one shared
   REQUIRE_MESSAGE(a.ok, a.error);
   REQUIRE_MESSAGE(b.ok, b.error);
   CHECK(tc_o.cache_bound == 64);
-  CHECK(b.peak_footprint == a.peak_footprint);
+  REQUIRE(b.peak_footprint >= a.peak_footprint);
+  CHECK((b.peak_footprint - a.peak_footprint) % 4096 == 0);
+  CHECK(b.peak_footprint - a.peak_footprint <= TransferCache::kClasses * 4096);
   CHECK(b.final_stats.allocs == a.final_stats.allocs);
   CHECK(b.final_stats.frees == a.final_stats.frees);
 
