@@ -152,15 +152,18 @@ ProgramResult run_program(const ProgramSpec& spec) {
       break;
     }
     if (!WIFSTOPPED(status)) break;
-    // A ptrace stop: the exec (set the options), the exit event (read VmHWM), or a
-    // signal for the program (deliver it).
+    // A ptrace stop: the first exec (set the options), a later exec (an event: a
+    // wrapper script such as pyenv's python3 shim exec'ing the real program), the
+    // exit event (read VmHWM), or a signal for the program (deliver it). Without
+    // PTRACE_O_TRACEEXEC a later exec would stop with a plain SIGTRAP, which looks
+    // like a signal for the program and, delivered, would kill it.
     const int sig = WSTOPSIG(status);
     const int event = status >> 16;
     int deliver = 0;
     if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) {
       hwm = vm_hwm_kib(pid);
     } else if (sig == SIGTRAP && event == 0 && !traced_once) {
-      ::ptrace(PTRACE_SETOPTIONS, pid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL));
+      ::ptrace(PTRACE_SETOPTIONS, pid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL));
     } else if (sig != SIGTRAP || event == 0) {
       deliver = sig;
     }

@@ -7,7 +7,8 @@
 //   wall_s       wall time from just before fork to the child's exit (steady_clock)
 //   user_s/sys_s the child's CPU time (wait4 rusage)
 //   max_rss_kib  the program's peak resident set, KiB: VmHWM of its own address space,
-//                read at its exit (the child is ptraced for that one event); rusage
+//                read at its exit (the child is ptraced for that event and its execs;
+//                a wrapper that execs the real program reports the program's); rusage
 //                ru_maxrss when tracing is not allowed (it also counts the child's
 //                address space before exec, a copy of the caller's)
 //   exit_code    its exit status, or -1 when killed by a signal (signal = its number)

@@ -86,6 +86,15 @@ TEST_CASE("run_program: exit status, output, environment, preload, timing") {
   ps.argv = {"/nonexistent/program"};
   r = run_program(ps);
   CHECK(r.error == "cannot run /nonexistent/program: No such file or directory");
+
+  // A wrapper that execs the real program (as pyenv's python3 shim does), twice: the
+  // later execs are not signals for the program (a SIGTRAP delivered would kill it).
+  ps.argv = {"sh", "-c", "exec sh -c 'exec echo \"through two execs\"'"};
+  r = run_program(ps);
+  CHECK(r.status() == "exit 0");
+  CHECK(r.ok());
+  CHECK(slurp(ps.stdout_path) == "through two execs\n");
+  CHECK(r.max_rss_kib > 0);
 }
 
 TEST_CASE("run_program: max RSS is the program's own, not the caller's") {
