@@ -285,6 +285,8 @@ TEST_CASE("configs/threaded.yaml: the thread model is a gene; speed from the thr
     CHECK(line.find(",nan,") == std::string::npos);
     CHECK((line.find(" threads=lock") != std::string::npos || line.find(" threads=tlh") != std::string::npos ||
            line.find(" threads=tcache") != std::string::npos));
+    // Under tcache the grammar offers only pointer-array caches (grammar/threaded.bnf).
+    if (line.find(" threads=tcache") != std::string::npos) CHECK(line.find(":array retain=") != std::string::npos);
     ++rows;
   }
   CHECK(rows >= 1);
