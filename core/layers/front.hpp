@@ -107,6 +107,7 @@
 #include "core/ops.hpp"
 #include "core/probe.hpp"
 #include "core/registry.hpp"
+#include "core/source/resident.hpp"
 
 namespace evo {
 
@@ -510,18 +511,7 @@ class FrontCache {
 
   /// Bytes of the slot arrays resident now (array storage; 0 for lists). Pages of
   /// slots stay resident once touched, so this is also their peak.
-  std::uint64_t slots_resident() const {
-    if (slots_ == nullptr) return 0;
-    const std::size_t page = 4096, pages = slots_bytes_ / page;
-    std::uint64_t resident = 0;
-    unsigned char vec[256];
-    for (std::size_t at = 0; at < pages; at += sizeof vec) {
-      const std::size_t n = pages - at < sizeof vec ? pages - at : sizeof vec;
-      if (::mincore(reinterpret_cast<char*>(slots_) + at * page, n * page, vec) != 0) return slots_bytes_;
-      for (std::size_t i = 0; i < n; ++i) resident += (vec[i] & 1) * page;
-    }
-    return resident;
-  }
+  std::uint64_t slots_resident() const { return slots_ == nullptr ? 0 : resident_bytes(slots_, slots_bytes_); }
 
   bool validate(ValidateLevel level, std::string* err) const {
     if (allocs_ < frees_) return fail(err, "front: more frees than allocations");

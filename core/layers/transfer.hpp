@@ -60,6 +60,7 @@
 #include <memory>
 
 #include "core/heap_lock.hpp"
+#include "core/source/resident.hpp"
 
 namespace evo {
 
@@ -137,16 +138,7 @@ class TransferCache {
   /// before the first put). They stay resident once touched, so this is also the peak.
   std::uint64_t resident() const noexcept {
     void** base = storage_.load(std::memory_order_acquire);
-    if (base == nullptr || base == kNoStorage()) return 0;
-    constexpr std::size_t page = 4096, pages = kStorageBytes / page;
-    std::uint64_t total = 0;
-    unsigned char vec[1024];
-    for (std::size_t at = 0; at < pages; at += sizeof vec) {
-      const std::size_t n = pages - at < sizeof vec ? pages - at : sizeof vec;
-      if (::mincore(reinterpret_cast<char*>(base) + at * page, n * page, vec) != 0) return kStorageBytes;
-      for (std::size_t i = 0; i < n; ++i) total += (vec[i] & 1) * page;
-    }
-    return total;
+    return base == nullptr || base == kNoStorage() ? 0 : resident_bytes(base, kStorageBytes);
   }
 
   /// Unmaps the slot storage (the cache must be empty and unused from now on): for an
