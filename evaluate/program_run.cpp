@@ -163,7 +163,8 @@ ProgramResult run_program(const ProgramSpec& spec) {
     if (sig == SIGTRAP && event == PTRACE_EVENT_EXIT) {
       hwm = vm_hwm_kib(pid);
     } else if (sig == SIGTRAP && event == 0 && !traced_once) {
-      ::ptrace(PTRACE_SETOPTIONS, pid, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL));
+      const long options = PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+      ::ptrace(PTRACE_SETOPTIONS, pid, nullptr, reinterpret_cast<void*>(options));
     } else if (sig != SIGTRAP || event == 0) {
       deliver = sig;
     }
