@@ -87,8 +87,13 @@
 //   (evaluate/replay_threaded.cpp, model tcache).
 //
 // Fast path (lock model, one thread): malloc inlines the design's try_allocate
-// when its class has one (simple::Slab: a leaf that pops its class's free list)
-// and tail-calls the rest, so the common call builds no stack frame.
+// when its class has one (simple::Slab: a leaf that pops its class's free list, or
+// a front cache's pop) and tail-calls the rest, so the common call builds no stack
+// frame. Under tcache, malloc and operator new inline the thread cache's pop
+// (FrontCache::try_allocate) and free its push (FrontCache::deallocate_block), the
+// rest out of line; the shared heap sits at a static address (no pointer to load
+// on every free). On larson (1 thread, 2026-12-05) this and the front cache's
+// prefetches took a slab design from 29-34 to 33-37 M ops/s; docs/benchmarks.md.
 //
 // Bootstrap: the first call (from any thread, before or after main) builds the
 // global state. Calls made while an instance is being built, or re-entrant calls
@@ -328,16 +333,25 @@ constexpr const char* kThreadModel = "tcache";
 constexpr const char* kCountLabel = "caches";  // the stats line's count
 constexpr std::size_t kMaxCaches = 1024;
 
-/// The shared heap (the design without its front cache) as a FrontCache back end.
+// The shared heap: the design without its front cache, at a static address (every
+// free reads its metadata through usable_size: an address known at link time is
+// no pointer to load first). Built by model_init, never destroyed (frees may come
+// after exit handlers).
+alignas(64) char g_heap_storage[sizeof(evo_export::BackHeap)];
+evo_export::BackHeap* g_heap = nullptr;  // set once built (stats, readiness)
+inline evo_export::BackHeap& back_heap() {
+  return *std::launder(reinterpret_cast<evo_export::BackHeap*>(g_heap_storage));
+}
+
+/// The shared heap as a FrontCache back end.
 struct SharedHeap {
-  evo_export::BackHeap* h = nullptr;
-  void* allocate(std::size_t n, std::size_t a) { return h->allocate(n, a); }
-  void deallocate(void* p) { h->deallocate(p); }
-  void* reallocate(void* p, std::size_t n) { return h->reallocate(p, n); }
-  std::size_t usable_size(const void* p) const { return h->usable_size(p); }
-  std::size_t good_size(std::size_t n) const { return h->good_size(n); }
-  void stats(evo::AllocStats* out) const { *out = h->stats(); }
-  bool validate(evo::ValidateLevel l, std::string* e) const { return h->validate(l, e); }
+  void* allocate(std::size_t n, std::size_t a) { return back_heap().allocate(n, a); }
+  void deallocate(void* p) { back_heap().deallocate(p); }
+  void* reallocate(void* p, std::size_t n) { return back_heap().reallocate(p, n); }
+  std::size_t usable_size(const void* p) const { return back_heap().usable_size(p); }
+  std::size_t good_size(std::size_t n) const { return back_heap().good_size(n); }
+  void stats(evo::AllocStats* out) const { *out = back_heap().stats(); }
+  bool validate(evo::ValidateLevel l, std::string* e) const { return back_heap().validate(l, e); }
 };
 using Back = evo::SharedBack<SharedHeap>;
 using Cache = evo::FrontCache<Back>;
@@ -350,17 +364,15 @@ struct alignas(64) Slot {
   Slot(Back b, std::size_t align) : cache(b, evo_export::kFrontBound, align, nullptr) {}
 };
 
-// Every free reads g_shared and the heap object (usable_size, without the lock);
-// refills and flushes write the lock from every thread. So the lock has a cache
-// line to itself (a struct of one line), and the heap object and g_shared start
-// lines of their own: a lock beside them cost a miss per free (false sharing).
+// Every free reads the heap object (usable_size, without the lock); refills and
+// flushes write the lock from every thread. So the lock has a cache line to itself
+// (a struct of one line), and the heap object starts a line of its own: a lock
+// beside it cost a miss per free (false sharing).
 struct alignas(64) LockLine {
   evo::HeapLock lock;
 };
 static_assert(sizeof(LockLine) == 64);
-alignas(64) char g_heap_storage[sizeof(evo_export::BackHeap)];
-evo_export::BackHeap* g_heap = nullptr;  // never destroyed: frees may come after exit handlers
-alignas(64) SharedHeap g_shared;
+SharedHeap g_shared;  // no state: the handle SharedBack holds
 LockLine g_lock_line;
 evo::HeapLock& g_lock = g_lock_line.lock;  // the shared heap's lock, taken per batch (core/heap_lock.hpp)
 evo::TransferCache g_transfer;  // batches passed between the caches (core/layers/transfer.hpp); storage never unmapped
@@ -423,7 +435,6 @@ void model_init() {
   std::string err;
   if (!h->init(&err)) die_init(err);
   g_heap = h;
-  g_shared.h = h;
   g_align = design_align();
 }
 
@@ -464,14 +475,30 @@ void model_init() {
   return p;
 }
 
-/// malloc's path: the thread's cache (a list pop for a cached size).
-inline void* do_alloc(std::size_t size, std::size_t align) {
+/// The rest of malloc's path past the cache's inline pop: a refill, a size the
+/// cache does not hold, an alignment past the default, no cache yet.
+[[gnu::noinline]] void* alloc_rest(std::size_t size, std::size_t align) {
   if (Cache* c = t_cache) [[likely]] {
     void* p = c->allocate(size, align);
     if (p == nullptr) [[unlikely]] errno = ENOMEM;
     return p;
   }
   return alloc_slow(size, align);
+}
+
+/// The thread's cache's pop (inlined: no call, no stack frame), or nullptr for
+/// anything else (do_alloc's and operator new's fast path).
+inline void* alloc_fast(std::size_t size, std::size_t align) {
+  if (Cache* c = t_cache; c != nullptr && align <= 16) [[likely]]  // every design aligns to >= 16
+    return c->try_allocate(size);
+  return nullptr;
+}
+
+/// malloc's path: alloc_fast, else a tail call to the rest.
+inline void* do_alloc(std::size_t size, std::size_t align) {
+  if (void* p = alloc_fast(size, align)) [[likely]]
+    return p;
+  return alloc_rest(size, align);
 }
 
 [[gnu::noinline]] void free_slow(void* p) {
@@ -481,11 +508,12 @@ inline void* do_alloc(std::size_t size, std::size_t align) {
   g_direct_frees.fetch_add(1, std::memory_order_relaxed);
 }
 
-/// free's path: the block goes to the calling thread's cache, whoever allocated it.
+/// free's path: the block goes to the calling thread's cache, whoever allocated it
+/// (the cache's push inlined, its slow path a tail call).
 inline void do_free(void* p) {
   if (p == nullptr || is_boot(p)) return;
   if (Cache* c = t_cache) [[likely]]
-    return c->deallocate(p);
+    return c->deallocate_block(p);
   free_slow(p);
 }
 
@@ -618,6 +646,14 @@ struct Guard {
   void* p = heap().allocate(size, align);
   if (p == nullptr) [[unlikely]] errno = ENOMEM;
   return p;
+}
+
+/// The design's inline fast path (one thread, the default alignment), or nullptr
+/// (operator new's fast path).
+inline void* alloc_fast(std::size_t size, std::size_t align) {
+  if (fast_path() && align <= 16) [[likely]]  // every design's default alignment is at least 16
+    return heap().try_allocate(size);
+  return nullptr;
 }
 
 /// malloc's path: the design's inline fast path (a leaf: no stack frame, no saved
@@ -885,6 +921,9 @@ void free_remote(Tlh* h, void* p) {
   t_remote.add(h, p, hand_over);
 }
 
+/// No inline fast path under tlh (every call takes its heap's lock).
+inline void* alloc_fast(std::size_t, std::size_t) { return nullptr; }
+
 void* do_alloc(std::size_t size, std::size_t align) {
   if (use_boot()) return boot_alloc(size, align);
   Tlh* h = my_heap();
@@ -1027,10 +1066,8 @@ __attribute__((destructor)) void print_stats() {
 #endif
 }
 
-void* new_or_throw(std::size_t size, std::size_t align) {
-#ifdef EVO_EXPORT_ROUTE
-  evo::route_site = evo_export::kRouteNewSite;  // see "operator new/delete" below
-#endif
+/// operator new past its fast path: malloc's path, and the new_handler loop.
+[[gnu::noinline]] void* new_slow(std::size_t size, std::size_t align) {
   for (;;) {
     void* p = do_alloc(size, align);
     if (p != nullptr) return p;
@@ -1038,6 +1075,16 @@ void* new_or_throw(std::size_t size, std::size_t align) {
     if (h == nullptr) throw std::bad_alloc();
     h();
   }
+}
+
+/// operator new: the model's inline fast path (a leaf), else a tail call to new_slow.
+inline void* new_or_throw(std::size_t size, std::size_t align) {
+#ifdef EVO_EXPORT_ROUTE
+  evo::route_site = evo_export::kRouteNewSite;  // see "operator new/delete" below
+#endif
+  if (void* p = alloc_fast(size, align)) [[likely]]
+    return p;
+  return new_slow(size, align);
 }
 
 void* new_nothrow(std::size_t size, std::size_t align) noexcept {

@@ -44,10 +44,12 @@
 // as a class's stack reaches) instead of a list threaded through the blocks. Free
 // pushes the pointer and allocate pops it: neither touches the block itself, so a
 // block the program last touched long ago (or on another core) costs no miss in the
-// allocator, the program's own first write is its only one; and allocate prefetches
-// the block it will return kFrontPrefetchAhead pops later, so that write finds its
-// line on its way (a refill from the transfer cache prefetches the first ones it
-// hands out). Flushes give back the bottom of the stack (the blocks freed longest
+// allocator, the program's own first write is its only one. So that write finds
+// its line on its way, free prefetches the block it caches (for writing: it is as
+// cold as the program left it, often a random victim or a block last written on
+// another core), and allocate prefetches the new top of the stack and the block it
+// will return kFrontPrefetchAhead pops later (a refill from the transfer cache
+// prefetches the first ones it hands out). Flushes give back the bottom of the stack (the blocks freed longest
 // ago), and the transfer cache takes and gives whole runs of slots (a copy, no
 // walk). Same limits, same refill and flush sizes as the list. (Pointer-array thread caches are what jemalloc's tcache
 // bins and tcmalloc's per-CPU caches use.) The slots' resident pages count in the
@@ -283,6 +285,11 @@ class SharedBack {
   std::size_t usable_size(const void* p) const {
     if (concurrent_usable_) [[likely]]
       return inner_->usable_size(p);
+    return usable_size_locked(p);
+  }
+  /// usable_size for a back end that needs its lock for it (out of line: the
+  /// caches' inlined free path stays free of the lock's code).
+  [[gnu::noinline]] std::size_t usable_size_locked(const void* p) const {
     Hold h(*this);
     return inner_->usable_size(p);
   }
@@ -426,51 +433,98 @@ class FrontCache {
   // ---- the allocator contract ----
   void* allocate(std::size_t n, std::size_t a) {
     if (n - 1 < max_request_ && a <= min_align_) [[likely]] {  // 1 <= n <= max_request_
-      if (n > kFrontMaxSmall) __builtin_unreachable();  // max_request_ <= kFrontMaxSmall
-      const std::uint8_t* e = &lut_[(n + 15) >> 4];
-      touch(probe_, e, 1);
-      List& l = lists_[*e];
-      touch(probe_, &l, sizeof l);
-      if (array_) {
-        if (l.count != 0) [[likely]] {
-          void** s = &l.slots[--l.count];
-          touch(probe_, s, sizeof(void*));
-          // The block kFrontPrefetchAhead allocations from now, for the program's
-          // first write (slot 0 while the stack is shorter: already on its way).
-          prefetch_for_write(l.slots[l.count > kFrontPrefetchAhead ? l.count - kFrontPrefetchAhead : 0]);
-          ++allocs_;
-          return *s;
-        }
-        return refill(*e);
-      }
-      if (void* b = l.head) [[likely]] {
-        touch(probe_, b, sizeof(void*));
-        void* next = *static_cast<void**>(b);
-        l.head = next;
-        prefetch_for_write(next);  // the next allocation reads its link, the program writes it
-        --l.count;
-        ++allocs_;
-        return b;
-      }
-      return refill(*e);
+      if (void* p = try_allocate(n)) [[likely]]
+        return p;
+      return refill(lut_[(n + 15) >> 4]);
     }
     void* p = back_.allocate(n, a);
     if (p != nullptr) ++allocs_;
     return p;
   }
 
+  /// The fast path alone (inlined into the exported malloc, which stays a leaf: no
+  /// call, no stack frame): a cached block for a request of n bytes at the default
+  /// alignment, or nullptr when n is not a cached size or its class is empty
+  /// (allocate does the rest: a refill, or the back end).
+  [[gnu::always_inline]] void* try_allocate(std::size_t n) {
+    if (n - 1 >= max_request_) return nullptr;        // 0, or past the cached sizes
+    if (n > kFrontMaxSmall) __builtin_unreachable();  // max_request_ <= kFrontMaxSmall
+    const std::uint8_t* e = &lut_[(n + 15) >> 4];
+    touch(probe_, e, 1);
+    List& l = lists_[*e];
+    touch(probe_, &l, sizeof l);
+    if (array_) {
+      if (l.count == 0) [[unlikely]]
+        return nullptr;
+      void** s = &l.slots[--l.count];
+      touch(probe_, s, sizeof(void*));
+      // On their way for the program's first write: the block the next pop returns
+      // unless a free of the class comes first (the new top), and the one
+      // kFrontPrefetchAhead pops from now (a run of allocations: a producer, a refill).
+      const std::uint32_t c = l.count;
+      prefetch_for_write(l.slots[c > kFrontPrefetchAhead ? c - kFrontPrefetchAhead : 0]);
+      prefetch_for_write(l.slots[c != 0 ? c - 1 : 0]);
+      ++allocs_;
+      return *s;
+    }
+    void* b = l.head;
+    if (b == nullptr) [[unlikely]]
+      return nullptr;
+    touch(probe_, b, sizeof(void*));
+    void* next = *static_cast<void**>(b);
+    l.head = next;
+    prefetch_for_write(next);  // the next allocation reads its link, the program writes it
+    --l.count;
+    ++allocs_;
+    return b;
+  }
+
   void deallocate(void* p) {
     if (p == nullptr) return;
+    deallocate_block(p);
+  }
+
+  /// deallocate of a block (p not null), inlined into the exported free: a push
+  /// when p's class has room, else a tail call to deallocate_rest (a leaf either
+  /// way: no stack frame on the fast path).
+  [[gnu::always_inline]] void deallocate_block(void* p) {
     const std::uint8_t c = class_of(back_.usable_size(p));
+    if (c != kFrontNone) [[likely]] {
+      List& l = lists_[c];
+      touch(probe_, &l, sizeof l);
+      if (l.count < l.limit) [[likely]] {
+        if (array_) {
+          touch(probe_, &l.slots[l.count], sizeof(void*));
+          // Nothing here touches the block: it is as cold as the program left it (a
+          // random victim, or last written on another core). On its way now, it is
+          // in this core's cache when a pop of its class hands it out.
+          prefetch_for_write(p);
+          l.slots[l.count++] = p;
+        } else {
+          touch(probe_, p, sizeof(void*));
+          *static_cast<void**>(p) = l.head;
+          l.head = p;
+          ++l.count;
+        }
+        ++frees_;
+        return;
+      }
+    }
+    deallocate_rest(p, c);
+  }
+
+  /// What deallocate_block leaves: a block of no cached class (c == kFrontNone: to
+  /// the back end), and a full class: an array is flushed first (the stack never
+  /// holds more than its limit), a list takes p and then flushes (from limit + 1).
+  [[gnu::noinline]] void deallocate_rest(void* p, std::uint8_t c) {
     ++frees_;
     if (c == kFrontNone) {
       back_.deallocate(p);
       return;
     }
     List& l = lists_[c];
-    touch(probe_, &l, sizeof l);
     if (array_) {
-      if (l.count >= l.limit) [[unlikely]] flush(l);  // makes room first: the stack holds at most B
+      flush(l);
       touch(probe_, &l.slots[l.count], sizeof(void*));
       l.slots[l.count++] = p;
       return;
@@ -478,7 +532,8 @@ class FrontCache {
     touch(probe_, p, sizeof(void*));
     *static_cast<void**>(p) = l.head;
     l.head = p;
-    if (++l.count > l.limit) [[unlikely]] flush(l);
+    ++l.count;
+    flush(l);
   }
 
   void* reallocate(void* p, std::size_t n) {

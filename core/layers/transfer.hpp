@@ -178,13 +178,10 @@ class TransferCache {
     Class& k = classes_[c];
     const std::size_t bytes = std::size_t{n} * size;
     if (k.n.load(std::memory_order_relaxed) + n > kCap) return false;
+    void** base = storage();
+    if (base == nullptr) return false;
     // The budget: claimed before the class lock, given back when the class is full.
     if (bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes > kMaxBytes) {
-      bytes_.fetch_sub(bytes, std::memory_order_relaxed);
-      return false;
-    }
-    void** base = storage();
-    if (base == nullptr) {
       bytes_.fetch_sub(bytes, std::memory_order_relaxed);
       return false;
     }

@@ -163,7 +163,8 @@ class Slab : public SourceBacked {
   std::size_t usable_size(const void* vp) const {
     const std::size_t i = (reinterpret_cast<std::uintptr_t>(vp) - map_base_) >> slab_shift_;  // wraps below the base
     if (i < class_map_.size()) [[likely]]
-      if (const std::uint8_t v = class_map_.get(i, probe_)) return sizes_[v - 1];
+      if (const std::uint8_t v = class_map_.get(i, probe_); v != 0) [[likely]]
+        return sizes_[v - 1];
     char* p = const_cast<char*>(static_cast<const char*>(vp));
     if (is_large(p)) return mapped_block_usable(p);
     const SlabHeader* s = header_of(p);

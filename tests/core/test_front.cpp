@@ -260,6 +260,71 @@ TEST_CASE("front tcache:B:array: blocks stacked by pointer, never written, the o
   evo::destroy_ops_front(fc);
 }
 
+TEST_CASE("front: try_allocate and deallocate_block, the exported library's inlined paths, do what allocate and deallocate do") {
+  for (const char* form : {"tcache:64", "tcache:64:array"}) {
+    CAPTURE(form);
+    const auto [row, state, fc] = make_row_front(form);
+    std::uint32_t c64 = 0;
+    while (fc->class_size(c64) != 64) ++c64;
+    // Nothing cached yet, and sizes the cache does not hold: nullptr, nothing counted.
+    CHECK(fc->try_allocate(64) == nullptr);
+    CHECK(fc->try_allocate(0) == nullptr);
+    CHECK(fc->try_allocate(4000) == nullptr);
+    CHECK(fc->allocs() == 0);
+    // allocate refills; the blocks the refill left come out of try_allocate.
+    std::vector<void*> blocks{fc->allocate(64, 16)};
+    REQUIRE(blocks[0] != nullptr);
+    const std::uint32_t left = fc->cached(c64);
+    REQUIRE(left > 0);
+    for (std::uint32_t i = 0; i < left; ++i) {
+      void* p = fc->try_allocate(64);
+      REQUIRE(p != nullptr);
+      blocks.push_back(p);
+    }
+    CHECK(fc->cached(c64) == 0);
+    CHECK(fc->try_allocate(64) == nullptr);  // empty again: allocate's refill is the rest
+    CHECK(fc->allocs() == 1 + left);
+    // deallocate_block pushes (LIFO) and counts the free.
+    fc->deallocate_block(blocks[0]);
+    CHECK(fc->cached(c64) == 1);
+    CHECK(fc->frees() == 1);
+    CHECK(fc->try_allocate(64) == blocks[0]);
+    // 65 live blocks and an empty class (what refills leave is taken too).
+    while (blocks.size() < 65 || fc->cached(c64) != 0) {
+      void* p = fc->try_allocate(64);
+      blocks.push_back(p != nullptr ? p : fc->allocate(64, 16));
+    }
+    CHECK(std::set<void*>(blocks.begin(), blocks.end()).size() == blocks.size());
+    // Pushes up to the bound stay in the cache; the next one flushes, as deallocate
+    // does: a list takes the block and flushes from bound + 1 down to half, an array
+    // flushes to half first and then stacks it.
+    evo::AllocStats before;
+    row->ops.stats(state, &before);
+    for (int i = 0; i < 64; ++i) fc->deallocate_block(blocks[i]);
+    CHECK(fc->cached(c64) == 64);
+    evo::AllocStats full;
+    row->ops.stats(state, &full);
+    CHECK(full.frees == before.frees);  // nothing reached the back end
+    fc->deallocate_block(blocks[64]);
+    CHECK(fc->cached(c64) == (fc->arrays() ? 33u : 32u));
+    evo::AllocStats after;
+    row->ops.stats(state, &after);
+    CHECK(after.frees - full.frees == 65 - fc->cached(c64));
+    // On top: an array flushed its oldest and stacked the new block; a list gave
+    // back its head (the blocks freed last, the new one first).
+    CHECK(fc->try_allocate(64) == (fc->arrays() ? blocks[64] : blocks[31]));
+    // A block of no cached class goes straight to the back end.
+    void* big = fc->allocate(4000, 16);
+    fc->deallocate_block(big);
+    evo::AllocStats last;
+    row->ops.stats(state, &last);
+    CHECK(last.frees == after.frees + 1);
+    std::string err;
+    CHECK_MESSAGE(fc->validate(evo::ValidateLevel::Full, &err), err);
+    evo::destroy_ops_front(fc);
+  }
+}
+
 TEST_CASE("front: footprint is the back end's, exact") {
   evo::Instance plain = make(kSb);
   evo::Instance cached = make(std::string(kSb) + " front=tcache:256");
