@@ -47,9 +47,10 @@
 // allocator, the program's own first write is its only one. So that write finds
 // its line on its way, free prefetches the block it caches (for writing: it is as
 // cold as the program left it, often a random victim or a block last written on
-// another core), and allocate prefetches the new top of the stack and the block it
-// will return kFrontPrefetchAhead pops later (a refill from the transfer cache
-// prefetches the first ones it hands out). Flushes give back the bottom of the stack (the blocks freed longest
+// another core), and allocate prefetches the new top of the stack and, while its
+// pops run through the blocks of a refill (the stack's bottom up to its `cold`
+// mark), the block it will return kFrontPrefetchAhead pops later (a refill from the
+// transfer cache prefetches the first ones it hands out). Flushes give back the bottom of the stack (the blocks freed longest
 // ago), and the transfer cache takes and gives whole runs of slots (a copy, no
 // walk). Same limits, same refill and flush sizes as the list. (Pointer-array thread caches are what jemalloc's tcache
 // bins and tcmalloc's per-CPU caches use.) The slots' resident pages count in the
@@ -173,7 +174,10 @@ inline void prefetch_for_write(const void* p) noexcept {
 /// writes it. xmalloc-test (slab design, tcache:256:grow:array), alternating runs:
 /// 43-49 M frees/s one pop ahead with a read prefetch, 49-58 M eight ahead, 53-64 M
 /// eight ahead with PREFETCHW, 58-61 M sixteen ahead (mimalloc 56-60 M in the same
-/// runs); docs/benchmarks.md.
+/// runs); docs/benchmarks.md. Only while the pops run through a refill's blocks:
+/// in random churn (larson: frees and allocations of random classes) a block this
+/// many pops down is rarely the one handed out next, and the fetch cost a
+/// single-threaded larson 37 against 44 M ops/s (2026-12-05).
 inline constexpr std::uint32_t kFrontPrefetchAhead = 16;
 /// The least a shrinking limit goes down to: max(min(B, 64), B / 4).
 inline constexpr std::uint32_t front_shrink_floor(std::uint32_t bound) {
@@ -459,10 +463,15 @@ class FrontCache {
       void** s = &l.slots[--l.count];
       touch(probe_, s, sizeof(void*));
       // On their way for the program's first write: the block the next pop returns
-      // unless a free of the class comes first (the new top), and the one
-      // kFrontPrefetchAhead pops from now (a run of allocations: a producer, a refill).
+      // unless a free of the class comes first (the new top; a block this thread
+      // freed was prefetched then), and, while the pops run through a refill's
+      // blocks (cold: last written by another thread, or never), the one
+      // kFrontPrefetchAhead pops from now.
       const std::uint32_t c = l.count;
-      prefetch_for_write(l.slots[c > kFrontPrefetchAhead ? c - kFrontPrefetchAhead : 0]);
+      if (c < l.cold) {
+        l.cold = c;
+        prefetch_for_write(l.slots[c > kFrontPrefetchAhead ? c - kFrontPrefetchAhead : 0]);
+      }
       prefetch_for_write(l.slots[c != 0 ? c - 1 : 0]);
       ++allocs_;
       return *s;
@@ -574,6 +583,7 @@ class FrontCache {
       for (std::uint32_t c = 0; c < nclasses_; ++c) {
         if (array_) {
           if (lists_[c].count > lists_[c].limit) return fail(err, "front: a class stack holds more than its limit");
+          if (lists_[c].cold > lists_[c].count) return fail(err, "front: a class stack's refill mark is past its top");
           if (lists_[c].limit > bound_) return fail(err, "front: a class stack's limit is past the bound");
           for (std::uint32_t i = 0; i < lists_[c].count; ++i) {
             const void* b = lists_[c].slots[i];
@@ -605,6 +615,7 @@ class FrontCache {
       if (array_) {
         for (std::uint32_t i = 0; i < l.count; ++i) back_.deallocate(l.slots[i]);
         l.count = 0;
+        l.cold = 0;
         continue;
       }
       for (void* b = l.head; b != nullptr;) {
@@ -651,6 +662,7 @@ class FrontCache {
     std::uint32_t count = 0;
     std::uint16_t limit = 0;      // the bound, or the adaptive limit (grow)
     std::uint16_t overflows = 0;  // flushes since the list last ran empty (grow)
+    std::uint32_t cold = 0;       // array storage: slots[0, cold) hold a refill's blocks, not yet popped
   };
 
   /// Blocks taken from the back end per refill: half the limit, at most 8 KiB worth.
@@ -765,6 +777,7 @@ class FrontCache {
           for (std::uint32_t i = n > kFrontPrefetchAhead ? n - kFrontPrefetchAhead : 0; i + 1 < n; ++i)
             prefetch_for_write(l.slots[i]);
           l.count = n - 1;
+          l.cold = n - 1;
           ++allocs_;
           return l.slots[n - 1];
         }
@@ -777,6 +790,7 @@ class FrontCache {
     for (std::uint32_t i = 0; i < n; ++i) l.slots[i] = got[n - 1 - i];
     if (n != 0) touch(probe_, l.slots, n * sizeof(void*));
     l.count = n;
+    l.cold = n;
     return first;
   }
 
@@ -804,6 +818,7 @@ class FrontCache {
       for (std::uint32_t i = 0; i < m; ++i) back_.deallocate(l.slots[i]);
     }
     l.count -= m;
+    l.cold = l.cold > m ? l.cold - m : 0;
     std::memmove(l.slots, l.slots + m, l.count * sizeof(void*));
     touch(probe_, l.slots, (l.count + m) * sizeof(void*));
   }
