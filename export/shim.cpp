@@ -92,8 +92,9 @@
 // frame. Under tcache, malloc and operator new inline the thread cache's pop
 // (FrontCache::try_allocate) and free its push (FrontCache::deallocate_block), the
 // rest out of line; the shared heap sits at a static address (no pointer to load
-// on every free). On larson (1 thread, 2026-12-05) this and the front cache's
-// prefetches took a slab design from 29-34 to 33-37 M ops/s; docs/benchmarks.md.
+// on every free). With the front cache's prefetches of that day this took a slab
+// design on larson (1 thread, 2026-12-05) from 28-37 to 35-42 M ops/s;
+// docs/benchmarks.md.
 //
 // Bootstrap: the first call (from any thread, before or after main) builds the
 // global state. Calls made while an instance is being built, or re-entrant calls
