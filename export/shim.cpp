@@ -510,7 +510,7 @@ inline void* do_alloc(std::size_t size, std::size_t align) {
 }
 
 /// free's path: the block goes to the calling thread's cache, whoever allocated it
-/// (the cache's push inlined, its slow path a tail call).
+/// (the cache's push inlined, its slow path out of line).
 inline void do_free(void* p) {
   if (p == nullptr || is_boot(p)) return;
   if (Cache* c = t_cache) [[likely]]

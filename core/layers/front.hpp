@@ -50,12 +50,13 @@
 // another core), and allocate prefetches the new top of the stack and, while its
 // pops run through the blocks of a refill (the stack's bottom up to its `cold`
 // mark), the block it will return kFrontPrefetchAhead pops later (a refill from the
-// transfer cache prefetches the first ones it hands out). Flushes give back the bottom of the stack (the blocks freed longest
-// ago), and the transfer cache takes and gives whole runs of slots (a copy, no
-// walk). Same limits, same refill and flush sizes as the list. (Pointer-array thread caches are what jemalloc's tcache
+// transfer cache prefetches the first ones it hands out). Flushes give back the
+// bottom of the stack (the blocks freed longest ago), and the transfer cache takes
+// and gives whole runs of slots (a copy, no walk). Same limits, same refill and
+// flush sizes as the list. (Pointer-array thread caches are what jemalloc's tcache
 // bins and tcmalloc's per-CPU caches use.) The slots' resident pages count in the
-// footprint (mincore, at stats time: the pages are never given back before the cache
-// is destroyed, so the count is also their peak).
+// footprint (mincore, at stats time: the pages are never given back before the
+// cache is destroyed, so the count is also their peak).
 //
 // Classes: the back end's own rounding (good_size, see core/ops.hpp) of every
 // 16-byte step up to kFrontMaxSmall, so a freed block comes back to the list its
@@ -494,8 +495,8 @@ class FrontCache {
   }
 
   /// deallocate of a block (p not null), inlined into the exported free: a push
-  /// when p's class has room, else a tail call to deallocate_rest (a leaf either
-  /// way: no stack frame on the fast path).
+  /// when p's class has room, else a call to deallocate_rest (out of line, so the
+  /// push saves no registers).
   [[gnu::always_inline]] void deallocate_block(void* p) {
     const std::uint8_t c = class_of(back_.usable_size(p));
     if (c != kFrontNone) [[likely]] {
