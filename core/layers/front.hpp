@@ -503,19 +503,7 @@ class FrontCache {
       List& l = lists_[c];
       touch(probe_, &l, sizeof l);
       if (l.count < l.limit) [[likely]] {
-        if (array_) {
-          touch(probe_, &l.slots[l.count], sizeof(void*));
-          // Nothing here touches the block: it is as cold as the program left it (a
-          // random victim, or last written on another core). On its way now, it is
-          // in this core's cache when a pop of its class hands it out.
-          prefetch_for_write(p);
-          l.slots[l.count++] = p;
-        } else {
-          touch(probe_, p, sizeof(void*));
-          *static_cast<void**>(p) = l.head;
-          l.head = p;
-          ++l.count;
-        }
+        push(l, p);
         ++frees_;
         return;
       }
@@ -535,14 +523,10 @@ class FrontCache {
     List& l = lists_[c];
     if (array_) {
       flush(l);
-      touch(probe_, &l.slots[l.count], sizeof(void*));
-      l.slots[l.count++] = p;
+      push(l, p);
       return;
     }
-    touch(probe_, p, sizeof(void*));
-    *static_cast<void**>(p) = l.head;
-    l.head = p;
-    ++l.count;
+    push(l, p);
     flush(l);
   }
 
@@ -701,6 +685,24 @@ class FrontCache {
     if (l.limit == floor || ++l.overflows <= 3) return;
     l.limit = static_cast<std::uint16_t>(l.limit / 2 < floor ? floor : l.limit / 2);
     l.overflows = 0;
+  }
+
+  /// Caches p on top of l: an array's stack has room (the caller made it); a list
+  /// may go one past its limit, and its caller flushes then.
+  [[gnu::always_inline]] void push(List& l, void* p) {
+    if (array_) {
+      touch(probe_, &l.slots[l.count], sizeof(void*));
+      // Nothing here touches the block: it is as cold as the program left it (a
+      // random victim, or last written on another core). On its way now, it is in
+      // this core's cache when a pop of its class hands it out.
+      prefetch_for_write(p);
+      l.slots[l.count++] = p;
+      return;
+    }
+    touch(probe_, p, sizeof(void*));
+    *static_cast<void**>(p) = l.head;
+    l.head = p;
+    ++l.count;
   }
 
   /// The class a free block of usable size u is cached in, or kFrontNone.
