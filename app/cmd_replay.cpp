@@ -39,7 +39,8 @@ int replay_on_threads(const Trace& t, const std::string& path, const std::string
     std::cout << "{\"trace\":" << json_string(path) << ",\"allocator\":" << json_string(allocator)
               << ",\"threaded\":true,\"model\":\"" << thread_model_name(tro.model) << "\",\"ops\":" << med.ops
               << ",\"trace_threads\":" << med.trace_threads << ",\"workers\":" << med.workers
-              << ",\"repeat\":" << repeat << ",\"wall_seconds_median\":" << med.seconds
+              << ",\"repeat\":" << repeat << ",\"warm\":" << (tro.warm ? "true" : "false")
+              << ",\"wall_seconds_median\":" << med.seconds
               << ",\"wall_seconds_best\":" << runs.front().seconds << ",\"ns_per_op_median\":" << med.seconds * 1e9 / n
               << ",\"worker_seconds\":[";
     for (std::size_t k = 0; k < med.worker_seconds.size(); ++k) std::cout << (k ? "," : "") << med.worker_seconds[k];
@@ -51,7 +52,7 @@ int replay_on_threads(const Trace& t, const std::string& path, const std::string
   std::snprintf(buf, sizeof buf, "%.4f s median, %.4f s best of %d (%.2f ns/op median)", med.seconds,
                 runs.front().seconds, repeat, med.seconds * 1e9 / n);
   std::cout << "threaded replay " << path << " through " << allocator << " (model " << thread_model_name(tro.model)
-            << "): " << med.ops << " ops, " << med.trace_threads << " trace threads on " << med.workers << " workers\n"
+            << (tro.warm ? ", warm" : "") << "): " << med.ops << " ops, " << med.trace_threads << " trace threads on " << med.workers << " workers\n"
             << "  wall: " << buf << '\n'
             << "  per worker (s, median run):";
   for (double w : med.worker_seconds) {
@@ -78,6 +79,8 @@ int cmd_replay(const std::vector<std::string>& args) {
       "allocator,a", po::value(&allocator), "replay through an instance of this design (canonical spec text)")(
       "repeat,k", po::value(&repeat)->default_value(5), "replays (fresh instance each); prints median and best")(
       "max-ops", po::value(&max_ops)->default_value(Count{}, "0"), "replay only the first N ops (0 = all)")(
+      "warm", "time the second of two passes over the trace on one instance (the first untimed, its "
+              "leftovers freed): a steady state's speed, pages already faulted and caches full")(
       "check", "verify every block (alignment, usable size, overlap, contents) and validate() every 100000 ops")(
       "threaded", "run every trace thread on its own thread, in its own order; an op on an object waits for the "
                   "object's previous op (with --allocator; see evaluate/replay_threaded.hpp)")(
@@ -130,12 +133,15 @@ int cmd_replay(const std::vector<std::string>& args) {
     tro.threads_cap = vm["threads-cap"].as<unsigned>();
     tro.max_ops = max_ops.value;
     tro.check = vm.count("check") != 0;
+    tro.warm = vm.count("warm") != 0;
     return replay_on_threads(t, path, allocator, io, tro, repeat, vm.count("json") != 0);
   }
   if (vm.count("model") || !vm["threads-cap"].defaulted()) throw UsageError("--model and --threads-cap need --threaded");
   ReplayOptions ro;
   ro.max_ops = max_ops.value;
+  ro.warm = vm.count("warm") != 0;
   if (vm.count("check")) {
+    if (ro.warm) throw UsageError("--warm times a replay; --check verifies one (choose one; --threaded --check takes both)");
     ro.check = true;
     ro.validate_every = 100000;
   }
@@ -173,7 +179,8 @@ int cmd_replay(const std::vector<std::string>& args) {
   };
   if (vm.count("json")) {
     std::cout << "{\"trace\":" << json_string(path) << ",\"allocator\":" << json_string(name) << ",\"ops\":" << last.ops
-              << ",\"repeat\":" << repeat << ",\"ns_per_op_median\":" << num(timed, median * 1e9 / n)
+              << ",\"repeat\":" << repeat << ",\"warm\":" << (ro.warm ? "true" : "false")
+              << ",\"ns_per_op_median\":" << num(timed, median * 1e9 / n)
               << ",\"ns_per_op_best\":" << num(timed, best * 1e9 / n) << ",\"ops_per_second_best\":" << num(timed, n / best)
               << ",\"peak_footprint\":" << last.peak_footprint << ",\"peak_live_bytes\":" << last.peak_live_requested
               << ",\"fragmentation\":" << num(has_live, frag) << ",\"failed_allocs\":" << last.failed_allocs << "}\n";
@@ -184,7 +191,8 @@ int cmd_replay(const std::vector<std::string>& args) {
                     best * 1e9 / n, repeat, n / best);
     else
       std::snprintf(buf, sizeof buf, "n/a (no ops replayed)");
-    std::cout << "replay " << path << " through " << name << ": " << last.ops << " ops\n"
+    std::cout << "replay " << path << " through " << name << ": " << last.ops << " ops" << (ro.warm ? " (warm)" : "")
+              << "\n"
               << "  time: " << buf << '\n'
               << "  peak footprint: " << last.peak_footprint << " bytes"
               << (mode == "system" ? " (glibc in-use chunk bytes, sampled: a lower bound)" : "") << '\n'

@@ -11,6 +11,10 @@
 //   tlh/1, tlh/2     the same under tlh (one instance per trace thread)
 //   tcache/1, tcache/2  the same under tcache (the design's front cache per trace
 //                    thread over one shared instance; "-" for a design with front=none)
+//   seq/warm, tlh/2/warm, tcache/2/warm  the same as warm replays (the second of
+//                    two passes on the same instance(s) timed: ReplayOptions::warm),
+//                    what `warm_replay: true` measures; their ratio to the cold ones
+//                    is the share of a fresh instance's first-touch page faults
 // and, once, "null": a design that hands out scratch memory and frees nothing, in
 // the sequential replay and the threaded one on 1 worker: their ratio is the
 // ordering's own cost per op (slot counters, the heap mutex, per-op dispatch).
@@ -100,6 +104,7 @@ int main(int argc, char** argv) {
     bool threaded;
     ThreadModel model;
     unsigned cap;
+    bool warm = false;
   };
   const Variant variants[] = {{"seq", false, ThreadModel::Lock, 0},
                               {"lock/1", true, ThreadModel::Lock, 1},
@@ -107,7 +112,10 @@ int main(int argc, char** argv) {
                               {"tlh/1", true, ThreadModel::Tlh, 1},
                               {"tlh/2", true, ThreadModel::Tlh, 2},
                               {"tcache/1", true, ThreadModel::Tcache, 1},
-                              {"tcache/2", true, ThreadModel::Tcache, 2}};
+                              {"tcache/2", true, ThreadModel::Tcache, 2},
+                              {"seq/warm", false, ThreadModel::Lock, 0, true},
+                              {"tlh/2/warm", true, ThreadModel::Tlh, 2, true},
+                              {"tcache/2/warm", true, ThreadModel::Tcache, 2, true}};
   constexpr std::size_t kV = std::size(variants);
   std::vector<std::vector<std::vector<double>>> ns(designs.size(), std::vector<std::vector<double>>(kV));
   std::vector<double> null_seq, null_thr;
@@ -122,6 +130,7 @@ int main(int argc, char** argv) {
           ThreadedReplayOptions o;
           o.model = ThreadModel::Tcache;
           o.threads_cap = variants[v].cap;
+          o.warm = variants[v].warm;
           const std::string shared = design_for_model(designs[d], o.model, &o, nullptr);
           if (shared.empty()) continue;  // front=none: no cache to run per thread
           ThreadedReplayResult res =
@@ -137,7 +146,9 @@ int main(int argc, char** argv) {
         if (!variants[v].threaded) {
           std::string err;
           Instance inst = make(&err);
-          ReplayResult res = inst ? replay(t, inst) : ReplayResult{};
+          ReplayOptions ro;
+          ro.warm = variants[v].warm;
+          ReplayResult res = inst ? replay(t, inst, ro) : ReplayResult{};
           if (!inst || !res.ok) {
             std::fprintf(stderr, "bench_threaded: %s: %s\n", designs[d].c_str(), inst ? res.error.c_str() : err.c_str());
             return 1;
@@ -147,6 +158,7 @@ int main(int argc, char** argv) {
           ThreadedReplayOptions o;
           o.model = variants[v].model;
           o.threads_cap = variants[v].cap;
+          o.warm = variants[v].warm;
           ThreadedReplayResult res = replay_threaded(t, make, o);
           if (!res.ok) {
             std::fprintf(stderr, "bench_threaded: %s (%s): %s\n", designs[d].c_str(), variants[v].name,
@@ -174,17 +186,17 @@ int main(int argc, char** argv) {
   std::printf("bench_threaded: %s, %zu ops on %u threads, %.1f%% of frees remote; %d rounds, medians\n\n",
               path.c_str(), t.ops.size(), t.threads, frees ? 100.0 * static_cast<double>(remote) / frees : 0.0,
               rounds);
-  std::printf("%-10s %12s %12s %10s\n", "variant", "ns/op med", "ns/op best", "vs seq");
+  std::printf("%-15s %12s %12s %10s\n", "variant", "ns/op med", "ns/op best", "vs seq");
   for (std::size_t d = 0; d < designs.size(); ++d) {
     std::printf("%s\n", designs[d].c_str());
     const double base = median(ns[d][0]);
     for (std::size_t v = 0; v < kV; ++v) {
       if (ns[d][v].empty()) {
-        std::printf("  %-8s %12s %12s %10s\n", variants[v].name, "-", "-", "-");
+        std::printf("  %-13s %12s %12s %10s\n", variants[v].name, "-", "-", "-");
         continue;
       }
       const double m = median(ns[d][v]);
-      std::printf("  %-8s %12.2f %12.2f %10.2f\n", variants[v].name, m,
+      std::printf("  %-13s %12.2f %12.2f %10.2f\n", variants[v].name, m,
                   *std::min_element(ns[d][v].begin(), ns[d][v].end()), m / base);
     }
   }

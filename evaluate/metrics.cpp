@@ -243,8 +243,10 @@ double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span
                         const EvalOptions& opt, std::string* err) {
   ReplayOptions ro;
   ro.max_ops = opt.max_ops;
+  ro.warm = opt.warm_replay;
   ThreadedReplayOptions tro;
   tro.max_ops = opt.max_ops;
+  tro.warm = opt.warm_replay;
   const bool threaded = measured_on_threads(sentence, trace, opt, &tro.model);
   // tcache: the maker builds the shared instance (the design without its front cache).
   const std::string design = threaded ? design_for_model(sentence, tro.model, &tro, err) : std::string(sentence);
@@ -288,9 +290,10 @@ double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span
   return best;
 }
 
-double system_speed_ns(const Trace& trace, std::uint64_t max_ops, int repeats) {
+double system_speed_ns(const Trace& trace, std::uint64_t max_ops, int repeats, bool warm) {
   ReplayOptions ro;
   ro.max_ops = max_ops;
+  ro.warm = warm;
   double best = Metrics::kNaN;
   for (int r = 0; r < 1 + std::max(repeats, 1); ++r) {
     ReplayResult res = replay_system(trace, ro);

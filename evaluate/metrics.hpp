@@ -15,6 +15,8 @@
 //             replay, in nanoseconds per op (wall clock, steady_clock). With
 //             EvalOptions::threaded and a multi-threaded trace: the threaded
 //             replay's wall time per op (every trace thread on its own thread).
+//             With EvalOptions::warm_replay every timed replay is the second pass
+//             over the trace on one instance (a warm replay, evaluate/replay.hpp).
 //   modeled   speed_modeled = ( kWeightTouch  * metadata touches
 //                             + kWeightL1Miss * metadata L1 misses
 //                             + kWeightL2Miss * metadata L2 misses
@@ -96,6 +98,12 @@ struct EvalOptions {
   /// it). Off for a design already warmed up, e.g. the later rounds of an
   /// interleaved re-measure (evolve/remeasure.hpp).
   bool warmup = true;
+  /// Measured speed only: every timed replay (and the warm-up) runs the trace twice
+  /// on one instance and times the second pass (ReplayOptions::warm,
+  /// ThreadedReplayOptions::warm): the speed of a steady state, for a trace recorded
+  /// from a short run of a long-running program. The probed replay (fragmentation,
+  /// quality, modeled speed) stays one cold pass.
+  bool warm_replay = false;
   double time_limit_s = 0;          ///< per replay; 0 = none
   std::uint64_t memory_limit = 0;   ///< bytes of footprint; 0 = none
   std::uint64_t max_ops = 0;        ///< replay only the first max_ops ops; 0 = all
@@ -187,6 +195,8 @@ double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span
 
 /// The process's own malloc (glibc) replaying the trace: ns per op, best of
 /// `repeats` timed replays (the baseline of the measure cutoff, see evolve/config.hpp).
-double system_speed_ns(const Trace& trace, std::uint64_t max_ops, int repeats);
+/// warm: each replay is a warm one (ReplayOptions::warm), as the designs' with
+/// EvalOptions::warm_replay.
+double system_speed_ns(const Trace& trace, std::uint64_t max_ops, int repeats, bool warm = false);
 
 }  // namespace evo

@@ -358,7 +358,16 @@ ReplayResult run_fast(const Trace& t, Instance& inst, const ReplayOptions& opt, 
                   {inst.ops().allocate, inst.ops().deallocate, inst.state()},
                   inst.ops().reallocate,
                   zero_calloc};
-  r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch, 0, inst.row().traits.routes);
+  const bool routes = inst.row().traits.routes;
+  if (opt.warm) {  // the untimed pass; its leftovers freed, its results dropped
+    timed_loops(env, t, n, slot.data(), nullptr, 0, routes);
+    for (void*& p : slot) {
+      if (p != nullptr) inst.deallocate(p);
+      p = nullptr;
+    }
+    r = ReplayResult{};
+  }
+  r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch, 0, routes);
   finish(r, t, n, inst.stats());
   return r;
 }
@@ -423,6 +432,15 @@ ReplayResult replay_system(const Trace& t, const ReplayOptions& opt) {
   std::vector<void*> slot(t.objects, nullptr);
   SystemEnv env{{&t, &r, slot.data(), opt.program_touch}};
   const std::uint64_t peak_at = live_peak(t, n).at;  // one footprint sample right there
+  if (opt.warm) {  // the untimed pass; its leftovers freed, its results dropped
+    timed_loops(env, t, n, slot.data(), nullptr, 0);
+    for (void*& p : slot) {
+      std::free(p);
+      p = nullptr;
+    }
+    r = ReplayResult{};
+    env.peak = 0;
+  }
   env.base = system_footprint();
   r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch, peak_at);
   for (void* p : slot) std::free(p);

@@ -39,6 +39,13 @@
 // (zeroed), realloc (empty slot = malloc, size 0 frees), free, the aligned kinds,
 // and the program's first touch of each block (its first byte rewritten).
 //
+// Warm replay (warm = true): the workers run every op once untimed, then the blocks
+// still live are freed (each through its owner's heap, or under tcache through the
+// cache of the thread that allocated it; check mode: forgotten by the checker), and
+// the workers run the ops again on the same heaps and caches, timed: the replay of
+// a steady state, as replay()'s warm mode (evaluate/replay.hpp). The results are
+// the timed pass's; final_stats count both passes.
+//
 // Results (units: seconds, bytes):
 //   seconds          wall time from the start signal to the end of the last worker
 //   worker_seconds   each worker's time from the start signal to its last op
@@ -80,6 +87,7 @@ struct ThreadedReplayOptions {
   std::uint64_t max_ops = 0; ///< replay only the first N ops (0 = all)
   std::uint32_t cache_bound = 0;  ///< tcache: the per-thread cache's front word (parse_front: B, kFrontGrow; > 0)
   std::size_t cache_align = 16;   ///< tcache: the design's alignment
+  bool warm = false;  ///< an untimed pass first, on the same heaps (see "Warm replay" above)
 };
 
 struct ThreadedReplayResult {

@@ -24,6 +24,7 @@ EvalOptions Config::eval_options() const {
   o.max_ops = trace_max_ops;
   o.threaded = threaded_replay != "off";
   if (o.threaded) parse_thread_model(threaded_replay, &o.thread_model);
+  o.warm_replay = warm_replay;
   return o;
 }
 
@@ -37,7 +38,7 @@ EvalOptions search_eval_options(const Config& c, const Trace& trace, std::ostrea
   EvalOptions o = c.eval_options();
   if (c.speed_mode != SpeedMode::Measured || c.measure_cutoff <= 0) return o;
   if (o.threaded && trace.threads > 1) return o;  // glibc's sequential replay is no baseline for a threaded one
-  const double base = system_speed_ns(trace, c.trace_max_ops, 3);
+  const double base = system_speed_ns(trace, c.trace_max_ops, 3, c.warm_replay);
   if (!(base > 0)) return o;  // glibc could not replay it: no cutoff
   o.measure_cutoff_ns = c.measure_cutoff * base;
   if (progress != nullptr)
@@ -172,6 +173,7 @@ const std::vector<std::pair<std::string_view, Setter>>& setters() {
            bad(l, k, "off, lock, tlh or tcache", v);
          c.threaded_replay = v.Scalar();
        }},
+      {"warm_replay", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) { c.warm_replay = get_bool(v, l, k); }},
       {"measure_cutoff", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
          c.measure_cutoff = get_double(v, l, k, 0, 1e6);
          if (c.measure_cutoff > 0 && c.measure_cutoff < 1) bad(l, k, "0 (off) or a factor >= 1", v);
@@ -311,6 +313,7 @@ std::string config_to_yaml(const Config& c) {
   o << "repeats: " << c.repeats << "\n";
   o << "measure_cutoff: " << c.measure_cutoff << "\n";
   o << "threaded_replay: " << c.threaded_replay << "\n";
+  o << "warm_replay: " << (c.warm_replay ? "true" : "false") << "\n";
   o << "remeasure_front: " << (c.remeasure_front ? "true" : "false") << "\n";
   if (c.hv_reference)
     o << "hv_reference: [" << (*c.hv_reference)[0] << ", " << (*c.hv_reference)[1] << ", " << (*c.hv_reference)[2]

@@ -57,6 +57,12 @@
 //                    measured and exported under that one, even with off. Under
 //                    tcache a design without a front=tcache:B cache cannot be
 //                    measured (infeasible). No effect on a one-thread trace (off)
+//   warm_replay:     with speed_mode measured: time the second of two passes over
+//                    the trace on one instance (EvalOptions::warm_replay): the
+//                    speed of a steady state, pages mapped and caches filled, for
+//                    a trace recorded from a short run of a long-running program.
+//                    Off, a short trace's timed replay is mostly the first-touch
+//                    page faults of a fresh instance (docs/metrics.md) (false)
 //   remeasure_front: re-measure the final front with measured speed, in `repeats`
 //                    interleaved rounds, each design's best round (evolve/remeasure.hpp) (true)
 //   hv_reference:    reference point of the hypervolume, [speed, fragmentation,
@@ -128,6 +134,7 @@ struct Config {
   std::uint64_t repeats = 3;
   double measure_cutoff = 3;
   std::string threaded_replay = "off";  ///< off | lock | tlh | tcache
+  bool warm_replay = false;
   bool remeasure_front = true;
   std::optional<std::array<double, 3>> hv_reference;  ///< nullopt = auto
   std::string out = "results";

@@ -209,6 +209,34 @@ TEST_CASE("threaded replay: a single-threaded trace gives replay()'s footprint")
   }
 }
 
+TEST_CASE("threaded replay: a warm replay times a second pass on the same heaps, the first's leftovers freed") {
+  Expect e;
+  const Trace t = producer_consumer(300, &e);  // thread 3 ends with blocks still live
+  const std::string design = "slab slab=16K align=16 source=mmap harden=off front=tcache:16 retain=1M";
+  for (ThreadModel m : {ThreadModel::Lock, ThreadModel::Tlh, ThreadModel::Tcache}) {
+    const std::string model = thread_model_name(m);
+    CAPTURE(model);
+    ThreadedReplayOptions o;
+    o.model = m;
+    o.check = true;  // the second pass is shadow-checked too: no block of the first is handed out twice
+    const ThreadedReplayResult cold = replay_threaded(t, maker(design, m, &o), o);
+    REQUIRE_MESSAGE(cold.ok, cold.error);
+    const std::uint64_t left = cold.final_stats.allocs - cold.final_stats.frees;
+    REQUIRE(left > 0);
+    o.warm = true;
+    const ThreadedReplayResult warm = replay_threaded(t, maker(design, m, &o), o);
+    REQUIRE_MESSAGE(warm.ok, warm.error);
+    CHECK(warm.ops == t.ops.size());
+    CHECK(warm.frees == e.frees);  // the timed pass's own counts
+    CHECK(warm.remote_frees == e.remote);
+    CHECK(warm.failed_allocs == 0);
+    // Both passes ran on the same heaps, the first pass's live blocks freed between them.
+    CHECK(warm.final_stats.allocs == 2 * cold.final_stats.allocs);
+    CHECK(warm.final_stats.frees == 2 * cold.final_stats.frees + left);
+    CHECK(warm.final_stats.live_requested == cold.final_stats.live_requested);
+  }
+}
+
 TEST_CASE("threaded replay: tcache is the front cache per thread over one shared instance") {
   // On a one-thread trace, tcache (one cache over the shared instance) makes exactly
   // the back-end calls the lock model's front=tcache:B instance makes: same peak, but
@@ -408,4 +436,14 @@ TEST_CASE("evoalloc replay --threaded: output, JSON and usage errors") {
                          log, &out) == 2);
   CHECK(out.find("needs front=tcache:B") != std::string::npos);
   CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --model tlh", log, &out) == 2);
+  // --warm: the second pass on the same heaps is timed; the JSON says so.
+  REQUIRE(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a +
+                               " --threaded --model tlh --warm --check --json -k 1",
+                           log, &out) == 0);
+  CHECK(out.find("\"warm\":true") != std::string::npos);
+  CHECK(out.find("\"remote_frees\":" + std::to_string(e.remote) + ",") != std::string::npos);
+  REQUIRE(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --warm -k 1", log, &out) == 0);
+  CHECK(out.find("ops (warm)") != std::string::npos);
+  CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --warm --check", log, &out) == 2);
+  CHECK(out.find("--warm times a replay") != std::string::npos);
 }

@@ -164,6 +164,26 @@ TEST_CASE("threaded_replay: the thread model of measured speed on a multi-thread
   CHECK_FALSE(measured_on_threads("pad threads=tlh", one, tlh, &m));
 }
 
+TEST_CASE("warm_replay: measured speed times the second pass over the trace on one instance") {
+  CHECK_FALSE(Config{}.warm_replay);
+  CHECK_FALSE(Config{}.eval_options().warm_replay);
+  Config c = parse_config("speed_mode: measured\nwarm_replay: true\n", "cfg.yaml");
+  CHECK(c.eval_options().warm_replay);
+  CHECK(parse_config(config_to_yaml(c), "back").warm_replay);
+  CHECK(error_of("warm_replay: sometimes\n").find("cfg.yaml:1: key 'warm_replay'") == 0);
+  // The measurement takes the warm path (evaluate/replay.hpp; tested there) and
+  // so does glibc's baseline of the measure cutoff.
+  const Trace t = read_trace(std::string(EVOALLOC_SOURCE_DIR) + "/traces/espresso.trace");
+  const auto hist = size_histogram(t);
+  EvalOptions o = c.eval_options();
+  o.max_ops = 50000;
+  std::string err;
+  const double warm = measure_speed_ns("slab slab=64K align=16 source=mmap harden=off front=none retain=4M", t, hist, o, &err);
+  CAPTURE(err);
+  CHECK(warm > 0);
+  CHECK(system_speed_ns(t, 50000, 1, true) > 0);
+}
+
 TEST_CASE("the effective config reads back identically") {
   Config c = parse_config("population: 7\nmutation_rate: 0.123456789\nhv_reference: [0.1, 2.5, 1e6]\nname: x\n",
                           "cfg.yaml");
