@@ -15,6 +15,8 @@
 //             replay, in nanoseconds per op (wall clock, steady_clock). With
 //             EvalOptions::threaded and a multi-threaded trace: the threaded
 //             replay's wall time per op (every trace thread on its own thread).
+//             With EvalOptions::mixed_threaded_speed: the geometric mean of that
+//             and the sequential replay's ns per op (best of the repeats each).
 //             With EvalOptions::warm_replay every timed replay is the second pass
 //             over the trace on one instance (a warm replay, evaluate/replay.hpp).
 //   modeled   speed_modeled = ( kWeightTouch  * metadata touches
@@ -131,6 +133,13 @@ struct EvalOptions {
   /// core/spec.hpp) is replayed on threads under that model even when false.
   bool threaded = false;
   ThreadModel thread_model = ThreadModel::Lock;
+  /// Measured speed of a trace replayed on threads: the geometric mean of the
+  /// threaded replay's wall time per op (contention, remote frees, the thread
+  /// model) and the sequential replay's time per op of the whole design on the same
+  /// trace (each the best of the repeats). The threaded replay's own cost (ordering
+  /// waits, a few threads on few cores) hides per-op differences of a few ns that
+  /// the sequential replay resolves (docs/metrics.md).
+  bool mixed_threaded_speed = false;
   /// The trace's per-site lifetimes (site_lives, evaluate/site_profile.hpp), by
   /// which routing designs (core/route/router.hpp) classify its call sites; the
   /// caller keeps them alive. Empty: a routing design sends everything to its rest

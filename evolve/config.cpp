@@ -25,6 +25,7 @@ EvalOptions Config::eval_options() const {
   o.threaded = threaded_replay != "off";
   if (o.threaded) parse_thread_model(threaded_replay, &o.thread_model);
   o.warm_replay = warm_replay;
+  o.mixed_threaded_speed = threaded_speed == "mixed";
   return o;
 }
 
@@ -173,6 +174,10 @@ const std::vector<std::pair<std::string_view, Setter>>& setters() {
            bad(l, k, "off, lock, tlh or tcache", v);
          c.threaded_replay = v.Scalar();
        }},
+      {"threaded_speed", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
+         if (!v.IsScalar() || (v.Scalar() != "wall" && v.Scalar() != "mixed")) bad(l, k, "wall or mixed", v);
+         c.threaded_speed = v.Scalar();
+       }},
       {"warm_replay", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) { c.warm_replay = get_bool(v, l, k); }},
       {"measure_cutoff", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
          c.measure_cutoff = get_double(v, l, k, 0, 1e6);
@@ -313,6 +318,7 @@ std::string config_to_yaml(const Config& c) {
   o << "repeats: " << c.repeats << "\n";
   o << "measure_cutoff: " << c.measure_cutoff << "\n";
   o << "threaded_replay: " << c.threaded_replay << "\n";
+  o << "threaded_speed: " << c.threaded_speed << "\n";
   o << "warm_replay: " << (c.warm_replay ? "true" : "false") << "\n";
   o << "remeasure_front: " << (c.remeasure_front ? "true" : "false") << "\n";
   if (c.hv_reference)

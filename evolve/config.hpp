@@ -57,6 +57,12 @@
 //                    measured and exported under that one, even with off. Under
 //                    tcache a design without a front=tcache:B cache cannot be
 //                    measured (infeasible). No effect on a one-thread trace (off)
+//   threaded_speed:  wall | mixed: the measured speed of a trace replayed on threads:
+//                    the threaded replay's wall time per op (wall), or the
+//                    geometric mean of that and the sequential replay's time per
+//                    op of the whole design (mixed; EvalOptions::mixed_threaded_speed):
+//                    the threaded replay's own costs hide per-op differences of a
+//                    few ns that the sequential replay resolves   (wall)
 //   warm_replay:     with speed_mode measured: time the second of two passes over
 //                    the trace on one instance (EvalOptions::warm_replay): the
 //                    speed of a steady state, pages mapped and caches filled, for
@@ -134,6 +140,7 @@ struct Config {
   std::uint64_t repeats = 3;
   double measure_cutoff = 3;
   std::string threaded_replay = "off";  ///< off | lock | tlh | tcache
+  std::string threaded_speed = "wall";  ///< wall | mixed
   bool warm_replay = false;
   bool remeasure_front = true;
   std::optional<std::array<double, 3>> hv_reference;  ///< nullopt = auto

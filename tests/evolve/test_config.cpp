@@ -1,6 +1,7 @@
 // Tests of evolve/config: defaults <- YAML <- command line, errors naming key and line.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -162,6 +163,30 @@ TEST_CASE("threaded_replay: the thread model of measured speed on a multi-thread
   const Trace one = read_trace(src + "/traces/espresso.trace");
   REQUIRE(one.threads <= 1);
   CHECK_FALSE(measured_on_threads("pad threads=tlh", one, tlh, &m));
+}
+
+TEST_CASE("threaded_speed: wall, or mixed with the sequential replay's time per op") {
+  CHECK(Config{}.threaded_speed == "wall");
+  CHECK_FALSE(Config{}.eval_options().mixed_threaded_speed);
+  Config c = parse_config("speed_mode: measured\nthreaded_replay: tcache\nthreaded_speed: mixed\ntrace_max_ops: 20000\n",
+                          "cfg.yaml");
+  CHECK(c.eval_options().mixed_threaded_speed);
+  CHECK(parse_config(config_to_yaml(c), "back").threaded_speed == "mixed");
+  CHECK(error_of("threaded_speed: fast\n").find("cfg.yaml:1: key 'threaded_speed': expected wall or mixed") == 0);
+  const Trace py = read_trace(std::string(EVOALLOC_SOURCE_DIR) + "/traces/pyqueue.trace");
+  const auto hist = size_histogram(py);
+  EvalOptions o = c.eval_options();
+  o.max_ops = 20000;
+  std::string err;
+  // Both replays run: a design the threaded replay can take under its model ...
+  const double ns = measure_speed_ns("slab slab=64K align=16 source=mmap harden=off front=tcache:64:array retain=1M", py,
+                                     hist, o, &err);
+  CAPTURE(err);
+  CHECK(ns > 0);
+  // ... and one it cannot (tcache without a front cache) fails as without mixed.
+  err.clear();
+  CHECK(std::isnan(measure_speed_ns("slab slab=64K align=16 source=mmap harden=off front=none retain=1M", py, hist, o, &err)));
+  CHECK(err.find("front=tcache") != std::string::npos);
 }
 
 TEST_CASE("warm_replay: measured speed times the second pass over the trace on one instance") {

@@ -275,6 +275,8 @@ TEST_CASE("configs/threaded.yaml: the thread model is a gene; speed from the thr
   CHECK(cfg.threaded_replay == "tlh");
   CHECK(cfg.grammar.ends_with("grammar/threaded.bnf"));
   CHECK(cfg.speed_mode == evo::SpeedMode::Measured);
+  CHECK(cfg.warm_replay);  // steady state: the traces are short runs of longer programs
+  CHECK(cfg.threaded_speed == "mixed");
   // Every feasible front row has a measured speed and names its thread model.
   std::istringstream front(slurp(dir / "front.csv"));
   std::string line;
