@@ -100,11 +100,12 @@ struct EvalOptions {
   /// it). Off for a design already warmed up, e.g. the later rounds of an
   /// interleaved re-measure (evolve/remeasure.hpp).
   bool warmup = true;
-  /// Measured speed only: every timed replay (and the warm-up) runs the trace twice
-  /// on one instance and times the second pass (ReplayOptions::warm,
-  /// ThreadedReplayOptions::warm): the speed of a steady state, for a trace recorded
-  /// from a short run of a long-running program. The probed replay (fragmentation,
-  /// quality, modeled speed) stays one cold pass.
+  /// Measured speed only: every timed replay runs the trace twice on one instance
+  /// and times the second pass (ReplayOptions::warm, ThreadedReplayOptions::warm):
+  /// the speed of a steady state, for a trace recorded from a short run of a
+  /// long-running program. No separate warm-up replay then (each replay warms up in
+  /// its first pass); the first timed replay answers measure_cutoff_ns. The probed
+  /// replay (fragmentation, quality, modeled speed) stays one cold pass.
   bool warm_replay = false;
   double time_limit_s = 0;          ///< per replay; 0 = none
   std::uint64_t memory_limit = 0;   ///< bytes of footprint; 0 = none
