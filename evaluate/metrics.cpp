@@ -251,9 +251,8 @@ double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span
   // tcache: the maker builds the shared instance (the design without its front cache).
   const std::string design = threaded ? design_for_model(sentence, tro.model, &tro, err) : std::string(sentence);
   if (design.empty()) return Metrics::kNaN;
-  const InstanceMaker make = [&](std::string* e) {
-    return Instance::create(design, instance_options(opt, hist, nullptr, opt.measure_backing), e);
-  };
+  const InstanceOptions options = instance_options(opt, hist, nullptr, opt.measure_backing);
+  const InstanceMaker make = [&](std::string* e) { return Instance::create(design, options, e); };
   // One timed replay: its ns per op, or an error (NaN, and *err). on_threads: the
   // threaded replay (of `design`), else the sequential one (of the whole sentence).
   auto once = [&](bool on_threads) -> double {
@@ -265,7 +264,7 @@ double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span
       std::lock_guard<std::mutex> g(one_at_a_time);
       ThreadedReplayResult res = replay_threaded(trace, make, tro);
       e = res.error, seconds = res.seconds, ops = res.ops;
-    } else if (Instance inst = Instance::create(sentence, instance_options(opt, hist, nullptr, opt.measure_backing), &e)) {
+    } else if (Instance inst = Instance::create(sentence, options, &e)) {
       ReplayResult res = replay(trace, inst, ro);
       e = res.error, seconds = res.seconds, ops = res.ops;
     } else if (e.empty()) {

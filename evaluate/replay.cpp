@@ -350,6 +350,17 @@ double timed_loops(Env& env, const Trace& t, std::uint64_t n, void** slots, cons
   return std::chrono::duration<double>(loop).count();
 }
 
+/// ReplayOptions::warm: the untimed pass over the first `n` ops, its leftovers
+/// released and the slots cleared; the caller drops the pass's results.
+template <class Env>
+void warm_pass(Env& env, const Trace& t, std::uint64_t n, std::vector<void*>& slot, bool routes) {
+  timed_loops(env, t, n, slot.data(), nullptr, 0, routes);
+  for (void*& p : slot) {
+    if (p != nullptr) env.release(p);
+    p = nullptr;
+  }
+}
+
 ReplayResult run_fast(const Trace& t, Instance& inst, const ReplayOptions& opt, bool zero_calloc = true) {
   ReplayResult r;
   const std::uint64_t n = op_limit(t, opt);
@@ -359,12 +370,8 @@ ReplayResult run_fast(const Trace& t, Instance& inst, const ReplayOptions& opt, 
                   inst.ops().reallocate,
                   zero_calloc};
   const bool routes = inst.row().traits.routes;
-  if (opt.warm) {  // the untimed pass; its leftovers freed, its results dropped
-    timed_loops(env, t, n, slot.data(), nullptr, 0, routes);
-    for (void*& p : slot) {
-      if (p != nullptr) inst.deallocate(p);
-      p = nullptr;
-    }
+  if (opt.warm) {
+    warm_pass(env, t, n, slot, routes);
     r = ReplayResult{};
   }
   r.seconds = timed_loops(env, t, n, slot.data(), opt.program_touch, 0, routes);
@@ -432,12 +439,8 @@ ReplayResult replay_system(const Trace& t, const ReplayOptions& opt) {
   std::vector<void*> slot(t.objects, nullptr);
   SystemEnv env{{&t, &r, slot.data(), opt.program_touch}};
   const std::uint64_t peak_at = live_peak(t, n).at;  // one footprint sample right there
-  if (opt.warm) {  // the untimed pass; its leftovers freed, its results dropped
-    timed_loops(env, t, n, slot.data(), nullptr, 0);
-    for (void*& p : slot) {
-      std::free(p);
-      p = nullptr;
-    }
+  if (opt.warm) {
+    warm_pass(env, t, n, slot, false);
     r = ReplayResult{};
     env.peak = 0;
   }
