@@ -35,6 +35,14 @@
 // highest (score vs best: >= 1 ties or beats them all); the Markdown adds a table
 // of these for the contenders that are not references. Taken per round, so a
 // burst of load that slows a whole round cancels out as it does for glibc's ratios.
+// That per-round best is the least of several noisy draws, though, so it is biased
+// against the contender: a copy of a reference preloaded as a contender scores
+// above 1 (1.015 and 1.029 for jemalloc and mimalloc on `fdfind -j 2 -u . /usr`,
+// 15 rounds, 2026-12-05). Hence the paired figures (BenchRow::paired_*), the judge:
+// for each reference, the median over rounds of the contender's figure over that
+// reference's in the same round, and the worst of these over the references (the
+// reference the contender does worst against, named): paired wall <= 1 means
+// at least as fast as every reference, by the median of paired rounds.
 //
 // Files (write_bench_files, DIR): bench.csv (one row per run: round, label,
 // wall_s, user_s, sys_s, max_rss_kib, wall_ratio, cpu_ratio, rss_ratio, output_hash,
@@ -104,6 +112,11 @@ struct BenchRow {
   Spread wall_s, wall_ratio, user_s, sys_s, cpu_ratio, rss_kib, rss_ratio;
   Spread score, score_ratio;  ///< with a score regex; else zeros
   Spread wall_vs_fastest, rss_vs_least, score_vs_best;  ///< against the best reference (above)
+  /// Paired against each reference (above): the worst over the references of the
+  /// median over rounds of this row's figure over that reference's in the same
+  /// round; *_ref names that reference. Zero (and "") for a reference row.
+  double paired_wall = 0, paired_rss = 0, paired_score = 0;
+  std::string paired_wall_ref, paired_rss_ref, paired_score_ref;
   bool reference = false;
   double best_ratio = 0;  ///< fastest run / glibc's fastest run (noise only ever adds time)
   bool same_output = true;
