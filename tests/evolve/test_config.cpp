@@ -24,6 +24,24 @@ std::string error_of(const std::string& yaml) {
   }
   return "";
 }
+
+/// A config's measured speed of `sentence` on the first `max_ops` ops of one of the
+/// shipped traces (its own size histogram); *err says why when it is NaN.
+struct Measure {
+  Trace trace;
+  std::vector<SizeCount> hist;
+  EvalOptions opt;
+  Measure(const char* name, const Config& c, std::uint64_t max_ops)
+      : trace(read_trace(std::string(EVOALLOC_SOURCE_DIR) + "/traces/" + name)),
+        hist(size_histogram(trace)),
+        opt(c.eval_options()) {
+    opt.max_ops = max_ops;
+  }
+  double operator()(const std::string& sentence, std::string* err) const {
+    err->clear();
+    return measure_speed_ns(sentence, trace, hist, opt, err);
+  }
+};
 }  // namespace
 
 TEST_CASE("defaults, then the file, then the command line") {
@@ -173,19 +191,14 @@ TEST_CASE("threaded_speed: wall, or mixed with the sequential replay's time per 
   CHECK(c.eval_options().mixed_threaded_speed);
   CHECK(parse_config(config_to_yaml(c), "back").threaded_speed == "mixed");
   CHECK(error_of("threaded_speed: fast\n").find("cfg.yaml:1: key 'threaded_speed': expected wall or mixed") == 0);
-  const Trace py = read_trace(std::string(EVOALLOC_SOURCE_DIR) + "/traces/pyqueue.trace");
-  const auto hist = size_histogram(py);
-  EvalOptions o = c.eval_options();
-  o.max_ops = 20000;
+  const Measure measure("pyqueue.trace", c, 20000);
   std::string err;
   // Both replays run: a design the threaded replay can take under its model ...
-  const double ns = measure_speed_ns("slab slab=64K align=16 source=mmap harden=off front=tcache:64:array retain=1M", py,
-                                     hist, o, &err);
+  const double ns = measure("slab slab=64K align=16 source=mmap harden=off front=tcache:64:array retain=1M", &err);
   CAPTURE(err);
   CHECK(ns > 0);
   // ... and one it cannot (tcache without a front cache) fails as without mixed.
-  err.clear();
-  CHECK(std::isnan(measure_speed_ns("slab slab=64K align=16 source=mmap harden=off front=none retain=1M", py, hist, o, &err)));
+  CHECK(std::isnan(measure("slab slab=64K align=16 source=mmap harden=off front=none retain=1M", &err)));
   CHECK(err.find("front=tcache") != std::string::npos);
 }
 
@@ -198,15 +211,12 @@ TEST_CASE("warm_replay: measured speed times the second pass over the trace on o
   CHECK(error_of("warm_replay: sometimes\n").find("cfg.yaml:1: key 'warm_replay'") == 0);
   // The measurement takes the warm path (evaluate/replay.hpp; tested there) and
   // so does glibc's baseline of the measure cutoff.
-  const Trace t = read_trace(std::string(EVOALLOC_SOURCE_DIR) + "/traces/espresso.trace");
-  const auto hist = size_histogram(t);
-  EvalOptions o = c.eval_options();
-  o.max_ops = 50000;
+  const Measure measure("espresso.trace", c, 50000);
   std::string err;
-  const double warm = measure_speed_ns("slab slab=64K align=16 source=mmap harden=off front=none retain=4M", t, hist, o, &err);
+  const double warm = measure("slab slab=64K align=16 source=mmap harden=off front=none retain=4M", &err);
   CAPTURE(err);
   CHECK(warm > 0);
-  CHECK(system_speed_ns(t, 50000, 1, true) > 0);
+  CHECK(system_speed_ns(measure.trace, 50000, 1, true) > 0);
 }
 
 TEST_CASE("the effective config reads back identically") {
