@@ -37,8 +37,10 @@
 //   threshold), so a block freed at the top and taken again costs no commit either.
 //   Kept bytes stay in the footprint (they are resident), so the fragmentation
 //   metric pays for them.
-//   When a chunk does not fit in the budget, the oldest kept chunks are returned
-//   first. retain=auto (kRetainAuto) grows the budget with the largest block freed,
+//   When a chunk does not fit in the budget, or the table of kept chunks is full
+//   (kMaxKept = 1024 chunks: 16 MiB of 16 KiB slabs), the oldest kept chunks are
+//   returned first. (Until 2026-12-06 the table held 64 chunks, so retain=16M kept
+//   1 MiB of 16 KiB slabs: docs/benchmarks.md.) retain=auto (kRetainAuto) grows the budget with the largest block freed,
 //   as glibc's dynamic threshold does (see kRetainAuto).
 //   map(.., zero = false) lets a caller that writes everything it reads (superblock
 //   and slab pages, boundary-tag segments, large blocks) skip zeroing a reused
@@ -253,7 +255,7 @@ class MemorySource {
     std::size_t len;
   };
   static constexpr std::size_t kMaxRanges = 1024;
-  static constexpr std::size_t kMaxKept = 64;
+  static constexpr std::size_t kMaxKept = 1024;
 
   bool commit(char* p, std::size_t bytes);
   // True when `bytes` more would pass the source's limit or its group's.

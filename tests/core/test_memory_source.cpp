@@ -630,6 +630,26 @@ TEST_CASE("retention: the budget returns the oldest kept chunks first; 0 keeps n
   CHECK(src.footprint() == 0);
 }
 
+TEST_CASE("retention: a budget of many small chunks keeps them all (16 MiB of 16 KiB slabs)") {
+  // The kept table once held 64 chunks, so retain=16M kept 1 MiB of 16 KiB slabs
+  // and a slab design churned through the OS whatever its retain key said.
+  constexpr std::size_t kSlab = 4 * kPageSize, kSlabs = 1000;
+  for (evo::SourceBacking backing : {evo::SourceBacking::Real, evo::SourceBacking::Simulated}) {
+    CAPTURE(evo::source_backing_name(backing));
+    MemorySource src(std::size_t{256} << 20, 0, backing);
+    src.set_retain(std::size_t{16} << 20);
+    std::vector<void*> slabs;
+    for (std::size_t i = 0; i < kSlabs; ++i) slabs.push_back(src.map(kSlab, kSlab, false));
+    const std::uint64_t calls = src.os_calls();
+    for (void* s : slabs) src.unmap(s, kSlab);
+    CHECK(src.os_calls() == calls);  // every one kept
+    CHECK(src.kept_bytes() == kSlabs * kSlab);
+    for (std::size_t i = 0; i < kSlabs; ++i) CHECK(src.map(kSlab, kSlab, false) != nullptr);
+    CHECK(src.os_calls() == calls);  // and handed out again without a system call
+    CHECK(src.kept_bytes() == 0);
+  }
+}
+
 TEST_CASE("retention auto: the budget grows to twice the largest block given back, up to 64 MiB") {
   constexpr std::size_t MiB = std::size_t{1} << 20;
   for (evo::SourceBacking backing : {evo::SourceBacking::Real, evo::SourceBacking::Simulated}) {
