@@ -1,11 +1,11 @@
-// core/heap_lock.hpp — HeapLock: the lock around one thread-local heap.
+// core/heap_lock.hpp — HeapLock: a lock that is nearly always free.
 //
-// Thread model tlh (one heap per thread; a block freed by another thread goes back
-// to its owner's heap) takes its heap's lock on every call: the owner always, other
-// threads only for a remote free, realloc or usable size. So the lock is nearly
-// always free, and what matters is its cost when free: lock() is one atomic
-// exchange and unlock() one release store (a plain store on x86), both inlined;
-// pthread_mutex_lock/unlock cost a call each and two locked instructions.
+// Thread model tlh (one heap per thread) takes a heap's lock on every call when the
+// family's usable_size may not run beside the owner's calls, and always on the
+// common heap (export/shim.cpp); tcache takes the shared heap's once a batch. So the
+// lock is nearly always free, and what matters is its cost when free: lock() is one
+// atomic exchange and unlock() one release store (a plain store on x86), both
+// inlined; pthread_mutex_lock/unlock cost a call each and two locked instructions.
 //
 // Contended, lock() spins on a plain load (with the CPU's pause hint) for a short
 // while, then yields the core between tries (sched_yield), so a holder that was
@@ -14,8 +14,7 @@
 // be a mutex.
 //
 // The exported library (export/shim.cpp) and the threaded replay
-// (evaluate/replay_threaded.cpp) use this same type for tlh, so the replay pays
-// what ships.
+// (evaluate/replay_threaded.cpp) use this same type, so the replay pays what ships.
 #pragma once
 
 #include <sched.h>

@@ -2,62 +2,205 @@
 // way back to the heap that owns them (thread model tlh).
 //
 // Under tlh every thread has its own heap, and a block freed by another thread (a
-// remote free) must go back to its owner's heap. Doing that free under the owner's
-// lock makes the freeing thread and the owner fight over the lock and over the
-// heap's metadata lines. Instead the freeing thread pushes the pointer onto the
-// owner's queue (lock-free, no write into the heap or the block) and the owner
-// drains the queue into its heap, under its own lock, the next time it allocates.
+// remote free) must go back to its owner's heap. The freeing thread never touches
+// the owner's heap: it pushes the pointer onto the owner's queue (lock-free, no
+// write into the heap or the block) and the owner drains the queue into its heap
+// the next time it allocates. So the owner's heap is the owner's alone, and when
+// the family's usable_size may run beside other calls (slab, superblock) the owner
+// takes no lock at all (export/shim.cpp).
 //
-// A bounded multi-producer single-consumer ring of N cells, each with a sequence
-// number (the array-queue of D. Vyukov, 2010): push claims a cell by a CAS on the
-// tail, writes the pointer, then publishes the cell with a release store of its
-// sequence; drain takes published cells in order. push returns false when the ring
-// is full: the caller then frees the block under the owner's lock (the old way), so
-// nothing waits and nothing is lost. drain must be called by one thread at a time
-// (the caller holds the owner heap's lock). A push interrupted half-way (claimed,
-// not yet published) stops the drain at its cell until it is published; in a fork
-// child, where that thread does not exist, reset() after a last drain clears it
-// (the one block it was freeing is leaked).
+// The queue never refuses a block and never waits for the owner (who may not
+// allocate again for a long time: a producer blocked until its consumers are done):
+//  * the ring: a bounded multi-producer single-consumer ring of N cells, each with
+//    a sequence number (the array-queue of D. Vyukov, 2010): a push claims cells by
+//    a CAS on the tail, writes the pointers, then publishes each cell with a release
+//    store of its sequence; drain takes published cells in order;
+//  * the overflow: when the ring has no room, the blocks are copied into a node (a
+//    RemoteNode, from a RemoteNodePool shared by every queue of the process) and the
+//    node is pushed onto the queue's overflow stack by one CAS; drain takes the
+//    whole stack with one exchange and gives the nodes back to the pool.
+// drain must be called by one thread at a time (the owner). A push interrupted
+// half-way (claimed, not yet published) stops the ring's drain at its cell until
+// it is published; in a fork child, where that thread does not exist, reset() after
+// a last drain clears it (the one batch it was handing over is leaked).
 //
 // Batches: a thread that frees many blocks of one owner (the consumer of a
 // producer/consumer pair frees nothing else) collects them in a RemoteBatch (below,
 // one per freeing thread) and hands up to kRemoteBatch of them over at once:
 // push_batch claims that many consecutive cells with one CAS, so the tail's cache
-// line moves between threads once per batch instead of once per block, and when
-// the ring is full the fallback frees the whole batch under one taking of the
-// owner's lock. A batch is handed over when it is full, when the thread frees a
-// block of another owner, and when the thread exits (the export) or ends its ops
-// (the replay): a thread holds at most kRemoteBatch - 1 freed blocks of other
-// heaps back from their owners, as a thread cache holds blocks back from its heap.
+// line moves between threads once per batch instead of once per block, and a batch
+// that does not fit goes onto the overflow stack as one node. A batch is handed
+// over when it is full, when the thread frees a block of another owner, and when the
+// thread exits (the export) or ends its ops (the replay): a thread holds at most
+// kRemoteBatch - 1 freed blocks of other heaps back from their owners, as a thread
+// cache holds blocks back from its heap.
 // Measured on xmalloc-test (all frees remote): docs/benchmarks.md.
 //
 // The exported library (export/shim.cpp) and the threaded replay
 // (evaluate/replay_threaded.cpp) use these same types, so the replay pays what ships.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <mutex>
+
+#include "core/heap_lock.hpp"
 
 namespace evo {
+
+/// Blocks one thread freed for one owner heap, not yet handed over (see above).
+inline constexpr std::size_t kRemoteBatch = 32;
+
+/// A batch that found no room in its owner's ring, on the owner's overflow stack.
+struct RemoteNode {
+  RemoteNode* next;
+  std::size_t n;
+  void* blocks[kRemoteBatch];
+};
+
+/// Where overflow nodes come from: chunks of nodes mapped from the OS (never from
+/// malloc: the export is the malloc), kept on a free list behind a HeapLock, taken
+/// once per batch that overflows and once per drain that found nodes. Chunks are
+/// never unmapped while the pool is in use; unmap_all() returns them (the replay's
+/// pool, once its run is over; the export's lives as long as the process, and has
+/// no destructor that could unmap nodes under a late free).
+class RemoteNodePool {
+ public:
+  /// A node, or nullptr when no chunk can be mapped.
+  RemoteNode* get() noexcept {
+    std::lock_guard<HeapLock> g(lock_);
+    if (free_ == nullptr && !grow()) return nullptr;
+    RemoteNode* x = free_;
+    free_ = x->next;
+    return x;
+  }
+  /// Gives back the nodes first..last (linked through next).
+  void put_list(RemoteNode* first, RemoteNode* last) noexcept {
+    std::lock_guard<HeapLock> g(lock_);
+    last->next = free_;
+    free_ = first;
+  }
+  /// Bytes mapped for nodes so far (memory the thread model holds beside the heaps).
+  std::uint64_t mapped_bytes() const noexcept { return mapped_.load(std::memory_order_relaxed); }
+  /// Returns every chunk to the OS: no node may be in use any more.
+  void unmap_all() noexcept {
+    while (chunks_ != nullptr) {
+      void* next = *static_cast<void**>(chunks_);
+      ::munmap(chunks_, kChunk);
+      chunks_ = next;
+    }
+    free_ = nullptr;
+    mapped_.store(0, std::memory_order_relaxed);
+  }
+  // Fork: prepare takes the lock, the parent releases it, the child resets it.
+  void lock() noexcept { lock_.lock(); }
+  void unlock() noexcept { lock_.unlock(); }
+  void reset_lock() noexcept { lock_.reset(); }
+
+ private:
+  static constexpr std::size_t kChunk = 64 * 1024;  // 240 nodes after the chunk link
+  bool grow() noexcept {
+    void* c = ::mmap(nullptr, kChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (c == MAP_FAILED) return false;
+    *static_cast<void**>(c) = chunks_;
+    chunks_ = c;
+    char* const end = static_cast<char*>(c) + kChunk;
+    for (char* at = static_cast<char*>(c) + 64; at + sizeof(RemoteNode) <= end; at += sizeof(RemoteNode)) {
+      auto* x = reinterpret_cast<RemoteNode*>(at);
+      x->next = free_;
+      free_ = x;
+    }
+    mapped_.fetch_add(kChunk, std::memory_order_relaxed);
+    return true;
+  }
+  HeapLock lock_;
+  RemoteNode* free_ = nullptr;
+  void* chunks_ = nullptr;  // each chunk's first word links the next
+  std::atomic<std::uint64_t> mapped_{0};
+};
 
 template <std::size_t N>
 class RemoteFreeQueue {
   static_assert(N >= 2 && (N & (N - 1)) == 0, "N must be a power of two");
 
  public:
-  RemoteFreeQueue() noexcept { reset(); }
+  explicit RemoteFreeQueue(RemoteNodePool* pool) noexcept : pool_(pool) { reset(); }
 
-  /// Another thread frees `p`: queues it. false when the ring is full.
-  bool push(void* p) noexcept { return push_batch(&p, 1); }
+  /// Another thread frees `p`: queues it.
+  void push(void* p) noexcept { push_batch(&p, 1); }
 
-  /// Another thread frees the n blocks ps[0..n) (n <= N): queues them all in order
-  /// with one claim of n consecutive cells. false (nothing queued) when fewer than n
-  /// cells are free. The cells are claimed in ring order and the owner frees cells in
-  /// that order, so the last of the n being free means all of them are.
-  bool push_batch(void* const* ps, std::size_t n) noexcept {
-    if (n == 0) return true;
-    if (n > N) return false;
+  /// Another thread frees the n blocks ps[0..n) (n <= kRemoteBatch): queues them
+  /// all, in the ring with one claim of n consecutive cells when it has room, else as
+  /// one node on the overflow stack. Only when no node can be mapped (the OS refuses
+  /// 64 KiB) are the blocks dropped: they stay allocated, never reused.
+  void push_batch(void* const* ps, std::size_t n) noexcept {
+    if (n == 0) return;
+    if (n <= N && ring_push(ps, n)) [[likely]]
+      return;
+    overflow_push(ps, n);
+  }
+
+  /// True when a push may be waiting (a cheap check before taking the work of drain).
+  bool maybe_nonempty() const noexcept {
+    return tail_.load(std::memory_order_relaxed) != head_.load(std::memory_order_relaxed) ||
+           overflow_.load(std::memory_order_relaxed) != nullptr;
+  }
+
+  /// The owner (one thread at a time): calls free_one(p) for every published block
+  /// (the ring's in push order, then the overflow's); returns how many.
+  template <typename F>
+  std::size_t drain(F&& free_one) {
+    std::size_t n = 0;
+    std::uint64_t h = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      Cell& c = cells_[h & (N - 1)];
+      if (c.seq.load(std::memory_order_acquire) != h + 1) break;  // empty, or not yet published
+      void* p = c.ptr;
+      c.seq.store(h + N, std::memory_order_release);
+      ++h;
+      free_one(p);
+      ++n;
+    }
+    head_.store(h, std::memory_order_relaxed);
+    if (overflow_.load(std::memory_order_relaxed) != nullptr) {
+      RemoteNode* first = overflow_.exchange(nullptr, std::memory_order_acquire);
+      RemoteNode* last = first;
+      std::uint64_t blocks = 0;
+      for (RemoteNode* x = first; x != nullptr; x = x->next) {
+        for (std::size_t i = 0; i < x->n; ++i) free_one(x->blocks[i]);
+        blocks += x->n;
+        last = x;
+      }
+      overflow_drained_.store(overflow_drained_.load(std::memory_order_relaxed) + blocks, std::memory_order_relaxed);
+      n += blocks;
+      if (first != nullptr) pool_->put_list(first, last);
+    }
+    return n;
+  }
+
+  /// Blocks queued and not yet drained, as another thread sees them (a statistic:
+  /// exact once the pushing threads and the owner are quiet).
+  std::uint64_t queued() const noexcept {
+    const std::uint64_t ring = tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_relaxed);
+    return ring + overflowed_.load(std::memory_order_relaxed) - overflow_drained_.load(std::memory_order_relaxed);
+  }
+
+  /// Empties the queue without freeing anything (a fork child, after a last drain).
+  void reset() noexcept {
+    for (std::size_t i = 0; i < N; ++i) cells_[i].seq.store(i, std::memory_order_relaxed);
+    head_.store(0, std::memory_order_relaxed);
+    tail_.store(0, std::memory_order_relaxed);
+    overflow_.store(nullptr, std::memory_order_relaxed);
+    overflowed_.store(0, std::memory_order_relaxed);
+    overflow_drained_.store(0, std::memory_order_relaxed);
+  }
+
+ private:
+  bool ring_push(void* const* ps, std::size_t n) noexcept {
     std::uint64_t pos = tail_.load(std::memory_order_relaxed);
     for (;;) {
       const std::uint64_t last = pos + n - 1;
@@ -79,49 +222,38 @@ class RemoteFreeQueue {
     }
   }
 
-  /// True when a push may be waiting (a cheap check before taking the work of drain).
-  bool maybe_nonempty() const noexcept { return tail_.load(std::memory_order_relaxed) != head_; }
-
-  /// The owner (one thread at a time): calls free_one(p) for every published block, in
-  /// push order; returns how many.
-  template <typename F>
-  std::size_t drain(F&& free_one) {
-    std::size_t n = 0;
-    for (;;) {
-      Cell& c = cells_[head_ & (N - 1)];
-      if (c.seq.load(std::memory_order_acquire) != head_ + 1) break;  // empty, or not yet published
-      void* p = c.ptr;
-      c.seq.store(head_ + N, std::memory_order_release);
-      ++head_;
-      free_one(p);
-      ++n;
-    }
-    return n;
+  void overflow_push(void* const* ps, std::size_t n) noexcept {
+    RemoteNode* x = pool_->get();
+    if (x == nullptr) [[unlikely]]
+      return;
+    x->n = n;
+    std::memcpy(x->blocks, ps, n * sizeof(void*));
+    overflowed_.fetch_add(n, std::memory_order_relaxed);  // before the node is seen: queued() >= 0
+    RemoteNode* head = overflow_.load(std::memory_order_relaxed);
+    do {
+      x->next = head;
+    } while (!overflow_.compare_exchange_weak(head, x, std::memory_order_release, std::memory_order_relaxed));
   }
 
-  /// Empties the ring without freeing anything (a fork child, after a last drain).
-  void reset() noexcept {
-    for (std::size_t i = 0; i < N; ++i) cells_[i].seq.store(i, std::memory_order_relaxed);
-    head_ = 0;
-    tail_.store(0, std::memory_order_relaxed);
-  }
-
- private:
   struct Cell {
     std::atomic<std::uint64_t> seq;
     void* ptr;
   };
-  alignas(64) std::atomic<std::uint64_t> tail_{0};  // producers
-  alignas(64) std::uint64_t head_ = 0;               // the consumer
+  // Producers' line: the ring's tail, the overflow stack and its pool (the owner's
+  // check before a drain reads the first two in one line).
+  alignas(64) std::atomic<std::uint64_t> tail_{0};
+  std::atomic<RemoteNode*> overflow_{nullptr};
+  std::atomic<std::uint64_t> overflowed_{0};  // blocks ever put on the overflow stack
+  RemoteNodePool* pool_;
+  // The owner's line (relaxed atomics: other threads read them for queued()).
+  alignas(64) std::atomic<std::uint64_t> head_{0};
+  std::atomic<std::uint64_t> overflow_drained_{0};
   Cell cells_[N];
 };
 
 /// The cells of a heap's ring in thread model tlh (the export and the replay).
 inline constexpr std::size_t kRemoteRing = 2048;
 using HeapRemoteQueue = RemoteFreeQueue<kRemoteRing>;
-
-/// Blocks one thread freed for one owner heap, not yet handed over (see above).
-inline constexpr std::size_t kRemoteBatch = 32;
 
 template <class Owner>
 struct RemoteBatch {

@@ -43,26 +43,31 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// One instance and the lock every call on it takes: the exported library's, a
-/// pthread mutex for the one heap of `lock`, a HeapLock (core/heap_lock.hpp) for the
-/// per-thread heaps of `tlh`.
+/// One instance and the lock its calls take, as in the exported library: a pthread
+/// mutex for the one heap of `lock`, a HeapLock (core/heap_lock.hpp) for tcache's
+/// shared heap and for the per-thread heaps of `tlh`, which its owner alone touches
+/// without any lock (`exclusive`) when the row's usable_size may run beside its calls.
 /// The lock starts a cache line of its own: under tcache every worker's free reads
 /// `inst` (usable_size, without the lock) while refills and flushes write the lock.
 struct Heap {
+  explicit Heap(RemoteNodePool* nodes) : remote(nodes) {}
   Instance inst;
   bool tlh = false;
+  bool exclusive = false;  // tlh, Traits::concurrent_usable_size: no lock at all
   alignas(64) std::mutex mutex;
   HeapLock heap_lock;
   HeapRemoteQueue remote;     // tlh: blocks other threads freed, drained by the owner
   void lock() {
+    if (exclusive) return;
     if (tlh) heap_lock.lock();
     else mutex.lock();
   }
   void unlock() {
+    if (exclusive) return;
     if (tlh) heap_lock.unlock();
     else mutex.unlock();
   }
-  /// Frees the queued blocks (the heap's lock held).
+  /// Frees the queued blocks (by the owner; the heap's lock held unless exclusive).
   void drain_remote() {
     remote.drain([this](void* q) { inst.deallocate(q); });
   }
@@ -75,22 +80,22 @@ struct alignas(64) CacheSlot {
   CacheSlot(SharedBack<OpsBack> back, std::uint32_t bound, std::size_t align) : cache(back, bound, align, nullptr) {}
 };
 
-/// Hands n blocks of heap h, freed by the calling worker, over to h: queued for its
-/// owner in one claim, or under its lock when the ring has no room (as export/shim.cpp).
-void hand_over(Heap* h, void* const* ps, std::size_t n) {
-  if (h->remote.push_batch(ps, n)) return;
-  std::lock_guard<Heap> g(*h);
-  h->drain_remote();
-  for (std::size_t i = 0; i < n; ++i) h->inst.deallocate(ps[i]);
-}
+/// Hands n blocks of heap h, freed by the calling worker, over to h's owner (queued:
+/// never waits, never touches h's instance; as export/shim.cpp).
+void hand_over(Heap* h, void* const* ps, std::size_t n) { h->remote.push_batch(ps, n); }
 
 /// Everything the workers share. Per slot: `done`, the number of its ops done so
 /// far (an op runs when done == its ordinal among the slot's ops), and the block
 /// with the trace thread that allocated it (written and read only by the slot's
 /// current op, ordered by `done`'s release/acquire).
 struct Shared {
+  ~Shared() {
+    heaps.clear();  // (their queues hold nodes of `nodes`)
+    nodes.unmap_all();
+  }
   const Trace* t = nullptr;
   ThreadModel model = ThreadModel::Lock;
+  RemoteNodePool nodes;                       // tlh: the queues' overflow nodes
   std::vector<std::unique_ptr<Heap>> heaps;  // lock, tcache: 1; tlh: one per trace thread
   OpsBack back;                               // tcache: heaps[0]'s instance, shared by the caches
   TransferCache::Owned transfer;              // tcache: batches passed between the caches
@@ -396,7 +401,7 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
   }
   const std::size_t nheaps = opt.model == ThreadModel::Tlh ? threads : 1;
   for (std::size_t k = 0; k < nheaps; ++k) {
-    auto h = std::make_unique<Heap>();
+    auto h = std::make_unique<Heap>(&sh.nodes);
     h->tlh = opt.model != ThreadModel::Lock;  // tlh and tcache take a HeapLock, as the export
     std::string err;
     h->inst = make(&err);
@@ -405,6 +410,7 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
       r.error = "cannot create instance " + std::to_string(k) + ": " + err;
       return r;
     }
+    h->exclusive = opt.model == ThreadModel::Tlh && h->inst.row().traits.concurrent_usable_size;
     sh.heaps.push_back(std::move(h));
   }
   r.instances = nheaps;
@@ -493,8 +499,11 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     r.final_stats.allocs = cache_allocs;
     r.final_stats.frees = cache_frees;
   }
-  r.final_stats.footprint += cache_slots;
-  r.final_stats.peak_footprint += cache_slots;
+  // The caches' pointer stacks and the queues' overflow nodes: memory the thread
+  // model holds beside the instances (the export counts them the same way).
+  const std::uint64_t beside = cache_slots + sh.nodes.mapped_bytes();
+  r.final_stats.footprint += beside;
+  r.final_stats.peak_footprint += beside;
   r.peak_footprint = r.final_stats.peak_footprint;
   r.ops = n;
   r.error = sh.error;

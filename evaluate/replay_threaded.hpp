@@ -17,15 +17,18 @@
 // Thread models (how the design's instances are shared; the export's models,
 // export/shim.cpp, with more than one thread):
 //   lock  one instance behind one mutex, taken by every call.
-//   tlh   one instance per trace thread, each behind its own HeapLock
-//         (core/heap_lock.hpp, as the export), taken by its thread on every call.
+//   tlh   one instance per trace thread, its thread's alone: no lock when the
+//         row's usable_size may run beside its calls (Traits::concurrent_usable_size),
+//         else its own HeapLock (core/heap_lock.hpp), taken by its thread on every
+//         call and by another thread reading a block's size (as the export).
 //         A block goes back to the instance that allocated it: a remote free goes
 //         into the worker's RemoteBatch for the owner, and a full or displaced
 //         batch (and the worker's last, when its ops end) is pushed onto the
-//         owner's RemoteFreeQueue in one claim (core/remote_queue.hpp), which the
-//         owner drains under its lock at its next allocation (no room: the batch
-//         is freed under the owner's lock); a realloc of another thread's
-//         block allocates in the caller's instance, copies and frees remotely.
+//         owner's RemoteFreeQueue in one claim (core/remote_queue.hpp: a ring, and
+//         overflow nodes when it is full; never waits), which the owner drains at
+//         its next allocation; a realloc of another thread's block allocates in
+//         the caller's instance, copies and frees remotely. The footprint adds the
+//         overflow nodes' pages.
 //   tcache  one shared instance of the design without its front cache, behind one
 //         HeapLock, and per trace thread a front=tcache:B cache over it
 //         (core/layers/front.hpp: FrontCache<SharedBack>): every call goes to the

@@ -31,36 +31,41 @@
 //   memory_source.cpp with mmap renamed to evo_export_source_mmap (source_hook.cpp),
 //   which reports each reservation, so the heap that owns a block is found by
 //   address in a small global table (at most 1024 heaps, append-only, read without
-//   any lock: entries are published with a release store of the count). Every
-//   operation on a heap takes its lock, a HeapLock (core/heap_lock.hpp: one atomic
-//   exchange to take, one store to release, inlined; spin, then yield, when
-//   contended), not a pthread mutex (a call each way and two locked instructions: a
-//   third of the library's time in a python3 profile, docs/benchmarks.md). Its owner
-//   finds it free unless a stats read, a remote realloc or a full queue (below) is
-//   running on it. A free of a block owned by another thread's heap (a *remote
-//   free*) does not take the owner's lock: it goes into the freeing thread's
+//   any lock: entries are published with a release store of the count).
+//   A heap is its owner's alone: a free of a block owned by another thread's heap (a
+//   *remote free*) never touches that heap. It goes into the freeing thread's
 //   RemoteBatch for that owner (up to 32 blocks of one heap), and a full batch, or
 //   one that a block of another heap displaces, is pushed onto the owner's
 //   RemoteFreeQueue in one claim (core/remote_queue.hpp: a lock-free ring of 2048
-//   pointers; no write into the block, so no minimum block size), which the owner
-//   drains into its heap at its next malloc; only when the ring has no room is the
-//   batch freed under the owner's lock (draining the ring too), in one taking of
-//   it. A thread's exit hooks hand its batch over; a fork child loses the batches
-//   of the threads that do not exist in it (31 blocks each at most, never reused).
-//   So a producer/consumer pair of threads no longer fights over the producer's lock and heap metadata. A pooled heap (its
-//   thread exited) keeps its queued blocks until a new thread adopts it and
-//   allocates. malloc_usable_size and realloc of a remote block read the owner's
-//   metadata under its lock.
-//   realloc of a remote block = allocate in the caller's heap + copy + remote free.
-//   malloc_usable_size works for any block. Threads past 1024 heaps (or past the
-//   point where a new heap cannot be built: address space or memory exhausted), and calls a
-//   thread makes after its heap went back to the pool (later TLS destructors),
-//   share an existing heap (picked by address; safe: every operation takes the
-//   heap's lock). While the process has one thread (__libc_single_threaded) the
-//   heap lock is not taken (there can be no concurrent remote free). Fork: prepare
-//   takes the table lock and every heap's lock; the parent releases them; the child
-//   resets them, drains and resets every queue, and returns the heaps of the threads that do not exist in
-//   the child to the pool.
+//   pointers, and when it is full a lock-free stack of batch nodes; nothing is
+//   written into the blocks, so no minimum block size, and nothing waits for the
+//   owner), which the owner drains into its heap at its next malloc. A thread's
+//   exit hooks hand its batch over; a fork child loses the batches of the threads
+//   that do not exist in it (31 blocks each at most, never reused). A pooled heap
+//   (its thread exited) keeps its queued blocks until a new thread adopts it and
+//   allocates. realloc of a remote block = allocate in the caller's heap + copy +
+//   remote free; malloc_usable_size works for any block.
+//   So when the family's usable_size may run beside other calls on the heap (slab,
+//   superblock: Traits::concurrent_usable_size, the one thing another thread asks of
+//   a heap: the size of a remote block it reallocates), the owner takes no lock at
+//   all: its malloc and free are the design's, plus one check of its queue. (Until
+//   2026-12-06 every call took the heap's HeapLock, an atomic exchange: a full
+//   barrier that held the producer of xmalloc-test at each malloc behind its own
+//   stores to fresh blocks, 0.25x mimalloc; docs/benchmarks.md.) For the other
+//   families every call on a heap takes its HeapLock (core/heap_lock.hpp: one
+//   atomic exchange to take, one store to release, inlined), and a remote
+//   usable_size takes it too.
+//   Threads past 1023 heaps (or past the point where a new heap cannot be built:
+//   address space or memory exhausted), and calls a thread makes after its heap went
+//   back to the pool (later TLS destructors), use the *common heap*: one more heap,
+//   owned by no thread, made when first needed, every call on it under its lock.
+//   While the process has one thread (__libc_single_threaded) no lock is taken.
+//   Fork: prepare takes the table lock, every heap's lock and the node pool's lock;
+//   the parent releases them; the child resets them, drains and resets the queues of
+//   its own heap, the pooled ones and the locking ones, returns the locking heaps of
+//   the threads that do not exist in the child to the pool, and abandons their
+//   lock-free heaps (their owner may have been inside a call: never adopted again,
+//   frees of their blocks are queued and never reused).
 //
 // * tcache (per-thread caches over one shared heap, as glibc's tcache and tcmalloc):
 //   the design's front=tcache:B cache (core/layers/front.hpp) runs in every thread,
@@ -107,7 +112,8 @@
 // exit: design name, footprint, peak footprint, allocations, frees, OS calls and
 // bootstrap bytes; under tlh the counters are summed over every heap (peak = the sum
 // of the heaps' peaks, an upper bound of the process's peak; a remote free counts
-// once its batch is handed over, see tlh below) and ", heaps N" ends the line;
+// once its batch is handed over, see tlh above; the footprints add the queues'
+// overflow nodes) and ", heaps N" ends the line;
 // under tcache allocs and frees are summed over the threads' caches, the footprints
 // add the resident pages of the caches' pointer stacks (front=tcache:B:array) and of
 // the transfer cache's slots, and ", caches N" (caches ever made) ends the line.
@@ -725,13 +731,24 @@ constexpr const char* kThreadModel = "tlh";
 constexpr const char* kCountLabel = "heaps";  // the stats line's count
 constexpr std::size_t kMaxHeaps = 1024;
 
+// The family's usable_size may run beside the owner's calls (slab, superblock): a
+// heap is then its owner's alone and its owner takes no lock (see the top of the file).
+constexpr bool kOwnerLocks = !evo_export::Heap::concurrent_usable_size();
+
+// Overflow nodes of every heap's queue (core/remote_queue.hpp); never unmapped.
+evo::RemoteNodePool g_nodes;
+
 struct alignas(64) Tlh {
   evo_export::Heap heap;
-  evo::HeapLock lock;             // taken around every operation on `heap` (core/heap_lock.hpp)
-  evo::HeapRemoteQueue remote;       // blocks other threads freed, drained by the owner (core/remote_queue.hpp)
+  evo::HeapLock lock;             // see HeapGuard (core/heap_lock.hpp)
+  evo::HeapRemoteQueue remote{&g_nodes};  // blocks other threads freed, drained by the owner (core/remote_queue.hpp)
   std::uintptr_t lo = 0, hi = 0;  // the instance's MemorySource reservation [lo, hi)
   Tlh* next_free = nullptr;       // pool link (under g_table_lock)
   bool owned = false;             // adopted by a live thread (under g_table_lock)
+  bool common = false;            // the common heap: never owned, every call takes its lock
+  /// Calls on this heap take its lock (HeapGuard): the common heap's, or every heap's
+  /// when the family's usable_size may not run beside its owner's calls.
+  bool locking() const { return kOwnerLocks || common; }
 };
 
 alignas(Tlh) char g_tlh_storage[kMaxHeaps * sizeof(Tlh)];  // heaps are never destroyed
@@ -739,6 +756,7 @@ Tlh* g_table[kMaxHeaps];                // [0, g_nheaps) published, append-only
 std::atomic<std::size_t> g_nheaps{0};
 pthread_mutex_t g_table_lock = PTHREAD_MUTEX_INITIALIZER;  // heap creation, the pool
 Tlh* g_pool = nullptr;                  // heaps of exited threads
+Tlh* g_common = nullptr;                // the common heap, made when first needed (under g_table_lock)
 // The reservations reported while one heap is being built (under g_table_lock).
 std::uintptr_t g_res_lo = 0, g_res_hi = 0;
 int g_res_count = 0;
@@ -750,7 +768,8 @@ EVO_TLS bool t_batch_done;    // g_batch_key's destructor ran: remote frees are 
 pthread_key_t g_batch_key;
 EVO_TLS bool t_building; // this thread is building a heap (new_heap)
 
-/// Frees into `h` the blocks other threads queued for it (h's lock held).
+/// Frees into `h` the blocks other threads queued for it (by its owner; a locking
+/// heap's under its lock).
 [[gnu::noinline]] void drain_remote(Tlh* h) {
   h->remote.drain([h](void* q) { h->heap.deallocate(q); });
 }
@@ -762,7 +781,9 @@ void on_reserve(void* base, size_t len) {
   g_res_hi = g_res_lo + len;
 }
 
-void hand_over(Tlh* h, void* const* ps, std::size_t n);
+/// Hands n blocks of heap h, freed by this thread, over to h's owner (queued: never
+/// waits, never touches h's heap).
+void hand_over(Tlh* h, void* const* ps, std::size_t n) { h->remote.push_batch(ps, n); }
 
 void on_thread_exit(void* v) {
   auto* h = static_cast<Tlh*>(v);
@@ -779,21 +800,31 @@ void on_thread_exit(void* v) {
 void atfork_prepare() {
   pthread_mutex_lock(&g_table_lock);
   std::size_t n = g_nheaps.load(std::memory_order_acquire);
-  for (std::size_t i = 0; i < n; ++i) g_table[i]->lock.lock();
+  for (std::size_t i = 0; i < n; ++i) g_table[i]->lock.lock();  // the locking heaps' calls are done
+  g_nodes.lock();
 }
 void atfork_parent() {
+  g_nodes.unlock();
   std::size_t n = g_nheaps.load(std::memory_order_acquire);
   for (std::size_t i = n; i-- > 0;) g_table[i]->lock.unlock();
   pthread_mutex_unlock(&g_table_lock);
 }
 void atfork_child() {
+  g_nodes.reset_lock();
   std::size_t n = g_nheaps.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < n; ++i) {
     Tlh* h = g_table[i];
     h->lock.reset();
+    const bool orphan = h->owned && h != t_heap;  // its thread does not exist in the child
+    if (orphan && !h->locking()) {
+      // Its owner may have been half-way through a call (it takes no lock): the heap
+      // is abandoned, never drained nor adopted; frees of its blocks queue (leaked).
+      h->owned = false;
+      continue;
+    }
     drain_remote(h);  // one thread now: no lock needed
     h->remote.reset();
-    if (h->owned && h != t_heap) {  // its thread does not exist in the child
+    if (orphan) {  // a locking heap: whole (prepare held its lock), so pooled
       h->owned = false;
       h->next_free = g_pool;
       g_pool = h;
@@ -817,10 +848,11 @@ bool g_heaps_exhausted = false;  // a heap could not be built: later threads sha
 
 /// A new heap in the table (under g_table_lock, t_busy set); nullptr when the
 /// table is full or a heap cannot be built (address space or memory exhausted:
-/// the caller then shares an existing heap; only the first heap failing is fatal).
-Tlh* new_heap() {
+/// the caller then uses the common heap; only the first heap failing is fatal).
+/// The table's last entry is kept for the common heap.
+Tlh* new_heap(bool common) {
   std::size_t n = g_nheaps.load(std::memory_order_relaxed);
-  if (n == kMaxHeaps || (g_heaps_exhausted && n != 0)) return nullptr;
+  if (!common && (n + 1 >= kMaxHeaps || (g_heaps_exhausted && n != 0))) return nullptr;
   auto* h = new (g_tlh_storage + n * sizeof(Tlh)) Tlh();
   g_res_lo = g_res_hi = 0;
   g_res_count = 0;
@@ -837,11 +869,15 @@ Tlh* new_heap() {
     die_init("thread-local heaps need the design to reserve exactly one address range (it reserved " +
              std::to_string(g_res_count) + ")");
   h->lo = g_res_lo, h->hi = g_res_hi;
+  h->common = common;
   g_table[n] = h;
   g_nheaps.store(n + 1, std::memory_order_release);
   return h;
 }
 
+/// This thread's heap: adopted from the pool or made, else (the table full, no
+/// memory for a heap, or the thread past its exit hook) the common heap; nullptr
+/// when not even that can be made (the call fails with ENOMEM).
 [[gnu::noinline]] Tlh* adopt_heap() {
   t_busy = true;
   pthread_mutex_lock(&g_table_lock);
@@ -851,17 +887,17 @@ Tlh* new_heap() {
       h = g_pool;
       g_pool = h->next_free;
     } else {
-      h = new_heap();
+      h = new_heap(false);
     }
     if (h != nullptr) h->owned = true;
   }
-  bool shared = h == nullptr;
-  if (shared) {  // table full, or the thread is past its exit hook: share an existing heap
-    std::size_t n = g_nheaps.load(std::memory_order_relaxed);
-    h = n == 0 ? new_heap() : g_table[(reinterpret_cast<std::uintptr_t>(&t_heap) >> 12) % n];
+  const bool own = h != nullptr;
+  if (!own) {
+    if (g_common == nullptr) g_common = new_heap(true);
+    h = g_common;
   }
   pthread_mutex_unlock(&g_table_lock);
-  if (!shared) pthread_setspecific(g_key, h);
+  if (own) pthread_setspecific(g_key, h);
   t_heap = h;
   t_busy = false;
   return h;
@@ -885,11 +921,12 @@ inline Tlh* owner_of(const void* p) {
   return nullptr;
 }
 
-/// Holds a heap's mutex (not taken while the process has one thread: no remote frees).
+/// Holds a locking heap's lock (Tlh::locking; not taken while the process has one
+/// thread), and marks the thread as inside the allocator.
 struct HeapGuard {
   Tlh* h;
-  bool locked = !single_threaded();
-  explicit HeapGuard(Tlh* x) : h(x) {
+  bool locked;
+  explicit HeapGuard(Tlh* x) : h(x), locked(x->locking() && !single_threaded()) {
     if (locked) h->lock.lock();
     t_busy = true;
   }
@@ -898,15 +935,6 @@ struct HeapGuard {
     if (locked) h->lock.unlock();
   }
 };
-
-/// Hands n blocks of heap h, freed by this thread, over to h: queued for its owner
-/// in one claim, or (the ring full) freed under h's lock in one taking of it.
-void hand_over(Tlh* h, void* const* ps, std::size_t n) {
-  if (h->remote.push_batch(ps, n)) [[likely]] return;
-  HeapGuard g(h);
-  drain_remote(h);
-  for (std::size_t i = 0; i < n; ++i) h->heap.deallocate(ps[i]);
-}
 
 /// A block of heap h (not this thread's) freed: into this thread's batch for h
 /// (core/remote_queue.hpp), handed over when full or when a block of another heap
@@ -922,12 +950,16 @@ void free_remote(Tlh* h, void* p) {
   t_remote.add(h, p, hand_over);
 }
 
-/// No inline fast path under tlh (every call takes its heap's lock).
+/// No inline fast path under tlh.
 inline void* alloc_fast(std::size_t, std::size_t) { return nullptr; }
 
 void* do_alloc(std::size_t size, std::size_t align) {
   if (use_boot()) return boot_alloc(size, align);
   Tlh* h = my_heap();
+  if (h == nullptr) [[unlikely]] {
+    errno = ENOMEM;
+    return nullptr;
+  }
   void* p;
   {
     HeapGuard g(h);
@@ -966,6 +998,10 @@ void* realloc_heap(void* p, std::size_t size) {
     return nullptr;
   }
   Tlh* me = my_heap();
+  if (me == nullptr) [[unlikely]] {
+    errno = ENOMEM;
+    return nullptr;
+  }
   void* q;
   if (o == me) {
     HeapGuard g(me);
@@ -996,21 +1032,29 @@ void* realloc_heap(void* p, std::size_t size) {
 evo::AllocStats total_stats(bool wait, long* heaps) {
   evo::AllocStats sum;
   // The calling thread's batch of remote frees counts as frees (other live threads'
-  // batches, at most kRemoteBatch - 1 blocks each, do not): handed over, at exit only
-  // when the owner's ring has room (the exit line never waits for a lock).
-  if (wait) t_remote.flush(hand_over);
-  else if (t_remote.n != 0 && t_remote.owner->remote.push_batch(t_remote.blocks, t_remote.n)) t_remote.n = 0;
+  // batches, at most kRemoteBatch - 1 blocks each, do not).
+  t_remote.flush(hand_over);
   std::size_t n = g_nheaps.load(std::memory_order_acquire);
   *heaps = static_cast<long>(n);
   for (std::size_t i = 0; i < n; ++i) {
     Tlh* h = g_table[i];
-    bool locked = true;
-    if (wait) h->lock.lock();
-    else locked = lock_briefly(&h->lock);
-    if (locked) drain_remote(h);  // queued frees count as frees
-    add_stats(sum, h->heap.stats());
+    // A locking heap's counters are read under its lock (at exit only if it is free
+    // soon: the exit line never waits); a heap its owner alone touches, without its
+    // owner's help (exact once the threads are done, as tcache's caches).
+    bool locked = false;
+    if (h->locking()) {
+      if (wait) h->lock.lock(), locked = true;
+      else locked = lock_briefly(&h->lock);
+    }
+    evo::AllocStats s = h->heap.stats();
+    s.frees += h->remote.queued();  // handed over, not yet drained: freed
+    add_stats(sum, s);
     if (locked) h->lock.unlock();
   }
+  // The queues' overflow nodes are memory the library holds beside the heaps.
+  const std::uint64_t nodes = g_nodes.mapped_bytes();
+  sum.footprint += nodes;
+  sum.peak_footprint += nodes;
   return sum;
 }
 

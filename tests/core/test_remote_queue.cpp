@@ -1,11 +1,13 @@
 // tests/core/test_remote_queue.cpp — the tlh synchronisation pieces shared by the
-// export and the threaded replay: RemoteFreeQueue (core/remote_queue.hpp) and
-// HeapLock (core/heap_lock.hpp), alone and under real threads.
+// export and the threaded replay: RemoteFreeQueue and its overflow nodes
+// (core/remote_queue.hpp) and HeapLock (core/heap_lock.hpp), alone and under real
+// threads.
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -17,18 +19,17 @@ namespace {
 void* ptr(std::uintptr_t v) { return reinterpret_cast<void*>(v); }
 
 /// kProducers threads free kEach distinct pointers each into one small ring (64
-/// cells: it fills, and producers take the fallback), one push per pointer or
-/// through a RemoteBatch (push_batch). The fallback, as in the export, frees under
-/// the owner's lock and drains the ring; the owner drains under that lock meanwhile.
-/// Every pointer must arrive exactly once.
-void producers_and_owner(bool batched) {
+/// cells), one push per pointer or through a RemoteBatch (push_batch). With
+/// `owner_drains` the owner drains meanwhile (the ring fills at times: overflow
+/// nodes); without, only after the producers are done (all but 64 of them go to
+/// overflow nodes). Every pointer must arrive exactly once.
+void producers_and_owner(bool batched, bool owner_drains) {
   constexpr int kProducers = 3;
-  constexpr std::uintptr_t kEach = 200000;
-  evo::RemoteFreeQueue<64> q;
-  std::mutex owner_lock;
+  const std::uintptr_t kEach = owner_drains ? 200000 : 20000;
+  evo::RemoteNodePool pool;
+  evo::RemoteFreeQueue<64> q(&pool);
   std::vector<std::uint8_t> seen(kProducers * kEach, 0);
   std::atomic<int> done{0};
-  std::atomic<std::uint64_t> fallbacks{0};
   auto record = [&](void* p) { ++seen[reinterpret_cast<std::uintptr_t>(p) - 1]; };
   struct Owner {};
   Owner owner;
@@ -36,11 +37,8 @@ void producers_and_owner(bool batched) {
   for (int t = 0; t < kProducers; ++t) {
     producers.emplace_back([&, t] {
       auto hand_over = [&](Owner*, void* const* ps, std::size_t n) {
-        if (batched ? q.push_batch(ps, n) : q.push(ps[0])) return;
-        std::lock_guard<std::mutex> g(owner_lock);  // no room: under the owner's lock, draining too
-        q.drain(record);
-        for (std::size_t i = 0; i < n; ++i) record(ps[i]);
-        ++fallbacks;
+        if (batched) q.push_batch(ps, n);
+        else q.push(ps[0]);
       };
       evo::RemoteBatch<Owner> b;
       for (std::uintptr_t i = 0; i < kEach; ++i) {
@@ -52,68 +50,102 @@ void producers_and_owner(bool batched) {
       ++done;
     });
   }
-  while (done.load() < kProducers) {
-    std::lock_guard<std::mutex> g(owner_lock);
-    q.drain(record);
-  }
+  while (owner_drains && done.load() < kProducers) q.drain(record);
   for (std::thread& th : producers) th.join();
-  q.drain(record);
+  const std::uint64_t queued = q.queued();
+  const std::size_t last = q.drain(record);
+  if (!owner_drains) {
+    CHECK(queued == seen.size());  // nothing was drained before
+    CHECK(last == seen.size());
+    CHECK(pool.mapped_bytes() > 0);  // 64 cells cannot hold them: nodes were used
+  }
+  CHECK(q.queued() == 0);
+  CHECK_FALSE(q.maybe_nonempty());
   std::uint64_t once = 0;
   for (std::uint8_t n : seen) once += n == 1;
   CHECK(once == seen.size());
-  MESSAGE((batched ? "batches" : "single pushes") << ", fallbacks (no room): " << fallbacks.load());
+  MESSAGE((batched ? "batches" : "single pushes") << (owner_drains ? ", owner draining" : ", drained at the end")
+                                                  << ", node bytes mapped: " << pool.mapped_bytes());
+  pool.unmap_all();
 }
 
 }  // namespace
 
-TEST_CASE("RemoteFreeQueue: FIFO, full at N, reusable after a drain, reset empties it") {
-  evo::RemoteFreeQueue<4> q;
+TEST_CASE("RemoteFreeQueue: FIFO in the ring, overflow nodes past N, reusable after a drain, reset empties it") {
+  evo::RemoteNodePool pool;
+  evo::RemoteFreeQueue<4> q(&pool);
   CHECK_FALSE(q.maybe_nonempty());
   std::vector<std::uintptr_t> got;
   auto take = [&](void* p) { got.push_back(reinterpret_cast<std::uintptr_t>(p)); };
   CHECK(q.drain(take) == 0);
-  for (std::uintptr_t v = 1; v <= 4; ++v) CHECK(q.push(ptr(v)));
-  CHECK_FALSE(q.push(ptr(5)));  // full
+  for (std::uintptr_t v = 1; v <= 4; ++v) q.push(ptr(v));
+  CHECK(pool.mapped_bytes() == 0);  // the ring held them
+  q.push(ptr(5));                   // full ring: a node
+  q.push(ptr(6));
+  CHECK(pool.mapped_bytes() > 0);
+  CHECK(q.queued() == 6);
   CHECK(q.maybe_nonempty());
-  CHECK(q.drain(take) == 4);
-  CHECK(got == std::vector<std::uintptr_t>{1, 2, 3, 4});
+  CHECK(q.drain(take) == 6);
+  REQUIRE(got.size() == 6);
+  CHECK(std::vector<std::uintptr_t>(got.begin(), got.begin() + 4) == std::vector<std::uintptr_t>{1, 2, 3, 4});
+  CHECK(std::set<std::uintptr_t>(got.begin() + 4, got.end()) == std::set<std::uintptr_t>{5, 6});
   CHECK_FALSE(q.maybe_nonempty());
-  // Wraps around the ring many times.
+  CHECK(q.queued() == 0);
+  // Wraps around the ring many times; the nodes go back to the pool and are reused.
+  const std::uint64_t mapped = pool.mapped_bytes();
   got.clear();
   for (std::uintptr_t v = 10; v < 1010; ++v) {
-    REQUIRE(q.push(ptr(v)));
+    q.push(ptr(v));
     if (v % 3 == 0) q.drain(take);
   }
   q.drain(take);
   REQUIRE(got.size() == 1000);
   for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == 10 + i);
-  CHECK(q.push(ptr(7)));
+  for (int round = 0; round < 100; ++round) {  // 100 x 20 pushes: 16 nodes each round
+    for (std::uintptr_t v = 1; v <= 20; ++v) q.push(ptr(v));
+    CHECK(q.drain(take) == 20);
+  }
+  CHECK(pool.mapped_bytes() == mapped);  // one chunk serves them all
+  q.push(ptr(7));
   q.reset();
   CHECK_FALSE(q.maybe_nonempty());
+  CHECK(q.queued() == 0);
   CHECK(q.drain(take) == 0);
+  pool.unmap_all();
+  CHECK(pool.mapped_bytes() == 0);
 }
 
 TEST_CASE("RemoteFreeQueue: producers on real threads, one consumer; every pointer arrives once") {
-  SUBCASE("one push per block") { producers_and_owner(false); }
-  SUBCASE("batches of kRemoteBatch (push_batch)") { producers_and_owner(true); }
+  SUBCASE("one push per block, owner draining") { producers_and_owner(false, true); }
+  SUBCASE("batches of kRemoteBatch (push_batch), owner draining") { producers_and_owner(true, true); }
+  SUBCASE("one push per block, drained at the end (overflow nodes)") { producers_and_owner(false, false); }
+  SUBCASE("batches, drained at the end (overflow nodes)") { producers_and_owner(true, false); }
 }
 
-TEST_CASE("RemoteFreeQueue::push_batch: all or nothing, in order, mixed with single pushes") {
-  evo::RemoteFreeQueue<8> q;
+TEST_CASE("RemoteFreeQueue::push_batch: whole batches, in order, mixed with single pushes") {
+  evo::RemoteNodePool pool;
+  evo::RemoteFreeQueue<8> q(&pool);
   std::vector<std::uintptr_t> got;
   auto take = [&](void* p) { got.push_back(reinterpret_cast<std::uintptr_t>(p)); };
   void* a[5] = {ptr(1), ptr(2), ptr(3), ptr(4), ptr(5)};
-  CHECK(q.push_batch(a, 0));  // nothing to hand over
+  q.push_batch(a, 0);  // nothing to hand over
   CHECK_FALSE(q.maybe_nonempty());
-  CHECK(q.push(ptr(100)));
-  CHECK(q.push_batch(a, 5));         // 6 of 8 cells used
-  CHECK_FALSE(q.push_batch(a, 3));   // 2 free: nothing is queued
-  CHECK(q.push_batch(a + 3, 2));     // exactly the 2 left
-  CHECK_FALSE(q.push(ptr(101)));
-  CHECK(q.drain(take) == 8);
-  CHECK(got == std::vector<std::uintptr_t>{100, 1, 2, 3, 4, 5, 4, 5});
-  void* nine[9] = {};
-  CHECK_FALSE(q.push_batch(nine, 9));  // more than the ring holds: never
+  q.push(ptr(100));
+  q.push_batch(a, 5);  // 6 of 8 cells used
+  CHECK(pool.mapped_bytes() == 0);
+  q.push_batch(a, 3);  // 2 free: the 3 go whole to one node
+  CHECK(pool.mapped_bytes() > 0);
+  q.push_batch(a + 3, 2);  // exactly the 2 cells left
+  q.push(ptr(101));        // a node of its own
+  CHECK(q.queued() == 12);
+  CHECK(q.drain(take) == 12);
+  // The ring in order, then the nodes (newest first), each node's blocks in order.
+  CHECK(got == std::vector<std::uintptr_t>{100, 1, 2, 3, 4, 5, 4, 5, 101, 1, 2, 3});
+  got.clear();
+  void* nine[9] = {ptr(11), ptr(12), ptr(13), ptr(14), ptr(15), ptr(16), ptr(17), ptr(18), ptr(19)};
+  q.push_batch(nine, 9);  // more than the ring holds: one node
+  CHECK(q.drain(take) == 9);
+  CHECK(got == std::vector<std::uintptr_t>{11, 12, 13, 14, 15, 16, 17, 18, 19});
   // Around the ring: batches that wrap its end arrive whole and in order.
   got.clear();
   std::vector<void*> batch;
@@ -122,12 +154,13 @@ TEST_CASE("RemoteFreeQueue::push_batch: all or nothing, in order, mixed with sin
     batch.clear();
     const std::size_t n = 1 + round % 5;
     for (std::size_t i = 0; i < n; ++i) batch.push_back(ptr(next + i));
-    REQUIRE(q.push_batch(batch.data(), n));
+    q.push_batch(batch.data(), n);
     next += n;
     q.drain(take);
   }
   REQUIRE(got.size() == next - 1);
   for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == i + 1);
+  pool.unmap_all();
 }
 
 TEST_CASE("RemoteBatch: one owner at a time, handed over when full or displaced") {

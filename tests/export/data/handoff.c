@@ -4,7 +4,11 @@
  * the main thread prints "live D": the blocks allocated minus the blocks freed over
  * that span, read with the library's evoalloc_stats (0 plus what pthread_create
  * keeps, a block or two; a remote batch that never reached its owner would show as
- * up to 31 more). Exits 1 with one line on stderr naming what broke. */
+ * up to 31 more). Then it allocates the same N blocks again, frees them itself, and
+ * prints "regrown R": the growth of the peak footprint over that second round in
+ * percent of the first round's (near 0 when the blocks the consumer freed were
+ * reused; 100 when they were not). Exits 1 with one line on stderr naming what
+ * broke. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -58,6 +62,19 @@ int main(int argc, char** argv) {
   pthread_join(consumer, NULL);
   stats(after);
   printf("live %lld\n", (long long)(after[3] - before[3]) - (long long)(after[4] - before[4]));
+  for (long i = 0; i < n_blocks; ++i) {
+    blocks[i] = malloc(size_of(i));
+    if (blocks[i] == NULL) {
+      fprintf(stderr, "handoff: malloc(%zu) failed in the second round\n", size_of(i));
+      return 1;
+    }
+    memset(blocks[i], 1, size_of(i));
+  }
+  uint64_t again[6];
+  stats(again);
+  for (long i = 0; i < n_blocks; ++i) free(blocks[i]);
+  const double first = (double)(after[1] - before[1]) + 1.0;
+  printf("regrown %.0f\n", 100.0 * (double)(again[1] - after[1]) / first);
   free(blocks);
   return 0;
 }
