@@ -11,25 +11,27 @@
 //
 // The queue never refuses a block and never waits for the owner (who may not
 // allocate again for a long time: a producer blocked until its consumers are done):
-//  * the ring: a bounded multi-producer single-consumer ring of N cells, each with
-//    a sequence number (the array-queue of D. Vyukov, 2010): a push claims cells by
-//    a CAS on the tail, writes the pointers, then publishes each cell with a release
-//    store of its sequence; drain takes published cells in order;
-//  * the overflow: when the ring has no room, the blocks are copied into a node (a
+//  * the ring: a bounded multi-producer single-consumer ring of N slots, each
+//    holding one batch (up to kRemoteBatch pointers, dense) and a sequence number
+//    (the array-queue of D. Vyukov, 2010, one batch per cell): a push claims a slot
+//    by a CAS on the tail, copies the pointers in, then publishes the slot with a
+//    release store of its sequence; drain takes published slots in order;
+//  * the overflow: when the ring has no free slot, the batch is copied into a node (a
 //    RemoteNode, from a RemoteNodePool shared by every queue of the process) and the
 //    node is pushed onto the queue's overflow stack by one CAS; drain takes the
 //    whole stack with one exchange and gives the nodes back to the pool.
 // drain must be called by one thread at a time (the owner). A push interrupted
-// half-way (claimed, not yet published) stops the ring's drain at its cell until
+// half-way (claimed, not yet published) stops the ring's drain at its slot until
 // it is published; in a fork child, where that thread does not exist, reset() after
 // a last drain clears it (the one batch it was handing over is leaked).
 //
 // Batches: a thread that frees many blocks of one owner (the consumer of a
 // producer/consumer pair frees nothing else) collects them in a RemoteBatch (below,
-// one per freeing thread) and hands up to kRemoteBatch of them over at once:
-// push_batch claims that many consecutive cells with one CAS, so the tail's cache
-// line moves between threads once per batch instead of once per block, and a batch
-// that does not fit goes onto the overflow stack as one node. A batch is handed
+// one per freeing thread) and hands up to kRemoteBatch of them over at once: one
+// CAS on the tail and one slot per batch, so the tail's cache line moves between
+// threads once per batch instead of once per block, and the owner reads 32 pointers
+// from 4 cache lines and one sequence number. (Until 2026-12-06 the ring's cells
+// held one pointer and a sequence number each, 16 bytes a block.) A batch is handed
 // over when it is full, when the thread frees a block of another owner, and when the
 // thread exits (the export) or ends its ops (the replay): a thread holds at most
 // kRemoteBatch - 1 freed blocks of other heaps back from their owners, as a thread
@@ -133,13 +135,14 @@ class RemoteFreeQueue {
   /// Another thread frees `p`: queues it.
   void push(void* p) noexcept { push_batch(&p, 1); }
 
-  /// Another thread frees the n blocks ps[0..n) (n <= kRemoteBatch): queues them
-  /// all, in the ring with one claim of n consecutive cells when it has room, else as
-  /// one node on the overflow stack. Only when no node can be mapped (the OS refuses
-  /// 64 KiB) are the blocks dropped: they stay allocated, never reused.
+  /// Another thread frees the n blocks ps[0..n) (1 <= n <= kRemoteBatch): queues them
+  /// as one batch, in the ring's next slot when it has one free, else as one node on
+  /// the overflow stack. Only when no node can be mapped (the OS refuses 64 KiB) are
+  /// the blocks dropped: they stay allocated, never reused.
   void push_batch(void* const* ps, std::size_t n) noexcept {
     if (n == 0) return;
-    if (n <= N && ring_push(ps, n)) [[likely]]
+    pushed_.fetch_add(n, std::memory_order_relaxed);  // before the batch is seen: queued() >= 0
+    if (ring_push(ps, n)) [[likely]]
       return;
     overflow_push(ps, n);
   }
@@ -151,71 +154,66 @@ class RemoteFreeQueue {
   }
 
   /// The owner (one thread at a time): calls free_one(p) for every published block
-  /// (the ring's in push order, then the overflow's); returns how many.
+  /// (the ring's batches in push order, then the overflow's); returns how many.
   template <typename F>
   std::size_t drain(F&& free_one) {
     std::size_t n = 0;
     std::uint64_t h = head_.load(std::memory_order_relaxed);
     for (;;) {
-      Cell& c = cells_[h & (N - 1)];
+      Slot& c = slots_[h & (N - 1)];
       if (c.seq.load(std::memory_order_acquire) != h + 1) break;  // empty, or not yet published
-      void* p = c.ptr;
+      const std::size_t k = c.n;
+      for (std::size_t i = 0; i < k; ++i) free_one(c.blocks[i]);
       c.seq.store(h + N, std::memory_order_release);
       ++h;
-      free_one(p);
-      ++n;
+      n += k;
     }
     head_.store(h, std::memory_order_relaxed);
     if (overflow_.load(std::memory_order_relaxed) != nullptr) {
       RemoteNode* first = overflow_.exchange(nullptr, std::memory_order_acquire);
       RemoteNode* last = first;
-      std::uint64_t blocks = 0;
       for (RemoteNode* x = first; x != nullptr; x = x->next) {
         for (std::size_t i = 0; i < x->n; ++i) free_one(x->blocks[i]);
-        blocks += x->n;
+        n += x->n;
         last = x;
       }
-      overflow_drained_.store(overflow_drained_.load(std::memory_order_relaxed) + blocks, std::memory_order_relaxed);
-      n += blocks;
       if (first != nullptr) pool_->put_list(first, last);
     }
+    drained_.store(drained_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     return n;
   }
 
   /// Blocks queued and not yet drained, as another thread sees them (a statistic:
   /// exact once the pushing threads and the owner are quiet).
   std::uint64_t queued() const noexcept {
-    const std::uint64_t ring = tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_relaxed);
-    return ring + overflowed_.load(std::memory_order_relaxed) - overflow_drained_.load(std::memory_order_relaxed);
+    return pushed_.load(std::memory_order_relaxed) - drained_.load(std::memory_order_relaxed);
   }
 
   /// Empties the queue without freeing anything (a fork child, after a last drain).
   void reset() noexcept {
-    for (std::size_t i = 0; i < N; ++i) cells_[i].seq.store(i, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < N; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
     head_.store(0, std::memory_order_relaxed);
     tail_.store(0, std::memory_order_relaxed);
     overflow_.store(nullptr, std::memory_order_relaxed);
-    overflowed_.store(0, std::memory_order_relaxed);
-    overflow_drained_.store(0, std::memory_order_relaxed);
+    pushed_.store(0, std::memory_order_relaxed);
+    drained_.store(0, std::memory_order_relaxed);
   }
 
  private:
   bool ring_push(void* const* ps, std::size_t n) noexcept {
     std::uint64_t pos = tail_.load(std::memory_order_relaxed);
     for (;;) {
-      const std::uint64_t last = pos + n - 1;
-      const auto dif = static_cast<std::int64_t>(cells_[last & (N - 1)].seq.load(std::memory_order_acquire) - last);
+      Slot& c = slots_[pos & (N - 1)];
+      const auto dif = static_cast<std::int64_t>(c.seq.load(std::memory_order_acquire) - pos);
       if (dif == 0) {
-        if (tail_.compare_exchange_weak(pos, pos + n, std::memory_order_relaxed)) {
-          for (std::size_t i = 0; i < n; ++i) {
-            Cell& c = cells_[(pos + i) & (N - 1)];
-            c.ptr = ps[i];
-            c.seq.store(pos + i + 1, std::memory_order_release);
-          }
+        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          c.n = static_cast<std::uint32_t>(n);
+          std::memcpy(c.blocks, ps, n * sizeof(void*));
+          c.seq.store(pos + 1, std::memory_order_release);
           return true;
         }
       } else if (dif < 0) {
-        return false;  // not enough room
+        return false;  // full
       } else {
         pos = tail_.load(std::memory_order_relaxed);
       }
@@ -228,31 +226,34 @@ class RemoteFreeQueue {
       return;
     x->n = n;
     std::memcpy(x->blocks, ps, n * sizeof(void*));
-    overflowed_.fetch_add(n, std::memory_order_relaxed);  // before the node is seen: queued() >= 0
     RemoteNode* head = overflow_.load(std::memory_order_relaxed);
     do {
       x->next = head;
     } while (!overflow_.compare_exchange_weak(head, x, std::memory_order_release, std::memory_order_relaxed));
   }
 
-  struct Cell {
+  /// One batch: its blocks dense (32 pointers on 4 cache lines), published by one
+  /// store of its sequence number.
+  struct alignas(64) Slot {
     std::atomic<std::uint64_t> seq;
-    void* ptr;
+    std::uint32_t n;
+    void* blocks[kRemoteBatch];
   };
-  // Producers' line: the ring's tail, the overflow stack and its pool (the owner's
-  // check before a drain reads the first two in one line).
+  // Producers' line: the ring's tail, the overflow stack, its pool and the count of
+  // blocks pushed (the owner's check before a drain reads the first two in one line).
   alignas(64) std::atomic<std::uint64_t> tail_{0};
   std::atomic<RemoteNode*> overflow_{nullptr};
-  std::atomic<std::uint64_t> overflowed_{0};  // blocks ever put on the overflow stack
+  std::atomic<std::uint64_t> pushed_{0};
   RemoteNodePool* pool_;
   // The owner's line (relaxed atomics: other threads read them for queued()).
   alignas(64) std::atomic<std::uint64_t> head_{0};
-  std::atomic<std::uint64_t> overflow_drained_{0};
-  Cell cells_[N];
+  std::atomic<std::uint64_t> drained_{0};
+  Slot slots_[N];
 };
 
-/// The cells of a heap's ring in thread model tlh (the export and the replay).
-inline constexpr std::size_t kRemoteRing = 2048;
+/// The batch slots of a heap's ring in thread model tlh (the export and the
+/// replay): 64 slots of up to kRemoteBatch blocks, 2048 blocks in full batches.
+inline constexpr std::size_t kRemoteRing = 64;
 using HeapRemoteQueue = RemoteFreeQueue<kRemoteRing>;
 
 template <class Owner>

@@ -36,8 +36,8 @@
 //   *remote free*) never touches that heap. It goes into the freeing thread's
 //   RemoteBatch for that owner (up to 32 blocks of one heap), and a full batch, or
 //   one that a block of another heap displaces, is pushed onto the owner's
-//   RemoteFreeQueue in one claim (core/remote_queue.hpp: a lock-free ring of 2048
-//   pointers, and when it is full a lock-free stack of batch nodes; nothing is
+//   RemoteFreeQueue in one claim (core/remote_queue.hpp: a lock-free ring of 64
+//   batches, and when it is full a lock-free stack of batch nodes; nothing is
 //   written into the blocks, so no minimum block size, and nothing waits for the
 //   owner), which the owner drains into its heap at its next malloc. A thread's
 //   exit hooks hand its batch over; a fork child loses the batches of the threads
@@ -165,7 +165,7 @@ inline bool single_threaded() { return __libc_single_threaded != 0; }
 // 1 GiB of address space mapped on first use (MAP_NORESERVE: only the pages bump
 // allocation reaches are ever touched). Under tlh every heap's instance object is
 // built here (heaps are pooled, so the arena holds one per heap ever alive at
-// once: ~20-30 KiB each, 1024 heaps at most).
+// once: ~35-40 KiB each, 1024 heaps at most).
 constexpr std::size_t kBootBytes = std::size_t{1} << 30;
 std::atomic<char*> g_boot{nullptr};
 std::atomic<std::size_t> g_boot_used{0};

@@ -122,7 +122,7 @@ TEST_CASE("RemoteFreeQueue: producers on real threads, one consumer; every point
   SUBCASE("batches, drained at the end (overflow nodes)") { producers_and_owner(true, false); }
 }
 
-TEST_CASE("RemoteFreeQueue::push_batch: whole batches, in order, mixed with single pushes") {
+TEST_CASE("RemoteFreeQueue::push_batch: a slot a batch, whole batches, in order, mixed with single pushes") {
   evo::RemoteNodePool pool;
   evo::RemoteFreeQueue<8> q(&pool);
   std::vector<std::uintptr_t> got;
@@ -130,22 +130,24 @@ TEST_CASE("RemoteFreeQueue::push_batch: whole batches, in order, mixed with sing
   void* a[5] = {ptr(1), ptr(2), ptr(3), ptr(4), ptr(5)};
   q.push_batch(a, 0);  // nothing to hand over
   CHECK_FALSE(q.maybe_nonempty());
-  q.push(ptr(100));
-  q.push_batch(a, 5);  // 6 of 8 cells used
+  q.push(ptr(100));    // slot 0
+  q.push_batch(a, 5);  // slot 1: the whole batch
+  for (int k = 0; k < 6; ++k) q.push_batch(a + 3, 2);  // slots 2-7
   CHECK(pool.mapped_bytes() == 0);
-  q.push_batch(a, 3);  // 2 free: the 3 go whole to one node
+  q.push_batch(a, 3);  // no slot free: the 3 go whole to one node
   CHECK(pool.mapped_bytes() > 0);
-  q.push_batch(a + 3, 2);  // exactly the 2 cells left
-  q.push(ptr(101));        // a node of its own
-  CHECK(q.queued() == 12);
-  CHECK(q.drain(take) == 12);
+  q.push(ptr(101));  // a node of its own
+  CHECK(q.queued() == 22);
+  CHECK(q.drain(take) == 22);
+  CHECK(q.queued() == 0);
   // The ring in order, then the nodes (newest first), each node's blocks in order.
-  CHECK(got == std::vector<std::uintptr_t>{100, 1, 2, 3, 4, 5, 4, 5, 101, 1, 2, 3});
+  CHECK(got == std::vector<std::uintptr_t>{100, 1, 2, 3, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 101, 1, 2, 3});
   got.clear();
-  void* nine[9] = {ptr(11), ptr(12), ptr(13), ptr(14), ptr(15), ptr(16), ptr(17), ptr(18), ptr(19)};
-  q.push_batch(nine, 9);  // more than the ring holds: one node
-  CHECK(q.drain(take) == 9);
-  CHECK(got == std::vector<std::uintptr_t>{11, 12, 13, 14, 15, 16, 17, 18, 19});
+  std::vector<void*> full;
+  for (std::uintptr_t v = 1; v <= evo::kRemoteBatch; ++v) full.push_back(ptr(v));
+  q.push_batch(full.data(), full.size());  // the largest batch: one slot
+  CHECK(q.drain(take) == evo::kRemoteBatch);
+  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == i + 1);
   // Around the ring: batches that wrap its end arrive whole and in order.
   got.clear();
   std::vector<void*> batch;

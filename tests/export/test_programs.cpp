@@ -299,7 +299,7 @@ TEST_CASE("programs: every block one thread allocates and another frees is count
   // Under tlh the consumer's frees are remote: they wait in its batch for the owner
   // (core/remote_queue.hpp), and its exit hook hands the last partial batch over
   // (1007 blocks: 15 would be left behind). 100000 blocks overflow the owner's ring
-  // (2048 cells) while it waits in pthread_join: the rest go in overflow nodes, count
+  // (64 batches) while it waits in pthread_join: the rest go in overflow nodes, count
   // as freed, and are reused when the owner allocates again. Under tcache the frees
   // go to the consumer's cache.
   const std::string work = work_dir();
