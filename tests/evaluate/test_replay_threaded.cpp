@@ -185,6 +185,46 @@ TEST_CASE("threaded replay: one worker runs the trace in order; remote frees sti
   CHECK(two.remote_frees == e.remote);
 }
 
+TEST_CASE("threaded replay: tlh remote frees past the owner's ring wait in overflow nodes, then are reused") {
+  // Thread 0 allocates kN blocks, thread 1 frees them all (remote frees), then thread
+  // 0 allocates kN more. On one worker, in trace order, all kN frees are queued
+  // before thread 0 allocates again: 157 batches for a ring of 64 (core/remote_queue.hpp).
+  // Its second round drains them and reuses their memory; without the frees it needs
+  // twice the memory. Under an owner that takes no lock (slab: its usable_size runs
+  // beside other calls) and one that does (block).
+  constexpr std::uint32_t kN = 5000;
+  auto make = [](bool frees) {
+    Trace t;
+    for (std::uint32_t i = 0; i < kN; ++i) t.push(OpKind::Malloc, i, 16 + (i * 37) % 300, 0, 0);
+    if (frees)
+      for (std::uint32_t i = 0; i < kN; ++i) t.push(OpKind::Free, i, 0, 0, 1);
+    else
+      t.push(OpKind::Malloc, kN, 16, 0, 1);  // (thread 1 exists either way)
+    for (std::uint32_t i = 0; i < kN; ++i) t.push(OpKind::Malloc, kN + 1 + i, 16 + (i * 37) % 300, 0, 0);
+    t.finish();
+    return t;
+  };
+  const Trace handed = make(true), kept = make(false);
+  for (const char* design : {"slab slab=16K align=16 source=mmap harden=off front=none retain=0",
+                             "block fit=best coalesce=immediate"}) {
+    CAPTURE(design);
+    ThreadedReplayOptions o;
+    o.model = ThreadModel::Tlh;
+    o.threads_cap = 1;
+    o.check = true;
+    ThreadedReplayResult r = replay_threaded(handed, maker(design), o);
+    REQUIRE_MESSAGE(r.ok, r.error);
+    CHECK(r.remote_frees == kN);
+    CHECK(r.final_stats.allocs == 2 * kN);
+    CHECK(r.final_stats.frees == kN);  // every queued block reached its owner
+    ThreadedReplayResult k = replay_threaded(kept, maker(design), o);
+    REQUIRE_MESSAGE(k.ok, k.error);
+    CAPTURE(r.peak_footprint);
+    CAPTURE(k.peak_footprint);
+    CHECK(r.peak_footprint * 4 < k.peak_footprint * 3);  // the freed blocks were reused
+  }
+}
+
 TEST_CASE("threaded replay: a single-threaded trace gives replay()'s footprint") {
   Trace t;
   for (std::uint32_t i = 0; i < 2000; ++i) t.push(OpKind::Malloc, i, 24 + (i * 37) % 900);
