@@ -222,8 +222,10 @@ class RemoteFreeQueue {
 
   void overflow_push(void* const* ps, std::size_t n) noexcept {
     RemoteNode* x = pool_->get();
-    if (x == nullptr) [[unlikely]]
+    if (x == nullptr) [[unlikely]] {
+      pushed_.fetch_sub(n, std::memory_order_relaxed);  // dropped: they stay live
       return;
+    }
     x->n = n;
     std::memcpy(x->blocks, ps, n * sizeof(void*));
     RemoteNode* head = overflow_.load(std::memory_order_relaxed);

@@ -84,18 +84,21 @@ struct alignas(64) CacheSlot {
 /// never waits, never touches h's instance; as export/shim.cpp).
 void hand_over(Heap* h, void* const* ps, std::size_t n) { h->remote.push_batch(ps, n); }
 
+/// The queues' overflow nodes (tlh; core/remote_queue.hpp), returned to the OS when
+/// the replay is over.
+struct OwnedNodes {
+  RemoteNodePool pool;
+  ~OwnedNodes() { pool.unmap_all(); }
+};
+
 /// Everything the workers share. Per slot: `done`, the number of its ops done so
 /// far (an op runs when done == its ordinal among the slot's ops), and the block
 /// with the trace thread that allocated it (written and read only by the slot's
 /// current op, ordered by `done`'s release/acquire).
 struct Shared {
-  ~Shared() {
-    heaps.clear();  // (their queues hold nodes of `nodes`)
-    nodes.unmap_all();
-  }
   const Trace* t = nullptr;
   ThreadModel model = ThreadModel::Lock;
-  RemoteNodePool nodes;                       // tlh: the queues' overflow nodes
+  OwnedNodes nodes;                           // tlh: declared before the heaps, destroyed after them
   std::vector<std::unique_ptr<Heap>> heaps;  // lock, tcache: 1; tlh: one per trace thread
   OpsBack back;                               // tcache: heaps[0]'s instance, shared by the caches
   TransferCache::Owned transfer;              // tcache: batches passed between the caches
@@ -401,7 +404,7 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
   }
   const std::size_t nheaps = opt.model == ThreadModel::Tlh ? threads : 1;
   for (std::size_t k = 0; k < nheaps; ++k) {
-    auto h = std::make_unique<Heap>(&sh.nodes);
+    auto h = std::make_unique<Heap>(&sh.nodes.pool);
     h->tlh = opt.model != ThreadModel::Lock;  // tlh and tcache take a HeapLock, as the export
     std::string err;
     h->inst = make(&err);
@@ -501,7 +504,7 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
   }
   // The caches' pointer stacks and the queues' overflow nodes: memory the thread
   // model holds beside the instances (the export counts them the same way).
-  const std::uint64_t beside = cache_slots + sh.nodes.mapped_bytes();
+  const std::uint64_t beside = cache_slots + sh.nodes.pool.mapped_bytes();
   r.final_stats.footprint += beside;
   r.final_stats.peak_footprint += beside;
   r.peak_footprint = r.final_stats.peak_footprint;
