@@ -19,10 +19,10 @@ namespace {
 void* ptr(std::uintptr_t v) { return reinterpret_cast<void*>(v); }
 
 /// kProducers threads free kEach distinct pointers each into one small ring (64
-/// cells), one push per pointer or through a RemoteBatch (push_batch). With
-/// `owner_drains` the owner drains meanwhile (the ring fills at times: overflow
-/// nodes); without, only after the producers are done (all but 64 of them go to
-/// overflow nodes). Every pointer must arrive exactly once.
+/// slots of one batch each), one push per pointer or through a RemoteBatch
+/// (push_batch). With `owner_drains` the owner drains meanwhile (the ring fills at
+/// times: overflow nodes); without, only after the producers are done (all but the
+/// first 64 batches go to overflow nodes). Every pointer must arrive exactly once.
 void producers_and_owner(bool batched, bool owner_drains) {
   constexpr int kProducers = 3;
   const std::uintptr_t kEach = owner_drains ? 200000 : 20000;
@@ -57,7 +57,7 @@ void producers_and_owner(bool batched, bool owner_drains) {
   if (!owner_drains) {
     CHECK(queued == seen.size());  // nothing was drained before
     CHECK(last == seen.size());
-    CHECK(pool.mapped_bytes() > 0);  // 64 cells cannot hold them: nodes were used
+    CHECK(pool.mapped_bytes() > 0);  // 64 slots cannot hold them: nodes were used
   }
   CHECK(q.queued() == 0);
   CHECK_FALSE(q.maybe_nonempty());
