@@ -14,7 +14,9 @@
 // the first trace.
 // The thread model is --threads, else the design's own threads= key (a design of
 // grammar/threaded.bnf), else (with --run) the run's `threaded_replay:` when it is
-// lock, tlh or tcache (the model its speed was measured under), else lock.
+// lock, tlh or tcache (the model its speed was measured under), else lock. The
+// report names it and its source ("thread model: tcache (--threads; the design says
+// threads=tlh)"), as the sentence it prints keeps the design's own threads= key.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -112,9 +114,18 @@ int cmd_export(const std::vector<std::string>& args) {
     if (!run.empty()) throw RuntimeError(run + "/front.csv: design '" + sentence + "': " + err);
     throw UsageError("--allocator: " + err);
   }
-  if (!vm.count("threads")) {
-    if (const std::string* model = req.spec.get("threads")) req.threads = *model;
-    else if (!run_model.empty()) req.threads = run_model;
+  // Where the model comes from, for the report line below.
+  const std::string* design_model = req.spec.get("threads");
+  std::string model_from = "the default";
+  if (vm.count("threads")) {
+    model_from = "--threads";
+    if (design_model != nullptr && *design_model != req.threads) model_from += "; the design says threads=" + *design_model;
+  } else if (design_model != nullptr) {
+    req.threads = *design_model;
+    model_from = "the design's threads= key";
+  } else if (!run_model.empty()) {
+    req.threads = run_model;
+    model_from = "the run's threaded_replay";
   }
   // A model the user asked for that the design cannot run under is a usage error;
   // one read from the design or its run is checked again (and reported) by the exporter.
@@ -142,6 +153,7 @@ int cmd_export(const std::vector<std::string>& args) {
   }
   if (!write_export(req, &err)) throw RuntimeError(without_prefix(err));
   std::cout << "wrote " << (std::filesystem::path(out) / "design.hpp").string() << " for: " << req.spec.text() << "\n";
+  std::cout << "thread model: " << req.threads << " (" << model_from << ")\n";
   if (vm.count("no-build")) return kExitOk;
   if (!build_export(out, jobs, &err)) throw RuntimeError(without_prefix(err));
   std::cout << "built " << (std::filesystem::path(out) / ("lib" + name + ".so")).string() << " and lib" << name

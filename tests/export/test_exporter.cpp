@@ -171,10 +171,23 @@ TEST_CASE("cli: export usage and runtime errors") {
   CHECK(h.find("--pick knee") != std::string::npos);
   CHECK(std::filesystem::exists(dir + "/CMakeLists.txt"));
   CHECK(export_test::slurp(dir + "/CMakeLists.txt").find("set(knee_THREADS \"lock\")") != std::string::npos);
+  CHECK(out.find("thread model: lock (the default)\n") != std::string::npos);
   // --threads tlh: the project's default model is tlh.
   const std::string dir2 = export_test::libs_dir() + "/cli_tlh";
   out = cli("--allocator btag --name tl --out " + dir2 + " --threads tlh --no-build", &rc);
   CHECK_MESSAGE(rc == 0, out);
   CHECK(export_test::slurp(dir2 + "/CMakeLists.txt").find("set(tl_THREADS \"tlh\")") != std::string::npos);
   CHECK(std::filesystem::exists(dir2 + "/src/source_hook.cpp"));
+  CHECK(out.find("thread model: tlh (--threads)\n") != std::string::npos);
+  // The report says which model the library is built with and where it came from:
+  // --threads over the design's own threads= key is named as an override.
+  const std::string dir3 = export_test::libs_dir() + "/cli_override";
+  out = cli("--allocator 'slab front=tcache:64:array threads=tlh' --name ov --out " + dir3 + " --threads tcache --no-build", &rc);
+  CHECK_MESSAGE(rc == 0, out);
+  CHECK(export_test::slurp(dir3 + "/CMakeLists.txt").find("set(ov_THREADS \"tcache\")") != std::string::npos);
+  CHECK(out.find("thread model: tcache (--threads; the design says threads=tlh)\n") != std::string::npos);
+  out = cli("--allocator 'slab front=tcache:64:array threads=tlh' --name ov --out " + dir3 + " --no-build", &rc);
+  CHECK_MESSAGE(rc == 0, out);
+  CHECK(export_test::slurp(dir3 + "/CMakeLists.txt").find("set(ov_THREADS \"tlh\")") != std::string::npos);
+  CHECK(out.find("thread model: tlh (the design's threads= key)\n") != std::string::npos);
 }
