@@ -4,8 +4,8 @@
 //   evoalloc export (--run RUN_DIR --pick fastest|leanest|best-quality|knee|N | --allocator TEXT)
 //                   --name NAME --out DIR [--trace TRACE] [--threads lock|tlh|tcache] [--no-build] [--jobs J]
 // Picks from RUN_DIR/front.csv (rows that are valid and feasible) as evolve/pick.hpp
-// says: fastest = least measured replay speed (ties within 3%: the smallest
-// footprint), leanest = least fragmentation, best-quality = least quality
+// says: fastest = least measured replay speed (a row within 3% of it wins when
+// the fastest holds more than 1.2x its footprint), leanest = least fragmentation, best-quality = least quality
 // (locality), knee = nearest the ideal point, N = the N-th row (0-based).
 // Fitted class schemes need the trace: --trace, else the `trace:` of
 // RUN_DIR/config.yaml (relative paths: from the current folder, then the source tree);

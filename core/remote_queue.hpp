@@ -13,7 +13,7 @@
 // allocate again for a long time: a producer blocked until its consumers are done):
 //  * the ring: a bounded multi-producer single-consumer ring of N slots, each
 //    holding one batch (up to kRemoteBatch pointers, dense) and a sequence number
-//    (the array-queue of D. Vyukov, 2010, one batch per cell): a push claims a slot
+//    (D. Vyukov's bounded array queue, 2010, with a batch in each slot): a push claims a slot
 //    by a CAS on the tail, copies the pointers in, then publishes the slot with a
 //    release store of its sequence; drain takes published slots in order;
 //  * the overflow: when the ring has no free slot, the batch is copied into a node (a
@@ -45,6 +45,7 @@
 #include <sys/mman.h>
 
 #include <atomic>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -140,6 +141,7 @@ class RemoteFreeQueue {
   /// the overflow stack. Only when no node can be mapped (the OS refuses 64 KiB) are
   /// the blocks dropped: they stay allocated, never reused.
   void push_batch(void* const* ps, std::size_t n) noexcept {
+    assert(n <= kRemoteBatch && "a batch is at most kRemoteBatch blocks (a slot's and a node's array)");
     if (n == 0) return;
     pushed_.fetch_add(n, std::memory_order_relaxed);  // before the batch is seen: queued() >= 0
     if (ring_push(ps, n)) [[likely]]

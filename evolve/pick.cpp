@@ -91,7 +91,9 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick) {
       const auto fi = t.rows[i].entry.metrics.peak_footprint, fl = t.rows[lean].entry.metrics.peak_footprint;
       if (fi < fl || (fi == fl && speed[i] < speed[lean])) lean = i;
     }
-    return lean;
+    const double fast_fp = static_cast<double>(t.rows[best].entry.metrics.peak_footprint);
+    const double lean_fp = static_cast<double>(t.rows[lean].entry.metrics.peak_footprint);
+    return fast_fp > lean_fp * kFootprintTie ? lean : best;
   }
   if (k < 3) {
     for (std::size_t i : ok)

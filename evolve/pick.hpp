@@ -8,11 +8,18 @@
 //
 // pick_row(table, pick) chooses among the valid, feasible rows:
 //   fastest       the least speed score (speed_score below); rows within
-//                 kSpeedTie (3%) of it are tied, and among tied rows the one with the
-//                 smallest peak footprint wins (then the faster). Replay speeds are
-//                 wall-clock figures that vary a few percent run to run on a shared
-//                 machine: a difference below that is noise, and must not buy a design
-//                 that holds many times the memory of another as fast.
+//                 kSpeedTie (3%) of it are tied. The fastest row is picked unless its
+//                 peak footprint is more than kFootprintTie (1.2) times the smallest
+//                 of the tied rows': then that leanest tied row (the faster of equals).
+//                 Replay speeds are wall-clock figures that vary a few percent run to
+//                 run on a shared machine: a difference below that is noise, and must
+//                 not buy a design that holds many times the memory of another as
+//                 fast. A footprint difference below 1.2x does not move the program's
+//                 max RSS (it is the replay's peak, without the program's own memory)
+//                 and must not cost the speed either: on two threaded runs (seeds 3
+//                 and 4 of configs/threaded.yaml) leaner tied rows, 7% and 12% below
+//                 the fastest's footprint, ran xmalloc-test and larson 0.6-0.9x as fast
+//                 as the fastest row at the same max RSS (docs/benchmarks.md).
 //   leanest       the least fragmentation
 //   best-quality  the least quality (locality) value
 //   knee          the least Euclidean distance to the ideal point after scaling the
@@ -32,6 +39,7 @@
 namespace evo {
 
 inline constexpr double kSpeedTie = 0.03;
+inline constexpr double kFootprintTie = 1.2;
 
 struct TableRow {
   ArchiveEntry entry;

@@ -62,6 +62,22 @@ TEST_CASE("fastest ranks by the measured replay speed, and a hair of speed does 
   CHECK(t.rows[2].fields[0] == "slab");
 }
 
+TEST_CASE("a tied row's smaller footprint wins only when the fastest holds more than 1.2x of it") {
+  // Rows 0-2 are within 3% of row 0 (the fastest); row 3 is faster than none of them.
+  auto table = [](std::uint64_t fp_fast, std::uint64_t fp_tied) {
+    return read_metrics_table(write_table({
+        row("slab", 5.0, 10.0, 1.0, 1.0, fp_fast),
+        row("superblock", 4.0, 10.2, 1.0, 1.0, fp_tied),
+        row("block", 3.0, 10.29, 1.0, 1.0, fp_fast),
+        row("btag", 2.0, 10.4, 1.0, 1.0, 1 << 20),  // leaner, but 4% slower: not tied
+    }));
+  };
+  CHECK(pick_row(table(3'300'000, 2'900'000), "fastest") == 0);  // 1.14x: the fastest stands
+  CHECK(pick_row(table(3'300'000, 2'800'000), "fastest") == 0);  // 1.18x: still the fastest
+  CHECK(pick_row(table(3'300'000, 2'700'000), "fastest") == 1);  // 1.22x: the leaner tied row
+  CHECK(pick_row(table(2'000'000, 3'000'000), "fastest") == 0);  // the fastest is the leanest
+}
+
 TEST_CASE("without measured speeds on every row, fastest falls back to the speed objective") {
   const MetricsTable t = read_metrics_table(write_table({
       row("pad chunk=1M", 1.0, std::numeric_limits<double>::quiet_NaN(), 50.0, 5.0, 64 << 20),
