@@ -6,7 +6,8 @@
 // Picks from RUN_DIR/front.csv (rows that are valid and feasible) as evolve/pick.hpp
 // says: fastest = least measured replay speed (a row within 3% of it wins when
 // the fastest holds more than 1.2x its footprint), leanest = least fragmentation, best-quality = least quality
-// (locality), knee = nearest the ideal point, N = the N-th row (0-based).
+// (locality), knee = nearest the ideal point, N = the N-th row (0-based); the
+// report's "pick ...:" line says why that row (pick_row's reason).
 // Fitted class schemes need the trace: --trace, else the `trace:` of
 // RUN_DIR/config.yaml (relative paths: from the current folder, then the source tree);
 // a run with extra_traces: fits them to the histogram merged over all its traces,
@@ -87,11 +88,12 @@ int cmd_export(const std::vector<std::string>& args) {
   req.threads = threads;
   std::string sentence = allocator;
   std::string run_model;  // the run's threaded_replay model, when lock or tlh
+  std::string pick_why;   // why pick_row chose the row (printed after the model)
   if (!run.empty()) {
     const MetricsTable front = read_metrics_table((std::filesystem::path(run) / "front.csv").string());
     std::size_t at = 0;
     try {
-      at = pick_row(front, pick);
+      at = pick_row(front, pick, &pick_why);
     } catch (const std::invalid_argument& e) {
       throw UsageError(e.what());
     }
@@ -154,6 +156,7 @@ int cmd_export(const std::vector<std::string>& args) {
   if (!write_export(req, &err)) throw RuntimeError(without_prefix(err));
   std::cout << "wrote " << (std::filesystem::path(out) / "design.hpp").string() << " for: " << req.spec.text() << "\n";
   std::cout << "thread model: " << req.threads << " (" << model_from << ")\n";
+  if (!pick_why.empty()) std::cout << "pick " << pick << ": " << pick_why << "\n";
   if (vm.count("no-build")) return kExitOk;
   if (!build_export(out, jobs, &err)) throw RuntimeError(without_prefix(err));
   std::cout << "built " << (std::filesystem::path(out) / ("lib" + name + ".so")).string() << " and lib" << name

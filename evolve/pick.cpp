@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <fstream>
@@ -12,6 +13,14 @@
 #include <stdexcept>
 
 namespace evo {
+
+namespace {
+std::string two_decimals(double x) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f", x);
+  return b;
+}
+}  // namespace
 
 MetricsTable read_metrics_table(const std::string& path) {
   MetricsTable t;
@@ -58,7 +67,7 @@ std::vector<double> speed_scores(const MetricsTable& t) {
   return s;
 }
 
-std::size_t pick_row(const MetricsTable& t, const std::string& pick) {
+std::size_t pick_row(const MetricsTable& t, const std::string& pick, std::string* why) {
   const std::string usage = "--pick " + pick + ": expected fastest|leanest|best-quality|knee|N";
   std::vector<std::size_t> ok;
   for (std::size_t i = 0; i < t.rows.size(); ++i)
@@ -70,6 +79,7 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick) {
     if (n >= t.rows.size())
       throw std::invalid_argument("--pick " + pick + ": " + t.path + " has " + std::to_string(t.rows.size()) + " rows");
     if (!t.rows[n].usable()) throw std::runtime_error("--pick " + pick + ": that row is not valid and feasible");
+    if (why != nullptr) *why = "row " + pick + ", as asked";
     return n;
   }
   const int k = pick == "fastest" ? 0 : pick == "leanest" ? 1 : pick == "best-quality" ? 2 : pick == "knee" ? 3 : -1;
@@ -93,11 +103,28 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick) {
     }
     const double fast_fp = static_cast<double>(t.rows[best].entry.metrics.peak_footprint);
     const double lean_fp = static_cast<double>(t.rows[lean].entry.metrics.peak_footprint);
-    return fast_fp > lean_fp * kFootprintTie ? lean : best;
+    const bool lean_wins = fast_fp > lean_fp * kFootprintTie;
+    if (why != nullptr) {
+      const bool measured = speed_score_column(t) == "speed_measured_ns";
+      auto fig = [&](std::size_t i) { return two_decimals(speed[i]) + (measured ? " ns/op measured" : ", speed objective"); };
+      const std::string fastest = "row " + std::to_string(best) + " is the fastest (" + fig(best) + ")";
+      const std::string ratio = two_decimals(fast_fp / lean_fp) + "x";
+      if (lean == best)
+        *why = fastest + ", and no row within 3% of it has a smaller peak footprint";
+      else if (lean_wins)
+        *why = "row " + std::to_string(lean) + " (" + fig(lean) + ") is within 3% of the fastest, row " +
+               std::to_string(best) + " (" + fig(best) + "), which holds " + ratio +
+               " its peak footprint (over 1.2x: the leaner row wins)";
+      else
+        *why = fastest + "; row " + std::to_string(lean) + " is within 3% of it, and the fastest holds " + ratio +
+               " its peak footprint (not over 1.2x: the fastest stands)";
+    }
+    return lean_wins ? lean : best;
   }
   if (k < 3) {
     for (std::size_t i : ok)
       if (obj(i, k) < obj(best, k)) best = i;
+    if (why != nullptr) *why = "row " + std::to_string(best) + " has the least " + (k == 1 ? "fragmentation" : "quality value");
     return best;
   }
   double lo[3], hi[3];
@@ -115,6 +142,7 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick) {
     }
     if (d < best_d) best_d = d, best = i;
   }
+  if (why != nullptr) *why = "row " + std::to_string(best) + " is nearest the ideal point (objectives scaled to [0, 1])";
   return best;
 }
 

@@ -60,7 +60,9 @@ std::vector<double> speed_scores(const MetricsTable& t);
 /// "speed_measured_ns" or "speed": the column speed_scores() reads.
 std::string speed_score_column(const MetricsTable& t);
 
-std::size_t pick_row(const MetricsTable& t, const std::string& pick);
+/// *why (when given) says in one line why the row was chosen, with the figures
+/// that decided (for fastest: the fastest row, and the tie when one was looked at).
+std::size_t pick_row(const MetricsTable& t, const std::string& pick, std::string* why = nullptr);
 
 /// The `trace:` of RUN_DIR/config.yaml as written ("" when the file or key is missing).
 std::string run_trace(const std::string& run_dir);

@@ -76,6 +76,21 @@ TEST_CASE("a tied row's smaller footprint wins only when the fastest holds more 
   CHECK(pick_row(table(3'300'000, 2'800'000), "fastest") == 0);  // 1.18x: still the fastest
   CHECK(pick_row(table(3'300'000, 2'700'000), "fastest") == 1);  // 1.22x: the leaner tied row
   CHECK(pick_row(table(2'000'000, 3'000'000), "fastest") == 0);  // the fastest is the leanest
+
+  // The reason names the rows and figures that decided.
+  std::string why;
+  CHECK(pick_row(table(3'300'000, 2'900'000), "fastest", &why) == 0);
+  CHECK(why == "row 0 is the fastest (10.00 ns/op measured); row 1 is within 3% of it, and the fastest holds 1.14x "
+               "its peak footprint (not over 1.2x: the fastest stands)");
+  CHECK(pick_row(table(3'300'000, 2'700'000), "fastest", &why) == 1);
+  CHECK(why == "row 1 (10.20 ns/op measured) is within 3% of the fastest, row 0 (10.00 ns/op measured), which holds "
+               "1.22x its peak footprint (over 1.2x: the leaner row wins)");
+  CHECK(pick_row(table(2'000'000, 3'000'000), "fastest", &why) == 0);
+  CHECK(why == "row 0 is the fastest (10.00 ns/op measured), and no row within 3% of it has a smaller peak footprint");
+  CHECK(pick_row(table(2'000'000, 3'000'000), "3", &why) == 3);
+  CHECK(why == "row 3, as asked");
+  CHECK(pick_row(table(2'000'000, 3'000'000), "leanest", &why) == 0);
+  CHECK(why == "row 0 has the least fragmentation");
 }
 
 TEST_CASE("without measured speeds on every row, fastest falls back to the speed objective") {

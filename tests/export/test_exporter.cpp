@@ -166,6 +166,8 @@ TEST_CASE("cli: export usage and runtime errors") {
                 " --no-build --trace " + export_test::source_dir() + "/traces/espresso.trace",
             &rc);
   CHECK_MESSAGE(rc == 0, out);
+  CHECK(out.find("pick knee: row ") != std::string::npos);  // the report says why that row
+  CHECK(out.find(" is nearest the ideal point") != std::string::npos);
   const std::string h = export_test::slurp(dir + "/design.hpp");
   CHECK(h.find("Scored with") != std::string::npos);
   CHECK(h.find("--pick knee") != std::string::npos);
