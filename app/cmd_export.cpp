@@ -5,9 +5,10 @@
 //                   --name NAME --out DIR [--trace TRACE] [--threads lock|tlh|tcache] [--no-build] [--jobs J]
 // Picks from RUN_DIR/front.csv (rows that are valid and feasible) as evolve/pick.hpp
 // says: fastest = least measured replay speed (a row within 3% of it wins when
-// the fastest holds more than 1.2x its footprint), leanest = least fragmentation, best-quality = least quality
-// (locality), knee = nearest the ideal point, N = the N-th row (0-based); the
-// report's "pick ...:" line says why that row (pick_row's reason).
+// the fastest holds more than 1.2x its footprint), leanest = least fragmentation,
+// best-quality = least quality (locality), knee = nearest the ideal point, N = the
+// N-th row (0-based); the report's "pick ...:" line says why that row (pick_row's
+// reason).
 // Fitted class schemes need the trace: --trace, else the `trace:` of
 // RUN_DIR/config.yaml (relative paths: from the current folder, then the source tree);
 // a run with extra_traces: fits them to the histogram merged over all its traces,
