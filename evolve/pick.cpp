@@ -109,15 +109,18 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick, std::string
       auto fig = [&](std::size_t i) { return two_decimals(speed[i]) + (measured ? " ns/op measured" : ", speed objective"); };
       const std::string fastest = "row " + std::to_string(best) + " is the fastest (" + fig(best) + ")";
       const std::string ratio = two_decimals(fast_fp / lean_fp) + "x";
+      const std::string within = "within " + std::to_string(std::lround(kSpeedTie * 100)) + "%";
+      char bound[16];
+      std::snprintf(bound, sizeof bound, "%gx", kFootprintTie);
       if (lean == best)
-        *why = fastest + ", and no row within 3% of it has a smaller peak footprint";
+        *why = fastest + ", and no row " + within + " of it has a smaller peak footprint";
       else if (lean_wins)
-        *why = "row " + std::to_string(lean) + " (" + fig(lean) + ") is within 3% of the fastest, row " +
-               std::to_string(best) + " (" + fig(best) + "), which holds " + ratio +
-               " its peak footprint (over 1.2x: the leaner row wins)";
+        *why = "row " + std::to_string(lean) + " (" + fig(lean) + ") is " + within + " of the fastest, row " +
+               std::to_string(best) + " (" + fig(best) + "), which holds " + ratio + " its peak footprint (over " +
+               bound + ": the leaner row wins)";
       else
-        *why = fastest + "; row " + std::to_string(lean) + " is within 3% of it, and the fastest holds " + ratio +
-               " its peak footprint (not over 1.2x: the fastest stands)";
+        *why = fastest + "; row " + std::to_string(lean) + " is " + within + " of it, and the fastest holds " + ratio +
+               " its peak footprint (not over " + bound + ": the fastest stands)";
     }
     return lean_wins ? lean : best;
   }
