@@ -2,6 +2,7 @@
 #include "evolve/pick.hpp"
 
 #include "evolve/config.hpp"
+#include "evolve/report.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -13,14 +14,6 @@
 #include <stdexcept>
 
 namespace evo {
-
-namespace {
-std::string two_decimals(double x) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.2f", x);
-  return b;
-}
-}  // namespace
 
 MetricsTable read_metrics_table(const std::string& path) {
   MetricsTable t;
@@ -106,9 +99,9 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick, std::string
     const bool lean_wins = fast_fp > lean_fp * kFootprintTie;
     if (why != nullptr) {
       const bool measured = speed_score_column(t) == "speed_measured_ns";
-      auto fig = [&](std::size_t i) { return two_decimals(speed[i]) + (measured ? " ns/op measured" : ", speed objective"); };
+      auto fig = [&](std::size_t i) { return table_number(speed[i], 2) + (measured ? " ns/op measured" : ", speed objective"); };
       const std::string fastest = "row " + std::to_string(best) + " is the fastest (" + fig(best) + ")";
-      const std::string ratio = two_decimals(fast_fp / lean_fp) + "x";
+      const std::string ratio = table_number(fast_fp / lean_fp, 2) + "x";
       const std::string within = "within " + std::to_string(std::lround(kSpeedTie * 100)) + "%";
       char bound[16];
       std::snprintf(bound, sizeof bound, "%gx", kFootprintTie);

@@ -17,9 +17,10 @@
 //                 fast. A footprint difference below 1.2x does not move the program's
 //                 max RSS (it is the replay's peak, without the program's own memory)
 //                 and must not cost the speed either: on two threaded runs (seeds 3
-//                 and 4 of configs/threaded.yaml) leaner tied rows, 7% and 12% below
+//                 and 4 of configs/threaded.yaml) leaner tied rows, 7% and 11% below
 //                 the fastest's footprint, ran xmalloc-test and larson 0.6-0.9x as fast
-//                 as the fastest row at the same max RSS (docs/benchmarks.md).
+//                 as the fastest row, with no less max RSS on larson and fdfind
+//                 (docs/benchmarks.md).
 //   leanest       the least fragmentation
 //   best-quality  the least quality (locality) value
 //   knee          the least Euclidean distance to the ideal point after scaling the
