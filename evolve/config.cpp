@@ -184,6 +184,7 @@ const std::vector<std::pair<std::string_view, Setter>>& setters() {
          if (c.measure_cutoff > 0 && c.measure_cutoff < 1) bad(l, k, "0 (off) or a factor >= 1", v);
        }},
       {"remeasure_front", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) { c.remeasure_front = get_bool(v, l, k); }},
+      {"thread_siblings", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) { c.thread_siblings = get_bool(v, l, k); }},
       {"hv_reference", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
          const char* expected = "auto or a list of 3 positive numbers [speed, fragmentation, quality]";
          if (v.IsScalar() && v.Scalar() == "auto") {
@@ -321,6 +322,7 @@ std::string config_to_yaml(const Config& c) {
   o << "threaded_speed: " << c.threaded_speed << "\n";
   o << "warm_replay: " << (c.warm_replay ? "true" : "false") << "\n";
   o << "remeasure_front: " << (c.remeasure_front ? "true" : "false") << "\n";
+  o << "thread_siblings: " << (c.thread_siblings ? "true" : "false") << "\n";
   if (c.hv_reference)
     o << "hv_reference: [" << (*c.hv_reference)[0] << ", " << (*c.hv_reference)[1] << ", " << (*c.hv_reference)[2]
       << "]\n";

@@ -71,6 +71,11 @@
 //                    page faults of a fresh instance (docs/metrics.md) (false)
 //   remeasure_front: re-measure the final front with measured speed, in `repeats`
 //                    interleaved rounds, each design's best round (evolve/remeasure.hpp) (true)
+//   thread_siblings: after the search, evaluate every front design under each other
+//                    thread model the grammar derives (its threads= key changed;
+//                    evolve/siblings.hpp) and add them to the archive, before the
+//                    front is re-measured: the model is then chosen from designs
+//                    timed side by side. No effect without a threads= gene (true)
 //   hv_reference:    reference point of the hypervolume, [speed, fragmentation,
 //                    quality] in objective units, or "auto": after the initial
 //                    generation, twice the worst value of each objective on the
@@ -143,6 +148,7 @@ struct Config {
   std::string threaded_speed = "wall";  ///< wall | mixed
   bool warm_replay = false;
   bool remeasure_front = true;
+  bool thread_siblings = true;
   std::optional<std::array<double, 3>> hv_reference;  ///< nullopt = auto
   std::string out = "results";
   bool exhaustive = false;

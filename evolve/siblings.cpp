@@ -1,0 +1,116 @@
+#include "evolve/siblings.hpp"
+
+#include <cctype>
+#include <ostream>
+#include <span>
+
+#include "core/registry.hpp"
+#include "grammar/mapper.hpp"
+
+namespace evo {
+
+namespace {
+
+struct Token {
+  std::size_t pos = 0;  ///< where the value starts (after "key=")
+  std::size_t len = 0;  ///< the value's length
+};
+
+/// The value spans of every whitespace-delimited `key=VALUE` token of `s`.
+std::vector<Token> find_key(std::string_view s, std::string_view key) {
+  std::vector<Token> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    std::size_t end = i;
+    while (end < s.size() && !std::isspace(static_cast<unsigned char>(s[end]))) ++end;
+    const std::string_view tok = s.substr(i, end - i);
+    if (tok.size() > key.size() && tok.substr(0, key.size()) == key && tok[key.size()] == '=')
+      out.push_back({i + key.size() + 1, tok.size() - key.size() - 1});
+    i = end;
+  }
+  return out;
+}
+
+std::string replaced(std::string_view s, Token t, std::string_view value) {
+  std::string out(s.substr(0, t.pos));
+  out += value;
+  out += s.substr(t.pos + t.len);
+  return out;
+}
+
+/// `sentence` when the grammar derives exactly it (the genome maps back to it).
+bool in_language(const Grammar& g, const std::string& sentence, Sibling* out) {
+  auto genome = encode_sentence(g, sentence);
+  if (!genome) return false;
+  MapOptions mo;
+  mo.max_wraps = 0;
+  const MapResult m = map_genome(g, std::span<const std::uint32_t>(*genome), mo);
+  if (!m.valid || m.sentence != sentence) return false;
+  out->sentence = sentence;
+  out->genome = std::move(*genome);
+  return true;
+}
+
+std::vector<std::string_view> thread_models() {
+  for (const KeySchema& k : common_keys())
+    if (k.key == "threads") return k.choices;
+  return {};
+}
+
+}  // namespace
+
+std::vector<Sibling> thread_model_siblings(std::string_view sentence, const Grammar& g) {
+  std::vector<Sibling> out;
+  const std::vector<Token> threads = find_key(sentence, "threads");
+  if (threads.size() != 1) return out;
+  const std::string_view own = sentence.substr(threads[0].pos, threads[0].len);
+  for (std::string_view model : thread_models()) {
+    if (model == own) continue;
+    const std::string s = replaced(sentence, threads[0], model);
+    Sibling sib;
+    if (in_language(g, s, &sib)) {
+      out.push_back(std::move(sib));
+      continue;
+    }
+    if (model != "tcache") continue;
+    // The per-thread caches as pointer arrays, when only that form is allowed.
+    const std::vector<Token> front = find_key(s, "front");
+    if (front.size() != 1) continue;
+    const std::string_view cache = std::string_view(s).substr(front[0].pos, front[0].len);
+    if (cache.substr(0, 7) != "tcache:" || cache.ends_with(":array")) continue;
+    if (in_language(g, replaced(s, front[0], std::string(cache) + ":array"), &sib)) out.push_back(std::move(sib));
+  }
+  return out;
+}
+
+SiblingStats add_thread_model_siblings(Archive& archive, const Grammar& g, const EvaluateFn& eval,
+                                       std::uint64_t generation, std::ostream* progress) {
+  SiblingStats st;
+  const std::vector<std::size_t> front = archive.front();
+  st.front = front.size();
+  std::vector<Sibling> todo;
+  for (std::size_t i : front)
+    for (Sibling& s : thread_model_siblings(archive.entries()[i].sentence, g)) {
+      ++st.siblings;
+      bool seen = archive.find(s.sentence) != nullptr;
+      for (const Sibling& t : todo) seen = seen || t.sentence == s.sentence;
+      if (!seen) todo.push_back(std::move(s));
+    }
+  if (progress != nullptr)
+    *progress << "thread-model siblings of the front: " << st.front << " designs, " << st.siblings
+              << " siblings, " << todo.size() << " new to evaluate\n";
+  for (Sibling& s : todo) {
+    ArchiveEntry e;
+    e.metrics = eval(s.sentence);
+    e.sentence = std::move(s.sentence);
+    e.genome.codons = std::move(s.genome);
+    e.generation = generation;
+    archive.add(std::move(e));
+    ++st.evaluated;
+    if (progress != nullptr) *progress << "  sibling " << st.evaluated << "/" << todo.size() << " evaluated\n";
+  }
+  return st;
+}
+
+}  // namespace evo
