@@ -46,6 +46,11 @@ void save_checkpoint(const std::string& dir, const RunState& s) {
   for (const HistoryRow& h : s.history) o << history_csv_row(h) << "\n";
   o << "archive " << s.archive.size() << "\n";
   for (const ArchiveEntry& e : s.archive.entries()) o << archive_csv_row(e) << "\n";
+  if (!s.final_front.empty()) {
+    o << "final_front " << s.final_front.size();
+    for (std::size_t i : s.final_front) o << ' ' << i;
+    o << "\n";
+  }
   o << "end\n";
 
   const std::string path = dir + "/checkpoint.txt";
@@ -135,7 +140,21 @@ RunState load_checkpoint(const std::string& dir) {
     if (s.archive.find(e.sentence)) fail("duplicate archive design");
     s.archive.add(std::move(e));
   }
-  if (next() != "end") fail("expected 'end'");
+  if (next().rfind("final_front ", 0) == 0) {
+    std::istringstream f(line.substr(12));
+    std::string tok;
+    f >> tok;
+    const std::uint64_t n = num(tok);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      if (!(f >> tok)) fail("final_front: fewer than " + std::to_string(n) + " indexes");
+      const std::uint64_t at = num(tok);
+      if (at >= s.archive.size()) fail("final_front: index " + tok + " outside the archive");
+      s.final_front.push_back(static_cast<std::size_t>(at));
+    }
+    if (f >> tok) fail("final_front: more than " + std::to_string(n) + " indexes");
+    next();
+  }
+  if (line != "end") fail("expected 'end'");
   for (Individual& ind : s.population) {
     if (ind.sentence.empty()) {
       ind.fitness.violation = 2;

@@ -12,6 +12,7 @@
 //                           (USED = codons the mapping read; SENTENCE "" when it failed)
 //   history N               then N rows of history.csv (without header)
 //   archive N               then N rows of archive.csv (without header)
+//   final_front N I1 .. IN  optional: RunState::final_front (archive indexes)
 //   end
 // Doubles carry 17 significant digits, so a resumed run continues bit-exactly.
 // Atomicity: written to checkpoint.txt.tmp, flushed and fsync'ed, then renamed over

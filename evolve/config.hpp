@@ -71,11 +71,14 @@
 //                    page faults of a fresh instance (docs/metrics.md) (false)
 //   remeasure_front: re-measure the final front with measured speed, in `repeats`
 //                    interleaved rounds, each design's best round (evolve/remeasure.hpp) (true)
-//   thread_siblings: after the search, evaluate every front design under each other
-//                    thread model the grammar derives (its threads= key changed;
-//                    evolve/siblings.hpp) and add them to the archive, before the
-//                    front is re-measured: the model is then chosen from designs
-//                    timed side by side. No effect without a threads= gene (true)
+//   thread_siblings: with speed_mode measured and remeasure_front: after the search,
+//                    evaluate every front design under each other thread model the
+//                    grammar derives (its threads= key changed; evolve/siblings.hpp),
+//                    archive them, and re-measure them in the same rounds as the
+//                    front; the final front (front.csv) is then the front and those
+//                    siblings that no other of them dominates by the re-measured
+//                    figures: the model is chosen from designs timed side by side.
+//                    No effect without a threads= gene (true)
 //   hv_reference:    reference point of the hypervolume, [speed, fragmentation,
 //                    quality] in objective units, or "auto": after the initial
 //                    generation, twice the worst value of each objective on the

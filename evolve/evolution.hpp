@@ -90,6 +90,10 @@ struct RunState {
   std::uint64_t cache_hits = 0;
   std::uint64_t exhaustive_total = 0;  ///< designs to score in exhaustive mode
   double elapsed_s = 0;
+  /// The final front when thread-model siblings were re-measured with it (archive
+  /// indexes; evolve/remeasure.hpp, remeasured_front): the designs of front() and their
+  /// siblings that no other of them dominates by the re-measured figures. Empty: front().
+  std::vector<std::size_t> final_front;
 
   bool done(const Config& c) const;
 };

@@ -16,7 +16,6 @@
 
 #include "evolve/checkpoint.hpp"
 #include "evolve/remeasure.hpp"
-#include "evolve/siblings.hpp"
 #include "evolve/nsga2.hpp"
 #include "evolve/report.hpp"
 #include "evolve/rng.hpp"
@@ -569,11 +568,9 @@ RunOutcome run_islands_mpi(const Config& cfg, const RunOptions& opt, int rank, i
   merged.elapsed_s = merged.history.empty() ? 0 : merged.history.back().elapsed_s;
   merged.population = state.population;
 
-  if (cfg.thread_siblings)
-    add_thread_model_siblings(merged.archive, grammar, eval, merged.generation + 1, opt.progress);
   if (cfg.remeasure_front) {
     if (opt.progress) *opt.progress << "the merged front:\n";
-    remeasure_front(merged.archive, merged.archive.front(), work, static_cast<int>(cfg.repeats), opt.progress);
+    settle_front(cfg, grammar, eval, work, merged, opt.progress, [] {});
   }
   write_tables(dir, merged);
   {

@@ -1,8 +1,11 @@
 #include "evolve/remeasure.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <ostream>
+
+#include "evolve/siblings.hpp"
 
 namespace evo {
 
@@ -27,6 +30,51 @@ void remeasure_front(Archive& archive, const std::vector<std::size_t>& which, co
     }
   }
   for (std::size_t i = 0; i < n; ++i) archive.entries()[which[i]].metrics.speed_measured_ns = best[i];
+}
+
+void settle_front(const Config& cfg, const Grammar& g, const EvaluateFn& eval, const Workloads& w, RunState& state,
+                  std::ostream* progress, const std::function<void()>& checkpoint) {
+  const std::vector<std::size_t> front = state.archive.front();
+  SiblingStats sib;
+  if (cfg.thread_siblings && cfg.speed_mode == SpeedMode::Measured) {
+    sib = add_thread_model_siblings(state.archive, g, eval, state.generation + 1, progress);
+    checkpoint();
+  }
+  std::vector<std::size_t> which = front;
+  which.insert(which.end(), sib.indexes.begin(), sib.indexes.end());
+  remeasure_front(state.archive, which, w, static_cast<int>(cfg.repeats), progress);
+  state.final_front.clear();
+  if (!sib.indexes.empty()) state.final_front = remeasured_front(state.archive, front, sib.indexes);
+}
+
+std::vector<std::size_t> remeasured_front(const Archive& archive, const std::vector<std::size_t>& front,
+                                          const std::vector<std::size_t>& extra) {
+  std::vector<std::size_t> all = front;
+  for (std::size_t i : extra)
+    if (std::find(all.begin(), all.end(), i) == all.end() && std::isfinite(archive.entries()[i].metrics.speed_measured_ns))
+      all.push_back(i);
+  auto objectives = [&](std::size_t i) {
+    const Metrics& m = archive.entries()[i].metrics;
+    return std::array<double, 3>{m.speed_measured_ns, m.fragmentation, m.quality};
+  };
+  std::vector<std::size_t> out;
+  for (std::size_t i : all) {
+    const auto a = objectives(i);
+    bool dominated = false;
+    for (std::size_t j : all) {
+      if (j == i || std::isnan(archive.entries()[j].metrics.speed_measured_ns)) continue;
+      const auto b = objectives(j);
+      bool no_worse = true, better = false;
+      for (int k = 0; k < 3; ++k) {
+        no_worse = no_worse && !(b[k] > a[k]);
+        better = better || b[k] < a[k];
+      }
+      dominated = dominated || (no_worse && better && !std::isnan(a[0]));
+    }
+    if (!dominated) out.push_back(i);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace evo

@@ -14,11 +14,15 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <iosfwd>
 #include <vector>
 
 #include "evaluate/workload.hpp"
 #include "evolve/archive.hpp"
+#include "evolve/config.hpp"
+#include "evolve/evolution.hpp"
+#include "grammar/grammar.hpp"
 
 namespace evo {
 
@@ -26,5 +30,21 @@ namespace evo {
 /// one progress line per round on *progress when given.
 void remeasure_front(Archive& archive, const std::vector<std::size_t>& which, const Workloads& w, int rounds,
                      std::ostream* progress);
+
+/// The final front after a re-measure of the front with candidates beside it (the
+/// thread-model siblings, evolve/siblings.hpp): of `front` and `extra` (archive
+/// indexes, re-measured), those no other of them dominates by (speed_measured_ns,
+/// fragmentation, quality). A design of `front` whose re-measure failed (NaN) stays,
+/// as it would on the front; one of `extra` leaves. In archive order.
+std::vector<std::size_t> remeasured_front(const Archive& archive, const std::vector<std::size_t>& front,
+                                          const std::vector<std::size_t>& extra);
+
+/// The end of a run (Config::remeasure_front): with speed_mode measured and
+/// Config::thread_siblings, the front's thread-model siblings are evaluated and
+/// archived (evolve/siblings.hpp; `checkpoint()` after), re-measured in the same
+/// rounds as the front, and state.final_front set to remeasured_front() of the two
+/// when there were any; otherwise the front alone is re-measured, as above.
+void settle_front(const Config& cfg, const Grammar& g, const EvaluateFn& eval, const Workloads& w, RunState& state,
+                  std::ostream* progress, const std::function<void()>& checkpoint);
 
 }  // namespace evo

@@ -23,10 +23,15 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 std::vector<std::size_t> sorted_front(const RunState& s) {
-  auto f = s.archive.front();
-  std::stable_sort(f.begin(), f.end(), [&](std::size_t a, std::size_t b) {
-    return s.archive.entries()[a].metrics.speed < s.archive.entries()[b].metrics.speed;
-  });
+  // The search's front by its speed; a final front (re-measured) by the re-measured speed.
+  const bool final = !s.final_front.empty();
+  auto f = final ? s.final_front : s.archive.front();
+  auto key = [&](std::size_t i) {
+    const Metrics& m = s.archive.entries()[i].metrics;
+    const double v = final ? m.speed_measured_ns : m.speed;
+    return std::isnan(v) ? INFINITY : v;
+  };
+  std::stable_sort(f.begin(), f.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
   return f;
 }
 

@@ -1,7 +1,8 @@
 // evolve/report.hpp — the files of a run folder (besides config.yaml and checkpoint.txt).
 //
-//   front.csv    the archive's front (feasible, non-dominated designs), one row per
-//                design, sorted by speed: sentence, genome, generation, every
+//   front.csv    the archive's front (feasible, non-dominated designs; after a
+//                re-measure with thread-model siblings, RunState::final_front), one
+//                row per design, sorted by speed (the final front: by the re-measured speed): sentence, genome, generation, every
 //                Metrics field (columns: evolve/archive.hpp metrics_csv_header)
 //   archive.csv  every evaluated design, in evaluation order, same columns
 //   history.csv  one row per generation (evolve/evolution.hpp HistoryRow):

@@ -14,7 +14,6 @@
 #include "evolve/checkpoint.hpp"
 #include "evolve/remeasure.hpp"
 #include "evolve/report.hpp"
-#include "evolve/siblings.hpp"
 
 namespace evo {
 
@@ -77,12 +76,8 @@ RunOutcome run_config(const Config& cfg, const RunOptions& opt) {
   run_evolution(cfg, grammar, eval, out.state, hooks);
   if (tty) *opt.progress << "\n";
 
-  if (cfg.thread_siblings) {
-    add_thread_model_siblings(out.state.archive, grammar, eval, out.state.generation + 1, opt.progress);
-    save_checkpoint(out.dir, out.state);
-  }
   if (cfg.remeasure_front) {
-    remeasure_front(out.state.archive, out.state.archive.front(), work, static_cast<int>(cfg.repeats), opt.progress);
+    settle_front(cfg, grammar, eval, work, out.state, opt.progress, [&] { save_checkpoint(out.dir, out.state); });
     save_checkpoint(out.dir, out.state);
   }
   write_tables(out.dir, out.state);

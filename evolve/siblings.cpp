@@ -1,5 +1,6 @@
 #include "evolve/siblings.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <ostream>
 #include <span>
@@ -89,13 +90,15 @@ SiblingStats add_thread_model_siblings(Archive& archive, const Grammar& g, const
   SiblingStats st;
   const std::vector<std::size_t> front = archive.front();
   st.front = front.size();
-  std::vector<Sibling> todo;
+  std::vector<Sibling> all, todo;
   for (std::size_t i : front)
     for (Sibling& s : thread_model_siblings(archive.entries()[i].sentence, g)) {
+      bool seen = false;
+      for (const Sibling& t : all) seen = seen || t.sentence == s.sentence;
+      if (seen) continue;  // the sibling of two front designs (a lock and a tlh twin)
       ++st.siblings;
-      bool seen = archive.find(s.sentence) != nullptr;
-      for (const Sibling& t : todo) seen = seen || t.sentence == s.sentence;
-      if (!seen) todo.push_back(std::move(s));
+      if (archive.find(s.sentence) == nullptr) todo.push_back(s);
+      all.push_back(std::move(s));
     }
   if (progress != nullptr)
     *progress << "thread-model siblings of the front: " << st.front << " designs, " << st.siblings
@@ -109,6 +112,12 @@ SiblingStats add_thread_model_siblings(Archive& archive, const Grammar& g, const
     archive.add(std::move(e));
     ++st.evaluated;
     if (progress != nullptr) *progress << "  sibling " << st.evaluated << "/" << todo.size() << " evaluated\n";
+  }
+  for (const Sibling& s : all) {
+    const ArchiveEntry* e = archive.find(s.sentence);
+    const std::size_t at = static_cast<std::size_t>(e - archive.entries().data());
+    if (fitness_of(e->metrics).violation == 0 && std::find(front.begin(), front.end(), at) == front.end())
+      st.indexes.push_back(at);
   }
   return st;
 }

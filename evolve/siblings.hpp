@@ -51,6 +51,7 @@ struct SiblingStats {
   std::size_t front = 0;      ///< designs on the front when the step began
   std::size_t siblings = 0;   ///< their siblings in the language
   std::size_t evaluated = 0;  ///< of those, new to the archive (evaluated here)
+  std::vector<std::size_t> indexes;  ///< the siblings' archive indexes (feasible ones), each once
 };
 
 /// Adds the siblings of every front design to the archive, evaluating each new one

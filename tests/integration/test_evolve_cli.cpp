@@ -16,10 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include "evolve/archive.hpp"
 #include "evolve/checkpoint.hpp"
 #include "evaluate/trace.hpp"
 #include "evaluate/workload.hpp"
 #include "evolve/config.hpp"
+#include "grammar/grammar.hpp"
+#include "grammar/mapper.hpp"
 #include "tests/common/cli_helpers.hpp"
 
 namespace fs = std::filesystem;
@@ -292,6 +295,21 @@ TEST_CASE("configs/threaded.yaml: the thread model is a gene; speed from the thr
     ++rows;
   }
   CHECK(rows >= 1);
+  // After the search, the front's thread-model siblings were evaluated (archived one
+  // generation past the last), re-measured beside it, and front.csv is the final front.
+  const evo::RunState st = evo::load_checkpoint(dir.string());
+  std::size_t siblings = 0;
+  for (const evo::ArchiveEntry& e : st.archive.entries())
+    if (e.generation == st.generation + 1) {
+      ++siblings;
+      CAPTURE(e.sentence);
+      CHECK(evo::map_genome(evo::load_grammar(cfg.grammar), e.genome.codons).sentence == e.sentence);
+    }
+  CHECK(siblings >= 1);  // lock and tlh twins are always in the language
+  REQUIRE_FALSE(st.final_front.empty());
+  CHECK(st.final_front.size() == static_cast<std::size_t>(rows));
+  for (std::size_t i : st.final_front)
+    CHECK(slurp(dir / "front.csv").find(evo::csv_quote(st.archive.entries()[i].sentence)) != std::string::npos);
   // The export builds the picked design's own model unless --threads says otherwise.
   using evo::test::quote;
   const std::string exp = quote(exe()) + " export --run " + quote(dir.string()) + " --pick fastest --no-build --name thr";
