@@ -1,10 +1,10 @@
 #include "evolve/remeasure.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <ostream>
 
+#include "evolve/nsga2.hpp"
 #include "evolve/siblings.hpp"
 
 namespace evo {
@@ -53,24 +53,16 @@ std::vector<std::size_t> remeasured_front(const Archive& archive, const std::vec
   for (std::size_t i : extra)
     if (std::find(all.begin(), all.end(), i) == all.end() && std::isfinite(archive.entries()[i].metrics.speed_measured_ns))
       all.push_back(i);
-  auto objectives = [&](std::size_t i) {
+  auto remeasured = [&](std::size_t i) {
     const Metrics& m = archive.entries()[i].metrics;
-    return std::array<double, 3>{m.speed_measured_ns, m.fragmentation, m.quality};
+    return Fitness{.obj = {m.speed_measured_ns, m.fragmentation, m.quality}};
   };
+  auto failed = [&](std::size_t i) { return std::isnan(archive.entries()[i].metrics.speed_measured_ns); };
   std::vector<std::size_t> out;
   for (std::size_t i : all) {
-    const auto a = objectives(i);
     bool dominated = false;
-    for (std::size_t j : all) {
-      if (j == i || std::isnan(archive.entries()[j].metrics.speed_measured_ns)) continue;
-      const auto b = objectives(j);
-      bool no_worse = true, better = false;
-      for (int k = 0; k < 3; ++k) {
-        no_worse = no_worse && !(b[k] > a[k]);
-        better = better || b[k] < a[k];
-      }
-      dominated = dominated || (no_worse && better && !std::isnan(a[0]));
-    }
+    for (std::size_t j : all)
+      dominated = dominated || (j != i && !failed(i) && !failed(j) && dominates(remeasured(j), remeasured(i)));
     if (!dominated) out.push_back(i);
   }
   std::sort(out.begin(), out.end());

@@ -83,12 +83,14 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
   double fmin = INFINITY, fmax = 0, smin = INFINITY, smax = 0;
   for (std::size_t k = 0; k < front.size(); ++k) {
     const Metrics& m = E[front[k]].metrics;
-    dat += format_double(m.speed) + ' ' + format_double(m.fragmentation) + ' ' + format_double(m.quality) + ' ' +
+    // The final front is plotted at the re-measured speed that chose it.
+    const double x = !s.final_front.empty() && std::isfinite(m.speed_measured_ns) ? m.speed_measured_ns : m.speed;
+    dat += format_double(x) + ' ' + format_double(m.fragmentation) + ' ' + format_double(m.quality) + ' ' +
            std::to_string(k + 1) + "\n";
     fmin = std::min(fmin, m.fragmentation);
     fmax = std::max(fmax, m.fragmentation);
-    smin = std::min(smin, m.speed);
-    smax = std::max(smax, m.speed);
+    smin = std::min(smin, x);
+    smax = std::max(smax, x);
   }
   write_file(dir + "/front.dat", dat);
   // A log axis when an objective spans more than a decade (a few hopeless designs on
@@ -141,6 +143,13 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
       << table_number(s.history.back().hypervolume, 4) << " at the end\n";
   r << "\nMetrics are defined in docs/metrics.md and evaluate/metrics.hpp.\n\n";
   r << "## The front\n\n";
+  if (!s.final_front.empty()) {
+    std::size_t siblings = 0;
+    for (std::size_t i : s.final_front) siblings += E[i].generation > s.generation ? 1 : 0;
+    r << "The search's front with each design's siblings under the other thread models, re-measured in the "
+         "same rounds; the designs no other of them dominates by the re-measured speed (evolve/siblings.hpp), "
+      << siblings << " of them siblings evaluated after the search. Sorted by the re-measured speed.\n\n";
+  }
   if (pic) r << "![front](front.png)\n\n(SVG: [front.svg](front.svg); the numbers are the rows below.)\n\n";
   r << "| # | design | speed model (cyc/op) | speed measured (ns/op) | frag | internal | external | quality | pages |\n";
   r << "|---|---|---|---|---|---|---|---|---|\n";

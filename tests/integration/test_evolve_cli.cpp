@@ -310,6 +310,7 @@ TEST_CASE("configs/threaded.yaml: the thread model is a gene; speed from the thr
   CHECK(st.final_front.size() == static_cast<std::size_t>(rows));
   for (std::size_t i : st.final_front)
     CHECK(slurp(dir / "front.csv").find(evo::csv_quote(st.archive.entries()[i].sentence)) != std::string::npos);
+  CHECK(slurp(dir / "report.md").find("siblings under the other thread models, re-measured") != std::string::npos);
   // The export builds the picked design's own model unless --threads says otherwise.
   using evo::test::quote;
   const std::string exp = quote(exe()) + " export --run " + quote(dir.string()) + " --pick fastest --no-build --name thr";
