@@ -75,12 +75,20 @@ std::vector<Sibling> thread_model_siblings(std::string_view sentence, const Gram
       continue;
     }
     if (model != "tcache") continue;
-    // The per-thread caches as pointer arrays, when only that form is allowed.
+    // The per-thread caches as pointer arrays of the same bound B, when only that
+    // form is allowed: tcache:B[:grow] -> tcache:B[:grow]:array, else with the
+    // other :grow setting.
     const std::vector<Token> front = find_key(s, "front");
     if (front.size() != 1) continue;
     const std::string_view cache = std::string_view(s).substr(front[0].pos, front[0].len);
     if (cache.substr(0, 7) != "tcache:" || cache.ends_with(":array")) continue;
-    if (in_language(g, replaced(s, front[0], std::string(cache) + ":array"), &sib)) out.push_back(std::move(sib));
+    const bool grow = cache.ends_with(":grow");
+    const std::string bound(cache.substr(0, grow ? cache.size() - 5 : cache.size()));
+    for (const std::string& form : {bound + (grow ? ":grow" : "") + ":array", bound + (grow ? "" : ":grow") + ":array"})
+      if (in_language(g, replaced(s, front[0], form), &sib)) {
+        out.push_back(std::move(sib));
+        break;
+      }
   }
   return out;
 }

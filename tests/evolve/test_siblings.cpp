@@ -49,9 +49,17 @@ TEST_CASE("siblings: the other models the grammar derives, each with a genome th
   CHECK(sentences(thread_model_siblings(kSlab + "front=tcache:64:array retain=0 threads=tcache", g)) ==
         std::vector<std::string>{kSlab + "front=tcache:64:array retain=0 threads=lock",
                                  kSlab + "front=tcache:64:array retain=0 threads=tlh"});
-  // tcache:256 has no array form the grammar allows with tcache; front=none has no cache;
-  // harden=checked cannot sit under per-thread caches: only the other heap model.
-  for (const std::string front : {"front=tcache:256", "front=none"})
+  // Where the grammar has no array of the same bound and growth, the other growth:
+  // tcache:256 -> tcache:256:grow:array, tcache:64:grow -> tcache:64:array.
+  CHECK(sentences(thread_model_siblings(kSlab + "front=tcache:256 retain=0 threads=lock", g)) ==
+        std::vector<std::string>{kSlab + "front=tcache:256 retain=0 threads=tlh",
+                                 kSlab + "front=tcache:256:grow:array retain=0 threads=tcache"});
+  CHECK(sentences(thread_model_siblings(kSlab + "front=tcache:64:grow retain=0 threads=tlh", g)) ==
+        std::vector<std::string>{kSlab + "front=tcache:64:grow retain=0 threads=lock",
+                                 kSlab + "front=tcache:64:array retain=0 threads=tcache"});
+  // tcache:16 has no array form at all, front=none no cache, and harden=checked cannot
+  // sit under per-thread caches: only the other heap model.
+  for (const std::string front : {"front=tcache:16", "front=none"})
     CHECK(sentences(thread_model_siblings(kSlab + front + " retain=0 threads=lock", g)) ==
           std::vector<std::string>{kSlab + front + " retain=0 threads=tlh"});
   const std::string checked = "slab slab=16K align=64 source=mmap harden=checked front=tcache:64:array retain=0 ";
