@@ -2,7 +2,8 @@
 //
 //   front.csv    the archive's front (feasible, non-dominated designs; after a
 //                re-measure with thread-model siblings, RunState::final_front), one
-//                row per design, sorted by speed (the final front: by the re-measured speed): sentence, genome, generation, every
+//                row per design, sorted by speed (the final front: by the
+//                re-measured speed): sentence, genome, generation, every
 //                Metrics field (columns: evolve/archive.hpp metrics_csv_header)
 //   archive.csv  every evaluated design, in evaluation order, same columns
 //   history.csv  one row per generation (evolve/evolution.hpp HistoryRow):

@@ -7,11 +7,12 @@
 //      resuming, reads DIR/checkpoint.txt and continues in DIR;
 //   3. runs the loop (evolve/evolution.hpp); after every generation: checkpoint
 //      (atomic), front/archive/history CSVs, one progress line on `progress`;
-//   4. adds the thread-model siblings of the front designs (Config::thread_siblings:
-//      evolve/siblings.hpp; checkpoint after), then re-measures the front with measured speed (Config::remeasure_front: `repeats`
-//      interleaved rounds, one design at a time so designs do not disturb each
-//      other, each design's best round; evolve/remeasure.hpp), writes the final
-//      checkpoint, the picture and report.md.
+//   4. settles the front (Config::remeasure_front; evolve/remeasure.hpp settle_front):
+//      adds the front designs' thread-model siblings (Config::thread_siblings,
+//      evolve/siblings.hpp; checkpoint after), re-measures the front and the siblings
+//      with measured speed (`repeats` interleaved rounds, one design at a time so
+//      designs do not disturb each other, each design's best round), then writes the
+//      final checkpoint, the picture and report.md.
 // Errors (unreadable trace/grammar, bad checkpoint, I/O) throw std::runtime_error
 // with a one-line message naming the file.
 #pragma once
