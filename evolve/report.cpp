@@ -22,14 +22,18 @@ void write_file(const std::string& path, const std::string& text) {
   if (!o) throw std::runtime_error(path + ": write failed");
 }
 
+// The speed a front row is ranked and plotted at: the re-measured speed when the run
+// settled a final front (it chose that front), else the search's speed. NaN when the
+// row's re-measurement failed.
+double front_speed(const RunState& s, const Metrics& m) {
+  return s.final_front.empty() ? m.speed : m.speed_measured_ns;
+}
+
 std::vector<std::size_t> sorted_front(const RunState& s) {
-  // The search's front by its speed; a final front (re-measured) by the re-measured speed.
-  const bool final = !s.final_front.empty();
-  auto f = final ? s.final_front : s.archive.front();
+  auto f = s.final_front.empty() ? s.archive.front() : s.final_front;
   auto key = [&](std::size_t i) {
-    const Metrics& m = s.archive.entries()[i].metrics;
-    const double v = final ? m.speed_measured_ns : m.speed;
-    return std::isnan(v) ? INFINITY : v;
+    const double v = front_speed(s, s.archive.entries()[i].metrics);
+    return std::isnan(v) ? INFINITY : v;  // a failed re-measurement last
   };
   std::stable_sort(f.begin(), f.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
   return f;
@@ -83,8 +87,8 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
   double fmin = INFINITY, fmax = 0, smin = INFINITY, smax = 0;
   for (std::size_t k = 0; k < front.size(); ++k) {
     const Metrics& m = E[front[k]].metrics;
-    // The final front is plotted at the re-measured speed that chose it.
-    const double x = !s.final_front.empty() && std::isfinite(m.speed_measured_ns) ? m.speed_measured_ns : m.speed;
+    const double v = front_speed(s, m);
+    const double x = std::isfinite(v) ? v : m.speed;  // a failed re-measurement at its search speed
     dat += format_double(x) + ' ' + format_double(m.fragmentation) + ' ' + format_double(m.quality) + ' ' +
            std::to_string(k + 1) + "\n";
     fmin = std::min(fmin, m.fragmentation);

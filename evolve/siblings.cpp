@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <ostream>
-#include <span>
 
 #include "core/registry.hpp"
 #include "grammar/mapper.hpp"
@@ -42,12 +41,9 @@ std::string replaced(std::string_view s, Token t, std::string_view value) {
 
 /// `sentence` when the grammar derives exactly it (the genome maps back to it).
 bool in_language(const Grammar& g, const std::string& sentence, Sibling* out) {
+  // encode_sentence's genome maps back to exactly `sentence` (grammar/mapper.hpp).
   auto genome = encode_sentence(g, sentence);
   if (!genome) return false;
-  MapOptions mo;
-  mo.max_wraps = 0;
-  const MapResult m = map_genome(g, std::span<const std::uint32_t>(*genome), mo);
-  if (!m.valid || m.sentence != sentence) return false;
   out->sentence = sentence;
   out->genome = std::move(*genome);
   return true;
