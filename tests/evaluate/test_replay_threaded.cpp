@@ -3,7 +3,9 @@
 // shadow check on, in all three thread models; remote frees and reallocs are
 // counted from the trace; a one-thread trace gives replay()'s footprint; tcache on
 // one thread is the lock model's front cache, and its caches give every block back;
-// check mode catches an allocator that hands one block out twice.
+// check mode catches an allocator that hands one block out twice; the shipped
+// threaded traces (pyqueue, fd, plthreads) replay in all three models with every
+// free and remote free the trace holds.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -486,4 +488,63 @@ TEST_CASE("evoalloc replay --threaded: output, JSON and usage errors") {
   CHECK(out.find("ops (warm)") != std::string::npos);
   CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --warm --check", log, &out) == 2);
   CHECK(out.find("--warm times a replay") != std::string::npos);
+}
+
+namespace {
+
+/// Frees (and reallocs) of a live block in the first n ops of t, and how many of them
+/// were on another thread than the block's last (re)allocation: counted from the
+/// trace alone, for the replay to match.
+Expect count_frees(const Trace& t, std::uint64_t n) {
+  Expect e;
+  std::vector<int> owner(t.objects, -1);  // -1: not live
+  for (std::uint64_t i = 0; i < std::min<std::uint64_t>(n, t.ops.size()); ++i) {
+    const Op& op = t.ops[i];
+    int& o = owner[op.object];
+    if (op.kind == OpKind::Free || op.kind == OpKind::Realloc) {
+      if (o >= 0) {
+        ++e.frees;
+        e.remote += o != op.thread;
+      }
+      o = op.kind == OpKind::Realloc && t.size_of(op) != 0 ? op.thread : -1;
+    } else {
+      o = op.thread;
+    }
+  }
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("threaded replay: the shipped threaded traces replay on their threads, shadow-checked, in all three models") {
+#ifdef EVOALLOC_SANITIZE
+  constexpr std::uint64_t kOps = 60000;
+#else
+  constexpr std::uint64_t kOps = 0;  // all
+#endif
+  const std::string src = EVOALLOC_SOURCE_DIR;
+  for (const char* name : {"pyqueue.trace", "fd.trace", "plthreads.trace"}) {
+    const Trace t = read_trace(src + "/traces/" + name);
+    REQUIRE(t.threads >= 4);
+    const std::uint64_t n = kOps == 0 ? t.ops.size() : std::min<std::uint64_t>(kOps, t.ops.size());
+    const Expect e = count_frees(t, n);
+    CHECK(e.remote > 0);  // threads free each other's blocks: what the threaded replay is for
+    for (ThreadModel m : {ThreadModel::Lock, ThreadModel::Tlh, ThreadModel::Tcache}) {
+      const std::string design = std::string("slab slab=16K align=16 source=mmap harden=off front=") +
+                                 (m == ThreadModel::Tcache ? "tcache:256:grow:array" : "none") + " retain=1M";
+      CAPTURE(name);
+      CAPTURE(design);
+      ThreadedReplayOptions o;
+      o.model = m;
+      o.check = true;
+      o.max_ops = kOps;
+      const ThreadedReplayResult r = replay_threaded(t, maker(design, m, &o), o);
+      REQUIRE_MESSAGE(r.ok, r.error);
+      CHECK(r.ops == n);
+      CHECK(r.trace_threads == t.threads);
+      CHECK(r.frees == e.frees);
+      CHECK(r.remote_frees == e.remote);
+      CHECK(r.failed_allocs == 0);
+    }
+  }
 }
