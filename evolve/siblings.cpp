@@ -4,6 +4,7 @@
 #include <cctype>
 #include <ostream>
 
+#include "core/layers/front.hpp"
 #include "core/registry.hpp"
 #include "grammar/mapper.hpp"
 
@@ -76,10 +77,11 @@ std::vector<Sibling> thread_model_siblings(std::string_view sentence, const Gram
     // other :grow setting.
     const std::vector<Token> front = find_key(s, "front");
     if (front.size() != 1) continue;
-    const std::string_view cache = std::string_view(s).substr(front[0].pos, front[0].len);
-    if (cache.substr(0, 7) != "tcache:" || cache.ends_with(":array")) continue;
-    const bool grow = cache.ends_with(":grow");
-    const std::string bound(cache.substr(0, grow ? cache.size() - 5 : cache.size()));
+    std::uint32_t word = 0;  // parse_front: the bound B, kFrontGrow, kFrontArray
+    if (!parse_front(std::string_view(s).substr(front[0].pos, front[0].len), word) || word == 0 || front_array(word))
+      continue;
+    const std::string bound = "tcache:" + std::to_string(front_cap(word));
+    const bool grow = front_grows(word);
     for (const std::string& form : {bound + (grow ? ":grow" : "") + ":array", bound + (grow ? "" : ":grow") + ":array"})
       if (in_language(g, replaced(s, front[0], form), &sib)) {
         out.push_back(std::move(sib));
