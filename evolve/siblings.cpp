@@ -80,9 +80,8 @@ std::vector<Sibling> thread_model_siblings(std::string_view sentence, const Gram
     std::uint32_t word = 0;  // parse_front: the bound B, kFrontGrow, kFrontArray
     if (!parse_front(std::string_view(s).substr(front[0].pos, front[0].len), word) || word == 0 || front_array(word))
       continue;
-    const std::string bound = "tcache:" + std::to_string(front_cap(word));
-    const bool grow = front_grows(word);
-    for (const std::string& form : {bound + (grow ? ":grow" : "") + ":array", bound + (grow ? "" : ":grow") + ":array"})
+    const std::uint32_t same = word | kFrontArray, other = same ^ kFrontGrow;
+    for (const std::string& form : {front_text(same), front_text(other)})
       if (in_language(g, replaced(s, front[0], form), &sib)) {
         out.push_back(std::move(sib));
         break;

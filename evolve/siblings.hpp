@@ -17,11 +17,11 @@
 //
 // A sibling under threads=tcache, whose front is a cache with its free blocks in an
 // intrusive list (front=tcache:B or tcache:B:grow), takes a cache of the same bound
-// B as a pointer array (tcache:B:array, tcache:B:grow:array; if the grammar derives
-// only the other, that one: threaded.bnf has tcache:64:array, tcache:256:grow:array,
-// tcache:1024:grow:array) when the grammar derives only arrays with tcache:
-// threaded.bnf keeps per-thread caches as arrays (the reasons are there). A sibling the grammar cannot derive (no front cache,
-// harden=checked under tcache, a cache the grammar does not allow) is not made.
+// B as a pointer array (tcache:B:array or tcache:B:grow:array, the same :grow
+// setting first, else the other) when the grammar derives only pointer arrays under
+// tcache (grammar/threaded.bnf does, and says why). A sibling the grammar cannot
+// derive (no front cache, harden=checked under tcache, a cache the grammar does not
+// allow) is not made.
 // A sentence without exactly one threads= key (a grammar without the gene) has no
 // siblings.
 #pragma once

@@ -214,6 +214,14 @@ inline bool parse_front(std::string_view value, std::uint32_t& word) {
   return true;
 }
 
+/// The `front` value of a configuration word, parse_front's inverse: 0 -> "none",
+/// else "tcache:B" with ":grow" and ":array" as the word's flags say.
+inline std::string front_text(std::uint32_t word) {
+  if (front_cap(word) == 0) return "none";
+  return "tcache:" + std::to_string(front_cap(word)) + (front_grows(word) ? ":grow" : "") +
+         (front_array(word) ? ":array" : "");
+}
+
 /// A registry row's state called through its function pointers (evaluation).
 struct OpsBack {
   const AllocatorOps* ops = nullptr;

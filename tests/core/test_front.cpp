@@ -80,6 +80,16 @@ TEST_CASE("parse_front accepts none, tcache:B, tcache:B:grow, tcache:B:array and
     CHECK_FALSE(evo::parse_front(bad, b));
 }
 
+TEST_CASE("front_text writes the value parse_front read") {
+  for (const char* text : {"none", "tcache:1", "tcache:64", "tcache:1024:grow", "tcache:64:array",
+                           "tcache:256:grow:array", "tcache:65535:grow"}) {
+    std::uint32_t w = 0;
+    REQUIRE(evo::parse_front(text, w));
+    CHECK(evo::front_text(w) == text);
+  }
+  CHECK(evo::front_text(64 | evo::kFrontArray | evo::kFrontGrow) == "tcache:64:grow:array");
+}
+
 TEST_CASE("good_size is the design's rounding: superblock classes, slab classes, page-rounded large blocks") {
   evo::Instance sb = make(kSb);
   for (std::size_t n : {1, 16, 17, 100, 129, 1000, 16384}) {
