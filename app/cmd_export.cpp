@@ -1,14 +1,18 @@
 // app/cmd_export.cpp — `evoalloc export`: a design from a run (or a sentence) as a
 // compiled drop-in malloc library. See core/export/exporter.hpp for what is written.
 //
-//   evoalloc export (--run RUN_DIR --pick fastest|leanest|best-quality|knee|N | --allocator TEXT)
-//                   --name NAME --out DIR [--trace TRACE] [--threads lock|tlh|tcache] [--no-build] [--jobs J]
+//   evoalloc export (--run RUN_DIR --pick fastest|leanest|best-quality|knee|program|N | --allocator TEXT)
+//                   --name NAME --out DIR [--trace TRACE] [--threads lock|tlh|tcache] [--fidelity CSV]
+//                   [--no-build] [--jobs J]
 // Picks from RUN_DIR/front.csv (rows that are valid and feasible) as evolve/pick.hpp
 // says: fastest = least measured replay speed (a row within 3% of it wins when
 // the fastest holds more than 1.2x its footprint), leanest = least fragmentation,
 // best-quality = least quality (locality), knee = nearest the ideal point, N = the
 // N-th row (0-based); the report's "pick ...:" line says why that row (pick_row's
-// reason).
+// reason). program = the design that ran the real program best in a fidelity.csv
+// (--fidelity, default RUN_DIR/fidelity/fidelity.csv, written by `evoalloc fidelity
+// --run RUN_DIR --select fastest -- PROGRAM`; pick_program in evolve/pick.hpp); its
+// metrics come from front.csv, else archive.csv, when the run holds the design.
 // Fitted class schemes need the trace: --trace, else the `trace:` of
 // RUN_DIR/config.yaml (relative paths: from the current folder, then the source tree);
 // a run with extra_traces: fits them to the histogram merged over all its traces,
@@ -47,11 +51,13 @@ std::string without_prefix(std::string e) {
 
 int cmd_export(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  std::string run, pick, allocator, name, out, trace, threads = "lock";
+  std::string run, pick, allocator, name, out, trace, threads = "lock", fidelity;
   std::vector<std::string> extra;  // the run's extra_traces (when --trace is not given)
   int jobs = 2;
   desc.add_options()("run", po::value(&run), "an evolve run folder (front.csv, config.yaml)")(
-      "pick", po::value(&pick), "fastest | leanest | best-quality | knee | N (row of front.csv, 0-based)")(
+      "pick", po::value(&pick), "fastest | leanest | best-quality | knee | program (the design that ran the real program best in "
+      "--fidelity's CSV) | N (row of front.csv, 0-based)")(
+      "fidelity", po::value(&fidelity), "with --pick program: a fidelity.csv (default RUN_DIR/fidelity/fidelity.csv)")(
       "allocator,a", po::value(&allocator), "export this design instead (canonical spec text)")(
       "name", po::value(&name)->required(), "library name: DIR/libNAME.so, DIR/libNAME.a")(
       "out", po::value(&out)->required(), "output folder (created; generated files overwritten)")(
@@ -65,14 +71,16 @@ int cmd_export(const std::vector<std::string>& args) {
       "jobs,j", po::value(&jobs)->default_value(2), "parallel compile jobs");
   po::variables_map vm;
   if (!parse(args, desc, nullptr, 0, vm,
-             "evoalloc export (--run RUN_DIR --pick fastest|leanest|best-quality|knee|N | --allocator TEXT) "
-             "--name NAME --out DIR [--trace TRACE] [--threads lock|tlh|tcache] [--no-build]",
+             "evoalloc export (--run RUN_DIR --pick fastest|leanest|best-quality|knee|program|N | --allocator TEXT) "
+             "--name NAME --out DIR [--trace TRACE] [--threads lock|tlh|tcache] [--fidelity CSV] [--no-build]",
              "Writes the design as readable C++ (the very templates that were evaluated) with a CMake\n"
              "project, and builds DIR/libNAME.so (LD_PRELOAD it) and DIR/libNAME.a. EVOALLOC_STATS=1\n"
              "makes the library print footprint, peak and counts at exit."))
     return kExitOk;
   if (vm.count("run") == vm.count("allocator")) throw UsageError("give exactly one of --run (with --pick) or --allocator");
-  if (vm.count("run") && !vm.count("pick")) throw UsageError("--run needs --pick fastest|leanest|best-quality|knee|N");
+  if (vm.count("run") && !vm.count("pick"))
+    throw UsageError("--run needs --pick fastest|leanest|best-quality|knee|program|N");
+  if (vm.count("fidelity") && pick != "program") throw UsageError("--fidelity goes with --pick program");
   if (vm.count("pick") && !vm.count("run")) throw UsageError("--pick needs --run");
   if (!valid_export_name(name))
     throw UsageError("--name '" + name + "' must match [A-Za-z_][A-Za-z0-9_]* (at most 64 chars) and not be a system library's name (c, m, dl, pthread, ...)");
@@ -89,21 +97,46 @@ int cmd_export(const std::vector<std::string>& args) {
   req.threads = threads;
   std::string sentence = allocator;
   std::string run_model;  // the run's threaded_replay model, when lock or tlh
-  std::string pick_why;   // why pick_row chose the row (printed after the model)
+  std::string pick_why;   // why the design was picked (printed after the model)
   if (!run.empty()) {
-    const MetricsTable front = read_metrics_table((std::filesystem::path(run) / "front.csv").string());
-    std::size_t at = 0;
-    try {
-      at = pick_row(front, pick, &pick_why);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(e.what());
+    const std::filesystem::path dir(run);
+    const MetricsTable front = read_metrics_table((dir / "front.csv").string());
+    MetricsTable archive;  // read when a design picked on the program is not on the front
+    const TableRow* row = nullptr;
+    if (pick == "program") {
+      if (fidelity.empty()) fidelity = (dir / "fidelity" / "fidelity.csv").string();
+      const ProgramPick p = pick_program(fidelity);
+      sentence = p.sentence;
+      pick_why = p.why;
+      req.origin = run + " --pick program (" + fidelity + ", " + p.label + ")";
+      auto find = [&](const MetricsTable& t, const char* table) {
+        for (const TableRow& r : t.rows)
+          if (r.entry.sentence == sentence) {
+            req.origin += std::string(", ") + table;
+            return &r;
+          }
+        return static_cast<const TableRow*>(nullptr);
+      };
+      row = find(front, "front.csv");
+      if (row == nullptr && std::filesystem::exists(dir / "archive.csv")) {
+        archive = read_metrics_table((dir / "archive.csv").string());
+        row = find(archive, "archive.csv");
+      }
+    } else {
+      std::size_t at = 0;
+      try {
+        at = pick_row(front, pick, &pick_why);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+      row = &front.rows[at];
+      sentence = row->entry.sentence;
+      req.origin = run + " --pick " + pick + " (front.csv row " + std::to_string(at) + ")";
     }
-    const TableRow& row = front.rows[at];
-    sentence = row.entry.sentence;
-    for (std::size_t i = 0; i < front.header.size() && i < row.fields.size(); ++i)
-      if (front.header[i] != "sentence" && front.header[i] != "genome")
-        req.metrics.emplace_back(front.header[i], row.fields[i]);
-    req.origin = run + " --pick " + pick + " (front.csv row " + std::to_string(at) + ")";
+    if (row != nullptr)
+      for (std::size_t i = 0; i < front.header.size() && i < row->fields.size(); ++i)
+        if (front.header[i] != "sentence" && front.header[i] != "genome")
+          req.metrics.emplace_back(front.header[i], row->fields[i]);
     if (trace.empty()) {
       trace = run_trace(run);
       extra = run_extra_traces(run);

@@ -6,7 +6,10 @@
 // with --from archive, N feasible designs of everything the run evaluated, spread over
 // its speed ranking: the population the search itself ranks; only designs at most
 // --max-slowdown times slower than the fastest, default 10, since the slowest of an
-// archive can run the real program for hours),
+// archive can run the real program for hours; with --select fastest, the N fastest
+// instead, by the speed score `export --pick fastest` ranks by: the near-ties the
+// search cannot tell apart, for `export --pick program` to choose among on the
+// program itself, evolve/pick.hpp),
 // exports and builds each as a malloc library, re-measures each one's replay speed
 // on the run's trace (measured ns/op, best of --repeats), then runs PROGRAM under
 // glibc and every design (evaluate/program_bench.hpp, interleaved rounds,
@@ -126,13 +129,16 @@ std::string fmt(double x, int prec = 3) {
 int cmd_fidelity(const std::vector<std::string>& args) {
   const auto [opts, cmd] = split_program(args);
   po::options_description desc("options");
-  std::string run, out, trace_path, from = "front";
+  std::string run, out, trace_path, from = "front", select = "spread";
   double max_slowdown = 0;
   Count top{12}, runs{5}, warmup{1}, repeats{5}, jobs{2};
   ProgramRunArgs run_args;
   desc.add_options()
       ("run", po::value(&run), "an evolve run folder (front.csv, archive.csv, config.yaml)")
       ("top", po::value(&top), "designs to try, spread over the run's speed ranking (default 12)")
+      ("select", po::value(&select), "spread (default: N designs spread evenly over the speed ranking, to "
+                                     "check the score) or fastest (the N fastest by the run's speed score, to "
+                                     "choose among them on the program: then `export --pick program`)")
       ("from", po::value(&from), "front (default: the run's front, filled up from archive.csv when smaller) or "
                                  "archive (every feasible design the run evaluated)")
       ("max-slowdown", po::value(&max_slowdown), "take only designs whose speed score is at most X times the "
@@ -155,11 +161,14 @@ int cmd_fidelity(const std::vector<std::string>& args) {
              "throughput), the rho against that score is reported too. Each design is exported and\n"
              "re-measured under the thread model it was scored with (its threads= key, else the run's\n"
              "threaded_replay, else lock). Writes OUT/fidelity.csv, fidelity.md, fidelity.png.\n"
+             "With --select fastest it tries the N fastest designs instead, and `evoalloc export --run RUN\n"
+             "--pick program` then exports the one that ran PROGRAM best (its wall time, or its --score).\n"
              "See docs/metrics.md, section Fidelity."))
     return kExitOk;
   if (run.empty()) throw UsageError("--run RUN_DIR is required");
   require_program(cmd);
   if (top.value < 3) throw UsageError("--top must be at least 3 (a rank correlation needs 3 points)");
+  if (select != "spread" && select != "fastest") throw UsageError("--select " + select + ": expected spread or fastest");
   if (from != "front" && from != "archive") throw UsageError("--from " + from + ": expected front or archive");
   if (vm.count("max-slowdown") && !(max_slowdown >= 1))
     throw UsageError("--max-slowdown must be at least 1 (a multiple of the fastest design's speed score)");
@@ -187,10 +196,18 @@ int cmd_fidelity(const std::vector<std::string>& args) {
       if (t.rows[i].usable() && !seen.count(t.rows[i].entry.sentence) &&
           (max_slowdown == 0 || t.rows[i].entry.metrics.speed <= max_slowdown * best))
         idx.push_back(i);
-    std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
-      return t.rows[a].entry.metrics.speed < t.rows[b].entry.metrics.speed;
+    // spread: over the search's speed objective; fastest: by the score `export
+    // --pick fastest` ranks by (the re-measured speed when the table has it).
+    const std::vector<double> key = select == "fastest" ? speed_scores(t) : std::vector<double>{};
+    std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
+      return key.empty() ? t.rows[a].entry.metrics.speed < t.rows[b].entry.metrics.speed : key[a] < key[b];
     });
-    for (std::size_t k : spread_pick(idx.size(), want)) {
+    std::vector<std::size_t> chosen;
+    if (select == "fastest")
+      for (std::size_t k = 0; k < idx.size() && k < want; ++k) chosen.push_back(k);
+    else
+      chosen = spread_pick(idx.size(), want);
+    for (std::size_t k : chosen) {
       const Metrics& m = t.rows[idx[k]].entry.metrics;
       Candidate c;
       c.sentence = t.rows[idx[k]].entry.sentence;
@@ -304,8 +321,7 @@ int cmd_fidelity(const std::vector<std::string>& args) {
   fs::create_directories(out);
   {
     std::ofstream csv(fs::path(out) / "fidelity.csv");
-    csv << "label,origin,sentence,speed_modeled,speed_measured_ns,replay_peak_footprint,wall_s,wall_ratio,cpu_ratio,"
-           "score_ratio,max_rss_kib,real_peak_footprint\n";
+    csv << kFidelityCsvHeader << '\n';
     for (const Candidate& c : cands)
       csv << c.label << ',' << c.origin << ",\"" << c.sentence << "\"," << format_double(c.modeled) << ','
           << format_double(c.measured) << ',' << c.replay_peak << ',' << format_double(c.wall_s) << ','

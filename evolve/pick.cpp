@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <fstream>
@@ -140,6 +141,89 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick, std::string
   }
   if (why != nullptr) *why = "row " + std::to_string(best) + " is nearest the ideal point (objectives scaled to [0, 1])";
   return best;
+}
+
+ProgramPick pick_program(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    throw std::runtime_error(path + ": cannot open (run `evoalloc fidelity --run RUN --select fastest -- PROGRAM` first: it writes "
+                             "RUN/fidelity/fidelity.csv)");
+  std::string line;
+  if (!std::getline(in, line)) throw std::runtime_error(path + ":1: empty file, expected fidelity.csv's header");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line != kFidelityCsvHeader)
+    throw std::runtime_error(path + ":1: not the header `evoalloc fidelity` writes (written by another version?)");
+  const std::size_t columns = csv_split(kFidelityCsvHeader).size();
+  struct Row {
+    std::string label, sentence;
+    double wall = 0, score = 0, rss = 0;
+    bool scored = false;
+  };
+  std::vector<Row> rows;
+  std::size_t lineno = 1;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const std::string at = path + ":" + std::to_string(lineno) + ": ";
+    const std::vector<std::string> f = csv_split(line);
+    if (f.size() != columns)
+      throw std::runtime_error(at + std::to_string(f.size()) + " fields, expected " + std::to_string(columns));
+    auto number = [&](std::size_t i, const char* name) {
+      char* end = nullptr;
+      const double x = std::strtod(f[i].c_str(), &end);
+      if (f[i].empty() || end != f[i].c_str() + f[i].size() || !std::isfinite(x) || x <= 0)
+        throw std::runtime_error(at + name + " '" + f[i] + "' is not a positive number");
+      return x;
+    };
+    Row r;
+    r.label = f[0];
+    r.sentence = f[2];
+    if (r.sentence.empty()) throw std::runtime_error(at + "empty sentence");
+    r.wall = number(7, "wall_ratio");
+    r.scored = !f[9].empty();
+    if (r.scored) r.score = number(9, "score_ratio");
+    r.rss = number(10, "max_rss_kib");
+    rows.push_back(std::move(r));
+  }
+  if (rows.empty()) throw std::runtime_error(path + ": no designs");
+  bool scored = true;
+  for (const Row& r : rows) scored = scored && r.scored;
+  // Lower is better: glibc's score over the design's, or the design's wall over glibc's.
+  auto figure = [&](const Row& r) { return scored ? 1.0 / r.score : r.wall; };
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < rows.size(); ++i)
+    if (figure(rows[i]) < figure(rows[best])) best = i;
+  const double limit = figure(rows[best]) * (1 + kSpeedTie);
+  std::size_t lean = best;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (figure(rows[i]) <= limit &&
+        (rows[i].rss < rows[lean].rss || (rows[i].rss == rows[lean].rss && figure(rows[i]) < figure(rows[lean]))))
+      lean = i;
+  const bool lean_wins = rows[best].rss > rows[lean].rss * kFootprintTie;
+  auto fig = [&](std::size_t i) {
+    return rows[i].label + " (" + (scored ? "score " + table_number(rows[i].score, 3) + "x glibc's"
+                                          : "wall " + table_number(rows[i].wall, 3) + "x glibc's") +
+           ", max RSS " + table_number(rows[i].rss / 1024, 1) + " MiB)";
+  };
+  const std::string within = "within " + std::to_string(std::lround(kSpeedTie * 100)) + "%";
+  ProgramPick out;
+  const std::size_t at = lean_wins ? lean : best;
+  out.label = rows[at].label;
+  out.sentence = rows[at].sentence;
+  const std::string of = " (" + std::to_string(rows.size()) + " designs in " + path + ")";
+  const std::string ratio = table_number(rows[best].rss / rows[lean].rss, 2) + "x";
+  char bound[16];
+  std::snprintf(bound, sizeof bound, "%gx", kFootprintTie);
+  if (lean == best)
+    out.why = fig(best) + " ran the program best, and no design " + within + " of it has a smaller max RSS" + of;
+  else if (lean_wins)
+    out.why = fig(lean) + " is " + within + " of the best, " + fig(best) + ", which holds " + ratio +
+              " its max RSS (over " + bound + ": the leaner design wins)" + of;
+  else
+    out.why = fig(best) + " ran the program best; " + fig(lean) + " is " + within + " of it, and the best holds " +
+              ratio + " its max RSS (not over " + bound + ": the best stands)" + of;
+  return out;
 }
 
 namespace {

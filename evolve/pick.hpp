@@ -65,6 +65,32 @@ std::string speed_score_column(const MetricsTable& t);
 /// that decided (for fastest: the fastest row, and the tie when one was looked at).
 std::size_t pick_row(const MetricsTable& t, const std::string& pick, std::string* why = nullptr);
 
+/// The header of fidelity.csv (`evoalloc fidelity`, app/cmd_fidelity.cpp): one row
+/// per design tried on the real program. label (fidN, its library), origin (front
+/// or archive), sentence, speed_modeled (cycles/op), speed_measured_ns (the replay
+/// re-measured), replay_peak_footprint (bytes), then the program's medians over the
+/// bench's rounds: wall_s, wall_ratio and cpu_ratio (against glibc in the same
+/// round), score_ratio (with --score: the design's figure over glibc's, higher is
+/// better; empty without), max_rss_kib, real_peak_footprint (bytes, the library's
+/// own EVOALLOC_STATS).
+inline constexpr const char* kFidelityCsvHeader =
+    "label,origin,sentence,speed_modeled,speed_measured_ns,replay_peak_footprint,wall_s,wall_ratio,cpu_ratio,"
+    "score_ratio,max_rss_kib,real_peak_footprint";
+
+/// `export --pick program`: the design that ran the real program best, read from
+/// a fidelity.csv, by the rule of `fastest` above on the program's own figures: the
+/// figure is glibc's score over the design's when every row has a score_ratio (the
+/// program printed its throughput), else the wall-time ratio to glibc (lower is
+/// better either way); rows within kSpeedTie of the best are tied, and the best
+/// stands unless its max RSS is more than kFootprintTie times the least of the
+/// tied rows' (then that row: the faster of equals). Errors (a missing file, another
+/// header, a bad figure) throw std::runtime_error naming the file and line.
+struct ProgramPick {
+  std::string label, sentence;
+  std::string why;  ///< one line: the figures that decided
+};
+ProgramPick pick_program(const std::string& fidelity_csv);
+
 /// The `trace:` of RUN_DIR/config.yaml as written ("" when the file or key is missing).
 std::string run_trace(const std::string& run_dir);
 /// The `extra_traces:` of RUN_DIR/config.yaml (empty when none or missing).

@@ -114,3 +114,69 @@ TEST_CASE("read_metrics_table names the file and line of a bad row") {
   const MetricsTable empty = read_metrics_table(write_table({}));
   CHECK_THROWS_AS(pick_row(empty, "fastest"), std::runtime_error);
 }
+
+namespace {
+
+struct FidRow {
+  const char* label;
+  const char* sentence;
+  double wall;   // wall_ratio
+  double score;  // score_ratio; 0: the program printed no score (empty field)
+  double rss;    // max_rss_kib
+};
+
+std::string write_fidelity(const std::vector<FidRow>& rows, const std::string& header = kFidelityCsvHeader) {
+  const fs::path p = fs::temp_directory_path() / ("evoalloc_test_pick_fid_" + std::to_string(getpid()) + ".csv");
+  std::ofstream f(p);
+  f << header << '\n';
+  for (const FidRow& r : rows) {
+    f << r.label << ",front,\"" << r.sentence << "\",100,15.5,1048576,2.0," << r.wall << ",1.0,";
+    if (r.score > 0) f << r.score;
+    f << ',' << r.rss << ",2097152\n";
+  }
+  return p.string();
+}
+
+}  // namespace
+
+TEST_CASE("pick program: the design that ran the program best, by wall time or by its score") {
+  // By wall time (no score): fid1 is the fastest; fid2 is within 3% of it with much
+  // less memory, so it wins; without fid2, fid1 stands.
+  ProgramPick p = pick_program(write_fidelity({
+      {"fid0", "slab threads=tlh", 1.10, 0, 20000},
+      {"fid1", "slab threads=tcache", 0.95, 0, 30000},
+      {"fid2", "superblock threads=tcache", 0.97, 0, 12000},
+  }));
+  CHECK(p.label == "fid2");
+  CHECK(p.sentence == "superblock threads=tcache");
+  CHECK(p.why.find("the leaner design wins") != std::string::npos);
+  p = pick_program(write_fidelity({
+      {"fid0", "slab threads=tlh", 1.10, 0, 20000},
+      {"fid1", "slab threads=tcache", 0.95, 0, 30000},
+      {"fid2", "superblock threads=tcache", 0.97, 0, 27000},  // saves less than 1.2x: fid1 stands
+  }));
+  CHECK(p.label == "fid1");
+  CHECK(p.why.find("the best stands") != std::string::npos);
+  // With a score on every row the score decides (higher is better), not the wall
+  // time (a program that runs for a fixed time).
+  p = pick_program(write_fidelity({
+      {"fid0", "slab threads=tlh", 1.00, 0.70, 20000},
+      {"fid1", "slab threads=tcache", 1.01, 1.15, 20000},
+      {"fid2", "superblock threads=tcache", 0.99, 0.90, 20000},
+  }));
+  CHECK(p.label == "fid1");
+  CHECK(p.why.find("score 1.15") != std::string::npos);
+}
+
+TEST_CASE("pick program: errors name the file and the line") {
+  CHECK_THROWS_WITH_AS(pick_program("/nonexistent/fidelity.csv"),
+                       doctest::Contains("/nonexistent/fidelity.csv: cannot open"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(pick_program(write_fidelity({}, "label,sentence,wall")),
+                       doctest::Contains(":1: not the header"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(pick_program(write_fidelity({})), doctest::Contains(": no designs"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(pick_program(write_fidelity({{"fid0", "slab", 1.0, 0, 100}, {"fid1", "slab", -2, 0, 100}})),
+                       doctest::Contains(":3: wall_ratio '-2' is not a positive number"), std::runtime_error);
+  const fs::path p = fs::temp_directory_path() / ("evoalloc_test_pick_fid_short_" + std::to_string(getpid()) + ".csv");
+  std::ofstream(p) << kFidelityCsvHeader << "\nfid0,front,slab,1\n";
+  CHECK_THROWS_WITH_AS(pick_program(p.string()), doctest::Contains(":2: 4 fields, expected 12"), std::runtime_error);
+}

@@ -2,7 +2,8 @@
 // recorder, evolve the smoke config on that trace, then export 3 designs of the run,
 // run sort under each and glibc, and check the report (rhos, footprints, files);
 // the same with --from archive (designs from everything the run evaluated), and
-// under the run's thread model;
+// under the run's thread model; --select fastest and `export --pick program` on its
+// result;
 // and the command's errors (usage, a missing run, a program that cannot run).
 #include <doctest/doctest.h>
 #include <sys/wait.h>
@@ -14,6 +15,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include "evolve/pick.hpp"
 
 namespace fs = std::filesystem;
 
@@ -89,6 +93,46 @@ TEST_CASE("evoalloc fidelity: three designs of a run against sort, report and fi
   for (const char* l : {"fid0", "fid1", "fid2"}) {
     CHECK(fs::exists(libs / l / ("lib" + std::string(l) + ".so")));
     CHECK_FALSE(fs::exists(libs / l / (std::string(l) + "_replay")));
+  }
+
+  // --select fastest: the run's fastest designs by the score `export --pick fastest`
+  // ranks by, and `export --pick program` then exports the one that ran sort best.
+  {
+    r = sh("fidelity --run '" + run.string() + "' --select fastest --top 3 --runs 2 --warmup 0 --repeats 1 -q -o '" +
+           (dir / "ff").string() + "' -- sort -n '" + nums.string() + "'");
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const evo::MetricsTable front = evo::read_metrics_table((run / "front.csv").string());
+    const std::vector<double> score = evo::speed_scores(front);
+    std::vector<std::size_t> usable;
+    for (std::size_t i = 0; i < front.rows.size(); ++i)
+      if (front.rows[i].usable()) usable.push_back(i);
+    std::sort(usable.begin(), usable.end(), [&](std::size_t a, std::size_t b) { return score[a] < score[b]; });
+    const std::string fcsv = slurp(dir / "ff" / "fidelity.csv");
+    for (std::size_t k = 0; k < usable.size() && k < 3; ++k)
+      CHECK_MESSAGE(fcsv.find("\"" + front.rows[usable[k]].entry.sentence + "\"") != std::string::npos,
+                    front.rows[usable[k]].entry.sentence);
+    const evo::ProgramPick want = evo::pick_program((dir / "ff" / "fidelity.csv").string());
+    r = sh("export --run '" + run.string() + "' --pick program --fidelity '" + (dir / "ff" / "fidelity.csv").string() +
+           "' --name pp --out '" + (dir / "pp").string() + "' --no-build");
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(r.out.find(" for: " + want.sentence + "\n") != std::string::npos);
+    CHECK(r.out.find("pick program: " + want.why) != std::string::npos);
+    // Without --fidelity: RUN/fidelity/fidelity.csv (the spread run above).
+    r = sh("export --run '" + run.string() + "' --pick program --name pq --out '" + (dir / "pq").string() +
+           "' --no-build");
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(slurp(dir / "pq" / "design.hpp").find((run / "fidelity" / "fidelity.csv").string()) != std::string::npos);
+    r = sh("export --run '" + run.string() + "' --pick fastest --fidelity x.csv --name pq --out '" +
+           (dir / "pq").string() + "' --no-build");
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--fidelity goes with --pick program") != std::string::npos);
+    r = sh("export --run '" + run.string() + "' --pick program --fidelity '" + (dir / "none.csv").string() +
+           "' --name pq --out '" + (dir / "pq").string() + "' --no-build");
+    CHECK(r.code == 1);
+    CHECK(r.err.find("none.csv: cannot open") != std::string::npos);
+    r = sh("fidelity --run '" + run.string() + "' --select best -- true");
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--select best: expected spread or fastest") != std::string::npos);
   }
 
   // --score: the program's own figure (here the same under every allocator: each
