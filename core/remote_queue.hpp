@@ -29,14 +29,18 @@
 // producer/consumer pair frees nothing else) collects them in a RemoteBatch (below,
 // one per freeing thread) and hands up to kRemoteBatch of them over at once: one
 // CAS on the tail and one slot per batch, so the tail's cache line moves between
-// threads once per batch instead of once per block, and the owner reads 32 pointers
-// from 4 cache lines and one sequence number. (Until 2026-12-06 the ring's cells
+// threads once per batch instead of once per block, and the owner reads 64 pointers
+// from 8 cache lines and one sequence number. (Until 2026-12-06 the ring's cells
 // held one pointer and a sequence number each, 16 bytes a block.) A batch is handed
 // over when it is full, when the thread frees a block of another owner, and when the
 // thread exits (the export) or ends its ops (the replay): a thread holds at most
 // kRemoteBatch - 1 freed blocks of other heaps back from their owners, as a thread
 // cache holds blocks back from its heap.
-// Measured on xmalloc-test (all frees remote): docs/benchmarks.md.
+// 64 blocks a batch against 32 (2026-12-06, a tlh slab design, 7 interleaved
+// rounds): xmalloc-test (all frees remote; its consumers free 4096 blocks at a
+// time, which 64 slots of 32 could not hold, so half of each burst went through
+// overflow nodes) 4.37x glibc's frees/s against 3.98x, 128 and 256 no further;
+// fdfind and larson no slower. Measured: docs/benchmarks.md.
 //
 // The exported library (export/shim.cpp) and the threaded replay
 // (evaluate/replay_threaded.cpp) use these same types, so the replay pays what ships.
@@ -56,7 +60,7 @@
 namespace evo {
 
 /// Blocks one thread freed for one owner heap, not yet handed over (see above).
-inline constexpr std::size_t kRemoteBatch = 32;
+inline constexpr std::size_t kRemoteBatch = 64;
 
 /// A batch that found no room in its owner's ring, on the owner's overflow stack.
 struct RemoteNode {
@@ -105,7 +109,7 @@ class RemoteNodePool {
   void reset_lock() noexcept { lock_.reset(); }
 
  private:
-  static constexpr std::size_t kChunk = 64 * 1024;  // 240 nodes after the chunk link
+  static constexpr std::size_t kChunk = 64 * 1024;  // (64 KiB - 64) / sizeof(RemoteNode) nodes after the chunk link
   bool grow() noexcept {
     void* c = ::mmap(nullptr, kChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (c == MAP_FAILED) return false;
@@ -236,7 +240,7 @@ class RemoteFreeQueue {
     } while (!overflow_.compare_exchange_weak(head, x, std::memory_order_release, std::memory_order_relaxed));
   }
 
-  /// One batch: its blocks dense (32 pointers on 4 cache lines), published by one
+  /// One batch: its blocks dense (64 pointers on 8 cache lines), published by one
   /// store of its sequence number.
   struct alignas(64) Slot {
     std::atomic<std::uint64_t> seq;
@@ -256,7 +260,7 @@ class RemoteFreeQueue {
 };
 
 /// The batch slots of a heap's ring in thread model tlh (the export and the
-/// replay): 64 slots of up to kRemoteBatch blocks, 2048 blocks in full batches.
+/// replay): 64 slots of up to kRemoteBatch blocks, 4096 blocks in full batches.
 inline constexpr std::size_t kRemoteRing = 64;
 using HeapRemoteQueue = RemoteFreeQueue<kRemoteRing>;
 

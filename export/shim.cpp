@@ -34,8 +34,8 @@
 //   any lock: entries are published with a release store of the count).
 //   A heap is its owner's alone: a free of a block owned by another thread's heap (a
 //   *remote free*) never touches that heap. It goes into the freeing thread's
-//   RemoteBatch for that owner (up to 32 blocks of one heap), and a full batch, or
-//   one that a block of another heap displaces, is pushed onto the owner's
+//   RemoteBatch for that owner (up to kRemoteBatch = 64 blocks of one heap), and a
+//   full batch, or one that a block of another heap displaces, is pushed onto the owner's
 //   RemoteFreeQueue in one claim (core/remote_queue.hpp: a lock-free ring of 64
 //   batches, and when it is full a lock-free stack of batch nodes; nothing is
 //   written into the blocks, so no minimum block size, and nothing waits for the
