@@ -61,8 +61,64 @@ std::vector<double> speed_scores(const MetricsTable& t) {
   return s;
 }
 
+namespace {
+
+/// The rule of `fastest` (pick.hpp) over the candidates `ids`: figure(i), lower is
+/// faster; memory(i), the footprint or max RSS a tie is settled by.
+struct TieChoice {
+  std::size_t best = 0;    ///< the least figure
+  std::size_t lean = 0;    ///< the least memory within kSpeedTie of it (the faster of equals)
+  bool lean_wins = false;  ///< best holds more than kFootprintTie times lean's memory
+  double ratio = 1;        ///< best's memory over lean's
+  std::size_t chosen() const { return lean_wins ? lean : best; }
+};
+
+template <class Figure, class Memory>
+TieChoice choose_tied(const std::vector<std::size_t>& ids, Figure figure, Memory memory) {
+  TieChoice c;
+  c.best = ids.front();
+  for (std::size_t i : ids)
+    if (figure(i) < figure(c.best)) c.best = i;
+  const double limit = figure(c.best) * (1 + kSpeedTie);
+  c.lean = c.best;
+  for (std::size_t i : ids)
+    if (figure(i) <= limit && (memory(i) < memory(c.lean) || (memory(i) == memory(c.lean) && figure(i) < figure(c.lean))))
+      c.lean = i;
+  const double fast = static_cast<double>(memory(c.best)), lean = static_cast<double>(memory(c.lean));
+  c.lean_wins = fast > lean * kFootprintTie;
+  c.ratio = fast / lean;
+  return c;
+}
+
+/// How a TieChoice came about, in one line. best_intro: "row 0 is the fastest (...)";
+/// best_full / lean_full: the rows named with their figures, lean_short without;
+/// noun: row or design; top: fastest or best; memory: what the tie is settled by.
+struct TieWords {
+  std::string best_intro, best_full, lean_full, lean_short;
+  const char* noun;
+  const char* top;
+  const char* memory;
+};
+
+std::string tie_why(const TieChoice& c, const TieWords& w) {
+  const std::string within = "within " + std::to_string(std::lround(kSpeedTie * 100)) + "%";
+  const std::string ratio = table_number(c.ratio, 2) + "x";
+  char bound[16];
+  std::snprintf(bound, sizeof bound, "%gx", kFootprintTie);
+  if (c.lean == c.best)
+    return w.best_intro + ", and no " + w.noun + " " + within + " of it has a smaller " + w.memory;
+  if (c.lean_wins)
+    return w.lean_full + " is " + within + " of the " + w.top + ", " + w.best_full + ", which holds " + ratio + " its " +
+           w.memory + " (over " + bound + ": the leaner " + w.noun + " wins)";
+  return w.best_intro + "; " + w.lean_short + " is " + within + " of it, and the " + w.top + " holds " + ratio + " its " +
+         w.memory + " (not over " + bound + ": the " + w.top + " stands)";
+}
+
+}  // namespace
+
 std::size_t pick_row(const MetricsTable& t, const std::string& pick, std::string* why) {
-  const std::string usage = "--pick " + pick + ": expected fastest|leanest|best-quality|knee|N";
+  // The usage names program too: `export --pick program` calls pick_program instead.
+  const std::string usage = "--pick " + pick + ": expected fastest|leanest|best-quality|knee|program|N";
   std::vector<std::size_t> ok;
   for (std::size_t i = 0; i < t.rows.size(); ++i)
     if (t.rows[i].usable()) ok.push_back(i);
@@ -86,37 +142,18 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick, std::string
   };
   std::size_t best = ok[0];
   if (k == 0) {
-    for (std::size_t i : ok)
-      if (speed[i] < speed[best]) best = i;
-    const double limit = speed[best] * (1 + kSpeedTie);
-    std::size_t lean = best;
-    for (std::size_t i : ok) {
-      if (speed[i] > limit) continue;
-      const auto fi = t.rows[i].entry.metrics.peak_footprint, fl = t.rows[lean].entry.metrics.peak_footprint;
-      if (fi < fl || (fi == fl && speed[i] < speed[lean])) lean = i;
-    }
-    const double fast_fp = static_cast<double>(t.rows[best].entry.metrics.peak_footprint);
-    const double lean_fp = static_cast<double>(t.rows[lean].entry.metrics.peak_footprint);
-    const bool lean_wins = fast_fp > lean_fp * kFootprintTie;
+    const TieChoice c = choose_tied(ok, [&](std::size_t i) { return speed[i]; },
+                                    [&](std::size_t i) { return t.rows[i].entry.metrics.peak_footprint; });
     if (why != nullptr) {
       const bool measured = speed_score_column(t) == "speed_measured_ns";
-      auto fig = [&](std::size_t i) { return table_number(speed[i], 2) + (measured ? " ns/op measured" : ", speed objective"); };
-      const std::string fastest = "row " + std::to_string(best) + " is the fastest (" + fig(best) + ")";
-      const std::string ratio = table_number(fast_fp / lean_fp, 2) + "x";
-      const std::string within = "within " + std::to_string(std::lround(kSpeedTie * 100)) + "%";
-      char bound[16];
-      std::snprintf(bound, sizeof bound, "%gx", kFootprintTie);
-      if (lean == best)
-        *why = fastest + ", and no row " + within + " of it has a smaller peak footprint";
-      else if (lean_wins)
-        *why = "row " + std::to_string(lean) + " (" + fig(lean) + ") is " + within + " of the fastest, row " +
-               std::to_string(best) + " (" + fig(best) + "), which holds " + ratio + " its peak footprint (over " +
-               bound + ": the leaner row wins)";
-      else
-        *why = fastest + "; row " + std::to_string(lean) + " is " + within + " of it, and the fastest holds " + ratio +
-               " its peak footprint (not over " + bound + ": the fastest stands)";
+      auto row = [&](std::size_t i) { return "row " + std::to_string(i); };
+      auto fig = [&](std::size_t i) {
+        return " (" + table_number(speed[i], 2) + (measured ? " ns/op measured" : ", speed objective") + ")";
+      };
+      *why = tie_why(c, {row(c.best) + " is the fastest" + fig(c.best), row(c.best) + fig(c.best),
+                         row(c.lean) + fig(c.lean), row(c.lean), "row", "fastest", "peak footprint"});
     }
-    return lean_wins ? lean : best;
+    return c.chosen();
   }
   if (k < 3) {
     for (std::size_t i : ok)
@@ -190,39 +227,21 @@ ProgramPick pick_program(const std::string& path) {
   bool scored = true;
   for (const Row& r : rows) scored = scored && r.scored;
   // Lower is better: glibc's score over the design's, or the design's wall over glibc's.
-  auto figure = [&](const Row& r) { return scored ? 1.0 / r.score : r.wall; };
-  std::size_t best = 0;
-  for (std::size_t i = 1; i < rows.size(); ++i)
-    if (figure(rows[i]) < figure(rows[best])) best = i;
-  const double limit = figure(rows[best]) * (1 + kSpeedTie);
-  std::size_t lean = best;
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    if (figure(rows[i]) <= limit &&
-        (rows[i].rss < rows[lean].rss || (rows[i].rss == rows[lean].rss && figure(rows[i]) < figure(rows[lean]))))
-      lean = i;
-  const bool lean_wins = rows[best].rss > rows[lean].rss * kFootprintTie;
-  auto fig = [&](std::size_t i) {
+  std::vector<std::size_t> all(rows.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const TieChoice c = choose_tied(all, [&](std::size_t i) { return scored ? 1.0 / rows[i].score : rows[i].wall; },
+                                  [&](std::size_t i) { return rows[i].rss; });
+  auto full = [&](std::size_t i) {
     return rows[i].label + " (" + (scored ? "score " + table_number(rows[i].score, 3) + "x glibc's"
                                           : "wall " + table_number(rows[i].wall, 3) + "x glibc's") +
            ", max RSS " + table_number(rows[i].rss / 1024, 1) + " MiB)";
   };
-  const std::string within = "within " + std::to_string(std::lround(kSpeedTie * 100)) + "%";
   ProgramPick out;
-  const std::size_t at = lean_wins ? lean : best;
-  out.label = rows[at].label;
-  out.sentence = rows[at].sentence;
-  const std::string of = " (" + std::to_string(rows.size()) + " designs in " + path + ")";
-  const std::string ratio = table_number(rows[best].rss / rows[lean].rss, 2) + "x";
-  char bound[16];
-  std::snprintf(bound, sizeof bound, "%gx", kFootprintTie);
-  if (lean == best)
-    out.why = fig(best) + " ran the program best, and no design " + within + " of it has a smaller max RSS" + of;
-  else if (lean_wins)
-    out.why = fig(lean) + " is " + within + " of the best, " + fig(best) + ", which holds " + ratio +
-              " its max RSS (over " + bound + ": the leaner design wins)" + of;
-  else
-    out.why = fig(best) + " ran the program best; " + fig(lean) + " is " + within + " of it, and the best holds " +
-              ratio + " its max RSS (not over " + bound + ": the best stands)" + of;
+  out.label = rows[c.chosen()].label;
+  out.sentence = rows[c.chosen()].sentence;
+  out.why = tie_why(c, {full(c.best) + " ran the program best", full(c.best), full(c.lean), full(c.lean), "design", "best",
+                        "max RSS"}) +
+            " (" + std::to_string(rows.size()) + " designs in " + path + ")";
   return out;
 }
 

@@ -159,7 +159,7 @@ TEST_CASE("cli: export usage and runtime errors") {
   CHECK(out.find("front.csv: cannot open") != std::string::npos);
   out = cli("--run " + export_test::source_dir() + "/results/curated/espresso-seed1 --pick sideways --name x --out /tmp/e", &rc);
   CHECK(rc == 2);
-  CHECK(out.find("fastest|leanest|best-quality|knee|N") != std::string::npos);
+  CHECK(out.find("fastest|leanest|best-quality|knee|program|N") != std::string::npos);
   // A real pick writes the project (--no-build keeps the test cheap).
   const std::string dir = export_test::libs_dir() + "/cli_pick";
   out = cli("--run " + export_test::source_dir() + "/results/curated/espresso-seed1 --pick knee --name knee --out " + dir +
