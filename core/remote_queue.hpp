@@ -36,11 +36,12 @@
 // thread exits (the export) or ends its ops (the replay): a thread holds at most
 // kRemoteBatch - 1 freed blocks of other heaps back from their owners, as a thread
 // cache holds blocks back from its heap.
-// 64 blocks a batch against 32 (2026-12-06, a tlh slab design, 7 interleaved
-// rounds): xmalloc-test (all frees remote; its consumers free 4096 blocks at a
-// time, which 64 slots of 32 could not hold, so half of each burst went through
-// overflow nodes) 4.37x glibc's frees/s against 3.98x, 128 and 256 no further;
-// fdfind and larson no slower. Measured: docs/benchmarks.md.
+// 64 blocks a batch against 32 (2026-12-06, a tlh slab design, two benches of 7
+// interleaved rounds): xmalloc-test (all frees remote; its consumers free 4096
+// blocks at a time, which 64 slots of 32 could not hold, so half of each burst went
+// through overflow nodes) 3-10% more frees/s (4.37x glibc's against 3.98x, 3.96x
+// against 3.84x), 128 and 256 no further; fdfind and larson no slower.
+// Measured: docs/benchmarks.md.
 //
 // The exported library (export/shim.cpp) and the threaded replay
 // (evaluate/replay_threaded.cpp) use these same types, so the replay pays what ships.
@@ -109,7 +110,8 @@ class RemoteNodePool {
   void reset_lock() noexcept { lock_.reset(); }
 
  private:
-  static constexpr std::size_t kChunk = 64 * 1024;  // (64 KiB - 64) / sizeof(RemoteNode) nodes after the chunk link
+  // (64 KiB - 64) / sizeof(RemoteNode) nodes after the chunk link
+  static constexpr std::size_t kChunk = 64 * 1024;
   bool grow() noexcept {
     void* c = ::mmap(nullptr, kChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (c == MAP_FAILED) return false;
