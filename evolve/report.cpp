@@ -1,5 +1,7 @@
 #include "evolve/report.hpp"
 
+#include "evolve/pick.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -224,6 +226,18 @@ bool write_report(const std::string& dir, const Config& cfg, const RunState& s, 
       << " at fragmentation " << table_number(fast.fragmentation, 3) << "; the leanest reaches fragmentation "
       << table_number(lean.fragmentation, 3) << " at " << table_number(lean.speed, 2) << " " << speed_unit
       << ".\n";
+    // Designs as fast as the fastest within a replay's noise: the program can tell them apart.
+    const double top = front_speed(s, fast);
+    const auto tied = std::count_if(front.begin(), front.end(), [&](std::size_t i) {
+      return front_speed(s, E[i].metrics) <= top * (1 + kSpeedTie);  // NaN (a failed re-measure) is never tied
+    });
+    if (tied > 1)
+      r << "\n" << tied << " front designs run within " << std::lround(kSpeedTie * 100)
+        << "% of the fastest's speed, too close for the replay to order them as the program would. Let the real program "
+           "choose among them: `evoalloc fidelity --run "
+        << dir << " --select fastest --top " << std::max<long>(3, tied)
+        << " -- PROGRAM ARGS`, then `evoalloc export --run " << dir
+        << " --pick program --name NAME --out DIR` (docs/metrics.md, section Fidelity).\n";
   }
   r << "\n## Files\n\n`config.yaml` (effective config), `front.csv`, `archive.csv`, `history.csv`, `front.png`/`front.svg` "
        "(`front.gp` re-draws them), "

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "evaluate/trace.hpp"
 #include "evaluate/workload.hpp"
 #include "evolve/config.hpp"
+#include "evolve/pick.hpp"
 #include "grammar/grammar.hpp"
 #include "grammar/mapper.hpp"
 #include "tests/common/cli_helpers.hpp"
@@ -78,6 +80,17 @@ TEST_CASE("the smoke config end to end, and a seed reproduces the run") {
   std::string front = slurp(a / "front.csv");
   CHECK(std::count(front.begin(), front.end(), '\n') >= 2);
   CHECK(slurp(a / "report.md").find("## The front") != std::string::npos);
+  // The report points at choosing on the program exactly when front designs tie
+  // with the fastest (within kSpeedTie of its speed).
+  {
+    const evo::MetricsTable t = evo::read_metrics_table((a / "front.csv").string());
+    const std::vector<double> v = evo::speed_scores(t);
+    double top = INFINITY;
+    for (double x : v)
+      if (x < top) top = x;
+    const auto tied = std::count_if(v.begin(), v.end(), [&](double x) { return x <= top * (1 + evo::kSpeedTie); });
+    CHECK((slurp(a / "report.md").find(" --select fastest --top ") != std::string::npos) == (tied > 1));
+  }
   // The run explores the whole grammar: its archive holds designs of several families
   // (the first word of each sentence; archive.csv starts with a header line).
   std::set<std::string> families;
