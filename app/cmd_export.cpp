@@ -6,7 +6,8 @@
 //                   [--no-build] [--jobs J]
 // Picks from RUN_DIR/front.csv (rows that are valid and feasible) as evolve/pick.hpp
 // says: fastest = least measured replay speed (a row within 3% of it wins when
-// the fastest holds more than 1.2x its footprint), leanest = least fragmentation,
+// the fastest holds more than 1.2x its footprint; a tied threads=tcache row wins over
+// a threads=tlh choice), leanest = least fragmentation,
 // best-quality = least quality (locality), knee = nearest the ideal point, N = the
 // N-th row (0-based); the report's "pick ...:" line says why that row (pick_row's
 // reason). program = the design that ran the real program best in a fidelity.csv

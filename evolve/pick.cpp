@@ -1,6 +1,7 @@
 // evolve/pick.cpp — see evolve/pick.hpp.
 #include "evolve/pick.hpp"
 
+#include "core/spec.hpp"
 #include "evolve/config.hpp"
 #include "evolve/report.hpp"
 
@@ -114,6 +115,35 @@ std::string tie_why(const TieChoice& c, const TieWords& w) {
          w.memory + " (not over " + bound + ": the " + w.top + " stands)";
 }
 
+/// The thread model a row's sentence names (its threads= key; "" when it has none or
+/// does not parse).
+std::string row_thread_model(const TableRow& r) {
+  AllocatorSpec spec;
+  std::string err;
+  if (!parse_spec(r.entry.sentence, spec, &err)) return {};
+  const std::string* m = spec.get("threads");
+  return m != nullptr ? *m : std::string();
+}
+
+/// The model rule of `fastest` (pick.hpp): when the rule above chose a tlh row and
+/// a tcache row is tied with it (within kSpeedTie of the fastest, and within
+/// kFootprintTie of the least footprint of those tied), the fastest such tcache row;
+/// else c.chosen().
+template <class Memory>
+std::size_t prefer_tcache(const MetricsTable& t, const std::vector<std::size_t>& ok, const std::vector<double>& speed,
+                          const TieChoice& c, Memory memory) {
+  const std::size_t chosen = c.chosen();
+  if (row_thread_model(t.rows[chosen]) != "tlh") return chosen;
+  const double limit = speed[c.best] * (1 + kSpeedTie);
+  const double lean = static_cast<double>(memory(c.lean)) * kFootprintTie;
+  std::size_t out = chosen;
+  for (std::size_t i : ok)
+    if (speed[i] <= limit && static_cast<double>(memory(i)) <= lean && row_thread_model(t.rows[i]) == "tcache" &&
+        (out == chosen || speed[i] < speed[out]))
+      out = i;
+  return out;
+}
+
 }  // namespace
 
 std::size_t pick_row(const MetricsTable& t, const std::string& pick, std::string* why) {
@@ -142,8 +172,9 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick, std::string
   };
   std::size_t best = ok[0];
   if (k == 0) {
-    const TieChoice c = choose_tied(ok, [&](std::size_t i) { return speed[i]; },
-                                    [&](std::size_t i) { return t.rows[i].entry.metrics.peak_footprint; });
+    auto footprint = [&](std::size_t i) { return t.rows[i].entry.metrics.peak_footprint; };
+    const TieChoice c = choose_tied(ok, [&](std::size_t i) { return speed[i]; }, footprint);
+    const std::size_t model_pick = prefer_tcache(t, ok, speed, c, footprint);
     if (why != nullptr) {
       const bool measured = speed_score_column(t) == "speed_measured_ns";
       auto row = [&](std::size_t i) { return "row " + std::to_string(i); };
@@ -152,8 +183,12 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick, std::string
       };
       *why = tie_why(c, {row(c.best) + " is the fastest" + fig(c.best), row(c.best) + fig(c.best),
                          row(c.lean) + fig(c.lean), row(c.lean), "row", "fastest", "peak footprint"});
+      if (model_pick != c.chosen())
+        *why += "; " + row(model_pick) + fig(model_pick) + ", threads=tcache, is tied with " + row(c.chosen()) +
+                ", threads=tlh, on speed and footprint: in a tie the tcache model wins (the threaded replay does "
+                "not reproduce a program's producer/consumer pacing, which costs tlh and not tcache)";
     }
-    return c.chosen();
+    return model_pick;
   }
   if (k < 3) {
     for (std::size_t i : ok)

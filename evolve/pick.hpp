@@ -21,6 +21,19 @@
 //                 the fastest's footprint, ran xmalloc-test and larson 0.6-0.9x as fast
 //                 as the fastest row, with no less max RSS on larson and fdfind
 //                 (docs/benchmarks.md).
+//                 Thread models: when that rule chose a threads=tlh row and a
+//                 threads=tcache row is tied with it (within kSpeedTie of the fastest,
+//                 and its footprint within kFootprintTie of the least of the tied
+//                 rows'), the fastest such tcache row wins. The threaded replay runs
+//                 each trace thread as fast as its waits allow, so it does not
+//                 reproduce a program whose threads pace each other (a producer held
+//                 back by a full queue): tlh's owner then drains and refiles every
+//                 block its consumers freed, on the program's critical path, where
+//                 tcache's caches pass whole batches. On the real programs measured
+//                 (docs/benchmarks.md, issue 14) tcache ran xmalloc-test 1.2-1.9x and
+//                 larson 1.1-1.2x as fast as the same design under tlh and tied it on
+//                 fdfind and pyqueue, while the replay of a recorded xmalloc-test
+//                 ranked tlh 1.3x ahead: a tie in the replay is no evidence for tlh.
 //   leanest       the least fragmentation
 //   best-quality  the least quality (locality) value
 //   knee          the least Euclidean distance to the ideal point after scaling the

@@ -93,6 +93,37 @@ TEST_CASE("a tied row's smaller footprint wins only when the fastest holds more 
   CHECK(why == "row 0 has the least fragmentation");
 }
 
+TEST_CASE("in a tie, a tcache row wins over the tlh row the rule chose; outside the tie, speed decides") {
+  const char* tlh = "slab slab=16K align=16 source=mmap harden=off front=tcache:256:grow:array retain=16M threads=tlh";
+  const char* tcache = "slab slab=16K align=64 source=mmap harden=off front=tcache:64:array retain=16M threads=tcache";
+  const char* tcache2 = "slab slab=8K align=16 source=mmap harden=off front=tcache:64:array retain=16M threads=tcache";
+  const char* lock = "slab slab=16K align=16 source=mmap harden=off front=tcache:64:array retain=16M threads=lock";
+  // Row 0 (tlh) is the fastest; row 1 (tcache) at `slower` times its speed.
+  auto table = [&](double slower, std::uint64_t fp_tcache, const char* other = nullptr) {
+    std::vector<ArchiveEntry> rows = {row(tlh, 5.0, 10.0, 1.0, 1.0, 3'000'000),
+                                      row(tcache, 5.0, 10.0 * slower, 1.0, 1.0, fp_tcache)};
+    if (other != nullptr) rows.push_back(row(other, 5.0, 10.1, 1.0, 1.0, 3'000'000));
+    return read_metrics_table(write_table(rows));
+  };
+  std::string why;
+  CHECK(pick_row(table(1.025, 3'000'000), "fastest", &why) == 1);  // tied: tcache
+  CHECK(why == "row 0 is the fastest (10.00 ns/op measured), and no row within 3% of it has a smaller peak "
+               "footprint; row 1 (10.25 ns/op measured), threads=tcache, is tied with row 0, threads=tlh, on speed and "
+               "footprint: in a tie the tcache model wins (the threaded replay does not reproduce a program's "
+               "producer/consumer pacing, which costs tlh and not tcache)");
+  CHECK(pick_row(table(1.04, 3'000'000), "fastest") == 0);      // 4% slower: not tied, tlh stays
+  CHECK(pick_row(table(1.02, 3'700'000), "fastest") == 0);      // tied on speed, 1.23x the memory: tlh stays
+  CHECK(pick_row(table(1.02, 3'500'000), "fastest") == 1);      // 1.17x the memory: still a tie
+  CHECK(pick_row(table(1.02, 1'000'000), "fastest") == 1);      // leaner and tied: tcache either way
+  // The fastest of the tied tcache rows; a lock row is not preferred.
+  CHECK(pick_row(table(1.025, 3'000'000, tcache2), "fastest") == 2);
+  CHECK(pick_row(table(1.04, 3'000'000, lock), "fastest") == 0);
+  // Rows without a thread model (a sequential grammar) are ranked as before.
+  const MetricsTable plain = read_metrics_table(
+      write_table({row("slab", 5.0, 10.0, 1.0, 1.0, 3'000'000), row(tcache, 5.0, 10.1, 1.0, 1.0, 3'000'000)}));
+  CHECK(pick_row(plain, "fastest") == 0);
+}
+
 TEST_CASE("without measured speeds on every row, fastest falls back to the speed objective") {
   const MetricsTable t = read_metrics_table(write_table({
       row("pad chunk=1M", 1.0, std::numeric_limits<double>::quiet_NaN(), 50.0, 5.0, 64 << 20),
