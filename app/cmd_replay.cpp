@@ -39,12 +39,12 @@ int replay_on_threads(const Trace& t, const std::string& path, const std::string
     std::cout << "{\"trace\":" << json_string(path) << ",\"allocator\":" << json_string(allocator)
               << ",\"threaded\":true,\"model\":\"" << thread_model_name(tro.model) << "\",\"ops\":" << med.ops
               << ",\"trace_threads\":" << med.trace_threads << ",\"workers\":" << med.workers
-              << ",\"repeat\":" << repeat << ",\"warm\":" << (tro.warm ? "true" : "false")
+              << ",\"repeat\":" << repeat << ",\"warm\":" << (tro.warm ? "true" : "false") << ",\"window\":" << tro.window
               << ",\"wall_seconds_median\":" << med.seconds
               << ",\"wall_seconds_best\":" << runs.front().seconds << ",\"ns_per_op_median\":" << med.seconds * 1e9 / n
               << ",\"worker_seconds\":[";
     for (std::size_t k = 0; k < med.worker_seconds.size(); ++k) std::cout << (k ? "," : "") << med.worker_seconds[k];
-    std::cout << "],\"waits\":" << med.waits << ",\"frees\":" << med.frees << ",\"remote_frees\":" << med.remote_frees
+    std::cout << "],\"waits\":" << med.waits << ",\"paced_waits\":" << med.paced_waits << ",\"frees\":" << med.frees << ",\"remote_frees\":" << med.remote_frees
               << ",\"remote_free_share\":" << remote << ",\"instances\":" << med.instances
               << ",\"peak_footprint\":" << med.peak_footprint << ",\"failed_allocs\":" << med.failed_allocs << "}\n";
     return kExitOk;
@@ -52,7 +52,8 @@ int replay_on_threads(const Trace& t, const std::string& path, const std::string
   std::snprintf(buf, sizeof buf, "%.4f s median, %.4f s best of %d (%.2f ns/op median)", med.seconds,
                 runs.front().seconds, repeat, med.seconds * 1e9 / n);
   std::cout << "threaded replay " << path << " through " << allocator << " (model " << thread_model_name(tro.model)
-            << (tro.warm ? ", warm" : "") << "): " << med.ops << " ops, " << med.trace_threads << " trace threads on " << med.workers << " workers\n"
+            << (tro.warm ? ", warm" : "")
+            << (tro.window != 0 ? ", paced by " + std::to_string(tro.window) + " ops" : std::string(", unpaced")) << "): " << med.ops << " ops, " << med.trace_threads << " trace threads on " << med.workers << " workers\n"
             << "  wall: " << buf << '\n'
             << "  per worker (s, median run):";
   for (double w : med.worker_seconds) {
@@ -61,7 +62,8 @@ int replay_on_threads(const Trace& t, const std::string& path, const std::string
   }
   std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * remote);
   std::cout << "\n  frees: " << med.frees << ", remote " << med.remote_frees << " (" << buf << ")"
-            << "; ops that waited for another thread: " << med.waits << '\n'
+            << "; ops that waited for another thread: " << med.waits << ", held by the pacing window: " << med.paced_waits
+            << '\n'
             << "  peak footprint: " << med.peak_footprint << " bytes (" << med.instances
             << (med.instances == 1 ? " instance" : " instances: sum of their peaks, an upper bound") << ")\n";
   return kExitOk;
@@ -90,6 +92,9 @@ int cmd_replay(const std::vector<std::string>& args) {
       "design's threads= key, else lock")(
       "threads-cap", po::value<unsigned>()->default_value(0),
       "with --threaded: at most this many OS threads (trace thread t runs on t mod K; 0 = one each)")(
+      "window", po::value<std::uint64_t>()->default_value(kPacingWindow),
+      "with --threaded: pacing: no trace thread runs more than this many ops of the recorded order ahead of "
+      "the slowest, as the program's own pacing held it (0 = each as fast as its waits allow)")(
       "json", "print one JSON object")("trace", po::value(&path)->required(), "trace file (evoalloc format)");
   po::variables_map vm;
   if (!parse(args, desc, "trace", 1, vm, "evoalloc replay TRACE [--system | --null | --allocator TEXT [--threaded [--model lock|tlh|tcache]]] "
@@ -131,12 +136,14 @@ int cmd_replay(const std::vector<std::string>& args) {
     }
     if (!parse_thread_model(model, &tro.model)) throw UsageError("--model: '" + model + "' is not lock, tlh or tcache");
     tro.threads_cap = vm["threads-cap"].as<unsigned>();
+    tro.window = vm["window"].as<std::uint64_t>();
     tro.max_ops = max_ops.value;
     tro.check = vm.count("check") != 0;
     tro.warm = vm.count("warm") != 0;
     return replay_on_threads(t, path, allocator, io, tro, repeat, vm.count("json") != 0);
   }
-  if (vm.count("model") || !vm["threads-cap"].defaulted()) throw UsageError("--model and --threads-cap need --threaded");
+  if (vm.count("model") || !vm["threads-cap"].defaulted() || !vm["window"].defaulted())
+    throw UsageError("--model, --threads-cap and --window need --threaded");
   ReplayOptions ro;
   ro.max_ops = max_ops.value;
   ro.warm = vm.count("warm") != 0;

@@ -17,7 +17,9 @@
 //                    is the share of a fresh instance's first-touch page faults
 // and, once, "null": a design that hands out scratch memory and frees nothing, in
 // the sequential replay and the threaded one on 1 worker: their ratio is the
-// ordering's own cost per op (slot counters, the heap mutex, per-op dispatch).
+// ordering's own cost per op (slot counters, the heap mutex, per-op dispatch); and
+// on one worker per trace thread, unpaced and paced by the default window
+// (ThreadedReplayOptions::window): their ratio is the pacing's cost.
 // Printed: median ns/op (wall per op), best, and the ratio of medians to seq of the
 // same design in this run (null: to the sequential null).
 #include <algorithm>
@@ -118,7 +120,7 @@ int main(int argc, char** argv) {
                               {"tcache/2/warm", true, ThreadModel::Tcache, 2, true}};
   constexpr std::size_t kV = std::size(variants);
   std::vector<std::vector<std::vector<double>>> ns(designs.size(), std::vector<std::vector<double>>(kV));
-  std::vector<double> null_seq, null_thr;
+  std::vector<double> null_seq, null_thr, null_all, null_paced;
   std::uint64_t remote = 0, frees = 0;
 
   for (int r = -1; r < rounds; ++r) {  // one warm-up round, not counted
@@ -177,9 +179,16 @@ int main(int argc, char** argv) {
     ThreadedReplayOptions o;
     o.threads_cap = 1;
     ThreadedReplayResult b = replay_threaded(t, [](std::string*) { return make_null(); }, o);
+    o.threads_cap = 0;
+    o.window = 0;
+    ThreadedReplayResult c = replay_threaded(t, [](std::string*) { return make_null(); }, o);
+    o.window = kPacingWindow;
+    ThreadedReplayResult p = replay_threaded(t, [](std::string*) { return make_null(); }, o);
     if (r >= 0) {
       null_seq.push_back(a.seconds * 1e9 / ops);
       null_thr.push_back(b.seconds * 1e9 / ops);
+      null_all.push_back(c.seconds * 1e9 / ops);
+      null_paced.push_back(p.seconds * 1e9 / ops);
     }
   }
 
@@ -203,5 +212,8 @@ int main(int argc, char** argv) {
   const double ns0 = median(null_seq), ns1 = median(null_thr);
   std::printf("\nnull design: sequential %.2f ns/op, threaded on 1 worker %.2f ns/op: ordering cost %.2f ns/op (%.2fx)\n",
               ns0, ns1, ns1 - ns0, ns1 / ns0);
+  const double na = median(null_all), np = median(null_paced);
+  std::printf("null design on %u workers: unpaced %.2f ns/op, paced by %llu ops %.2f ns/op: pacing cost %.2f ns/op (%.2fx)\n",
+              t.threads, na, static_cast<unsigned long long>(kPacingWindow), np, np - na, np / na);
   return 0;
 }

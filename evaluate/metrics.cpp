@@ -247,6 +247,7 @@ double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span
   ThreadedReplayOptions tro;
   tro.max_ops = opt.max_ops;
   tro.warm = opt.warm_replay;
+  tro.window = opt.threaded_window;
   const bool threaded = measured_on_threads(sentence, trace, opt, &tro.model);
   // tcache: the maker builds the shared instance (the design without its front cache).
   const std::string design = threaded ? design_for_model(sentence, tro.model, &tro, err) : std::string(sentence);

@@ -134,6 +134,9 @@ struct EvalOptions {
   /// core/spec.hpp) is replayed on threads under that model even when false.
   bool threaded = false;
   ThreadModel thread_model = ThreadModel::Lock;
+  /// The threaded replay's pacing window (ThreadedReplayOptions::window: no thread
+  /// runs more than this many ops of the recorded order ahead of the slowest; 0 off).
+  std::uint64_t threaded_window = kPacingWindow;
   /// Measured speed of a trace replayed on threads: the geometric mean of the
   /// threaded replay's wall time per op (contention, remote frees, the thread
   /// model) and the sequential replay's time per op of the whole design on the same

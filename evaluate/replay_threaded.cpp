@@ -39,6 +39,21 @@ std::string design_for_model(std::string_view design, ThreadModel model, Threade
   return split.back.text();
 }
 
+PacingWindow::PacingWindow(unsigned workers, std::uint64_t window)
+    : window_(window), workers_(workers), next_(std::make_unique<Next[]>(workers)) {}
+
+void PacingWindow::set_next(unsigned worker, std::uint64_t op) { next_[worker].at.store(op, std::memory_order_release); }
+
+bool PacingWindow::ready(unsigned worker, std::uint64_t op, std::uint64_t& low) const {
+  const std::uint64_t floor = op >= window_ ? op - window_ : 0;  // every op below it must be done
+  if (floor <= low) return true;
+  std::uint64_t least = kDone;
+  for (unsigned k = 0; k < workers_; ++k)
+    if (k != worker) least = std::min(least, next_[k].at.load(std::memory_order_acquire));
+  low = least;
+  return floor <= low;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -114,6 +129,11 @@ struct Shared {
   std::unique_ptr<SlotState[]> slots;
   std::atomic<bool> go{false};
   Clock::time_point t0;
+  std::uint64_t window = 0;
+  std::unique_ptr<PacingWindow> pacing;  // window > 0
+  // check mode and pacing: which ops are done, and the first not done (under check_lock)
+  std::vector<char> op_done;
+  std::uint64_t first_not_done = 0;
   bool routes = false;  // the design routes by call site: set route_site before each allocation
   // check mode
   bool check = false;
@@ -138,7 +158,7 @@ struct Shared {
 /// (packed in one vector, neighbouring workers' counters shared a line).
 struct alignas(64) WorkerResult {
   double seconds = 0;
-  std::uint64_t waits = 0, frees = 0, remote = 0, failed = 0;
+  std::uint64_t waits = 0, paced = 0, frees = 0, remote = 0, failed = 0;
   RemoteBatch<Heap> batch;  // tlh: this worker's remote frees, not yet handed over (core/remote_queue.hpp)
 };
 
@@ -302,28 +322,58 @@ void run_op(Shared& sh, std::uint64_t i, WorkerResult& w) {
   }
 }
 
-void worker(Shared& sh, const std::vector<std::uint64_t>& mine, WorkerResult& w) {
+/// Spins briefly, then yields, until ready() or a stop (check mode's first broken guarantee).
+template <class Ready>
+void wait_until(const Shared& sh, Ready ready) {
+  for (unsigned spin = 0; !ready(); ++spin) {
+    if (sh.stop.load(std::memory_order_relaxed)) return;
+    if (spin < 64) {
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
+/// Check mode with pacing: op i may start only when every op below i - window is done.
+void paced_start(Shared& sh, std::uint64_t i) {
+  std::lock_guard<std::mutex> g(sh.check_lock);
+  if (i >= sh.window && sh.first_not_done < i - sh.window)
+    sh.note("op " + std::to_string(i) + " started before op " + std::to_string(sh.first_not_done) +
+            " was done (pacing window " + std::to_string(sh.window) + ")");
+}
+void paced_done(Shared& sh, std::uint64_t i) {
+  std::lock_guard<std::mutex> g(sh.check_lock);
+  sh.op_done[i] = 1;
+  while (sh.first_not_done < sh.op_done.size() && sh.op_done[sh.first_not_done] != 0) ++sh.first_not_done;
+}
+
+void worker(Shared& sh, const std::vector<std::uint64_t>& mine, WorkerResult& w, unsigned self) {
   while (!sh.go.load(std::memory_order_acquire)) std::this_thread::yield();
+  std::uint64_t low = 0;  // pacing: a lower bound of the other workers' next ops
   for (std::uint64_t i : mine) {
+    if (sh.pacing) {
+      sh.pacing->set_next(self, i);
+      if (!sh.pacing->ready(self, i, low)) {
+        ++w.paced;
+        wait_until(sh, [&] { return sh.pacing->ready(self, i, low); });
+      }
+    }
     std::atomic<std::uint32_t>& d = sh.slots[sh.slot[i]].done;
     const std::uint32_t want = sh.ordinal[i];
     if (d.load(std::memory_order_acquire) != want) {
       ++w.waits;
-      for (unsigned spin = 0; d.load(std::memory_order_acquire) != want; ++spin) {
-        if (sh.stop.load(std::memory_order_relaxed)) break;
-        if (spin < 64) {
-#if defined(__x86_64__)
-          __builtin_ia32_pause();
-#endif
-        } else {
-          std::this_thread::yield();
-        }
-      }
+      wait_until(sh, [&] { return d.load(std::memory_order_acquire) == want; });
     }
     if (sh.stop.load(std::memory_order_relaxed)) break;
+    if (sh.check && sh.window != 0) paced_start(sh, i);
     run_op(sh, i, w);
+    if (sh.check && sh.window != 0) paced_done(sh, i);
     d.store(want + 1, std::memory_order_release);
   }
+  if (sh.pacing) sh.pacing->set_next(self, PacingWindow::kDone);
   w.batch.flush(hand_over);  // its last remote frees reach their owners (timed: the export's exit hook does this)
   w.seconds = std::chrono::duration<double>(Clock::now() - sh.t0).count();
 }
@@ -352,6 +402,8 @@ void free_leftovers(Shared& sh, std::uint32_t slots) {
     h->drain_remote();
   }
   if (sh.check) sh.chk.blocks.clear();  // every block it knew is freed
+  std::fill(sh.op_done.begin(), sh.op_done.end(), 0);
+  sh.first_not_done = 0;
 }
 
 }  // namespace
@@ -451,12 +503,18 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     mine[t.ops[i].thread % workers].push_back(i);
   }
   sh.slots = std::make_unique<Shared::SlotState[]>(slots);
+  sh.window = opt.window;
+  if (sh.window != 0) sh.pacing = std::make_unique<PacingWindow>(workers, sh.window);
+  if (sh.check && sh.window != 0) sh.op_done.assign(n, 0);
 
   std::vector<WorkerResult> wr(workers);
   auto run_pass = [&] {
     std::vector<std::thread> pool;
     pool.reserve(workers);
-    for (unsigned k = 0; k < workers; ++k) pool.emplace_back(worker, std::ref(sh), std::cref(mine[k]), std::ref(wr[k]));
+    if (sh.pacing)
+      for (unsigned k = 0; k < workers; ++k) sh.pacing->set_next(k, mine[k].empty() ? PacingWindow::kDone : mine[k].front());
+    for (unsigned k = 0; k < workers; ++k)
+      pool.emplace_back(worker, std::ref(sh), std::cref(mine[k]), std::ref(wr[k]), k);
     sh.t0 = Clock::now();
     sh.go.store(true, std::memory_order_release);
     for (std::thread& th : pool) th.join();
@@ -474,6 +532,7 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     r.seconds = std::max(r.seconds, w.seconds);
     r.worker_seconds.push_back(w.seconds);
     r.waits += w.waits;
+    r.paced_waits += w.paced;
     r.frees += w.frees;
     r.remote_frees += w.remote;
     r.failed_allocs += w.failed;

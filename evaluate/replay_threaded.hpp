@@ -10,9 +10,29 @@
 // own (renumber_slots): the recorder gives a freed id to the next allocation of any
 // thread, which would order that allocation after another thread's free, a wait the
 // program never had; here a slot an object's free ends is reused only by the thread
-// that freed it. Nothing else is ordered; a waiting op spins briefly, then yields.
-// This cannot deadlock: each worker runs its ops in trace order, so the earliest op
-// not yet done is always free to run.
+// that freed it. A waiting op spins briefly, then yields. This cannot deadlock:
+// each worker runs its ops in trace order, so the earliest op not yet done is
+// always free to run.
+//
+// Pacing (window = W > 0, the default kPacingWindow): no worker starts op g (the
+// op's index in the trace, i.e. in the order the program made its calls) before
+// every op below g - W is done, so no thread runs more than W ops of the recorded
+// order ahead of the slowest. Without it each thread runs as fast as its slot
+// waits allow, which a program whose threads pace each other never does: a
+// producer held back by a full queue in the program allocated everything up front
+// in the replay, its consumers freed in bursts afterwards, the heap swung through
+// memory the program never held, and the time of the work the program's pacing
+// puts on its critical path (under tlh, the owner draining and refiling what its
+// consumers freed) fell outside the producer's run. On a recorded xmalloc-test
+// (2 producers, 2 consumers; the program runs 1.3x faster under tcache than tlh)
+// the unpaced replay rated tlh 1.1-1.7x ahead of tcache; paced by 4096 to 16384
+// ops the two tie or tcache leads by up to 14%, while on the training traces and a
+// recorded larson the order stays what it was unpaced (docs/benchmarks.md, session
+// 27). A smaller W follows the recording more closely, and its waits cost every
+// design more. Still no deadlock: the worker
+// whose next op is the earliest not done is never held by the window (every other
+// worker's next op is later), nor by a slot (the op it waits for is earlier still,
+// so its worker would hold the earliest). W = 0: no pacing.
 //
 // Thread models (how the design's instances are shared; the export's models,
 // export/shim.cpp, with more than one thread):
@@ -53,6 +73,7 @@
 //   seconds          wall time from the start signal to the end of the last worker
 //   worker_seconds   each worker's time from the start signal to its last op
 //   waits            ops that found their slot's previous op not yet done
+//   paced_waits      ops the pacing window held back
 //   frees, remote_frees  frees and reallocs of a live block; remote: the block
 //                    was allocated by another trace thread
 //   peak_footprint   the sum of the instances' own peaks (tlh: an upper bound of
@@ -67,8 +88,10 @@
 // error names it. A failed allocation does not stop the replay (as in replay()).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -83,6 +106,9 @@ enum class ThreadModel { Lock, Tlh, Tcache };
 bool parse_thread_model(const std::string& text, ThreadModel* out);
 const char* thread_model_name(ThreadModel m);
 
+/// The default pacing window (ops of the recorded order; see "Pacing" above).
+inline constexpr std::uint64_t kPacingWindow = 16384;
+
 struct ThreadedReplayOptions {
   ThreadModel model = ThreadModel::Lock;
   unsigned threads_cap = 0;  ///< 0: one worker per trace thread; else at most this many workers
@@ -90,6 +116,7 @@ struct ThreadedReplayOptions {
   std::uint64_t max_ops = 0; ///< replay only the first N ops (0 = all)
   std::uint32_t cache_bound = 0;  ///< tcache: the per-thread cache's front word (parse_front: B, kFrontGrow; > 0)
   std::size_t cache_align = 16;   ///< tcache: the design's alignment
+  std::uint64_t window = kPacingWindow;  ///< no op g starts before every op below g - window is done; 0: off ("Pacing")
   bool warm = false;  ///< an untimed pass first, on the same heaps (see "Warm replay" above)
 };
 
@@ -103,11 +130,36 @@ struct ThreadedReplayResult {
   double seconds = 0;
   std::vector<double> worker_seconds;
   std::uint64_t waits = 0;
+  std::uint64_t paced_waits = 0;
   std::uint64_t frees = 0;
   std::uint64_t remote_frees = 0;
   std::uint64_t failed_allocs = 0;
   std::uint64_t peak_footprint = 0;
   AllocStats final_stats{};
+};
+
+/// The pacing window's bookkeeping (see "Pacing" above), shared by the workers: per
+/// worker the trace index of its next op (the one it runs or waits to run; kDone
+/// when it has none left), each on a cache line of its own. A worker's ops before
+/// its next are done, so every op below the least next of all workers is done.
+class PacingWindow {
+ public:
+  static constexpr std::uint64_t kDone = UINT64_MAX;
+  PacingWindow(unsigned workers, std::uint64_t window);
+  /// `worker` is about to run op `op` (kDone: it has finished).
+  void set_next(unsigned worker, std::uint64_t op);
+  /// May `worker` start op `op`: is every other worker's next op at least op -
+  /// window? `low` is the caller's lower bound of their least next op (start at 0):
+  /// read only when it does not already answer, and raised to what was read.
+  bool ready(unsigned worker, std::uint64_t op, std::uint64_t& low) const;
+
+ private:
+  struct alignas(64) Next {
+    std::atomic<std::uint64_t> at{0};
+  };
+  std::uint64_t window_;
+  unsigned workers_;
+  std::unique_ptr<Next[]> next_;
 };
 
 /// Makes one fresh instance of the design (called once for lock, once per trace

@@ -26,6 +26,7 @@ EvalOptions Config::eval_options() const {
   if (o.threaded) parse_thread_model(threaded_replay, &o.thread_model);
   o.warm_replay = warm_replay;
   o.mixed_threaded_speed = threaded_speed == "mixed";
+  o.threaded_window = threaded_window;
   return o;
 }
 
@@ -178,6 +179,9 @@ const std::vector<std::pair<std::string_view, Setter>>& setters() {
          if (!v.IsScalar() || (v.Scalar() != "wall" && v.Scalar() != "mixed")) bad(l, k, "wall or mixed", v);
          c.threaded_speed = v.Scalar();
        }},
+      {"threaded_window", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
+         c.threaded_window = get_uint(v, l, k, 0, kMaxU);
+       }},
       {"warm_replay", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) { c.warm_replay = get_bool(v, l, k); }},
       {"measure_cutoff", [](Config& c, const YAML::Node& v, const std::string& l, std::string_view k) {
          c.measure_cutoff = get_double(v, l, k, 0, 1e6);
@@ -320,6 +324,7 @@ std::string config_to_yaml(const Config& c) {
   o << "measure_cutoff: " << c.measure_cutoff << "\n";
   o << "threaded_replay: " << c.threaded_replay << "\n";
   o << "threaded_speed: " << c.threaded_speed << "\n";
+  o << "threaded_window: " << c.threaded_window << "\n";
   o << "warm_replay: " << (c.warm_replay ? "true" : "false") << "\n";
   o << "remeasure_front: " << (c.remeasure_front ? "true" : "false") << "\n";
   o << "thread_siblings: " << (c.thread_siblings ? "true" : "false") << "\n";

@@ -63,6 +63,11 @@
 //                    op of the whole design (mixed; EvalOptions::mixed_threaded_speed):
 //                    the threaded replay's own costs hide per-op differences of a
 //                    few ns that the sequential replay resolves   (wall)
+//   threaded_window: the threaded replay's pacing: no trace thread runs more than
+//                    this many ops of the recorded order ahead of the slowest
+//                    (ThreadedReplayOptions::window, evaluate/replay_threaded.hpp:
+//                    a producer the program's queue held back is held back in the
+//                    replay too); 0 = each thread as fast as its waits allow   (16384)
 //   warm_replay:     with speed_mode measured: time the second of two passes over
 //                    the trace on one instance (EvalOptions::warm_replay): the
 //                    speed of a steady state, pages mapped and caches filled, for
@@ -149,6 +154,7 @@ struct Config {
   double measure_cutoff = 3;
   std::string threaded_replay = "off";  ///< off | lock | tlh | tcache
   std::string threaded_speed = "wall";  ///< wall | mixed
+  std::uint64_t threaded_window = kPacingWindow;  ///< ops; 0 = no pacing
   bool warm_replay = false;
   bool remeasure_front = true;
   bool thread_siblings = true;

@@ -488,6 +488,76 @@ TEST_CASE("evoalloc replay --threaded: output, JSON and usage errors") {
   CHECK(out.find("ops (warm)") != std::string::npos);
   CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --warm --check", log, &out) == 2);
   CHECK(out.find("--warm times a replay") != std::string::npos);
+  // Pacing: on by default (kPacingWindow ops), --window sets it, 0 turns it off; only with --threaded.
+  REQUIRE(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --threaded --json -k 1", log,
+                           &out) == 0);
+  CHECK(out.find("\"window\":" + std::to_string(kPacingWindow) + ",") != std::string::npos);
+  CHECK(out.find("\"paced_waits\":") != std::string::npos);
+  REQUIRE(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --threaded --window 8 --check -k 1",
+                           log, &out) == 0);
+  CHECK(out.find("paced by 8 ops") != std::string::npos);
+  CHECK(out.find("remote " + std::to_string(e.remote) + " (") != std::string::npos);
+  REQUIRE(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --threaded --window 0 -k 1",
+                           log, &out) == 0);
+  CHECK(out.find("unpaced") != std::string::npos);
+  CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --window 8", log, &out) == 2);
+  CHECK(out.find("--window need --threaded") != std::string::npos);
+}
+
+TEST_CASE("pacing window: a worker starts op g only when every other worker's next op is at least g - W") {
+  PacingWindow p(3, 100);
+  p.set_next(0, 10);
+  p.set_next(1, 150);
+  p.set_next(2, PacingWindow::kDone);  // finished: holds nobody back
+  std::uint64_t low = 0;
+  CHECK(p.ready(1, 110, low));         // floor 10: worker 0's next op is 10
+  CHECK(p.ready(1, 111, low) == false);  // floor 11: op 10 is not done
+  CHECK(low == 10);                    // what was read
+  CHECK(p.ready(0, 10, low = 0));      // the earliest op is never held
+  p.set_next(0, 60);
+  CHECK(p.ready(1, 160, low));         // the bound is read again: 60
+  CHECK(low == 60);
+  CHECK(p.ready(1, 99, low = 0));      // ops below the window: floor 0
+  p.set_next(0, PacingWindow::kDone);
+  CHECK(p.ready(1, 1'000'000, low));
+  // One worker (threads_cap = 1): only its own order.
+  PacingWindow one(1, 1);
+  one.set_next(0, 500);
+  CHECK(one.ready(0, 500, low = 0));
+}
+
+TEST_CASE("threaded replay: paced, no op starts before every op a window below it is done (check mode verifies)") {
+  // Thread 1's 4000 ops all come after thread 0's 4000 in the trace, on objects of
+  // their own: unpaced, thread 1 starts at once; paced by 64, it may start its op g
+  // only when thread 0 has done its ops below g - 64. Check mode asserts that for
+  // every op, and the result is the same replay either way.
+  Trace t;
+  t.sites.push_back(CallSite{"s", 0, "s"});
+  for (std::uint16_t th = 0; th < 2; ++th)
+    for (std::uint32_t k = 0; k < 2000; ++k) {
+      const std::uint32_t id = th * 2000 + k;
+      t.push(OpKind::Malloc, id, 16 + k % 300, 0, th, 0);
+      t.push(OpKind::Free, id, 0, 0, th, 0);
+    }
+  t.finish();
+  REQUIRE(t.threads == 2);
+  for (ThreadModel m : {ThreadModel::Lock, ThreadModel::Tlh, ThreadModel::Tcache}) {
+    for (std::uint64_t w : {std::uint64_t{0}, std::uint64_t{64}, std::uint64_t{1}}) {
+      CAPTURE(thread_model_name(m));
+      CAPTURE(w);
+      ThreadedReplayOptions o;
+      o.check = true;
+      o.window = w;
+      o.model = m;
+      const ThreadedReplayResult r =
+          replay_threaded(t, maker("slab slab=64K align=16 source=mmap harden=off front=tcache:64 retain=0", m, &o), o);
+      REQUIRE_MESSAGE(r.ok, r.error);
+      CHECK(r.frees == 4000);
+      CHECK(r.remote_frees == 0);
+      CHECK(r.waits == 0);  // no object is shared: only the window waits
+      if (w == 0) CHECK(r.paced_waits == 0);
+    }
+  }
 }
 
 namespace {

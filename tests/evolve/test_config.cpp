@@ -183,6 +183,15 @@ TEST_CASE("threaded_replay: the thread model of measured speed on a multi-thread
   CHECK_FALSE(measured_on_threads("pad threads=tlh", one, tlh, &m));
 }
 
+TEST_CASE("threaded_window: the threaded replay's pacing, on by default, 0 turns it off") {
+  CHECK(Config{}.threaded_window == kPacingWindow);
+  CHECK(Config{}.eval_options().threaded_window == kPacingWindow);
+  Config c = parse_config("threaded_window: 0\n", "cfg.yaml");
+  CHECK(c.eval_options().threaded_window == 0);
+  CHECK(parse_config(config_to_yaml(parse_config("threaded_window: 512\n", "cfg.yaml")), "back").threaded_window == 512);
+  CHECK(error_of("threaded_window: lots\n").find("cfg.yaml:1: key 'threaded_window'") == 0);
+}
+
 TEST_CASE("threaded_speed: wall, or mixed with the sequential replay's time per op") {
   CHECK(Config{}.threaded_speed == "wall");
   CHECK_FALSE(Config{}.eval_options().mixed_threaded_speed);
