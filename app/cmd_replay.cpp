@@ -44,7 +44,8 @@ int replay_on_threads(const Trace& t, const std::string& path, const std::string
               << ",\"wall_seconds_best\":" << runs.front().seconds << ",\"ns_per_op_median\":" << med.seconds * 1e9 / n
               << ",\"worker_seconds\":[";
     for (std::size_t k = 0; k < med.worker_seconds.size(); ++k) std::cout << (k ? "," : "") << med.worker_seconds[k];
-    std::cout << "],\"waits\":" << med.waits << ",\"paced_waits\":" << med.paced_waits << ",\"frees\":" << med.frees << ",\"remote_frees\":" << med.remote_frees
+    std::cout << "],\"waits\":" << med.waits << ",\"paced_waits\":" << med.paced_waits << ",\"frees\":" << med.frees
+              << ",\"remote_frees\":" << med.remote_frees
               << ",\"remote_free_share\":" << remote << ",\"instances\":" << med.instances
               << ",\"peak_footprint\":" << med.peak_footprint << ",\"failed_allocs\":" << med.failed_allocs << "}\n";
     return kExitOk;
@@ -53,7 +54,8 @@ int replay_on_threads(const Trace& t, const std::string& path, const std::string
                 runs.front().seconds, repeat, med.seconds * 1e9 / n);
   std::cout << "threaded replay " << path << " through " << allocator << " (model " << thread_model_name(tro.model)
             << (tro.warm ? ", warm" : "")
-            << (tro.window != 0 ? ", paced by " + std::to_string(tro.window) + " ops" : std::string(", unpaced")) << "): " << med.ops << " ops, " << med.trace_threads << " trace threads on " << med.workers << " workers\n"
+            << (tro.window != 0 ? ", paced by " + std::to_string(tro.window) + " ops" : std::string(", unpaced"))
+            << "): " << med.ops << " ops, " << med.trace_threads << " trace threads on " << med.workers << " workers\n"
             << "  wall: " << buf << '\n'
             << "  per worker (s, median run):";
   for (double w : med.worker_seconds) {
@@ -94,7 +96,7 @@ int cmd_replay(const std::vector<std::string>& args) {
       "with --threaded: at most this many OS threads (trace thread t runs on t mod K; 0 = one each)")(
       "window", po::value<std::uint64_t>()->default_value(kPacingWindow),
       "with --threaded: pacing: no trace thread runs more than this many ops of the recorded order ahead of "
-      "the slowest, as the program's own pacing held it (0 = each as fast as its waits allow)")(
+      "the earliest op not yet done, as the program's own pacing held it (0 = each as fast as its waits allow)")(
       "json", "print one JSON object")("trace", po::value(&path)->required(), "trace file (evoalloc format)");
   po::variables_map vm;
   if (!parse(args, desc, "trace", 1, vm, "evoalloc replay TRACE [--system | --null | --allocator TEXT [--threaded [--model lock|tlh|tcache]]] "

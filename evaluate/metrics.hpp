@@ -135,7 +135,8 @@ struct EvalOptions {
   bool threaded = false;
   ThreadModel thread_model = ThreadModel::Lock;
   /// The threaded replay's pacing window (ThreadedReplayOptions::window: no thread
-  /// runs more than this many ops of the recorded order ahead of the slowest; 0 off).
+  /// runs more than this many ops of the recorded order ahead of the earliest op
+  /// not yet done; 0 off).
   std::uint64_t threaded_window = kPacingWindow;
   /// Measured speed of a trace replayed on threads: the geometric mean of the
   /// threaded replay's wall time per op (contention, remote frees, the thread

@@ -129,8 +129,7 @@ struct Shared {
   std::unique_ptr<SlotState[]> slots;
   std::atomic<bool> go{false};
   Clock::time_point t0;
-  std::uint64_t window = 0;
-  std::unique_ptr<PacingWindow> pacing;  // window > 0
+  std::unique_ptr<PacingWindow> pacing;  // ThreadedReplayOptions::window > 0
   // check mode and pacing: which ops are done, and the first not done (under check_lock)
   std::vector<char> op_done;
   std::uint64_t first_not_done = 0;
@@ -340,9 +339,10 @@ void wait_until(const Shared& sh, Ready ready) {
 /// Check mode with pacing: op i may start only when every op below i - window is done.
 void paced_start(Shared& sh, std::uint64_t i) {
   std::lock_guard<std::mutex> g(sh.check_lock);
-  if (i >= sh.window && sh.first_not_done < i - sh.window)
+  const std::uint64_t w = sh.pacing->window();
+  if (i >= w && sh.first_not_done < i - w)
     sh.note("op " + std::to_string(i) + " started before op " + std::to_string(sh.first_not_done) +
-            " was done (pacing window " + std::to_string(sh.window) + ")");
+            " was done (pacing window " + std::to_string(w) + ")");
 }
 void paced_done(Shared& sh, std::uint64_t i) {
   std::lock_guard<std::mutex> g(sh.check_lock);
@@ -368,9 +368,9 @@ void worker(Shared& sh, const std::vector<std::uint64_t>& mine, WorkerResult& w,
       wait_until(sh, [&] { return d.load(std::memory_order_acquire) == want; });
     }
     if (sh.stop.load(std::memory_order_relaxed)) break;
-    if (sh.check && sh.window != 0) paced_start(sh, i);
+    if (sh.check && sh.pacing) paced_start(sh, i);
     run_op(sh, i, w);
-    if (sh.check && sh.window != 0) paced_done(sh, i);
+    if (sh.check && sh.pacing) paced_done(sh, i);
     d.store(want + 1, std::memory_order_release);
   }
   if (sh.pacing) sh.pacing->set_next(self, PacingWindow::kDone);
@@ -503,9 +503,8 @@ ThreadedReplayResult replay_threaded(const Trace& t, const InstanceMaker& make, 
     mine[t.ops[i].thread % workers].push_back(i);
   }
   sh.slots = std::make_unique<Shared::SlotState[]>(slots);
-  sh.window = opt.window;
-  if (sh.window != 0) sh.pacing = std::make_unique<PacingWindow>(workers, sh.window);
-  if (sh.check && sh.window != 0) sh.op_done.assign(n, 0);
+  if (opt.window != 0) sh.pacing = std::make_unique<PacingWindow>(workers, opt.window);
+  if (sh.check && sh.pacing) sh.op_done.assign(n, 0);
 
   std::vector<WorkerResult> wr(workers);
   auto run_pass = [&] {

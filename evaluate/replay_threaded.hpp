@@ -17,7 +17,7 @@
 // Pacing (window = W > 0, the default kPacingWindow): no worker starts op g (the
 // op's index in the trace, i.e. in the order the program made its calls) before
 // every op below g - W is done, so no thread runs more than W ops of the recorded
-// order ahead of the slowest. Without it each thread runs as fast as its slot
+// order ahead of the earliest op not yet done. Without it each thread runs as fast as its slot
 // waits allow, which a program whose threads pace each other never does: a
 // producer held back by a full queue in the program allocated everything up front
 // in the replay, its consumers freed in bursts afterwards, the heap swung through
@@ -29,10 +29,10 @@
 // ops the two tie or tcache leads by up to 14%, while on the training traces and a
 // recorded larson the order stays what it was unpaced (docs/benchmarks.md, session
 // 27). A smaller W follows the recording more closely, and its waits cost every
-// design more. Still no deadlock: the worker
-// whose next op is the earliest not done is never held by the window (every other
-// worker's next op is later), nor by a slot (the op it waits for is earlier still,
-// so its worker would hold the earliest). W = 0: no pacing.
+// design more. Still no deadlock: the worker whose next op is the earliest not
+// done is never held by the window (every other worker's next op is later), nor by
+// a slot (the op it waits for is earlier still, so its worker would hold the
+// earliest). W = 0: no pacing.
 //
 // Thread models (how the design's instances are shared; the export's models,
 // export/shim.cpp, with more than one thread):
@@ -152,6 +152,7 @@ class PacingWindow {
   /// window? `low` is the caller's lower bound of their least next op (start at 0):
   /// read only when it does not already answer, and raised to what was read.
   bool ready(unsigned worker, std::uint64_t op, std::uint64_t& low) const;
+  std::uint64_t window() const { return window_; }
 
  private:
   struct alignas(64) Next {

@@ -64,7 +64,8 @@
 //                    the threaded replay's own costs hide per-op differences of a
 //                    few ns that the sequential replay resolves   (wall)
 //   threaded_window: the threaded replay's pacing: no trace thread runs more than
-//                    this many ops of the recorded order ahead of the slowest
+//                    this many ops of the recorded order ahead of the earliest
+//                    op not yet done
 //                    (ThreadedReplayOptions::window, evaluate/replay_threaded.hpp:
 //                    a producer the program's queue held back is held back in the
 //                    replay too); 0 = each thread as fast as its waits allow   (16384)
