@@ -77,7 +77,7 @@ int cmd_replay(const std::vector<std::string>& args) {
   po::options_description desc("options");
   std::string path, allocator;
   int repeat = 5;
-  Count max_ops;
+  Count max_ops, window{kPacingWindow};
   desc.add_options()("system", "replay through the process's malloc (glibc) [default]")(
       "null", "replay through the null allocator (measures the loop's own overhead)")(
       "allocator,a", po::value(&allocator), "replay through an instance of this design (canonical spec text)")(
@@ -94,7 +94,7 @@ int cmd_replay(const std::vector<std::string>& args) {
       "design's threads= key, else lock")(
       "threads-cap", po::value<unsigned>()->default_value(0),
       "with --threaded: at most this many OS threads (trace thread t runs on t mod K; 0 = one each)")(
-      "window", po::value<std::uint64_t>()->default_value(kPacingWindow),
+      "window", po::value(&window)->default_value(window, std::to_string(kPacingWindow)),
       "with --threaded: pacing: no trace thread runs more than this many ops of the recorded order ahead of "
       "the earliest op not yet done, as the program's own pacing held it (0 = each as fast as its waits allow)")(
       "json", "print one JSON object")("trace", po::value(&path)->required(), "trace file (evoalloc format)");
@@ -138,7 +138,7 @@ int cmd_replay(const std::vector<std::string>& args) {
     }
     if (!parse_thread_model(model, &tro.model)) throw UsageError("--model: '" + model + "' is not lock, tlh or tcache");
     tro.threads_cap = vm["threads-cap"].as<unsigned>();
-    tro.window = vm["window"].as<std::uint64_t>();
+    tro.window = window.value;
     tro.max_ops = max_ops.value;
     tro.check = vm.count("check") != 0;
     tro.warm = vm.count("warm") != 0;

@@ -502,6 +502,9 @@ TEST_CASE("evoalloc replay --threaded: output, JSON and usage errors") {
   CHECK(out.find("unpaced") != std::string::npos);
   CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --window 8", log, &out) == 2);
   CHECK(out.find("--window need --threaded") != std::string::npos);
+  CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --threaded --window -3", log,
+                         &out) == 2);
+  CHECK(out.find("'--window' is invalid") != std::string::npos);
 }
 
 TEST_CASE("pacing window: a worker starts op g only when every other worker's next op is at least g - W") {
