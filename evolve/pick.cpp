@@ -71,6 +71,8 @@ struct TieChoice {
   std::size_t lean = 0;    ///< the least memory within kSpeedTie of it (the faster of equals)
   bool lean_wins = false;  ///< best holds more than kFootprintTie times lean's memory
   double ratio = 1;        ///< best's memory over lean's
+  double limit = 0;        ///< the tie's bounds: a figure within kSpeedTie of best's,
+  double memory_bound = 0; ///< and memory within kFootprintTie of lean's
   std::size_t chosen() const { return lean_wins ? lean : best; }
 };
 
@@ -80,13 +82,14 @@ TieChoice choose_tied(const std::vector<std::size_t>& ids, Figure figure, Memory
   c.best = ids.front();
   for (std::size_t i : ids)
     if (figure(i) < figure(c.best)) c.best = i;
-  const double limit = figure(c.best) * (1 + kSpeedTie);
+  c.limit = figure(c.best) * (1 + kSpeedTie);
   c.lean = c.best;
   for (std::size_t i : ids)
-    if (figure(i) <= limit && (memory(i) < memory(c.lean) || (memory(i) == memory(c.lean) && figure(i) < figure(c.lean))))
+    if (figure(i) <= c.limit && (memory(i) < memory(c.lean) || (memory(i) == memory(c.lean) && figure(i) < figure(c.lean))))
       c.lean = i;
   const double fast = static_cast<double>(memory(c.best)), lean = static_cast<double>(memory(c.lean));
-  c.lean_wins = fast > lean * kFootprintTie;
+  c.memory_bound = lean * kFootprintTie;
+  c.lean_wins = fast > c.memory_bound;
   c.ratio = fast / lean;
   return c;
 }
@@ -134,12 +137,10 @@ std::size_t prefer_tcache(const MetricsTable& t, const std::vector<std::size_t>&
                           const TieChoice& c, Memory memory) {
   const std::size_t chosen = c.chosen();
   if (row_thread_model(t.rows[chosen]) != "tlh") return chosen;
-  const double limit = speed[c.best] * (1 + kSpeedTie);
-  const double lean = static_cast<double>(memory(c.lean)) * kFootprintTie;
   std::size_t out = chosen;
   for (std::size_t i : ok)
-    if (speed[i] <= limit && static_cast<double>(memory(i)) <= lean && row_thread_model(t.rows[i]) == "tcache" &&
-        (out == chosen || speed[i] < speed[out]))
+    if (speed[i] <= c.limit && static_cast<double>(memory(i)) <= c.memory_bound &&
+        row_thread_model(t.rows[i]) == "tcache" && (out == chosen || speed[i] < speed[out]))
       out = i;
   return out;
 }
