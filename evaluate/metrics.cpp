@@ -6,17 +6,23 @@
 // bytes over the replayed prefix), a deadline checked every kDeadlineStride ops,
 // and an early stop at the first failed allocation (the design is infeasible; the
 // fraction replayed is kept). Measured speed uses replay() itself (no probe).
+// Both take the process's CpuGate (evaluate/cpu_gate.hpp): a threaded replay
+// exclusively, everything else shared, the probed replay in slices of
+// kDeadlineStride ops, so that a threaded replay is never timed beside another
+// design's evaluation.
 #include "evaluate/metrics.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "core/instance.hpp"
 #include "core/route/router.hpp"
 #include "core/spec.hpp"
+#include "evaluate/cpu_gate.hpp"
 #include "evaluate/replay.hpp"
 #include "evaluate/trace.hpp"
 
@@ -100,7 +106,7 @@ Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span
   std::vector<std::uint64_t> req(trace.objects, 0), usable(trace.objects, 0);
   std::uint64_t live_req = 0, live_usable = 0, peak_req = 0, peak_usable = 0;
   const bool big = !trace.big_sizes.empty();
-  const auto deadline =
+  auto deadline =
       opt.time_limit_s > 0 ? t_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.time_limit_s))
                            : Clock::time_point::max();
   std::uint64_t i = 0;
@@ -124,10 +130,24 @@ Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span
       touch(&prog_probe, p, size < 64 ? size : 64);
     }
   };
+  // The replay holds the CpuGate shared, one slice of kDeadlineStride ops at a
+  // time; between slices a threaded replay waiting for the cores runs. The time
+  // waited for it is not this design's, so it moves the deadline on.
+  std::shared_lock<CpuGate> slice(cpu_gate(), std::defer_lock);
+  auto take_slice = [&] {
+    const auto from = Clock::now();
+    slice.lock();
+    if (deadline != Clock::time_point::max()) deadline += Clock::now() - from;
+  };
+  take_slice();
   for (; i < n; ++i) {
-    if (i % kDeadlineStride == 0 && i != 0 && Clock::now() > deadline) {
-      m.reason = "time limit: " + std::to_string(opt.time_limit_s) + " s exceeded after op " + std::to_string(i);
-      break;
+    if (i % kDeadlineStride == 0 && i != 0) {
+      slice.unlock();
+      take_slice();
+      if (Clock::now() > deadline) {
+        m.reason = "time limit: " + std::to_string(opt.time_limit_s) + " s exceeded after op " + std::to_string(i);
+        break;
+      }
     }
     const Op& op = trace.ops[i];
     const std::uint64_t size = big ? trace.size_of(i) : op.size;
@@ -184,6 +204,7 @@ Metrics evaluate_design(std::string_view sentence, const Trace& trace, std::span
       break;
     }
   }
+  slice.unlock();
   const AllocStats st = inst.stats();
   m.ops = i;
   m.completed = n ? static_cast<double>(i) / static_cast<double>(n) : 1.0;
@@ -261,11 +282,11 @@ double measure_speed_ns(std::string_view sentence, const Trace& trace, std::span
     double seconds = 0;
     std::uint64_t ops = 0;
     if (on_threads) {
-      static std::mutex one_at_a_time;  // threaded replays do not share the cores
-      std::lock_guard<std::mutex> g(one_at_a_time);
+      std::unique_lock<CpuGate> g(cpu_gate());  // the cores to itself (evaluate/cpu_gate.hpp)
       ThreadedReplayResult res = replay_threaded(trace, make, tro);
       e = res.error, seconds = res.seconds, ops = res.ops;
     } else if (Instance inst = Instance::create(sentence, options, &e)) {
+      std::shared_lock<CpuGate> g(cpu_gate());
       ReplayResult res = replay(trace, inst, ro);
       e = res.error, seconds = res.seconds, ops = res.ops;
     } else if (e.empty()) {

@@ -58,7 +58,12 @@
 // unchanged, but no system call per page commit/decommit); the timed replays of
 // measured speed run on the real backing, so ns/op include the real syscalls.
 //
-// Limits: EvalOptions::time_limit_s (wall time of one replay; 0 = none) and
+// Cores: evaluations may run in parallel (one per OpenMP thread); a threaded
+// replay is timed with the cores to itself, the other evaluations paused at their
+// next slice of ops (evaluate/cpu_gate.hpp).
+//
+// Limits: EvalOptions::time_limit_s (wall time of one replay, not counting the
+// time it waited at the CpuGate for another design's threaded replay; 0 = none) and
 // memory_limit (bytes of footprint, passed to InstanceOptions::memory_limit;
 // 0 = none). Breaking either makes the design infeasible; `completed` tells how
 // far the replay got (fraction of ops), which the evolution uses to rank
