@@ -311,8 +311,7 @@ void hot_loop(Env& env, const Op* op, const Op* const end, void** const slots, c
       if (p == nullptr) [[unlikely]] {
         env.failed(op);
       } else if (op->size != 0) [[likely]] {
-        volatile char* q = static_cast<volatile char*>(p);
-        *q = *q;  // first touch (see first_touch)
+        rewrite_first_byte(p);  // first touch (see first_touch)
         if constexpr (kProbe) touch(probe, p, op->size < 64 ? op->size : 64);
       }
     } else {

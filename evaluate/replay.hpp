@@ -11,7 +11,9 @@
 //   Memalign, PosixMemalign, AlignedAlloc, Valloc, Pvalloc
 //                   allocate(size, 1 << align_log2) (pvalloc rounds size up to 4 KiB)
 // The program's *first touch* of every block it receives (size > 0) is modelled:
-// replay rewrites the block's first byte with its own value, and when ReplayOptions::program_touch is
+// replay rewrites the block's first byte with its own value (one read-modify-write
+// instruction, a single page fault on a fresh page: rewrite_first_byte in
+// evaluate/replay_check.hpp), and when ReplayOptions::program_touch is
 // set it reports the touch (block address, min(size, 64) bytes) to that probe —
 // the locality metric feeds it to its cache model next to the allocator's own
 // metadata touches (InstanceOptions::probe).

@@ -8,8 +8,12 @@
 #include <cstring>
 #include <string>
 
+#include <sys/mman.h>
+#include <sys/resource.h>
+
 #include "core/instance.hpp"
 #include "evaluate/replay.hpp"
+#include "evaluate/replay_check.hpp"
 #include "evaluate/trace.hpp"
 
 using namespace evo;
@@ -228,6 +232,29 @@ TEST_CASE("the program-touch probe sees the first touch of every block") {
     CHECK(c.n == n);
     CHECK(c.bytes == bytes);
   }
+}
+
+TEST_CASE("the first touch keeps a block's byte and faults a fresh page in once, as a program's write does") {
+  constexpr std::size_t kPages = 32;
+  char* m = static_cast<char*>(::mmap(nullptr, kPages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(m != MAP_FAILED);
+  auto minor_faults = [] {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return u.ru_minflt;
+  };
+  const long before = minor_faults();
+  for (std::size_t i = 0; i < kPages; ++i) rewrite_first_byte(m + i * 4096 + 100);
+  const long faults = minor_faults() - before;
+  // A load then a store faults twice per page (the zero page, then a page of its
+  // own); one read-modify-write faults once.
+  CHECK(faults >= static_cast<long>(kPages));
+  CHECK(faults < static_cast<long>(2 * kPages));
+  for (std::size_t i = 0; i < kPages; ++i) CHECK(m[i * 4096 + 100] == 0);
+  m[5] = 'x';
+  rewrite_first_byte(m + 5);
+  CHECK(m[5] == 'x');
+  ::munmap(m, kPages * 4096);
 }
 
 TEST_CASE("failed allocations are counted and named") {
