@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include "app/cli.hpp"
@@ -77,7 +78,7 @@ int cmd_replay(const std::vector<std::string>& args) {
   po::options_description desc("options");
   std::string path, allocator;
   int repeat = 5;
-  Count max_ops, window{kPacingWindow};
+  Count max_ops, window{kPacingWindow}, threads_cap;
   desc.add_options()("system", "replay through the process's malloc (glibc) [default]")(
       "null", "replay through the null allocator (measures the loop's own overhead)")(
       "allocator,a", po::value(&allocator), "replay through an instance of this design (canonical spec text)")(
@@ -92,7 +93,7 @@ int cmd_replay(const std::vector<std::string>& args) {
       "with --threaded: lock (one instance, one mutex) | tlh (one instance per thread, remote frees to the owner) "
       "| tcache (the design's front=tcache:B cache in every thread over one shared instance); default: the "
       "design's threads= key, else lock")(
-      "threads-cap", po::value<unsigned>()->default_value(0),
+      "threads-cap", po::value(&threads_cap)->default_value(Count{}, "0"),
       "with --threaded: at most this many OS threads (trace thread t runs on t mod K; 0 = one each)")(
       "window", po::value(&window)->default_value(window, std::to_string(kPacingWindow)),
       "with --threaded: pacing: no trace thread runs more than this many ops of the recorded order ahead of "
@@ -137,7 +138,10 @@ int cmd_replay(const std::vector<std::string>& args) {
       if (const std::string* own = spec.get("threads")) model = *own;
     }
     if (!parse_thread_model(model, &tro.model)) throw UsageError("--model: '" + model + "' is not lock, tlh or tcache");
-    tro.threads_cap = vm["threads-cap"].as<unsigned>();
+    if (threads_cap.value > std::numeric_limits<unsigned>::max())
+      throw UsageError("--threads-cap " + std::to_string(threads_cap.value) + ": at most " +
+                       std::to_string(std::numeric_limits<unsigned>::max()));
+    tro.threads_cap = static_cast<unsigned>(threads_cap.value);
     tro.window = window.value;
     tro.max_ops = max_ops.value;
     tro.check = vm.count("check") != 0;

@@ -505,6 +505,12 @@ TEST_CASE("evoalloc replay --threaded: output, JSON and usage errors") {
   CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --threaded --window -3", log,
                          &out) == 2);
   CHECK(out.find("'--window' is invalid") != std::string::npos);
+  CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a + " --threaded --threads-cap -3",
+                         log, &out) == 2);
+  CHECK(out.find("'--threads-cap' is invalid") != std::string::npos);
+  CHECK(test::run_logged(test::quote(bin) + " replay " + test::quote(tr.string()) + a +
+                             " --threaded --threads-cap 4294967296", log, &out) == 2);
+  CHECK(out.find("--threads-cap 4294967296: at most 4294967295") != std::string::npos);
 }
 
 TEST_CASE("pacing window: a worker starts op g only when every other worker's next op is at least g - W") {
