@@ -9,9 +9,10 @@
 //
 //   - a threaded replay holds the gate exclusively (std::unique_lock): no other
 //     evaluation work runs while it is timed;
-//   - all other evaluation work (the probed replay, sequential timed replays) holds
-//     it shared (std::shared_lock), in slices of a few milliseconds at most, so an
-//     exclusive holder waits for at most one slice of each other thread;
+//   - all other evaluation work holds it shared (std::shared_lock): the probed
+//     replay in slices of 4096 ops (a few milliseconds), a sequential timed replay
+//     whole (one measurement; tens of milliseconds on the shipped traces), so an
+//     exclusive holder waits for at most one such piece of each other thread;
 //   - a thread waiting for exclusive use stops new shared holders (a steady stream
 //     of slices cannot starve it).
 //
