@@ -85,7 +85,10 @@
 // a flush leaves its blocks there (half the limit, or min(limit, 128) when that
 // is more: a refill's worth), without the instance's lock, and a refill of an empty
 // list takes up to min(limit, 128) blocks from there first (kFrontTransferBatch); only a full transfer cache sends
-// a flush to the instance, and only an empty one sends a refill there. The
+// a flush to the instance, and only an empty one sends a refill there. A class whose
+// previous batch went the other way (a refill after a flush, a flush after a refill:
+// the thread allocates and frees it alike) moves half the limit instead, so its list
+// lands half full rather than at the end it just left (refill_transfer_batch, flush_batch). The
 // threaded replay (evaluate/replay_threaded.cpp) and the exported library
 // (export/shim.cpp) build exactly this composition; split_thread_cache says what
 // is shared.
@@ -656,7 +659,9 @@ class FrontCache {
     std::uint16_t limit = 0;      // the bound, or the adaptive limit (grow)
     std::uint16_t overflows = 0;  // flushes since the list last ran empty (grow)
     std::uint32_t cold = 0;       // array storage: slots[0, cold) hold a refill's blocks, not yet popped
+    std::uint8_t last = kNoBatch;  // the list's last transfer batch: kRefilled or kFlushed
   };
+  static constexpr std::uint8_t kNoBatch = 0, kRefilled = 1, kFlushed = 2;
 
   /// Blocks taken from the back end per refill: half the limit, at most 8 KiB worth.
   std::uint32_t refill_count(std::size_t size, std::uint32_t limit) const {
@@ -672,6 +677,37 @@ class FrontCache {
   /// flush half a refill's worth at a time).
   static std::uint32_t transfer_batch(const List& l) {
     return l.limit > kFrontTransferBatch ? kFrontTransferBatch : l.limit;
+  }
+
+  /// The blocks a refill of l takes from the transfer cache, and the blocks a flush
+  /// of l gives it when n must leave (count - limit / 2); each records its direction
+  /// in l.last. A class the thread moves one way only (a producer's refills, a
+  /// consumer's flushes) passes whole transfer batches, a refill's worth each. A
+  /// class whose last batch went the other way is churning (it allocates and frees
+  /// alike: larson's random sizes): a whole batch would leave its list at the other
+  /// end, full after a refill, empty after a flush, and the next few calls would send
+  /// it back; so it moves half the limit, and the list lands half full. (The seed-1
+  /// pick of configs/threaded.yaml, front=tcache:64:array, spent 5% of larson's
+  /// samples refilling and flushing whole 64-block stacks; docs/benchmarks.md,
+  /// session 28.)
+  static std::uint32_t refill_transfer_batch(List& l) {
+    const bool churn = l.last == kFlushed;
+    l.last = kRefilled;
+    const std::uint32_t tb = transfer_batch(l), half = l.limit / 2u;
+    return churn && half != 0 && half < tb ? half : tb;
+  }
+  /// (Without a transfer cache a flush gives the back end n.)
+  std::uint32_t flush_batch(List& l, std::uint32_t n) const {
+    if constexpr (kSharedBack) {
+      if (back_.transfer() == nullptr) return n;
+      const bool churn = l.last == kRefilled;
+      l.last = kFlushed;
+      const std::uint32_t tb = transfer_batch(l);
+      return churn || n >= tb ? n : tb;
+    } else {
+      (void)l;
+      return n;
+    }
   }
 
   /// grow: an empty list doubles its limit (up to the bound) before its refill.
@@ -727,7 +763,7 @@ class FrontCache {
     if constexpr (kSharedBack) {
       if (TransferCache* t = back_.transfer()) {  // blocks another thread's flush left
         void* got[kFrontTransferBatch];
-        const std::uint32_t n = t->take(c, got, transfer_batch(lists_[c]), sizes_[c]);
+        const std::uint32_t n = t->take(c, got, refill_transfer_batch(lists_[c]), sizes_[c]);
         if (n > 0) {
           List& l = lists_[c];  // empty: the blocks become the list, got[1] first
           for (std::uint32_t i = 1; i + 1 < n; ++i) *static_cast<void**>(got[i]) = got[i + 1];
@@ -782,7 +818,7 @@ class FrontCache {
     List& l = lists_[c];
     if constexpr (kSharedBack) {
       if (TransferCache* t = back_.transfer()) {
-        const std::uint32_t n = t->take(c, l.slots, transfer_batch(l), sizes_[c]);
+        const std::uint32_t n = t->take(c, l.slots, refill_transfer_batch(l), sizes_[c]);
         if (n > 0) {
           // The blocks handed out before the pops' own prefetches reach them.
           for (std::uint32_t i = n > kFrontPrefetchAhead ? n - kFrontPrefetchAhead : 0; i + 1 < n; ++i)
@@ -809,7 +845,7 @@ class FrontCache {
   /// the bottom of the stack, the blocks freed longest ago, and moves the rest down.
   void flush_array(List& l) {
     std::uint32_t n = l.count - l.limit / 2u;
-    const std::uint32_t tb = transfer_batch(l);
+    const std::uint32_t tb = flush_batch(l, n);  // from the limit the stack overflowed
     on_overflow(l);
     // The push that follows must fit the new limit too: when on_overflow halved it,
     // keeping half the old one would leave the stack one past it.
@@ -840,7 +876,7 @@ class FrontCache {
   [[gnu::noinline]] void flush(List& l) {
     if (array_) return flush_array(l);
     std::uint32_t n = l.count - l.limit / 2u;
-    const std::uint32_t tb = transfer_batch(l);  // both from the limit the list overflowed
+    const std::uint32_t tb = flush_batch(l, n);  // both from the limit the list overflowed
     on_overflow(l);                              // the new limit applies from the next push on
     if constexpr (kSharedBack) {
       if (TransferCache* t = back_.transfer()) {  // for another thread's refill

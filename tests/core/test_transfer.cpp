@@ -199,3 +199,59 @@ TEST_CASE("TransferCache in thread model tcache: one cache's flushes feed anothe
   CHECK(s.live_requested == 0);
   CHECK_MESSAGE(inst.validate(evo::ValidateLevel::Full, &verr), verr);
 }
+
+TEST_CASE("TransferCache in thread model tcache: a class that churns moves half batches and lands half full") {
+  std::string err;
+  evo::Instance inst = evo::Instance::create(
+      "slab slab=64K align=16 source=mmap harden=off front=none retain=0", {}, &err);
+  REQUIRE_MESSAGE(inst, err);
+  evo::OpsBack back{&inst.ops(), inst.state()};
+  evo::HeapLock lock;
+  evo::TransferCache::Owned transfer(new evo::TransferCache);
+  using Cache = evo::FrontCache<evo::SharedBack<evo::OpsBack>>;
+  const bool concurrent = inst.row().traits.concurrent_usable_size;
+  auto make = [&] {
+    auto c = std::make_unique<Cache>(evo::SharedBack<evo::OpsBack>(&back, &lock, concurrent, transfer.get()),
+                                     64u | evo::kFrontArray, 16, nullptr);
+    REQUIRE(c->init(&err));
+    return c;
+  };
+  auto producer = make(), consumer = make(), churner = make();
+  std::uint32_t cls = 0;
+  while (cls < churner->classes() && churner->class_size(cls) < 64) ++cls;
+  REQUIRE(churner->class_size(cls) == 64);
+
+  // A consumer's flushes go one way: whole batches of 64 (a refill's worth).
+  std::vector<void*> blocks;
+  for (int i = 0; i < 400; ++i) blocks.push_back(producer->allocate(64, 16));
+  for (int i = 0; i < 300; ++i) consumer->deallocate(blocks[i]);
+  CHECK(transfer->held() == 256);  // four flushes of 64; 44 stay in the consumer's stack
+  CHECK(consumer->cached(cls) == 44);
+
+  // The churner's first refill takes a whole batch too (no direction yet) ...
+  void* own = churner->allocate(64, 16);
+  CHECK(churner->cached(cls) == 63);
+  CHECK(transfer->held() == 192);
+  // ... but its first flush comes after a refill: half the limit leaves, not the stack.
+  churner->deallocate(own);          // 64: the stack is full
+  churner->deallocate(blocks[300]);  // overflows
+  CHECK(churner->cached(cls) == 33);  // 64 - 32, then the push (a whole batch left 1)
+  CHECK(transfer->held() == 224);
+  // And a refill after that flush takes half the limit (32): the stack lands at 31.
+  std::vector<void*> taken;
+  for (int i = 0; i < 34; ++i) taken.push_back(churner->allocate(64, 16));
+  CHECK(churner->cached(cls) == 31);
+  CHECK(transfer->held() == 192);
+
+  std::string verr;
+  CHECK_MESSAGE(inst.validate(evo::ValidateLevel::Full, &verr), verr);
+  for (void* p : taken) churner->deallocate(p);
+  for (int i = 301; i < 400; ++i) producer->deallocate(blocks[i]);
+  producer->flush_all();
+  consumer->flush_all();
+  churner->flush_all();
+  transfer->drain([&](void* p) { back.deallocate(p); });
+  const evo::AllocStats st = inst.stats();
+  CHECK(st.allocs == st.frees);  // every block is back in the heap once
+  CHECK(st.live_requested == 0);
+}
