@@ -30,6 +30,27 @@ void* link(std::vector<Node>& nodes, std::size_t from, std::size_t n) {
   return &nodes[from];
 }
 
+using Cache = evo::FrontCache<evo::SharedBack<evo::OpsBack>>;
+
+/// Thread model tcache in miniature: one slab instance behind a lock and a transfer
+/// cache, and thread caches over it (make), as the threaded replay builds them.
+struct TcacheRig {
+  std::string err;
+  evo::Instance inst = evo::Instance::create("slab slab=64K align=16 source=mmap harden=off front=none retain=0", {}, &err);
+  evo::OpsBack back{&inst.ops(), inst.state()};
+  evo::HeapLock lock;
+  evo::TransferCache::Owned transfer{new evo::TransferCache};
+
+  /// A thread's cache of configuration word `word` (parse_front's) over the instance.
+  std::unique_ptr<Cache> make(std::uint32_t word) {
+    auto c = std::make_unique<Cache>(
+        evo::SharedBack<evo::OpsBack>(&back, &lock, inst.row().traits.concurrent_usable_size, transfer.get()), word, 16,
+        nullptr);
+    REQUIRE(c->init(&err));
+    return c;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("TransferCache: a class's blocks come back last in, first out; classes are separate") {
@@ -145,19 +166,14 @@ TEST_CASE("TransferCache: producers and consumers on real threads; every block a
 }
 
 TEST_CASE("TransferCache in thread model tcache: one cache's flushes feed another's refills, not the heap") {
-  std::string err;
-  evo::Instance inst = evo::Instance::create(
-      "slab slab=64K align=16 source=mmap harden=off front=none retain=0", {}, &err);
-  REQUIRE_MESSAGE(inst, err);
-  evo::OpsBack back{&inst.ops(), inst.state()};
-  evo::HeapLock lock;
-  evo::TransferCache::Owned transfer(new evo::TransferCache);
-  using Cache = evo::FrontCache<evo::SharedBack<evo::OpsBack>>;
-  const bool concurrent = inst.row().traits.concurrent_usable_size;
-  Cache producer(evo::SharedBack<evo::OpsBack>(&back, &lock, concurrent, transfer.get()), 64, 16, nullptr);
-  Cache consumer(evo::SharedBack<evo::OpsBack>(&back, &lock, concurrent, transfer.get()), 64, 16, nullptr);
-  REQUIRE(producer.init(&err));
-  REQUIRE(consumer.init(&err));
+  TcacheRig rig;
+  REQUIRE_MESSAGE(rig.inst, rig.err);
+  evo::Instance& inst = rig.inst;
+  evo::OpsBack& back = rig.back;
+  const auto& transfer = rig.transfer;
+  auto producer_cache = rig.make(64), consumer_cache = rig.make(64);
+  Cache& producer = *producer_cache;
+  Cache& consumer = *consumer_cache;
 
   // Round 1: the producer allocates 2000 blocks (from the heap), the consumer frees
   // them all: its list overflows every 33 frees and hands each batch over whole.
@@ -179,8 +195,8 @@ TEST_CASE("TransferCache in thread model tcache: one cache's flushes feed anothe
 
   // A small bound flushes a refill's worth (min(bound, 64) blocks), not bound/2: a
   // cache of bound 16 that frees 17 blocks hands over 16 and keeps 1.
-  Cache small(evo::SharedBack<evo::OpsBack>(&back, &lock, concurrent, transfer.get()), 16, 16, nullptr);
-  REQUIRE(small.init(&err));
+  auto small_cache = rig.make(16);
+  Cache& small = *small_cache;
   std::vector<void*> big;
   for (int i = 0; i < 17; ++i) big.push_back(producer.allocate(256, 16));
   const std::uint64_t before = transfer->held();
@@ -201,22 +217,13 @@ TEST_CASE("TransferCache in thread model tcache: one cache's flushes feed anothe
 }
 
 TEST_CASE("TransferCache in thread model tcache: a class that churns moves half batches and lands half full") {
-  std::string err;
-  evo::Instance inst = evo::Instance::create(
-      "slab slab=64K align=16 source=mmap harden=off front=none retain=0", {}, &err);
-  REQUIRE_MESSAGE(inst, err);
-  evo::OpsBack back{&inst.ops(), inst.state()};
-  evo::HeapLock lock;
-  evo::TransferCache::Owned transfer(new evo::TransferCache);
-  using Cache = evo::FrontCache<evo::SharedBack<evo::OpsBack>>;
-  const bool concurrent = inst.row().traits.concurrent_usable_size;
-  auto make = [&] {
-    auto c = std::make_unique<Cache>(evo::SharedBack<evo::OpsBack>(&back, &lock, concurrent, transfer.get()),
-                                     64u | evo::kFrontArray, 16, nullptr);
-    REQUIRE(c->init(&err));
-    return c;
-  };
-  auto producer = make(), consumer = make(), churner = make();
+  TcacheRig rig;
+  REQUIRE_MESSAGE(rig.inst, rig.err);
+  evo::Instance& inst = rig.inst;
+  evo::OpsBack& back = rig.back;
+  const auto& transfer = rig.transfer;
+  const std::uint32_t word = 64u | evo::kFrontArray;
+  auto producer = rig.make(word), consumer = rig.make(word), churner = rig.make(word);
   std::uint32_t cls = 0;
   while (cls < churner->classes() && churner->class_size(cls) < 64) ++cls;
   REQUIRE(churner->class_size(cls) == 64);
