@@ -58,6 +58,33 @@ Spread spread_of(std::vector<double> v) {
   return s;
 }
 
+Interval median_interval(std::vector<double> v, double level) {
+  Interval r;
+  if (v.empty()) return r;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  // P(Binomial(n, 1/2) = i), in log space (2^-n underflows past n = 1074).
+  const auto pmf = [n](std::size_t i) {
+    const double dn = static_cast<double>(n), di = static_cast<double>(i);
+    return std::exp(std::lgamma(dn + 1) - std::lgamma(di + 1) - std::lgamma(dn - di + 1) - dn * std::log(2.0));
+  };
+  // [v_k, v_(n+1-k)] misses the median when fewer than k values fall on one side of
+  // it: coverage 1 - 2 P(B <= k - 1). Start at the min-max (k = 1) and narrow while
+  // the next interval still covers the level.
+  std::size_t k = 1;
+  double cdf = pmf(0);  // P(B <= k - 1)
+  while (2 * (k + 1) <= n + 1) {
+    const double next = cdf + pmf(k);
+    if (1 - 2 * next < level) break;
+    cdf = next;
+    ++k;
+  }
+  r.lo = v[k - 1];
+  r.hi = v[n - k];
+  r.coverage = 1 - 2 * cdf;
+  return r;
+}
+
 bool read_score(const std::string& text, const std::string& regex, double* out) {
   const std::regex re(regex, std::regex::ECMAScript);
   std::smatch m;
@@ -266,7 +293,7 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
       const double b = figure(by[j][n]);
       if (b > 0) q.push_back(figure(by[i][n]) / b);
     }
-    return q.empty() ? 0.0 : spread_of(q).median;
+    return std::make_pair(q.empty() ? 0.0 : spread_of(q).median, median_interval(q));
   };
   const auto wall = [](const BenchRun& b) { return b.result.wall_s; };
   const auto rss = [](const BenchRun& b) { return static_cast<double>(b.result.max_rss_kib); };
@@ -277,15 +304,30 @@ BenchReport run_bench(const std::vector<std::string>& argv, const std::vector<Co
     bool first = true;
     for (std::size_t j = 0; j < k; ++j) {
       if (!is_reference[j]) continue;
-      const double w = paired(i, j, wall), m = paired(i, j, rss), sc = paired(i, j, score);
-      if (first || w > row.paired_wall) row.paired_wall = w, row.paired_wall_ref = who[j].label;
-      if (first || m > row.paired_rss) row.paired_rss = m, row.paired_rss_ref = who[j].label;
-      if (rep.scored && (first || sc < row.paired_score)) row.paired_score = sc, row.paired_score_ref = who[j].label;
+      const auto [w, wci] = paired(i, j, wall);
+      const auto [m, mci] = paired(i, j, rss);
+      if (first || w > row.paired_wall) row.paired_wall = w, row.paired_wall_ref = who[j].label, row.paired_wall_ci = wci;
+      if (first || m > row.paired_rss) row.paired_rss = m, row.paired_rss_ref = who[j].label, row.paired_rss_ci = mci;
+      if (rep.scored) {
+        const auto [sc, sci] = paired(i, j, score);
+        if (first || sc < row.paired_score)
+          row.paired_score = sc, row.paired_score_ref = who[j].label, row.paired_score_ci = sci;
+      }
       first = false;
     }
   }
   return rep;
 }
+
+namespace {
+/// "[lo-hi]" of a paired figure's interval, "[lo-hi]*" when it is the min-max of
+/// too few rounds for 95%.
+std::string interval_cell(const Interval& ci, int digits) {
+  char b[80];
+  std::snprintf(b, sizeof b, "[%.*f-%.*f]%s", digits, ci.lo, digits, ci.hi, ci.coverage < 0.95 ? "*" : "");
+  return b;
+}
+}  // namespace
 
 std::string bench_markdown(const BenchReport& r) {
   std::ostringstream o;
@@ -327,23 +369,28 @@ std::string bench_markdown(const BenchReport& r) {
       << (r.scored ? ", score over the highest score (>= 1: as good as the best or better)" : "")
       << ", max RSS over the least max RSS; median [min-max] over the rounds. The least of several noisy "
          "runs is biased low, so the judge is the paired figure: for each reference, the median over rounds of "
-         "the ratio to that reference in the same round; the worst of them, with that reference named\n\n";
+         "the ratio to that reference in the same round; the worst of them, with that reference named, and in "
+         "brackets a 95% confidence interval of that median (order statistics of the paired ratios; with fewer "
+         "than 6 rounds, the min-max, marked *). A bar inside the brackets is one this bench has not decided: "
+         "more rounds narrow them\n\n";
     o << "| allocator | wall vs fastest | paired wall |" << (r.scored ? " score vs best | paired score |" : "")
       << " RSS vs least | paired RSS |\n";
     o << "|---|---:|---:|" << (r.scored ? "---:|---:|" : "") << "---:|---:|\n";
     for (const BenchRow& row : r.rows) {
       if (row.reference) continue;
-      std::snprintf(buf, sizeof buf, "| %s | %.3f [%.3f-%.3f] | %.3f (%s) |", row.label.c_str(),
+      std::snprintf(buf, sizeof buf, "| %s | %.3f [%.3f-%.3f] | %.3f (%s) %s |", row.label.c_str(),
                     row.wall_vs_fastest.median, row.wall_vs_fastest.min, row.wall_vs_fastest.max, row.paired_wall,
-                    row.paired_wall_ref.c_str());
+                    row.paired_wall_ref.c_str(), interval_cell(row.paired_wall_ci, 3).c_str());
       o << buf;
       if (r.scored) {
-        std::snprintf(buf, sizeof buf, " %.3f [%.3f-%.3f] | %.3f (%s) |", row.score_vs_best.median,
-                      row.score_vs_best.min, row.score_vs_best.max, row.paired_score, row.paired_score_ref.c_str());
+        std::snprintf(buf, sizeof buf, " %.3f [%.3f-%.3f] | %.3f (%s) %s |", row.score_vs_best.median,
+                      row.score_vs_best.min, row.score_vs_best.max, row.paired_score, row.paired_score_ref.c_str(),
+                      interval_cell(row.paired_score_ci, 3).c_str());
         o << buf;
       }
-      std::snprintf(buf, sizeof buf, " %.2f [%.2f-%.2f] | %.2f (%s) |\n", row.rss_vs_least.median,
-                    row.rss_vs_least.min, row.rss_vs_least.max, row.paired_rss, row.paired_rss_ref.c_str());
+      std::snprintf(buf, sizeof buf, " %.2f [%.2f-%.2f] | %.2f (%s) %s |\n", row.rss_vs_least.median,
+                    row.rss_vs_least.min, row.rss_vs_least.max, row.paired_rss, row.paired_rss_ref.c_str(),
+                    interval_cell(row.paired_rss_ci, 2).c_str());
       o << buf;
     }
   }

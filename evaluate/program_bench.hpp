@@ -42,7 +42,12 @@
 // for each reference, the median over rounds of the contender's figure over that
 // reference's in the same round, and the worst of these over the references (the
 // reference the contender does worst against, named): paired wall <= 1 means
-// at least as fast as every reference, by the median of paired rounds.
+// at least as fast as every reference, by the median of paired rounds. Each comes
+// with a 95% confidence interval of that median (median_interval: order statistics
+// of the paired ratios, no assumption about their distribution). A bar inside the
+// interval is one this bench has not decided: on a noisy program (larson on a shared
+// 2-core VM: paired ratios from 0.5 to 1.8 in one bench, 2026-12-07) 15 rounds leave
+// the median uncertain by +-15%, and only more rounds narrow it.
 //
 // Files (write_bench_files, DIR): bench.csv (one row per run: round, label,
 // wall_s, user_s, sys_s, max_rss_kib, wall_ratio, cpu_ratio, rss_ratio, output_hash,
@@ -107,6 +112,13 @@ struct Spread {
   double median = 0, min = 0, max = 0;
 };
 
+/// A confidence interval of a median (median_interval): [lo, hi] holds the median
+/// of the distribution the values were drawn from with probability `coverage`.
+struct Interval {
+  double lo = 0, hi = 0;
+  double coverage = 0;  ///< 0 for no values
+};
+
 struct BenchRow {
   std::string label, preload;
   Spread wall_s, wall_ratio, user_s, sys_s, cpu_ratio, rss_kib, rss_ratio;
@@ -117,6 +129,8 @@ struct BenchRow {
   /// round; *_ref names that reference. Zero (and "") for a reference row.
   double paired_wall = 0, paired_rss = 0, paired_score = 0;
   std::string paired_wall_ref, paired_rss_ref, paired_score_ref;
+  /// The 95% confidence interval of each paired figure (against the reference named).
+  Interval paired_wall_ci, paired_rss_ci, paired_score_ci;
   bool reference = false;
   double best_ratio = 0;  ///< fastest run / glibc's fastest run (noise only ever adds time)
   bool same_output = true;
@@ -141,6 +155,12 @@ std::string bench_markdown(const BenchReport& r);
 bool write_bench_files(const BenchReport& r, const std::string& dir, std::string* err, std::string* warning);
 
 Spread spread_of(std::vector<double> v);
+/// A distribution-free confidence interval of the median of the values v were drawn
+/// from (independently, from one continuous distribution): sorted, [v_k, v_(n+1-k)]
+/// (1-based) with the largest k whose coverage, 1 - 2 P(Binomial(n, 1/2) < k), is at
+/// least `level`. With too few values for any such k (n < 6 at 0.95) it is the
+/// min-max, with its coverage 1 - 2^(1-n) below the level.
+Interval median_interval(std::vector<double> v, double level = 0.95);
 /// The score in `text` by `regex` (see BenchOptions::score_regex): false when there is
 /// no match or the match is not a number. std::regex_error for a malformed regex.
 bool read_score(const std::string& text, const std::string& regex, double* out);

@@ -5,12 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "evaluate/program_bench.hpp"
 
@@ -121,6 +123,43 @@ TEST_CASE("spearman: rank correlation with ties") {
   CHECK(spearman({1, 2, 3, 4, 5}, {5, 6, 7, 8, 7}) == doctest::Approx(0.8207826817));  // ties: average ranks
   CHECK(std::isnan(spearman({1, 2}, {1, 2})));
   CHECK(std::isnan(spearman({1, 1, 1}, {1, 2, 3})));
+}
+
+TEST_CASE("median_interval: order-statistic confidence intervals of a median") {
+  // Values 1..n shuffled: the interval's ends are the ranks themselves. Ranks and
+  // coverages as in the binomial tables (n = 15: ranks 4 and 12, 1 - 2 * 576 / 2^15).
+  const auto ranks = [](std::size_t n) {
+    std::vector<double> v;
+    for (std::size_t i = 0; i < n; ++i) v.push_back(static_cast<double>((i * 7) % n + 1));  // a permutation (7 and n coprime)
+    return median_interval(v);
+  };
+  const Interval i15 = ranks(15);
+  CHECK(i15.lo == 4);
+  CHECK(i15.hi == 12);
+  CHECK(i15.coverage == doctest::Approx(1 - 2 * 576.0 / 32768));
+  const Interval i31 = ranks(31);
+  CHECK(i31.lo == 10);
+  CHECK(i31.hi == 22);
+  CHECK(i31.coverage == doctest::Approx(0.97055).epsilon(1e-4));
+  const Interval i6 = ranks(6);  // the fewest values with a 95% interval: the min-max
+  CHECK(i6.lo == 1);
+  CHECK(i6.hi == 6);
+  CHECK(i6.coverage == doctest::Approx(1 - 2.0 / 64));
+  const Interval i5 = ranks(5);  // too few: the min-max, below the level
+  CHECK(i5.lo == 1);
+  CHECK(i5.hi == 5);
+  CHECK(i5.coverage == doctest::Approx(1 - 2.0 / 32));
+  CHECK(i5.coverage < 0.95);
+  const Interval big = ranks(2003);  // no underflow of 2^-n (2003: coprime with 7)
+  CHECK(big.lo == 958);
+  CHECK(big.hi == 1046);
+  CHECK(big.coverage == doctest::Approx(0.95076).epsilon(1e-4));
+  CHECK(median_interval({}).coverage == 0);
+  // A lower level, a narrower interval: ranks 5 and 11 cover 1 - 2 * 1941 / 2^15.
+  const Interval i85 = median_interval({15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 0.85);
+  CHECK(i85.lo == 5);
+  CHECK(i85.hi == 11);
+  CHECK(i85.coverage == doctest::Approx(1 - 2 * 1941.0 / 32768));
 }
 
 TEST_CASE("run_bench: sort under glibc and the installed references, interleaved, ratios against glibc") {
@@ -277,7 +316,7 @@ TEST_CASE("run_bench and evoalloc bench --score: the program's own throughput fi
   }
   // Paired: per reference, the median over rounds of mine / that reference in the
   // same round (2 rounds: the mean of the two); the worst of them, named.
-  double worst_wall = 0, worst_rss = 0;
+  double worst_wall = 0, worst_rss = 0, worst_lo = 0, worst_hi = 0;
   for (const Contender& c : who) {
     std::vector<double> w, m;
     for (const BenchRun& a : rep.log)
@@ -287,11 +326,15 @@ TEST_CASE("run_bench and evoalloc bench --score: the program's own throughput fi
           m.push_back(static_cast<double>(a.result.max_rss_kib) / static_cast<double>(b.result.max_rss_kib));
         }
     REQUIRE(w.size() == 2);
+    if ((w[0] + w[1]) / 2 > worst_wall) worst_lo = std::min(w[0], w[1]), worst_hi = std::max(w[0], w[1]);
     worst_wall = std::max(worst_wall, (w[0] + w[1]) / 2);
     worst_rss = std::max(worst_rss, (m[0] + m[1]) / 2);
   }
   CHECK(mine.paired_wall == doctest::Approx(worst_wall));
   CHECK(mine.paired_rss == doctest::Approx(worst_rss));
+  // Its interval, against the same reference: two rounds, so their min-max.
+  CHECK(mine.paired_wall_ci.lo == doctest::Approx(worst_lo));
+  CHECK(mine.paired_wall_ci.hi == doctest::Approx(worst_hi));
   CHECK(rep.rows[0].paired_wall == 0);  // references are not judged
   const std::string md = bench_markdown(rep);
   if (who.size() == 2) {
@@ -301,9 +344,12 @@ TEST_CASE("run_bench and evoalloc bench --score: the program's own throughput fi
     CHECK(md.find("| mine | ") != std::string::npos);
     // Paired: 63 against glibc's 42 is 1.5, against the other reference's 84 is
     // 0.75: the worst is the latter, named.
-    CHECK(md.find(" | 0.750 [0.750-0.750] | 0.750 (" + who[1].label + ") | ") != std::string::npos);
+    // Two rounds are too few for a 95% interval: the min-max of the two, marked.
+    CHECK(md.find(" | 0.750 [0.750-0.750] | 0.750 (" + who[1].label + ") [0.750-0.750]* | ") != std::string::npos);
     CHECK(mine.paired_score == doctest::Approx(0.75));
     CHECK(mine.paired_score_ref == who[1].label);
+    CHECK(mine.paired_score_ci.lo == doctest::Approx(0.75));
+    CHECK(mine.paired_score_ci.coverage == doctest::Approx(0.5));
   } else {
     CHECK(md.find("Against the best reference") == std::string::npos);  // one reference: the table above says it
   }
