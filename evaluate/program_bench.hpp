@@ -46,8 +46,8 @@
 // with a 95% confidence interval of that median (median_interval: order statistics
 // of the paired ratios, no assumption about their distribution). A bar inside the
 // interval is one this bench has not decided: on a noisy program (larson on a shared
-// 2-core VM: paired ratios from 0.5 to 1.8 in one bench, 2026-12-07) 15 rounds leave
-// the median uncertain by +-15%, and only more rounds narrow it.
+// 2-core VM: paired ratios from 0.5 to 1.8 in one bench, 2026-12-07) 31 rounds left
+// a median of 0.90 inside 0.76-1.07, and only more rounds narrow it.
 //
 // Files (write_bench_files, DIR): bench.csv (one row per run: round, label,
 // wall_s, user_s, sys_s, max_rss_kib, wall_ratio, cpu_ratio, rss_ratio, output_hash,
