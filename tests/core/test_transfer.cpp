@@ -41,6 +41,8 @@ struct TcacheRig {
   evo::HeapLock lock;
   evo::TransferCache::Owned transfer{new evo::TransferCache};
 
+  TcacheRig() { REQUIRE_MESSAGE(inst, err); }
+
   /// A thread's cache of configuration word `word` (parse_front's) over the instance.
   std::unique_ptr<Cache> make(std::uint32_t word) {
     auto c = std::make_unique<Cache>(
@@ -167,10 +169,6 @@ TEST_CASE("TransferCache: producers and consumers on real threads; every block a
 
 TEST_CASE("TransferCache in thread model tcache: one cache's flushes feed another's refills, not the heap") {
   TcacheRig rig;
-  REQUIRE_MESSAGE(rig.inst, rig.err);
-  evo::Instance& inst = rig.inst;
-  evo::OpsBack& back = rig.back;
-  const auto& transfer = rig.transfer;
   auto producer_cache = rig.make(64), consumer_cache = rig.make(64);
   Cache& producer = *producer_cache;
   Cache& consumer = *consumer_cache;
@@ -179,19 +177,19 @@ TEST_CASE("TransferCache in thread model tcache: one cache's flushes feed anothe
   // them all: its list overflows every 33 frees and hands each batch over whole.
   std::vector<void*> blocks;
   for (int i = 0; i < 2000; ++i) blocks.push_back(producer.allocate(64, 16));
-  const std::uint64_t heap_allocs = inst.stats().allocs, heap_frees = inst.stats().frees;
+  const std::uint64_t heap_allocs = rig.inst.stats().allocs, heap_frees = rig.inst.stats().frees;
   for (void* p : blocks) consumer.deallocate(p);
-  CHECK(inst.stats().frees == heap_frees);  // nothing went back to the heap
-  CHECK(transfer->held() >= 2000 - 64);  // all but what the consumer's list keeps (<= its bound)
+  CHECK(rig.inst.stats().frees == heap_frees);  // nothing went back to the heap
+  CHECK(rig.transfer->held() >= 2000 - 64);  // all but what the consumer's list keeps (<= its bound)
 
   // Round 2: the producer allocates as many again: its refills take the batches.
-  const std::uint64_t held = transfer->held();
+  const std::uint64_t held = rig.transfer->held();
   std::vector<void*> again;
   for (int i = 0; i < 1900; ++i) again.push_back(producer.allocate(64, 16));
-  CHECK(inst.stats().allocs == heap_allocs);  // not one block from the heap
-  CHECK(transfer->held() < held);
+  CHECK(rig.inst.stats().allocs == heap_allocs);  // not one block from the heap
+  CHECK(rig.transfer->held() < held);
   std::string verr;
-  CHECK_MESSAGE(inst.validate(evo::ValidateLevel::Full, &verr), verr);
+  CHECK_MESSAGE(rig.inst.validate(evo::ValidateLevel::Full, &verr), verr);
 
   // A small bound flushes a refill's worth (min(bound, 64) blocks), not bound/2: a
   // cache of bound 16 that frees 17 blocks hands over 16 and keeps 1.
@@ -199,29 +197,25 @@ TEST_CASE("TransferCache in thread model tcache: one cache's flushes feed anothe
   Cache& small = *small_cache;
   std::vector<void*> big;
   for (int i = 0; i < 17; ++i) big.push_back(producer.allocate(256, 16));
-  const std::uint64_t before = transfer->held();
+  const std::uint64_t before = rig.transfer->held();
   for (int i = 0; i < 16; ++i) small.deallocate(big[i]);
-  CHECK(transfer->held() == before);  // within the bound: all in the list
+  CHECK(rig.transfer->held() == before);  // within the bound: all in the list
   small.deallocate(big[16]);
-  CHECK(transfer->held() == before + 16);
+  CHECK(rig.transfer->held() == before + 16);
   small.flush_all();
 
   for (void* p : again) consumer.deallocate(p);
   producer.flush_all();
   consumer.flush_all();
-  transfer->drain([&](void* p) { back.deallocate(p); });
-  const evo::AllocStats s = inst.stats();
+  rig.transfer->drain([&](void* p) { rig.back.deallocate(p); });
+  const evo::AllocStats s = rig.inst.stats();
   CHECK(s.allocs == s.frees);  // every block is back in the heap once
   CHECK(s.live_requested == 0);
-  CHECK_MESSAGE(inst.validate(evo::ValidateLevel::Full, &verr), verr);
+  CHECK_MESSAGE(rig.inst.validate(evo::ValidateLevel::Full, &verr), verr);
 }
 
 TEST_CASE("TransferCache in thread model tcache: a class that churns moves half batches and lands half full") {
   TcacheRig rig;
-  REQUIRE_MESSAGE(rig.inst, rig.err);
-  evo::Instance& inst = rig.inst;
-  evo::OpsBack& back = rig.back;
-  const auto& transfer = rig.transfer;
   const std::uint32_t word = 64u | evo::kFrontArray;
   auto producer = rig.make(word), consumer = rig.make(word), churner = rig.make(word);
   std::uint32_t cls = 0;
@@ -232,33 +226,33 @@ TEST_CASE("TransferCache in thread model tcache: a class that churns moves half 
   std::vector<void*> blocks;
   for (int i = 0; i < 400; ++i) blocks.push_back(producer->allocate(64, 16));
   for (int i = 0; i < 300; ++i) consumer->deallocate(blocks[i]);
-  CHECK(transfer->held() == 256);  // four flushes of 64; 44 stay in the consumer's stack
+  CHECK(rig.transfer->held() == 256);  // four flushes of 64; 44 stay in the consumer's stack
   CHECK(consumer->cached(cls) == 44);
 
   // The churner's first refill takes a whole batch too (no direction yet) ...
   void* own = churner->allocate(64, 16);
   CHECK(churner->cached(cls) == 63);
-  CHECK(transfer->held() == 192);
+  CHECK(rig.transfer->held() == 192);
   // ... but its first flush comes after a refill: half the limit leaves, not the stack.
   churner->deallocate(own);          // 64: the stack is full
   churner->deallocate(blocks[300]);  // overflows
   CHECK(churner->cached(cls) == 33);  // 64 - 32, then the push (a whole batch left 1)
-  CHECK(transfer->held() == 224);
+  CHECK(rig.transfer->held() == 224);
   // And a refill after that flush takes half the limit (32): the stack lands at 31.
   std::vector<void*> taken;
   for (int i = 0; i < 34; ++i) taken.push_back(churner->allocate(64, 16));
   CHECK(churner->cached(cls) == 31);
-  CHECK(transfer->held() == 192);
+  CHECK(rig.transfer->held() == 192);
 
   std::string verr;
-  CHECK_MESSAGE(inst.validate(evo::ValidateLevel::Full, &verr), verr);
+  CHECK_MESSAGE(rig.inst.validate(evo::ValidateLevel::Full, &verr), verr);
   for (void* p : taken) churner->deallocate(p);
   for (int i = 301; i < 400; ++i) producer->deallocate(blocks[i]);
   producer->flush_all();
   consumer->flush_all();
   churner->flush_all();
-  transfer->drain([&](void* p) { back.deallocate(p); });
-  const evo::AllocStats st = inst.stats();
+  rig.transfer->drain([&](void* p) { rig.back.deallocate(p); });
+  const evo::AllocStats st = rig.inst.stats();
   CHECK(st.allocs == st.frees);  // every block is back in the heap once
   CHECK(st.live_requested == 0);
 }
