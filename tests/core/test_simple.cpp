@@ -105,25 +105,43 @@ TEST_CASE("vm: one mapping per object, unmapped at free") {
   CHECK(a.stats().os_calls == 6);
 }
 
-TEST_CASE("slab: a full slab leaves its partial list at the next malloc and comes back with a free") {
+TEST_CASE("slab: a full slab leaves its partial list at the next malloc and comes back with a free, at the tail") {
   evo::Instance a = make("slab");  // 4 KiB slabs: (4096 - 64) / 48 = 84 objects of 48 bytes
+  constexpr int kCap = 84;
   auto slab_of = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{4095}; };
   std::vector<void*> first;
-  for (int i = 0; i < 84; ++i) first.push_back(a.allocate(48));
+  for (int i = 0; i < kCap; ++i) first.push_back(a.allocate(48));
   for (void* p : first) CHECK(slab_of(p) == slab_of(first[0]));
   CHECK(full_ok(a));  // full, still listed until a malloc finds it full
-  void* second = a.allocate(48);  // unlists the full slab, starts a new one
-  CHECK(slab_of(second) != slab_of(first[0]));
+  std::vector<void*> second{a.allocate(48)};  // unlists the full slab, starts a new one
+  CHECK(slab_of(second[0]) != slab_of(first[0]));
   CHECK(full_ok(a));
-  a.deallocate(first[40]);  // relisted, at the head
+  a.deallocate(first[40]);  // relisted, behind the second slab
   CHECK(full_ok(a));
+  while (second.size() < kCap) {  // the second slab serves until it is full...
+    second.push_back(a.allocate(48));
+    CHECK(slab_of(second.back()) == slab_of(second[0]));
+  }
+  a.deallocate(first[7]);  // gathered while the first slab waited in the queue
+  CHECK(a.allocate(48) == first[7]);  // ...then the first slab's frees, newest first
   CHECK(a.allocate(48) == first[40]);
-  void* next = a.allocate(48);  // the first slab is full again: skipped
-  CHECK(slab_of(next) == slab_of(second));
+  void* third = a.allocate(48);  // both full: a third slab
+  CHECK(slab_of(third) != slab_of(first[0]));
+  CHECK(slab_of(third) != slab_of(second[0]));
   CHECK(full_ok(a));
-  for (void* p : first) a.deallocate(p);
-  a.deallocate(second);
-  a.deallocate(next);
+  // Two full slabs relisted in turn are served in that order.
+  a.deallocate(second[3]);
+  a.deallocate(first[9]);
+  std::vector<void*> rest{third};
+  while (rest.size() < kCap) {
+    rest.push_back(a.allocate(48));
+    CHECK(slab_of(rest.back()) == slab_of(third));
+  }
+  CHECK(a.allocate(48) == second[3]);
+  CHECK(a.allocate(48) == first[9]);
+  CHECK(full_ok(a));
+  for (auto* v : {&first, &second, &rest})
+    for (void* p : *v) a.deallocate(p);
   CHECK(full_ok(a));
   CHECK(a.stats().allocs == a.stats().frees);
 }
