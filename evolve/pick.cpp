@@ -129,8 +129,8 @@ std::string row_thread_model(const TableRow& r) {
 }
 
 /// The model rule of `fastest` (pick.hpp): when the rule above chose a tlh row and
-/// a tcache row is tied with it (within kSpeedTie of the fastest, and within
-/// kFootprintTie of the least footprint of those tied), the fastest such tcache row;
+/// a tcache row is within kModelTie of its speed (and within kFootprintTie of the
+/// least footprint of the rows tied with the fastest), the fastest such tcache row;
 /// else c.chosen().
 template <class Memory>
 std::size_t prefer_tcache(const MetricsTable& t, const std::vector<std::size_t>& ok, const std::vector<double>& speed,
@@ -139,7 +139,7 @@ std::size_t prefer_tcache(const MetricsTable& t, const std::vector<std::size_t>&
   if (row_thread_model(t.rows[chosen]) != "tlh") return chosen;
   std::size_t out = chosen;
   for (std::size_t i : ok)
-    if (speed[i] <= c.limit && static_cast<double>(memory(i)) <= c.memory_bound &&
+    if (speed[i] <= speed[chosen] * (1 + kModelTie) && static_cast<double>(memory(i)) <= c.memory_bound &&
         row_thread_model(t.rows[i]) == "tcache" && (out == chosen || speed[i] < speed[out]))
       out = i;
   return out;
@@ -185,9 +185,10 @@ std::size_t pick_row(const MetricsTable& t, const std::string& pick, std::string
       *why = tie_why(c, {row(c.best) + " is the fastest" + fig(c.best), row(c.best) + fig(c.best),
                          row(c.lean) + fig(c.lean), row(c.lean), "row", "fastest", "peak footprint"});
       if (model_pick != c.chosen())
-        *why += "; " + row(model_pick) + fig(model_pick) + ", threads=tcache, is tied with " + row(c.chosen()) +
-                ", threads=tlh, on speed and footprint: in a tie the tcache model wins (the threaded replay does "
-                "not reproduce a program's producer/consumer pacing, which costs tlh and not tcache)";
+        *why += "; " + row(model_pick) + fig(model_pick) + ", threads=tcache, is within " +
+                std::to_string(std::lround(kModelTie * 100)) + "% of " + row(c.chosen()) +
+                ", threads=tlh, and tied on footprint: within that margin the tcache model wins (the threaded "
+                "replay does not reproduce a program's producer/consumer pacing, which costs tlh and not tcache)";
     }
     return model_pick;
   }

@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "evolve/nsga2.hpp"
+#include "evolve/pick.hpp"
 #include "evolve/siblings.hpp"
 
 namespace evo {
@@ -58,11 +59,20 @@ std::vector<std::size_t> remeasured_front(const Archive& archive, const std::vec
     return Fitness{.obj = {m.speed_measured_ns, m.fragmentation, m.quality}};
   };
   auto failed = [&](std::size_t i) { return std::isnan(archive.entries()[i].metrics.speed_measured_ns); };
+  // A tlh design less than kModelTie ahead of its own tcache twin does not push the
+  // twin off: the export's model rule (evolve/pick.hpp) needs to see it.
+  auto twin_kept = [&](std::size_t j, std::size_t i) {
+    const ArchiveEntry &tlh = archive.entries()[j], &tc = archive.entries()[i];
+    return thread_model_of(tlh.sentence) == "tlh" && thread_model_of(tc.sentence) == "tcache" &&
+           thread_model_twins(tlh.sentence, tc.sentence) &&
+           tc.metrics.speed_measured_ns <= tlh.metrics.speed_measured_ns * (1 + kModelTie);
+  };
   std::vector<std::size_t> out;
   for (std::size_t i : all) {
     bool dominated = false;
     for (std::size_t j : all)
-      dominated = dominated || (j != i && !failed(i) && !failed(j) && dominates(remeasured(j), remeasured(i)));
+      dominated = dominated || (j != i && !failed(i) && !failed(j) && dominates(remeasured(j), remeasured(i)) &&
+                                !twin_kept(j, i));
     if (!dominated) out.push_back(i);
   }
   std::sort(out.begin(), out.end());

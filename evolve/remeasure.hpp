@@ -34,8 +34,10 @@ void remeasure_front(Archive& archive, const std::vector<std::size_t>& which, co
 /// The final front after a re-measure of the front with candidates beside it (the
 /// thread-model siblings, evolve/siblings.hpp): of `front` and `extra` (archive
 /// indexes, re-measured), those no other of them dominates by (speed_measured_ns,
-/// fragmentation, quality). A design of `front` whose re-measure failed (NaN) stays,
-/// as it would on the front; one of `extra` leaves. In archive order.
+/// fragmentation, quality), except that a threads=tlh design does not push its own
+/// threads=tcache twin off unless it is more than kModelTie faster (evolve/pick.hpp:
+/// the export's model rule then sees the twin). A design of `front` whose re-measure
+/// failed (NaN) stays, as it would on the front; one of `extra` leaves. In archive order.
 std::vector<std::size_t> remeasured_front(const Archive& archive, const std::vector<std::size_t>& front,
                                           const std::vector<std::size_t>& extra);
 

@@ -58,6 +58,19 @@ std::vector<std::string_view> thread_models() {
 
 }  // namespace
 
+std::string thread_model_of(std::string_view sentence) {
+  const std::vector<Token> t = find_key(sentence, "threads");
+  return t.size() == 1 ? std::string(sentence.substr(t[0].pos, t[0].len)) : std::string();
+}
+
+bool thread_model_twins(std::string_view a, std::string_view b) {
+  const std::vector<Token> ta = find_key(a, "threads"), tb = find_key(b, "threads");
+  if (ta.size() != 1 || tb.size() != 1) return false;
+  const std::string_view va = a.substr(ta[0].pos, ta[0].len), vb = b.substr(tb[0].pos, tb[0].len);
+  return va != vb && a.substr(0, ta[0].pos) == b.substr(0, tb[0].pos) &&
+         a.substr(ta[0].pos + ta[0].len) == b.substr(tb[0].pos + tb[0].len);
+}
+
 std::vector<Sibling> thread_model_siblings(std::string_view sentence, const Grammar& g) {
   std::vector<Sibling> out;
   const std::vector<Token> threads = find_key(sentence, "threads");

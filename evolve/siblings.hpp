@@ -44,6 +44,13 @@ struct Sibling {
   std::vector<std::uint32_t> genome;  ///< maps (no wrapping) to exactly `sentence`
 };
 
+/// The threads= value of `sentence` when it has exactly one threads= key, else "".
+std::string thread_model_of(std::string_view sentence);
+
+/// true when `a` and `b` are the same design under two thread models: each has
+/// exactly one threads= key, the values differ, and the rest of the text is equal.
+bool thread_model_twins(std::string_view a, std::string_view b);
+
 /// The siblings of `sentence` the grammar derives, in the order lock, tlh, tcache
 /// (skipping the design's own model).
 std::vector<Sibling> thread_model_siblings(std::string_view sentence, const Grammar& g);

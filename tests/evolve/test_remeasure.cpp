@@ -68,6 +68,22 @@ ArchiveEntry entry(const char* sentence, double speed, double measured, double f
 
 }  // namespace
 
+TEST_CASE("remeasured_front: a tlh design keeps its tcache twin on the front unless more than 10% ahead") {
+  Archive a;
+  a.add(entry("D x=1 threads=tlh", 10, 10.0, 1));      // 0: front
+  a.add(entry("D x=1 threads=tcache", 10, 10.9, 1));   // 1: its twin, 9% behind: kept
+  a.add(entry("E x=2 threads=tlh", 10, 9.0, 2));       // 2: front (faster than 0, more fragmented)
+  a.add(entry("E x=2 threads=tcache", 10, 10.2, 2));   // 3: its twin, 13% behind: dominated
+  a.add(entry("D x=3 threads=tcache", 10, 11.0, 1));   // 4: not D's twin (x differs): dominated by 0
+  a.add(entry("D x=1 threads=lock", 10, 11.0, 1));     // 5: a lock twin gets no margin: dominated by 0
+  CHECK(remeasured_front(a, {0, 2}, {1, 3, 4, 5}) == std::vector<std::size_t>{0, 1, 2});
+  // A tcache design ahead of its tlh twin pushes it off as before.
+  Archive b;
+  b.add(entry("D x=1 threads=tcache", 10, 10.0, 1));
+  b.add(entry("D x=1 threads=tlh", 10, 10.5, 1));
+  CHECK(remeasured_front(b, {0}, {1}) == std::vector<std::size_t>{0});
+}
+
 TEST_CASE("remeasured_front: the front and the siblings re-measured beside it, Pareto by the new figures") {
   Archive a;
   a.add(entry("A threads=tlh", 10, 10, 1));                  // 0: front, its sibling 3 runs faster

@@ -30,6 +30,16 @@ const std::string kSlab = "slab slab=16K align=64 source=mmap harden=off ";
 
 }  // namespace
 
+TEST_CASE("thread_model_of and thread_model_twins read the threads= key") {
+  CHECK(thread_model_of(kSlab + "threads=tlh") == "tlh");
+  CHECK(thread_model_of("slab slab=16K") == "");
+  CHECK(thread_model_of("slab threads=tlh threads=lock") == "");  // not exactly one key
+  CHECK(thread_model_twins(kSlab + "retain=4M threads=tlh", kSlab + "retain=4M threads=tcache"));
+  CHECK_FALSE(thread_model_twins(kSlab + "retain=4M threads=tlh", kSlab + "retain=4M threads=tlh"));   // same model
+  CHECK_FALSE(thread_model_twins(kSlab + "retain=4M threads=tlh", kSlab + "retain=16M threads=tcache"));  // another design
+  CHECK_FALSE(thread_model_twins(kSlab + "retain=4M", kSlab + "retain=4M threads=tcache"));  // one without the key
+}
+
 TEST_CASE("siblings: the other models the grammar derives, each with a genome that maps to it") {
   const Grammar& g = threaded();
   // A list cache under tlh: its lock twin as it is, its tcache twin with the cache as an array.
