@@ -1,9 +1,9 @@
 // evolve/pick.cpp — see evolve/pick.hpp.
 #include "evolve/pick.hpp"
 
-#include "core/spec.hpp"
 #include "evolve/config.hpp"
 #include "evolve/report.hpp"
+#include "evolve/siblings.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -118,16 +118,6 @@ std::string tie_why(const TieChoice& c, const TieWords& w) {
          w.memory + " (not over " + bound + ": the " + w.top + " stands)";
 }
 
-/// The thread model a row's sentence names (its threads= key; "" when it has none or
-/// does not parse).
-std::string row_thread_model(const TableRow& r) {
-  AllocatorSpec spec;
-  std::string err;
-  if (!parse_spec(r.entry.sentence, spec, &err)) return {};
-  const std::string* m = spec.get("threads");
-  return m != nullptr ? *m : std::string();
-}
-
 /// The model rule of `fastest` (pick.hpp): when the rule above chose a tlh row and
 /// a tcache row is within kModelTie of its speed (and within kFootprintTie of the
 /// least footprint of the rows tied with the fastest), the fastest such tcache row;
@@ -136,11 +126,11 @@ template <class Memory>
 std::size_t prefer_tcache(const MetricsTable& t, const std::vector<std::size_t>& ok, const std::vector<double>& speed,
                           const TieChoice& c, Memory memory) {
   const std::size_t chosen = c.chosen();
-  if (row_thread_model(t.rows[chosen]) != "tlh") return chosen;
+  if (thread_model_of(t.rows[chosen].entry.sentence) != "tlh") return chosen;
   std::size_t out = chosen;
   for (std::size_t i : ok)
     if (speed[i] <= speed[chosen] * (1 + kModelTie) && static_cast<double>(memory(i)) <= c.memory_bound &&
-        row_thread_model(t.rows[i]) == "tcache" && (out == chosen || speed[i] < speed[out]))
+        thread_model_of(t.rows[i].entry.sentence) == "tcache" && (out == chosen || speed[i] < speed[out]))
       out = i;
   return out;
 }
